@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv
+# and install everything they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-test
+JOBS ?= 2
+
+.PHONY: demo test test-fast test-slow lit bench lint clean venv
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) tests
+	$(VENV)/bin/lit -sv tests/filecheck
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) -m slow tests
+
+lit: $(STAMP)
+	$(VENV)/bin/lit -sv tests/filecheck
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,158 @@
+"""lamina's dtypes: one table mapping each dtype to numpy and to its xDSL element type.
+
+Type promotion follows PyTorch: categories bool < integer < floating; within a
+category the wider type wins; Python scalars are *weak* (they only decide the
+category, never the width), so `f16_tensor * 2.0` stays f16 and `i32_tensor + 1`
+stays i32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    Signedness,
+    bf16,
+    f16,
+    f32,
+    f64,
+)
+from xdsl.ir import Attribute
+
+
+@dataclass(frozen=True)
+class DType:
+    """A tensor element type: `lm.float32`, `lm.int64`, `lm.bool`, ..."""
+
+    name: str
+    np_dtype: np.dtype
+    ir_type: Attribute
+    category: int  # 0 bool, 1 integer, 2 floating
+    bits: int
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.category == 2
+
+    @property
+    def itemsize(self) -> int:
+        return np.dtype(self.np_dtype).itemsize
+
+    def __repr__(self) -> str:
+        return f"lamina.{self.name}"
+
+
+float64 = DType("float64", np.dtype(np.float64), f64, 2, 64)
+float32 = DType("float32", np.dtype(np.float32), f32, 2, 32)
+float16 = DType("float16", np.dtype(np.float16), f16, 2, 16)
+bfloat16 = DType("bfloat16", np.dtype(ml_dtypes.bfloat16), bf16, 2, 16)
+int64 = DType("int64", np.dtype(np.int64), IntegerType(64), 1, 64)
+int32 = DType("int32", np.dtype(np.int32), IntegerType(32), 1, 32)
+int16 = DType("int16", np.dtype(np.int16), IntegerType(16), 1, 16)
+int8 = DType("int8", np.dtype(np.int8), IntegerType(8), 1, 8)
+uint8 = DType("uint8", np.dtype(np.uint8), IntegerType(8, Signedness.UNSIGNED), 1, 8)
+bool_ = DType("bool", np.dtype(np.bool_), IntegerType(1), 0, 1)
+
+ALL: tuple[DType, ...] = (
+    float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, bool_,
+)
+FLOATING = tuple(d for d in ALL if d.is_floating_point)
+_BY_NP = {d.np_dtype: d for d in ALL}
+_BY_IR = {d.ir_type: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL} | {"float": float32, "double": float64, "half": float16,
+                                         "long": int64, "int": int32}
+
+# numpy types lamina has no dtype of, mapped to the nearest one (as torch.from_numpy
+# would refuse them, we convert instead of failing).
+_NP_FALLBACK = {
+    np.dtype(np.uint16): int32,
+    np.dtype(np.uint32): int64,
+    np.dtype(np.uint64): int64,
+    np.dtype(np.longdouble): float64,
+}
+
+
+def from_numpy(dt: np.dtype | type) -> DType:
+    dt = np.dtype(dt)
+    if dt in _BY_NP:
+        return _BY_NP[dt]
+    if dt in _NP_FALLBACK:
+        return _NP_FALLBACK[dt]
+    raise TypeError(f"lamina has no dtype for numpy dtype {dt}")
+
+
+def from_ir(t: Attribute) -> DType:
+    if t in _BY_IR:
+        return _BY_IR[t]
+    if isinstance(t, IntegerType) and t.signedness.data == Signedness.SIGNED:
+        return _BY_IR[IntegerType(t.width.data)]
+    raise TypeError(f"lamina has no dtype for element type {t}")
+
+
+def as_dtype(x: DType | str | np.dtype | type | None) -> DType:
+    """Accept lamina dtypes, their names, numpy dtypes and Python's bool/int/float."""
+    if isinstance(x, DType):
+        return x
+    if x is bool:
+        return bool_
+    if x is int:
+        return int64
+    if x is float:
+        return float32
+    if isinstance(x, str) and x in _BY_NAME:
+        return _BY_NAME[x]
+    if hasattr(x, "dtype") and not isinstance(x, np.dtype | type):  # a torch dtype name, say
+        x = x.dtype
+    name = str(x).removeprefix("torch.")
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    return from_numpy(x)  # type: ignore[arg-type]
+
+
+def is_float_ir(t: Attribute) -> bool:
+    return isinstance(t, Float16Type | BFloat16Type | Float32Type | Float64Type)
+
+
+def promote(a: DType, b: DType) -> DType:
+    """PyTorch's promotion of two tensor dtypes."""
+    if a == b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.category == 2:
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        return a if a.bits > b.bits else b
+    if a.category == 1:
+        if uint8 in (a, b):  # uint8 with a signed type needs the next wider signed type
+            other = b if a == uint8 else a
+            return int16 if other == int8 else other
+        return a if a.bits > b.bits else b
+    return a
+
+
+def scalar_category(x: bool | int | float) -> int:
+    if isinstance(x, bool | np.bool_):
+        return 0
+    if isinstance(x, int | np.integer):
+        return 1
+    return 2
+
+
+def promote_with_scalar(t: DType, scalar: bool | int | float) -> DType:
+    """A weak Python scalar only raises the category: f16 * 2.0 is f16, i32 * 2.5 is f32."""
+    cat = scalar_category(scalar)
+    if cat <= t.category:
+        return t
+    return int64 if cat == 1 else float32
+
+
+def default_float() -> DType:
+    return float32

@@ -1,0 +1,279 @@
+"""Differentiation in the frontend: `lm.grad`, `value_and_grad`, `vjp`, `jvp`,
+`custom_vjp` and `Tensor.backward()`, all built on the IR pass
+`lamina.passes.autodiff.emit_vjp`.
+
+Inside a trace these emit the backward ops into the trace (so they nest:
+`grad(grad(f))` differentiates the backward ops of the inner grad). Called
+eagerly, a transformed function is traced and compiled once per signature,
+exactly as `lm.jit` would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from lamina.errors import ArgumentError, GradientError, with_location
+from lamina.frontend import graph as graphs
+from lamina.frontend import ops as F
+from lamina.frontend import pytree
+from lamina.frontend.tensor import Tensor
+from lamina.passes.autodiff import emit_vjp
+
+
+def _fresh(x: Any) -> Tensor:
+    """A new SSA value equal to x, so that differentiating w.r.t. it sees only fn's uses."""
+    from lamina.dialects import hl
+
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    if not x.dtype.is_floating_point:
+        raise GradientError(with_location(
+            f"grad: can only differentiate with respect to floating-point tensors, got "
+            f"{x.dtype.name} of shape {list(x.shape)}"))
+    out = F.emit(hl.ReshapeOp, x, result_type=x._ir_type())
+    out._needs_grad = True
+    return out
+
+
+def _ssa_values(tensors: Sequence[Tensor]) -> list:
+    graph = graphs.current()
+    return [t._ssa(graph) for t in tensors]
+
+
+def _traced_vjp(fn: Callable, primals: Sequence[Any], has_aux: bool = False):
+    """Trace fn on fresh copies of the primal leaves; return (out, aux, backward(cts))."""
+    leaves, treedef = pytree.flatten(tuple(primals))
+    fresh = [_fresh(x) for x in leaves]
+    result = fn(*pytree.unflatten(treedef, fresh))
+    out, aux = (result if has_aux else (result, None))
+    out_leaves, out_def = pytree.flatten(out)
+    out_tensors = [o if isinstance(o, Tensor) else F.as_tensor(o) for o in out_leaves]
+
+    def backward(cts: Any) -> Any:
+        ct_leaves, _ = pytree.flatten(cts)
+        if len(ct_leaves) != len(out_tensors):
+            raise ArgumentError(with_location(
+                f"vjp: {len(ct_leaves)} cotangents given for {len(out_tensors)} outputs"))
+        cts_t = [F.as_tensor(c, like=o).to(o.dtype) if not isinstance(c, Tensor) else c
+                 for c, o in zip(ct_leaves, out_tensors, strict=True)]
+        graph = graphs.current()
+        grads = emit_vjp(graph, _ssa_values(out_tensors), cts_t, _ssa_values(fresh))
+        filled = [g if g is not None else F.zeros_like(x) for g, x in zip(grads, fresh, strict=True)]
+        return pytree.unflatten(treedef, filled)
+
+    return pytree.unflatten(out_def, out_tensors), aux, backward
+
+
+def _in_trace(fn: Callable) -> Callable:
+    """Run `fn` as is inside a trace; outside one, through an auto-jit (cached)."""
+    jitted = None
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal jitted
+        if graphs.tracing():
+            return fn(*args, **kwargs)
+        if jitted is None:
+            from lamina.frontend.jit import jit
+
+            jitted = jit(fn)
+        return jitted(*args, **kwargs)
+
+    return wrapper
+
+
+def _argnums(argnums: int | Sequence[int]) -> tuple[tuple[int, ...], bool]:
+    if isinstance(argnums, int):
+        return (argnums,), True
+    return tuple(argnums), False
+
+
+def value_and_grad(fn: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """`lm.value_and_grad(f)(*args) -> (f(*args), df/dargs[argnums])` (f returns a scalar)."""
+    nums, single = _argnums(argnums)
+
+    def inner(*args: Any) -> Any:
+        for n in nums:
+            if n >= len(args):
+                raise ArgumentError(with_location(
+                    f"grad: argnums {n} is out of range for {len(args)} arguments"))
+        chosen = [args[n] for n in nums]
+
+        def partial(*picked: Any) -> Any:
+            full = list(args)
+            for n, p in zip(nums, picked, strict=True):
+                full[n] = p
+            return fn(*full)
+
+        out, aux, backward = _traced_vjp(partial, chosen, has_aux)
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            shape = out.shape if isinstance(out, Tensor) else type(out).__name__
+            raise GradientError(with_location(
+                f"grad: the function must return a scalar tensor, got {shape}"))
+        grads = backward(F.ones_like(out))
+        grads = grads[0] if single else tuple(grads)
+        value = (out, aux) if has_aux else out
+        return value, grads
+
+    return _in_trace(inner)
+
+
+def grad(fn: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """`lm.grad(f)(*args)`: the gradient of a scalar function, as an IR transformation."""
+    vg = value_and_grad(fn, argnums, has_aux)
+
+    @functools.wraps(fn)
+    def inner(*args: Any) -> Any:
+        value, grads = vg(*args)
+        return (grads, value[1]) if has_aux else grads
+
+    return inner
+
+
+def vjp(fn: Callable, *primals: Any, has_aux: bool = False):
+    """`out, vjp_fn = lm.vjp(f, *primals)`; `vjp_fn(ct)` returns one cotangent per primal."""
+    if graphs.tracing():
+        out, aux, backward = _traced_vjp(fn, primals, has_aux)
+        vjp_fn = lambda ct: tuple(backward(ct))
+        return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+    def both(primals_: tuple, cts: Any) -> Any:
+        _, _, backward = _traced_vjp(fn, primals_, has_aux)
+        return tuple(backward(cts))
+
+    def forward(primals_: tuple) -> Any:
+        out, aux, _ = _traced_vjp(fn, primals_, has_aux)
+        return (out, aux) if has_aux else out
+
+    from lamina.frontend.jit import jit
+
+    result = jit(forward)(tuple(primals))
+    out, aux = result if has_aux else (result, None)
+    jitted_backward = jit(both)
+    vjp_fn = lambda ct: jitted_backward(tuple(primals), ct)
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def jvp(fn: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
+    """`lm.jvp(f, primals, tangents) -> (f(*primals), J·tangents)`.
+
+    Forward mode by transposition: u ↦ vjp(u) is linear, and its own vjp at any
+    u, applied to the tangents, is J·tangents. No op needs a JVP rule."""
+
+    def inner(primals_: tuple, tangents_: tuple) -> Any:
+        out, _, backward = _traced_vjp(fn, primals_)
+        out_leaves, out_def = pytree.flatten(out)
+        us = [_fresh(F.zeros_like(o)) for o in out_leaves]
+        cotangents = pytree.flatten(backward(pytree.unflatten(out_def, us)))[0]
+        tan_leaves = [F.as_tensor(t).to(c.dtype) for t, c in
+                      zip(pytree.flatten(tuple(tangents_))[0], cotangents, strict=True)]
+        graph = graphs.current()
+        tan_out = emit_vjp(graph, _ssa_values(cotangents), tan_leaves, _ssa_values(us))
+        tan_out = [t if t is not None else F.zeros_like(o) for t, o in
+                   zip(tan_out, out_leaves, strict=True)]
+        return out, pytree.unflatten(out_def, tan_out)
+
+    if len(tuple(primals)) != len(tuple(tangents)):
+        raise ArgumentError(with_location("jvp: primals and tangents differ in length"))
+    return _in_trace(inner)(tuple(primals), tuple(tangents))
+
+
+class custom_vjp:
+    """A function with a user-written gradient, as in JAX:
+
+        @lm.custom_vjp
+        def f(x): ...
+        f.defvjp(fwd, bwd)   # fwd(*args) -> (out, residuals); bwd(residuals, ct) -> grads
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.fwd: Callable | None = None
+        self.bwd: Callable | None = None
+        functools.update_wrapper(self, fn)
+
+    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args: Any) -> Any:
+        if self.fwd is None or self.bwd is None:
+            return self.fn(*args)
+        if not graphs.tracing():
+            return _in_trace(self.__call__)(*args)
+        graph = graphs.current()
+        inputs = [a if isinstance(a, Tensor) else F.as_tensor(a) for a in args]
+        out, residuals = self.fwd(*inputs)
+        outs, _ = pytree.flatten(out)
+        graph.custom_rules.update({
+            o._ssa(graph): rule for rule in [graphs.CustomRule(
+                inputs=_ssa_values(inputs), outputs=_ssa_values(outs),
+                backward=self.bwd, residuals=residuals)] for o in outs})
+        return out
+
+
+def backward(loss: Tensor, gradient: Any = None) -> None:
+    """`loss.backward()`: accumulate d loss / d leaf into `.grad` of every leaf that
+    requires grad. Inside `lm.jit` the backward ops join the traced program."""
+    if gradient is None:
+        if loss.numel() != 1:
+            raise GradientError(with_location(
+                f"backward: grad can be implicitly created only for scalar outputs, got "
+                f"shape {list(loss.shape)}"))
+        gradient = 1.0
+    if not loss._needs_grad:
+        raise GradientError(with_location(
+            "backward: the tensor does not require grad (no input had requires_grad=True)"))
+    if loss._graph is None:
+        raise GradientError(with_location("backward: the tensor has no recorded graph"))
+    graph = loss._graph
+    leaves = [(arg, owner) for arg, owner in graph.leaf_owners.items() if owner._requires_grad]
+    if graph.kind == "eager":
+        _eager_backward(graph, loss, gradient, leaves)
+        return
+    with graphs.push(graph) if graphs.current() is not graph else contextlib.nullcontext():
+        ct = F.as_tensor(gradient, like=loss)
+        grads = emit_vjp(graph, [loss._value], [ct], [arg for arg, _ in leaves])
+        for (_, owner), g in zip(leaves, grads, strict=True):
+            if g is None:
+                continue
+            owner.grad = g if owner.grad is None else F.add(owner.grad, g)
+
+
+def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) -> None:
+    """Cut loss's slice from the eager graph, add its backward ops, compile (cached), run."""
+    from lamina.frontend import lazy
+    from lamina.frontend.compile import _CACHE, compile_module
+    from lamina.runtime import backends
+
+    ops_, args = lazy.backward_slice([loss._value])
+    used = set(args)
+    leaves = [(a, o) for a, o in leaves if a in used]
+    grad_array = np.broadcast_to(np.asarray(gradient, dtype=loss.dtype.np_dtype), loss.shape)
+    key = ("backward", lazy.structural_key(ops_, args, [loss._value]),
+           tuple(args.index(a) for a, _ in leaves))
+    program = _CACHE.get((key, backends.default_name()))
+    if program is None:
+        fn = lazy.extract(ops_, args, [loss._value]).body.block.first_op
+        block = fn.body.block
+        fn.body.detach_block(block)
+        sub = graphs.Graph("pass", block=block, captured=[None] * len(args))
+        ret = sub.block.last_op
+        outputs = list(ret.operands)
+        ret.detach()
+        ret.erase()
+        with graphs.push(sub):
+            ct_arg = sub.add_input(loss._ir_type(), "ct")
+            wrt = [sub.block.args[args.index(a)] for a, _ in leaves]
+            grads = emit_vjp(sub, outputs, [Tensor._from_value(ct_arg, sub, False)], wrt)
+            results = [(g if g is not None else F.zeros_like(Tensor._from_value(w, sub, False)))
+                       ._ssa(sub) for g, w in zip(grads, wrt, strict=True)]
+        module = sub.to_module(results, name="backward")
+        program = compile_module(module, key=key, name="backward")
+    inputs = [graph.captured[a.index] for a in args] + [np.ascontiguousarray(grad_array)]
+    for (_, owner), g in zip(leaves, program(inputs), strict=True):
+        owner._grad = Tensor(g) if owner._grad is None else Tensor(np.asarray(owner._grad) + g)
+

@@ -1,0 +1,26 @@
+"""From a traced hl module to a runnable `Program`: simplify, then hand to a backend.
+
+Programs are cached in memory by the structure of their IR and the backend, so
+an eager loop or a retrace that produces the same program compiles once."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import ModuleOp
+
+from lamina.passes.pipeline import simplify_hl
+from lamina.runtime import backends
+
+_CACHE: dict[tuple, backends.Program] = {}
+
+
+def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | None = None,
+                   name: str = "main") -> backends.Program:
+    backend_name = backend or backends.default_name()
+    if key is not None and (key, backend_name) in _CACHE:
+        return _CACHE[(key, backend_name)]
+    simplify_hl(module, dump_tag=f"{name}-hl-")
+    program = backends.get(backend_name).compile(module)
+    program.levels.setdefault("hl", str(module))
+    if key is not None:
+        _CACHE[(key, backend_name)] = program
+    return program

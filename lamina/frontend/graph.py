@@ -1,0 +1,141 @@
+"""Graphs under construction: the block that traced ops are appended to.
+
+Every traced or lazy tensor lives in one `Graph`, a `func.func` body being
+built. There is a stack of active graphs: `lm.jit` pushes a fresh one while it
+traces; below them all sits the *eager* graph that records operations on
+concrete tensors outside any jit, realized on demand (`lamina.frontend.lazy`).
+
+A tensor from outside the active graph (a concrete array, a module parameter
+captured by closure, a lazy tensor of the eager graph) is *lifted*: it becomes
+a new block argument, remembered so that its current data is passed on each
+call. In-place updates of such tensors inside a jit are recorded as
+`mutations` and become outputs written back after each call.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from lamina.errors import user_location
+
+if TYPE_CHECKING:
+    from lamina.frontend.tensor import Tensor
+
+
+@dataclass
+class CustomRule:
+    """A user-written VJP (`lm.custom_vjp`) attached to the values a call produced."""
+
+    inputs: list[SSAValue]
+    outputs: list[SSAValue]
+    backward: Callable[..., Any]
+    residuals: Any
+
+
+@dataclass(eq=False)
+class Graph:
+    kind: str  # "jit", "eager" or "pass" (autodiff over an existing function)
+    block: Block = field(default_factory=Block)
+    # lifted tensors, in block-argument order (None where the argument is a program input)
+    # what each block argument stands for: a lifted Tensor (jit), a snapshot array
+    # (eager), or None for an explicit program input
+    captured: list[Any] = field(default_factory=list)
+    captured_ids: dict[int, SSAValue] = field(default_factory=dict)
+    locations: dict[Operation, str] = field(default_factory=dict)
+    custom_rules: dict[SSAValue, CustomRule] = field(default_factory=dict)
+    leaf_owners: dict[SSAValue, Tensor] = field(default_factory=dict)  # args of grad leaves
+    mutated: dict[int, Tensor] = field(default_factory=dict)  # id -> tensor updated in place
+    grad_touched: dict[int, Tensor] = field(default_factory=dict)  # id -> tensor whose .grad changed
+    grad_original: dict[int, tuple[Tensor, Any]] = field(default_factory=dict)  # restored after
+    finished: bool = False
+
+    def add_input(self, t: TensorType, name: str | None = None) -> SSAValue:
+        arg = self.block.insert_arg(t, len(self.block.args))
+        if name and name.isidentifier():
+            arg.name_hint = name
+        self.captured.append(None)
+        return arg
+
+    def capture(self, tensor: Tensor) -> SSAValue:
+        """The block argument standing for an outside tensor (created once per tensor)."""
+        key = id(tensor)
+        if key in self.captured_ids:
+            return self.captured_ids[key]
+        arg = self.block.insert_arg(tensor._ir_type(), len(self.block.args))
+        self.captured.append(tensor)
+        self.captured_ids[key] = arg
+        self.leaf_owners[arg] = tensor
+        return arg
+
+    def capture_array(self, tensor: Tensor) -> SSAValue:
+        """Eager graphs lift a snapshot of the tensor's current data (it may change later)."""
+        data = tensor._data
+        key = id(data)
+        if key in self.captured_ids:
+            return self.captured_ids[key]
+        arg = self.block.insert_arg(tensor._ir_type(), len(self.block.args))
+        self.captured.append(data)
+        self.captured_ids[key] = arg
+        if tensor._requires_grad:
+            self.leaf_owners[arg] = tensor
+        return arg
+
+    def append(self, op: Operation) -> Operation:
+        self.block.add_op(op)
+        self.locations[op] = user_location()
+        return op
+
+    def to_module(self, outputs: list[SSAValue], name: str = "main") -> ModuleOp:
+        """Close the block with a return and wrap it as `func.func @name` in a module."""
+        self.block.add_op(func.ReturnOp(*outputs))
+        fn = func.FuncOp(
+            name,
+            ([a.type for a in self.block.args], [o.type for o in outputs]),
+            Region(self.block),
+        )
+        self.finished = True
+        return ModuleOp([fn])
+
+
+_STACK: list[Graph] = []
+_EAGER: list[Graph] = []
+_LIVE_EAGER: weakref.WeakSet = weakref.WeakSet()
+
+
+def current() -> Graph:
+    """The graph new ops go into: the innermost trace, else the eager graph."""
+    if _STACK:
+        return _STACK[-1]
+    return eager_graph()
+
+
+def eager_graph() -> Graph:
+    if not _EAGER or len(_EAGER[0].block.ops) > 20000:
+        _EAGER[:] = [Graph("eager")]
+    return _EAGER[0]
+
+
+def tracing() -> bool:
+    return bool(_STACK)
+
+
+class push:
+    """`with push(graph):` makes `graph` the target of new ops."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def __enter__(self) -> Graph:
+        _STACK.append(self.graph)
+        return self.graph
+
+    def __exit__(self, *exc: object) -> None:
+        popped = _STACK.pop()
+        assert popped is self.graph

@@ -1,0 +1,121 @@
+"""Tensor operators and PyTorch-named methods, attached to `Tensor` in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina import dtypes
+from lamina.frontend import ops
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _inplace(fn):
+    def method(self, *args: Any, **kwargs: Any):
+        return self._assign(fn(self, *args, **kwargs))
+
+    return method
+
+
+def _to(self, *args: Any, **kwargs: Any):
+    """`.to(dtype)`; device strings ("cpu", "cuda") are accepted and ignored."""
+    dtype = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+            continue
+        dtype = a
+    return self if dtype is None else ops.to_dtype(self, dtype)
+
+
+def _matmul(a, b):
+    from lamina.frontend import linalg
+
+    return linalg.matmul(a, b)
+
+
+def _getitem(self, index):
+    from lamina.frontend import indexing
+
+    return indexing.getitem(self, index)
+
+
+def _setitem(self, index, value):
+    from lamina.frontend import indexing
+
+    self._assign(indexing.setitem(self, index, value))
+
+
+def install(Tensor: type) -> None:
+    binary = {
+        "add": ops.add, "sub": ops.sub, "mul": ops.mul, "truediv": ops.div,
+        "floordiv": ops.floor_divide, "mod": ops.remainder, "pow": ops.pow,
+        "and": ops.bitwise_and, "or": ops.bitwise_or, "xor": ops.bitwise_xor,
+        "matmul": _matmul,
+    }
+    for name, fn in binary.items():
+        setattr(Tensor, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
+        setattr(Tensor, f"__r{name}__", _swap(fn))
+        setattr(Tensor, f"__i{name}__", _inplace(fn))
+    for name, fn in {"eq": ops.eq, "ne": ops.ne, "lt": ops.lt, "le": ops.le,
+                     "gt": ops.gt, "ge": ops.ge}.items():
+        setattr(Tensor, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
+    Tensor.__neg__ = lambda self: ops.neg(self)
+    Tensor.__pos__ = lambda self: self
+    Tensor.__abs__ = lambda self: ops.abs(self)
+    Tensor.__invert__ = lambda self: ops.logical_not(self) if self.dtype == dtypes.bool_ \
+        else ops.sub(ops.neg(self), 1)
+    Tensor.__getitem__ = _getitem
+    Tensor.__setitem__ = _setitem
+
+    same_name = [
+        "add", "sub", "mul", "div", "pow", "remainder", "floor_divide", "maximum", "minimum",
+        "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
+        "logical_not", "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid",
+        "erf", "sin", "cos", "tan", "floor", "ceil", "round", "square", "reciprocal", "expm1",
+        "log1p", "log2", "log10", "exp2", "relu", "clamp", "clip", "sum", "prod", "mean", "var",
+        "std", "amax", "amin", "argmax", "argmin", "max", "min", "all", "any", "logsumexp",
+        "reshape", "permute", "transpose", "unsqueeze", "squeeze", "expand", "flatten", "t",
+    ]
+    for name in same_name:
+        setattr(Tensor, name, getattr(ops, name))
+    aliases = {"view": ops.reshape, "multiply": ops.mul, "subtract": ops.sub,
+               "divide": ops.div, "true_divide": ops.div, "clamp_min": lambda x, v: ops.clamp(x, v),
+               "clamp_max": lambda x, v: ops.clamp(x, None, v), "negative": ops.neg,
+               "zeros_like": ops.zeros_like, "ones_like": ops.ones_like,
+               "broadcast_to": ops.broadcast_to, "where": lambda self, c, o: ops.where(c, self, o),
+               "masked_fill": lambda self, m, v: ops.where(m, v, self),
+               "type_as": lambda self, o: ops.to_dtype(self, o.dtype),
+               "expand_as": lambda self, o: ops.broadcast_to(self, o.shape),
+               "view_as": lambda self, o: ops.reshape(self, o.shape),
+               "reshape_as": lambda self, o: ops.reshape(self, o.shape),
+               "float": lambda self: ops.to_dtype(self, dtypes.float32),
+               "double": lambda self: ops.to_dtype(self, dtypes.float64),
+               "half": lambda self: ops.to_dtype(self, dtypes.float16),
+               "bfloat16": lambda self: ops.to_dtype(self, dtypes.bfloat16),
+               "long": lambda self: ops.to_dtype(self, dtypes.int64),
+               "int": lambda self: ops.to_dtype(self, dtypes.int32),
+               "bool": lambda self: ops.to_dtype(self, dtypes.bool_),
+               "contiguous": lambda self: self, "cpu": lambda self: self,
+               "matmul": _matmul, "mm": _matmul, "bmm": _matmul, "to": _to,
+               "swapaxes": ops.transpose}
+    for name, fn in aliases.items():
+        setattr(Tensor, name, fn)
+    Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
+    Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
+
+    inplace = {"add_": ops.add, "sub_": ops.sub, "mul_": ops.mul, "div_": ops.div,
+               "clamp_": ops.clamp, "pow_": ops.pow, "neg_": ops.neg, "exp_": ops.exp,
+               "sqrt_": ops.sqrt, "relu_": ops.relu,
+               "masked_fill_": lambda self, m, v: ops.where(m, v, self)}
+    for name, fn in inplace.items():
+        setattr(Tensor, name, _inplace(fn))
+    Tensor.zero_ = lambda self: self._assign(ops.zeros_like(self))
+    Tensor.fill_ = lambda self, v: self._assign(ops.full_like(self, v))
+    Tensor.addcmul_ = lambda self, a, b, value=1: self._assign(
+        ops.add(self, ops.mul(ops.mul(a, b), value)))
+    Tensor.addcdiv_ = lambda self, a, b, value=1: self._assign(
+        ops.add(self, ops.mul(ops.div(a, b), value)))
+    Tensor.lerp_ = lambda self, end, weight: self._assign(
+        ops.add(self, ops.mul(ops.sub(end, self), weight)))

@@ -1,0 +1,757 @@
+"""The functional tensor API (`lm.add`, `lm.where`, `lm.sum`, ...): PyTorch
+semantics — broadcasting, type promotion with weak Python scalars, `dim=` and
+`keepdim=` — expressed as explicit `hl` ops (every hl op sees equal shapes and
+dtypes, so broadcasting and casts show in the IR)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lamina import dtypes
+from lamina.dialects import hl
+from lamina.dialects.hl.base import HlOp, tensor_type
+from lamina.errors import DTypeError, ShapeError, with_location
+from lamina.frontend import graph as graphs
+from lamina.frontend.tensor import Tensor
+
+Scalar = bool | int | float
+TensorLike = Any
+
+# ---------------------------------------------------------------- no_grad
+
+
+class _GradMode:
+    enabled = True
+
+
+class no_grad:
+    """`with lm.no_grad():` ops inside produce tensors that gradients do not flow through."""
+
+    def __enter__(self) -> None:
+        self._prev = _GradMode.enabled
+        _GradMode.enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._prev
+
+    def __call__(self, fn):
+        def wrapped(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+
+class enable_grad(no_grad):
+    def __enter__(self) -> None:
+        self._prev = _GradMode.enabled
+        _GradMode.enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+# ---------------------------------------------------------------- emitting ops
+
+
+def emit(op_cls: type[HlOp], *operands: Tensor, result_type=None, **props: Any) -> Tensor:
+    """Append one hl op to the active graph and wrap its result."""
+    graph = graphs.current()
+    values = [t._ssa(graph) for t in operands]
+    op = graph.append(op_cls.build(*values, result_type=result_type, **props))
+    needs_grad = builtins.any(t._needs_grad for t in operands)
+    out = Tensor._from_value(op.results[0], graph, needs_grad and _GradMode.enabled)
+    if needs_grad and not _GradMode.enabled and op_cls.DIFFERENTIABLE:
+        # under no_grad the value is cut from the gradient graph explicitly
+        out = Tensor._from_value(
+            graph.append(hl.StopGradientOp.build(out._value)).results[0], graph, False)
+    return out
+
+
+def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> Tensor:
+    """Tensors pass through; scalars become a splat of `like`'s shape; arrays become tensors."""
+    if isinstance(x, Tensor):
+        return x if dtype is None else x.to(dtype)
+    if isinstance(x, bool | int | float | np.bool_ | np.integer | np.floating) and like is not None:
+        dt = dtypes.as_dtype(dtype) if dtype is not None else like.dtype
+        return full(like.shape, x, dtype=dt)
+    return Tensor(x, dtype=dtype)
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """`lm.tensor(data, dtype=, requires_grad=)`: a concrete tensor (copies the data)."""
+    if isinstance(data, Tensor):
+        data = data.numpy()
+    if isinstance(data, list | tuple) and data and builtins.any(isinstance(d, Tensor) for d in data):
+        data = [np.asarray(d) for d in data]
+    array = np.array(data, copy=True)
+    if dtype is None and not isinstance(data, np.ndarray) and array.dtype == np.float64:
+        dtype = dtypes.default_float()  # Python floats become float32, as in torch
+    return Tensor(array, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(shape: Sequence[int] | int, value: Scalar, dtype: Any = None) -> Tensor:
+    shape = _shape_arg(shape)
+    if dtype is None:
+        cat = dtypes.scalar_category(value)
+        dt = (dtypes.bool_, dtypes.int64, dtypes.default_float())[cat]
+    else:
+        dt = dtypes.as_dtype(dtype)
+    value = bool(value) if dt == dtypes.bool_ else (int(value) if dt.category == 1 else float(value))
+    return emit(hl.SplatOp, result_type=tensor_type(dt.ir_type, shape), value=value)
+
+
+def _shape_arg(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer):
+        return (int(shape),)
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+# ---------------------------------------------------------------- broadcasting, promotion
+
+
+def broadcast_shapes(*shapes: Sequence[int], op: str = "broadcast") -> tuple[int, ...]:
+    rank = builtins.max((len(s) for s in shapes), default=0)
+    out = [1] * rank
+    for s in shapes:
+        for i, n in enumerate(s):
+            j = rank - len(s) + i
+            if n != out[j] and out[j] != 1 and n != 1:
+                raise ShapeError(with_location(
+                    f"{op}: shapes {' and '.join(str(list(x)) for x in shapes)} cannot be "
+                    f"broadcast together (dim {j - rank}: {out[j]} vs {n})"))
+            out[j] = n if out[j] == 1 else out[j]
+    return tuple(out)
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    broadcast_shapes(x.shape, shape, op="expand")
+    if len(shape) < x.ndim:
+        raise ShapeError(with_location(f"expand: cannot expand {list(x.shape)} to {list(shape)}"))
+    dims = tuple(range(len(shape) - x.ndim, len(shape)))
+    for i, d in enumerate(dims):
+        if x.shape[i] not in (1, shape[d]):
+            raise ShapeError(with_location(
+                f"expand: cannot expand {list(x.shape)} to {list(shape)}"))
+    return emit(hl.BroadcastInDimOp, x, result_type=tensor_type(x.dtype.ir_type, shape),
+                dims=dims)
+
+
+def unbroadcast_in_dim(ct: Tensor, shape: Sequence[int], dims: Sequence[int]) -> Tensor:
+    """The transpose of broadcast_in_dim: sum `ct` back down to `shape`.
+
+    The single place un-broadcasting lives: summed are the result dims no operand
+    dim maps to, and the operand dims of size 1 that were stretched."""
+    dims = tuple(dims)
+    summed = [d for d in range(ct.ndim) if d not in dims]
+    summed += [d for i, d in enumerate(dims) if shape[i] == 1 and ct.shape[d] != 1]
+    out = sum(ct, dim=tuple(sorted(summed))) if summed else ct
+    return out.reshape(tuple(shape)) if out.shape != tuple(shape) else out
+
+
+def result_dtype(*xs: TensorLike) -> dtypes.DType:
+    tensors = [x for x in xs if isinstance(x, Tensor)]
+    if not tensors:
+        arrays = [np.asarray(x) for x in xs]
+        return dtypes.from_numpy(np.result_type(*arrays))
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = dtypes.promote(dt, t.dtype)
+    for x in xs:
+        if not isinstance(x, Tensor):
+            dt = dtypes.promote_with_scalar(dt, x) if np.ndim(x) == 0 \
+                else dtypes.promote(dt, dtypes.from_numpy(np.asarray(x).dtype))
+    return dt
+
+
+def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> list[Tensor]:
+    """Promote and broadcast a mix of tensors, arrays and scalars to one type."""
+    xs = tuple(x if isinstance(x, Tensor) or np.ndim(x) == 0 else Tensor(np.asarray(x))
+               for x in xs)
+    dt = dtype or result_dtype(*xs)
+    shape = broadcast_shapes(*(x.shape for x in xs if isinstance(x, Tensor)), op=op)
+    out = []
+    for x in xs:
+        if isinstance(x, Tensor):
+            x = x.to(dt) if x.dtype != dt else x
+            out.append(broadcast_to(x, shape))
+        else:
+            out.append(full(shape, _scalar(x), dtype=dt))
+    return out
+
+
+def _scalar(x: Any) -> Scalar:
+    return np.asarray(x).item()
+
+
+def _binary(op_cls: type[HlOp], a: TensorLike, b: TensorLike, dtype=None) -> Tensor:
+    x, y = _operands(op_cls.name.removeprefix("hl."), a, b, dtype=dtype)
+    return emit(op_cls, x, y)
+
+
+def _float_operand(x: TensorLike) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x if x.dtype.is_floating_point else x.to(dtypes.default_float())
+
+
+# ---------------------------------------------------------------- elementwise
+
+
+def add(a, b, alpha: Scalar = 1):
+    return _binary(hl.AddOp, a, b if alpha == 1 else mul(b, alpha))
+
+
+def sub(a, b, alpha: Scalar = 1):
+    if isinstance(a, Tensor) and a.dtype == dtypes.bool_:
+        raise DTypeError(with_location("sub: subtraction of bool tensors is not supported"))
+    return _binary(hl.SubOp, a, b if alpha == 1 else mul(b, alpha))
+
+
+def mul(a, b):
+    return _binary(hl.MulOp, a, b)
+
+
+def div(a, b, rounding_mode: str | None = None):
+    """True division (integers become floats), or floor/trunc division as torch.div."""
+    if rounding_mode is None:
+        dt = result_dtype(a, b)
+        if not dt.is_floating_point:
+            dt = dtypes.default_float()
+        return _binary(hl.DivOp, a, b, dtype=dt)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        q = div(a, b)
+        out = where(q < 0, ceil(q), floor(q))
+        dt = result_dtype(a, b)
+        return out if dt.is_floating_point else out.to(dt)
+    raise ValueError(f"div: unknown rounding_mode {rounding_mode!r}")
+
+
+true_divide = divide = div
+
+
+def floor_divide(a, b):
+    dt = result_dtype(a, b)
+    if dt.is_floating_point:
+        return floor(_binary(hl.DivOp, a, b))
+    return _binary(hl.DivOp, a, b)
+
+
+def remainder(a, b):
+    return _binary(hl.RemOp, a, b)
+
+
+def pow(a, b):
+    if isinstance(b, int | float) and not isinstance(b, bool) and isinstance(a, Tensor):
+        if b == 2:
+            return mul(a, a)
+        if b == 1:
+            return a
+        if b == 0.5 and a.dtype.is_floating_point:
+            return sqrt(a)
+    return _binary(hl.PowOp, a, b)
+
+
+def maximum(a, b):
+    return _binary(hl.MaxOp, a, b)
+
+
+def minimum(a, b):
+    return _binary(hl.MinOp, a, b)
+
+
+def eq(a, b):
+    return _binary(hl.EqOp, a, b)
+
+
+def ne(a, b):
+    return _binary(hl.NeOp, a, b)
+
+
+def lt(a, b):
+    return _binary(hl.LtOp, a, b)
+
+
+def le(a, b):
+    return _binary(hl.LeOp, a, b)
+
+
+def gt(a, b):
+    return _binary(hl.GtOp, a, b)
+
+
+def ge(a, b):
+    return _binary(hl.GeOp, a, b)
+
+
+def logical_and(a, b):
+    return _binary(hl.AndOp, a, b, dtype=dtypes.bool_)
+
+
+def logical_or(a, b):
+    return _binary(hl.OrOp, a, b, dtype=dtypes.bool_)
+
+
+def logical_xor(a, b):
+    return _binary(hl.XorOp, a, b, dtype=dtypes.bool_)
+
+
+def logical_not(a):
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    return emit(hl.NotOp, a.to(dtypes.bool_) if a.dtype != dtypes.bool_ else a)
+
+
+def bitwise_and(a, b):
+    return _binary(hl.AndOp, a, b)
+
+
+def bitwise_or(a, b):
+    return _binary(hl.OrOp, a, b)
+
+
+def bitwise_xor(a, b):
+    return _binary(hl.XorOp, a, b)
+
+
+def where(cond, a, b):
+    """cond ? a : b with broadcasting and promotion of a and b."""
+    cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond, dtype=bool))
+    if cond.dtype != dtypes.bool_:
+        cond = cond.to(dtypes.bool_)
+    dt = result_dtype(a, b)
+    shapes = [cond.shape] + [x.shape for x in (a, b) if isinstance(x, Tensor)]
+    shape = broadcast_shapes(*shapes, op="where")
+    x, y = (broadcast_to(x.to(dt), shape) if isinstance(x, Tensor) else full(shape, _scalar(x), dt)
+            for x in (a, b))
+    return emit(hl.SelectOp, broadcast_to(cond, shape), x, y)
+
+
+def _unary(op_cls: type[HlOp], x: TensorLike, floating: bool = True) -> Tensor:
+    x = _float_operand(x) if floating else (x if isinstance(x, Tensor) else Tensor(x))
+    return emit(op_cls, x)
+
+
+def neg(x):
+    if isinstance(x, Tensor) and x.dtype == dtypes.bool_:
+        raise DTypeError(with_location("neg: negation of a bool tensor is not supported"))
+    return _unary(hl.NegOp, x, floating=False)
+
+
+def abs(x):
+    return _unary(hl.AbsOp, x, floating=False)
+
+
+def sign(x):
+    return _unary(hl.SignOp, x, floating=False)
+
+
+def exp(x):
+    return _unary(hl.ExpOp, x)
+
+
+def log(x):
+    return _unary(hl.LogOp, x)
+
+
+def sqrt(x):
+    return _unary(hl.SqrtOp, x)
+
+
+def rsqrt(x):
+    return _unary(hl.RsqrtOp, x)
+
+
+def tanh(x):
+    return _unary(hl.TanhOp, x)
+
+
+def sigmoid(x):
+    return _unary(hl.SigmoidOp, x)
+
+
+def erf(x):
+    return _unary(hl.ErfOp, x)
+
+
+def sin(x):
+    return _unary(hl.SinOp, x)
+
+
+def cos(x):
+    return _unary(hl.CosOp, x)
+
+
+def floor(x):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x if not x.dtype.is_floating_point else emit(hl.FloorOp, x)
+
+
+def ceil(x):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x if not x.dtype.is_floating_point else emit(hl.CeilOp, x)
+
+
+def round(x):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
+
+
+def stop_gradient(x):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return emit(hl.StopGradientOp, x)
+
+
+def square(x):
+    return mul(x, x)
+
+
+def reciprocal(x):
+    return div(1.0, _float_operand(x))
+
+
+def exp2(x):
+    return exp(mul(_float_operand(x), float(np.log(2.0))))
+
+
+def expm1(x):
+    return sub(exp(x), 1.0)
+
+
+def log1p(x):
+    return log(add(_float_operand(x), 1.0))
+
+
+def log2(x):
+    return div(log(x), float(np.log(2.0)))
+
+
+def log10(x):
+    return div(log(x), float(np.log(10.0)))
+
+
+def tan(x):
+    return div(sin(x), cos(x))
+
+
+def relu(x):
+    return maximum(x, 0)
+
+
+def clamp(x, min=None, max=None):
+    if min is not None:
+        x = maximum(x, min)
+    if max is not None:
+        x = minimum(x, max)
+    return x
+
+
+clip = clamp
+
+
+def to_dtype(x: Tensor, dtype: Any) -> Tensor:
+    dt = dtypes.as_dtype(dtype)
+    if x.dtype == dt:
+        return x
+    return emit(hl.CastOp, x, result_type=tensor_type(dt.ir_type, x.shape))
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def _dims(x: Tensor, dim: int | Sequence[int] | None, op: str) -> tuple[int, ...]:
+    if dim is None:
+        return tuple(range(x.ndim))
+    dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -builtins.max(x.ndim, 1) <= d < builtins.max(x.ndim, 1):
+            raise IndexError(with_location(
+                f"{op}: dim {d} is out of range for a tensor of shape {list(x.shape)} "
+                f"(rank {x.ndim})"))
+        out.append(d % builtins.max(x.ndim, 1))
+    return tuple(sorted(set(out))) if x.ndim else ()
+
+
+def _keep(out: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    if not keepdim:
+        return out
+    return out.reshape(tuple(1 if i in dims else n for i, n in enumerate(x.shape)))
+
+
+def _reduce(op_cls, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
+    out = emit(op_cls, x, dims=dims) if dims else x
+    return _keep(out, x, dims, keepdim)
+
+
+def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x.dtype.is_floating_point:
+        x = x.to(dtypes.int64)  # torch sums bool/int tensors in int64
+    return _reduce(hl.ReduceSumOp, x, _dims(x, dim, "sum"), keepdim)
+
+
+def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x.dtype.is_floating_point:
+        x = x.to(dtypes.int64)
+    return _reduce(hl.ReduceProdOp, x, _dims(x, dim, "prod"), keepdim)
+
+
+def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not (dtype is not None or x.dtype.is_floating_point):
+        raise DTypeError(with_location(
+            f"mean: needs a floating-point tensor, got {x.dtype.name} (pass dtype=)"))
+    dims = _dims(x, dim, "mean")
+    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
+    return div(sum(x, dim=dims if dims else None, keepdim=keepdim, dtype=dtype), count) \
+        if dims else (x.to(dtype) if dtype is not None else x)
+
+
+def var(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=None):
+    dims = _dims(x, dim, "var")
+    n = int(np.prod([x.shape[d] for d in dims]))
+    corr = (1 if unbiased else 0) if correction is None else correction
+    centered = sub(x, mean(x, dim=dims, keepdim=True))
+    return div(sum(mul(centered, centered), dim=dims, keepdim=keepdim), builtins.max(n - corr, 0))
+
+
+def std(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=None):
+    return sqrt(var(x, dim, keepdim, unbiased, correction))
+
+
+def amax(x, dim=None, keepdim: bool = False):
+    return _reduce(hl.ReduceMaxOp, x, _dims(x, dim, "amax"), keepdim)
+
+
+def amin(x, dim=None, keepdim: bool = False):
+    return _reduce(hl.ReduceMinOp, x, _dims(x, dim, "amin"), keepdim)
+
+
+def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
+    if dim is None:
+        flat = x.reshape((x.numel(),))
+        out = emit(op_cls, flat, dim=0)
+        return out.reshape((1,) * x.ndim) if keepdim else out
+    (d,) = _dims(x, dim, name) if x.ndim else (0,)
+    if x.ndim == 0:
+        return full((), 0, dtype=dtypes.int64)
+    return _keep(emit(op_cls, x, dim=d), x, (d,), keepdim)
+
+
+def argmax(x, dim=None, keepdim: bool = False):
+    return _arg(hl.ArgMaxOp, x, dim, keepdim, "argmax")
+
+
+def argmin(x, dim=None, keepdim: bool = False):
+    return _arg(hl.ArgMinOp, x, dim, keepdim, "argmin")
+
+
+class _ValuesIndices(tuple):
+    """(values, indices), as torch.max(x, dim) returns."""
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def max(x, dim=None, keepdim: bool = False):
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
+    if dim is None:
+        return amax(x)
+    return _ValuesIndices((amax(x, dim, keepdim), argmax(x, dim, keepdim)))
+
+
+def min(x, dim=None, keepdim: bool = False):
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
+    if dim is None:
+        return amin(x)
+    return _ValuesIndices((amin(x, dim, keepdim), argmin(x, dim, keepdim)))
+
+
+def all(x, dim=None, keepdim: bool = False):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return eq(amin(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), True)
+
+
+def any(x, dim=None, keepdim: bool = False):
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return eq(amax(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), False)
+
+
+def logsumexp(x, dim, keepdim: bool = False):
+    dims = _dims(x, dim, "logsumexp")
+    m = stop_gradient(amax(x, dims, keepdim=True))
+    m = where(eq(abs(m), float("inf")), zeros_like(m), m)
+    out = add(log(sum(exp(sub(x, m)), dims, keepdim=True)), m)
+    return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    shape = list(_shape_arg(shape)) if shape else []
+    n = x.numel()
+    if shape.count(-1) > 1:
+        raise ShapeError(with_location(f"reshape: only one dim may be -1, got {shape}"))
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if known == 0 or n % known:
+            raise ShapeError(with_location(
+                f"reshape: cannot reshape a tensor of shape {list(x.shape)} ({n} elements) "
+                f"into {shape}"))
+        shape[shape.index(-1)] = n // known
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    if int(np.prod(shape)) != n:
+        raise ShapeError(with_location(
+            f"reshape: cannot reshape a tensor of shape {list(x.shape)} ({n} elements) into "
+            f"{list(shape)} ({int(np.prod(shape))} elements)"))
+    return emit(hl.ReshapeOp, x, result_type=tensor_type(x.dtype.ir_type, shape))
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise ShapeError(with_location(
+            f"permute: {len(dims)} dims given for a tensor of rank {x.ndim}"))
+    perm = tuple(d % builtins.max(x.ndim, 1) for d in dims)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError(with_location(f"permute: {list(dims)} is not a permutation"))
+    if perm == tuple(range(x.ndim)):
+        return x
+    return emit(hl.TransposeOp, x, perm=perm)
+
+
+def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
+    (d0,), (d1,) = _dims(x, dim0, "transpose"), _dims(x, dim1, "transpose")
+    perm = list(range(x.ndim))
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    return permute(x, *perm)
+
+
+def t(x: Tensor) -> Tensor:
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise IndexError(with_location(
+            f"unsqueeze: dim {dim} is out of range for a tensor of rank {x.ndim}"))
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    dims = _dims(x, dim, "squeeze") if dim is not None else tuple(range(x.ndim))
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    sizes = _shape_arg(sizes)
+    offset = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - offset] if s == -1 and i >= offset else s
+                  for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    (s,), (e,) = _dims(x, start_dim, "flatten"), _dims(x, end_dim, "flatten")
+    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+# ---------------------------------------------------------------- creation
+
+
+def zeros(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _concrete_full(shape, 0, dtype, requires_grad)
+
+
+def ones(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _concrete_full(shape, 1, dtype, requires_grad)
+
+
+def empty(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _concrete_full(shape, 0, dtype, requires_grad)
+
+
+def _concrete_full(shape, value, dtype, requires_grad) -> Tensor:
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
+    return Tensor(np.full(_shape_arg(shape), value, dtype=dt.np_dtype),
+                  requires_grad=requires_grad)
+
+
+def zeros_like(x: Tensor, dtype: Any = None) -> Tensor:
+    return full(x.shape, 0, dtype=dtype or x.dtype)
+
+
+def ones_like(x: Tensor, dtype: Any = None) -> Tensor:
+    return full(x.shape, 1, dtype=dtype or x.dtype)
+
+
+def full_like(x: Tensor, value: Scalar, dtype: Any = None) -> Tensor:
+    return full(x.shape, value, dtype=dtype or x.dtype)
+
+
+def arange(start, end=None, step=1, dtype: Any = None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    n = builtins.max(int(np.ceil((end - start) / step)), 0)
+    is_float = builtins.any(isinstance(v, float) for v in (start, end, step))
+    dt = dtypes.as_dtype(dtype) if dtype is not None else (
+        dtypes.default_float() if is_float else dtypes.int64)
+    idx = emit(hl.IotaOp, result_type=tensor_type(dt.ir_type, (n,)), dim=0)
+    if step != 1:
+        idx = mul(idx, step)
+    if start != 0:
+        idx = add(idx, start)
+    return idx.to(dt) if idx.dtype != dt else idx
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+    idx = arange(steps, dtype=dtype or dtypes.default_float())
+    step = (end - start) / builtins.max(steps - 1, 1)
+    return add(mul(idx, step), start)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+    m = n if m is None else m
+    rows = emit(hl.IotaOp, result_type=tensor_type(dtypes.int64.ir_type, (n, m)), dim=0)
+    cols = emit(hl.IotaOp, result_type=tensor_type(dtypes.int64.ir_type, (n, m)), dim=1)
+    return eq(rows, cols).to(dtype or dtypes.default_float())
+
+
+def constant(value: Any, dtype: Any = None) -> Tensor:
+    """A tensor baked into the program as a dense `hl.constant` (not an input)."""
+    from lamina.dialects.hl.base import numpy_to_dense
+
+    array = np.asarray(value)
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.from_numpy(array.dtype)
+    array = array.astype(dt.np_dtype)
+    return emit(hl.ConstantOp, value=numpy_to_dense(array, dt.ir_type))

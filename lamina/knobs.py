@@ -1,0 +1,55 @@
+"""Every `LAMINA_*` environment variable, read in this one place.
+
+| variable | meaning | default |
+|---|---|---|
+| `LAMINA_BACKEND` | default backend of `lm.jit` and eager tensors: `c`, `triton`, `interp` | `triton` with a GPU, else `c` |
+| `LAMINA_DUMP` | a folder: every compile writes the IR after each pass and the generated source there | unset |
+| `LAMINA_CACHE_DIR` | the compiled-artifact cache | `$XDG_CACHE_HOME/lamina` or `~/.cache/lamina` |
+| `LAMINA_CC` | the C compiler | `cc` |
+| `LAMINA_CFLAGS` | flags replacing the default C flags | `-O3 -march=native -fopenmp -shared -fPIC` |
+| `LAMINA_EXTRA_CFLAGS` | flags added to the C flags (e.g. `-fsanitize=address,undefined`) | unset |
+| `LAMINA_LOG_FUSION` | `1`: log every fusion the compiler declined, with the reason | unset |
+| `LAMINA_VERIFY` | `1`: verify the IR after every pass (always on in tests) | unset |
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def get(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def backend() -> str | None:
+    return get("LAMINA_BACKEND")
+
+
+def dump_dir() -> str | None:
+    return get("LAMINA_DUMP")
+
+
+def cache_dir() -> str:
+    explicit = get("LAMINA_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "lamina")
+
+
+def cc() -> str:
+    return get("LAMINA_CC", "cc") or "cc"
+
+
+def cflags() -> list[str]:
+    flags = get("LAMINA_CFLAGS", "-O3 -march=native -fopenmp -shared -fPIC") or ""
+    return flags.split() + (get("LAMINA_EXTRA_CFLAGS", "") or "").split()
+
+
+def log_fusion() -> bool:
+    return get("LAMINA_LOG_FUSION") == "1"
+
+
+def verify_each_pass() -> bool:
+    return get("LAMINA_VERIFY") == "1"
