@@ -61,18 +61,25 @@ long = int64
 __version__ = "0.1.0"
 
 
+# Modules that extend the top-level API export their public names in `__all__`.
+_API_MODULES = ("lamina.frontend.linalg", "lamina.frontend.indexing", "lamina.frontend.random")
+# Modules imported for their side effects: backends and passes that register themselves.
+_PLUGIN_MODULES = ("lamina.nn", "lamina.optim", "lamina.runtime.c_backend",
+                   "lamina.runtime.triton_backend")
+
+
 def _load_optional_modules() -> None:
-    """Import the modules that register backends and extend the API, if present."""
     import importlib
 
-    for name in ("lamina.frontend.linalg", "lamina.frontend.indexing", "lamina.frontend.random",
-                 "lamina.nn", "lamina.optim", "lamina.runtime.c_backend",
-                 "lamina.runtime.triton_backend"):
+    for name in _API_MODULES + _PLUGIN_MODULES:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except ModuleNotFoundError as err:
             if err.name != name:
                 raise
+            continue
+        if name in _API_MODULES:
+            globals().update({n: getattr(module, n) for n in getattr(module, "__all__", ())})
 
 
 _load_optional_modules()
