@@ -1,0 +1,141 @@
+"""`python -m bench` (or `make bench`): lamina against numpy, torch eager and
+torch.compile on the CPU workloads, measured side by side in one run.
+
+Every contender is checked against a float64 reference before it is timed;
+rounds are interleaved (one call of each contender per round) so that machine
+noise hits all of them alike; the table gives medians, lamina's ratio to the
+best peer, and the fraction of the measured machine limits each reaches.
+Cold-compile time (fresh cache) and warm-start time (new process, disk cache)
+are measured for lamina in subprocesses.
+
+    python -m bench                 # all workloads
+    python -m bench softmax sum     # some
+    python -m bench --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from bench import limits, workloads
+
+
+def _check(name: str, who: str, out, ref, rtol: float) -> None:
+    out = np.asarray(out.detach().numpy() if hasattr(out, "detach") else out, np.float64)
+    err = np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-30)
+    if not np.isfinite(err) or err > rtol:
+        raise SystemExit(f"{name}: {who} differs from the float64 reference (rel err {err:.2e})")
+
+
+def _time(fn, args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def run_workload(w: workloads.Workload, rounds: int, with_compile: bool) -> dict:
+    import torch
+
+    ref = w.reference(*w.inputs)
+    lamina_fn = w.lamina()
+    t_inputs = [torch.from_numpy(x) for x in w.inputs]
+    contenders: dict[str, tuple] = {}
+    t0 = time.perf_counter()
+    out = lamina_fn(*w.inputs)
+    np.asarray(out)
+    cold = (time.perf_counter() - t0) * 1e3
+    _check(w.name, "lamina", out, ref, w.rtol)
+    contenders["lamina"] = (lambda *a: np.asarray(lamina_fn(*a)), w.inputs)
+    if w.numpy is not None:
+        _check(w.name, "numpy", w.numpy(*w.inputs), ref, w.rtol)
+        contenders["numpy"] = (w.numpy, w.inputs)
+    with torch.no_grad():
+        _check(w.name, "torch", w.torch(*t_inputs), ref, w.rtol)
+    contenders["torch"] = (lambda *a: w.torch(*a), t_inputs)
+    if with_compile:
+        compiled = torch.compile(w.torch)
+        _check(w.name, "torch.compile", compiled(*t_inputs), ref, w.rtol)
+        contenders["torch.compile"] = (compiled, t_inputs)
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for _ in range(rounds):
+        for who, (fn, args) in contenders.items():
+            times[who].append(_time(fn, args))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"name": w.name, "median": med, "cold_ms": cold, "workload": w}
+
+
+def warm_start_ms(key: str) -> float:
+    """Time to the first result in a new process whose disk cache is already warm."""
+    code = ("import time; t=time.perf_counter(); from bench import workloads; "
+            f"w=workloads.ALL[{key!r}](); f=w.lamina(); import numpy as np; "
+            "np.asarray(f(*w.inputs)); print((time.perf_counter()-t)*1e3)")
+    env = dict(os.environ)
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         check=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"workloads (default all): {list(workloads.ALL)}")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    parser.add_argument("--no-warm-start", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LAMINA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "lamina-bench"))
+    names = args.names or list(workloads.ALL)
+    machine = limits.measure()
+    print(f"machine: {machine.describe()}\n")
+    rows = []
+    for name in names:
+        result = run_workload(workloads.ALL[name](), args.rounds, not args.no_compile)
+        result["warm_ms"] = None if args.no_warm_start else warm_start_ms(name)
+        rows.append(result)
+        print(format_row(result, machine), flush=True)
+    print()
+    print(format_table(rows, machine))
+
+
+def _fraction(result: dict, machine: limits.Machine) -> str:
+    w, t = result["workload"], result["median"]["lamina"] / 1e3
+    if w.bound == "compute":
+        return f"{w.flops / t / 1e9 / machine.sgemm_gflops:.0%} of sgemm peak"
+    return f"{w.bytes_moved / t / 1e9 / machine.triad_gbs:.0%} of triad BW"
+
+
+def format_row(result: dict, machine: limits.Machine) -> str:
+    med = result["median"]
+    return f"{result['name']}: " + ", ".join(f"{k} {v:.2f} ms" for k, v in med.items())
+
+
+def format_table(rows: list[dict], machine: limits.Machine) -> str:
+    peers = ["numpy", "torch", "torch.compile"]
+    head = ("| workload | lamina ms | numpy ms | torch ms | torch.compile ms | lamina / best peer "
+            "| lamina vs limit | cold compile ms | warm start ms |")
+    lines = [head, "|" + "---|" * 9]
+    ratios = []
+    for r in rows:
+        med = r["median"]
+        best = min(med[p] for p in peers if p in med)
+        ratio = med["lamina"] / best
+        ratios.append(ratio)
+        cells = [f"{med[p]:.2f}" if p in med else "–" for p in peers]
+        warm = f"{r['warm_ms']:.0f}" if r.get("warm_ms") is not None else "–"
+        lines.append(f"| {r['name']} | {med['lamina']:.2f} | " + " | ".join(cells)
+                     + f" | {ratio:.2f} | {_fraction(r, machine)} | {r['cold_ms']:.0f} | {warm} |")
+    geo = float(np.exp(np.mean(np.log(ratios)))) if ratios else float("nan")
+    lines.append(f"\ngeomean lamina / best peer: {geo:.2f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
