@@ -1,0 +1,95 @@
+"""Differential fuzzing: hypothesis builds random lamina programs (op chains over
+random shapes, broadcasts and dtypes); every compiled backend must agree with
+the reference interpreter.
+
+The default budget is small (CI); `LAMINA_FUZZ_EXAMPLES=5000 pytest -m slow
+tests/test_differential.py` runs the documented slow mode."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lamina as lm
+from conftest import compiled_backends
+
+COMPILED = [b for b in compiled_backends() if b != "interp"]
+
+UNARY = {
+    "neg": lambda x: -x, "abs": lambda x: x.abs(), "exp": lambda x: (x * 0.25).exp(),
+    "tanh": lambda x: x.tanh(), "sigmoid": lambda x: x.sigmoid(), "relu": lambda x: x.relu(),
+    "sqrt_abs": lambda x: (x.abs() + 1).sqrt(), "log": lambda x: (x.abs() + 1).log(),
+    "sin": lambda x: x.sin(), "square": lambda x: x * x, "erf": lambda x: lm.erf(x),
+}
+BINARY = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "max": lambda a, b: lm.maximum(a, b), "div": lambda a, b: a / (b.abs() + 1),
+    "where": lambda a, b: lm.where(a > b, a, b * 2),
+}
+REDUCE = {
+    "sum": lambda x, d: x.sum(dim=d, keepdim=True), "amax": lambda x, d: x.amax(dim=d, keepdim=True),
+    "mean": lambda x, d: x.mean(dim=d, keepdim=True),
+}
+
+
+@st.composite
+def programs(draw):
+    rank = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=rank, max_size=rank)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    n_inputs = draw(st.integers(1, 3))
+    input_shapes = []
+    for _ in range(n_inputs):  # each input broadcasts to `shape`
+        input_shapes.append(tuple(1 if draw(st.booleans()) and draw(st.booleans()) else n
+                                  for n in shape))
+    steps = draw(st.lists(st.tuples(
+        st.sampled_from(["u", "b", "r"]),
+        st.integers(0, 100), st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=6))
+    return shape, dtype, input_shapes, steps
+
+
+def build(steps):
+    def program(*xs):
+        values = list(xs)
+        for kind, i, j, k in steps:
+            a = values[i % len(values)]
+            if kind == "u":
+                values.append(list(UNARY.values())[k % len(UNARY)](a))
+            elif kind == "b":
+                b = values[j % len(values)]
+                values.append(list(BINARY.values())[k % len(BINARY)](a, b))
+            else:
+                d = j % a.ndim
+                values.append(list(REDUCE.values())[k % len(REDUCE)](a, d))
+        return values[-1]
+
+    return program
+
+
+def _check(prog, backend):
+    shape, dtype, input_shapes, steps = prog
+    rng = np.random.default_rng(len(steps))
+    inputs = [rng.uniform(-2, 2, s).astype(dtype) for s in input_shapes]
+    fn = build(steps)
+    want = np.asarray(lm.jit(fn, backend="interp")(*inputs))
+    got = np.asarray(lm.jit(fn, backend=backend)(*inputs))
+    tol = 2e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(prog=programs())
+def test_backends_agree_with_interpreter(prog, backend):
+    _check(prog, backend)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", COMPILED)
+@settings(max_examples=int(os.environ.get("LAMINA_FUZZ_EXAMPLES", "1000")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(prog=programs())
+def test_backends_agree_with_interpreter_slow(prog, backend):
+    _check(prog, backend)
