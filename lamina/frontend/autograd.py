@@ -273,7 +273,7 @@ def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) ->
                        ._ssa(sub) for g, w in zip(grads, wrt, strict=True)]
         module = sub.to_module(results, name="backward")
         program = compile_module(module, key=key, name="backward")
-    inputs = [graph.captured[a.index] for a in args] + [np.ascontiguousarray(grad_array)]
+    inputs = [graph.captured[a.index] for a in args] + [np.array(grad_array)]  # keeps 0-d
     for (_, owner), g in zip(leaves, program(inputs), strict=True):
         owner._grad = Tensor(g) if owner._grad is None else Tensor(np.asarray(owner._grad) + g)
 

@@ -54,6 +54,7 @@ class Graph:
     mutated: dict[int, Tensor] = field(default_factory=dict)  # id -> tensor updated in place
     grad_touched: dict[int, Tensor] = field(default_factory=dict)  # id -> tensor whose .grad changed
     grad_original: dict[int, tuple[Tensor, Any]] = field(default_factory=dict)  # restored after
+    grad_read: set[int] = field(default_factory=set)  # ids whose .grad was read before set
     finished: bool = False
 
     def add_input(self, t: TensorType, name: str | None = None) -> SSAValue:

@@ -70,10 +70,10 @@ class _Entry:
     out_plan: list[tuple[str, Any]]  # ("out", j) | ("static", value)
     data_writebacks: list[tuple[Tensor, int]]
     grad_writebacks: list[tuple[Tensor, int | None]]
-    guards: list[tuple[Tensor, tuple, bool]] = field(default_factory=list)
+    guards: list[tuple[Tensor, tuple, bool | None]] = field(default_factory=list)
 
     def guards_hold(self) -> bool:
-        return all(t.shape == shape and (t._grad is None) == grad_none
+        return all(t.shape == shape and (grad_none is None or (t._grad is None) == grad_none)
                    for t, shape, grad_none in self.guards)
 
 
@@ -166,9 +166,13 @@ class Jitted:
                                  else "main")
         n_explicit = len(arg_leaf_indices)
         captured = graph.captured[n_explicit:]
+        # `.grad`'s None-ness is guarded only where the program read it before setting it
+        # (a step that starts with zero_grad() does not depend on it)
+        guards = [(t, t.shape, (t._grad is None) if id(t) in graph.grad_read else None)
+                  for t in captured if isinstance(t, Tensor)]
         plan = dict(arg_leaf_indices=arg_leaf_indices, captured=captured, out_def=out_def,
                     out_plan=out_plan, data_writebacks=data_writebacks,
-                    grad_writebacks=grad_writebacks)
+                    grad_writebacks=grad_writebacks, guards=guards)
         return module, plan
 
     def _trace(self, args, kwargs, leaves, treedef, backend: str) -> _Entry:
@@ -176,9 +180,7 @@ class Jitted:
 
         module, plan = self._trace_module(args, kwargs, leaves, treedef)
         program = compile_module(module, backend, name=module.body.block.first_op.sym_name.data)
-        guards = [(t, t.shape, t._grad is None) for t in plan["captured"]
-                  if isinstance(t, Tensor)]
-        return _Entry(program=program, module_text=lambda: str(module), guards=guards, **plan)
+        return _Entry(program=program, module_text=lambda: str(module), **plan)
 
     # ------------------------------------------------------------ inspection
 

@@ -108,6 +108,8 @@ class Tensor:
 
     @property
     def grad(self) -> Tensor | None:
+        if graphs.tracing() and id(self) not in graphs.current().grad_touched:
+            graphs.current().grad_read.add(id(self))  # the program depends on .grad's state
         return self._grad
 
     @grad.setter
