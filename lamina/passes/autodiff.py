@@ -46,6 +46,12 @@ def _backward_reachable(block: Block, outputs: Sequence[SSAValue]) -> set[Operat
     return ops
 
 
+def _is_float(value: SSAValue) -> bool:
+    from lamina.dialects.hl.base import dtype_of
+
+    return dtype_of(value.type).is_floating_point
+
+
 def emit_vjp(graph: graphs.Graph, outputs: Sequence[SSAValue], cotangents: Sequence[Tensor],
              wrt: Sequence[SSAValue]) -> list[Tensor | None]:
     """Append to `graph` the ops computing d(outputs . cotangents)/d(wrt).
@@ -61,8 +67,8 @@ def emit_vjp(graph: graphs.Graph, outputs: Sequence[SSAValue], cotangents: Seque
     adjoint: dict[SSAValue, Tensor] = {}
 
     def accumulate(value: SSAValue, ct: Tensor | None) -> None:
-        if ct is None or value not in reach:
-            return
+        if ct is None or value not in reach or not _is_float(value):
+            return  # integer and bool values carry no gradient (as in torch and JAX)
         if ct.shape != tuple(value.type.get_shape()):
             raise GradientError(with_location(
                 f"gradient rule produced a cotangent of shape {ct.shape} for a value of "
