@@ -65,7 +65,7 @@ __version__ = "0.1.0"
 _API_MODULES = ("lamina.frontend.linalg", "lamina.frontend.indexing", "lamina.frontend.random")
 # Modules imported for their side effects: backends and passes that register themselves.
 _PLUGIN_MODULES = ("lamina.nn", "lamina.optim", "lamina.runtime.c_backend",
-                   "lamina.runtime.triton_backend")
+                   "lamina.runtime.triton_backend", "lamina.passes.lower_hl_to_loop")
 
 
 def _load_optional_modules() -> None:
