@@ -1,0 +1,542 @@
+"""The `cpu` dialect: the CPU hardware level, one op per C construct.
+
+A `cpu` program is a `func.func` over `memref` buffers (C pointers, row-major,
+contiguous) whose body calls kernels, GEMMs and allocations in order:
+
+    func.func @main(%x: memref<64x128xf32>, %out: memref<64x128xf32>) {
+      cpu.kernel "relu_0" parallel [64] (%i) omp args(%a = %x, %b = %out : memref<64x128xf32>, memref<64x128xf32>) {
+        cpu.for [128] (%j) simd {
+          %c128 = arith.constant 128 : index
+          %r = arith.muli %i, %c128 : index
+          %o = arith.addi %r, %j : index
+          %v = cpu.load %a[%o] : memref<64x128xf32>
+          cpu.store %v, %b[%o] : memref<64x128xf32>
+        }
+      }
+      func.return
+    }
+
+How each op maps onto C (see `lamina.codegen.c`):
+
+| op | C |
+|---|---|
+| `cpu.kernel` | a `static void` function with one parameter per `args` entry (`restrict` pointers); its parallel dims are a loop nest, under `#pragma omp parallel for collapse(n) schedule(static)` when `omp` is set |
+| `cpu.for` | a loop nest; `simd` adds `#pragma omp simd` (iterations independent) |
+| `cpu.reduce` | an accumulator and a loop nest (`omp simd reduction(...)` for add/mul/max/min: vector accumulators) |
+| `cpu.load` / `cpu.store` | `p[offset]`, the offset an `index` (int64) computed with `arith` |
+| `cpu.view` | a pointer of the same address (no copy) |
+| `cpu.gemm` | a call into the blocked GEMM microkernel of the element type |
+
+Scalar code inside kernels is `arith`/`math` on scalars and `index` (int64).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    StringAttr,
+    UnitAttr,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    lazy_traits_def,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.printer import Printer
+from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator, Pure
+from xdsl.utils.exceptions import VerifyException
+
+REDUCE_KINDS = ("add", "mul", "max", "min", "argmax", "argmin")
+
+
+def _ints(values: Sequence[int]) -> DenseArrayBase:
+    return DenseArrayBase.from_list(i64, [int(v) for v in values])
+
+
+def _int_list(attr: DenseArrayBase) -> tuple[int, ...]:
+    return tuple(int(v) for v in attr.get_values())
+
+
+def _print_bounds_and_ivs(printer: Printer, bounds: Sequence[int], ivs: Sequence[SSAValue]):
+    printer.print_string(" [" + ", ".join(str(b) for b in bounds) + "] (")
+    printer.print_list(ivs, printer.print_ssa_value)
+    printer.print_string(")")
+
+
+def _parse_bounds_and_ivs(parser: Parser) -> tuple[list[int], list[Parser.Argument]]:
+    bounds = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parser.parse_integer)
+    ivs = parser.parse_comma_separated_list(
+        parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=False)
+    )
+    return bounds, [iv.resolve(IndexType()) for iv in ivs]
+
+
+def _verify_space(op: IRDLOperation, bounds: Sequence[int], block: Block, first: int = 0):
+    if any(b < 0 for b in bounds):
+        raise VerifyException(f"{op.name}: negative bound in {list(bounds)}")
+    ivs = block.args[first:first + len(bounds)]
+    if len(ivs) != len(bounds) or any(not isinstance(a.type, IndexType) for a in ivs):
+        raise VerifyException(f"{op.name}: expected {len(bounds)} index induction variables")
+
+
+class _LoopNest(IRDLOperation):
+    """Shared accessors of ops that own an iteration space (`bounds`, one index iv each)."""
+
+    @property
+    def space(self) -> tuple[int, ...]:
+        return _int_list(self.bounds)  # type: ignore[attr-defined]
+
+    @property
+    def ivs(self) -> tuple[SSAValue, ...]:
+        return tuple(self.body.block.args[: len(self.space)])  # type: ignore[attr-defined]
+
+
+@irdl_op_definition
+class KernelOp(_LoopNest):
+    """One kernel = one C function, parallel over `bounds` (OpenMP when `omp`).
+
+    Isolated from above: the buffers (and scalars) it uses are its `args`, bound to
+    block arguments after the induction variables, so the IR shows the C signature.
+
+        cpu.kernel "add_0" parallel [64] (%i) omp args(%a = %x, %b = %y : memref<64xf32>, memref<64xf32>) { ... }
+    """
+
+    name = "cpu.kernel"
+    sym_name = prop_def(StringAttr)
+    bounds = prop_def(DenseArrayBase)
+    omp = opt_prop_def(UnitAttr)
+    args = var_operand_def()
+    body = region_def("single_block")
+    traits = traits_def(IsolatedFromAbove(), NoTerminator())
+
+    def __init__(self, name: str, bounds: Sequence[int], args: Sequence[SSAValue],
+                 omp: bool = True, body: Region | None = None):
+        if body is None:
+            types = [IndexType()] * len(bounds) + [a.type for a in args]
+            body = Region(Block(arg_types=types))
+        props: dict[str, Attribute] = {"sym_name": StringAttr(name), "bounds": _ints(bounds)}
+        if omp:
+            props["omp"] = UnitAttr()
+        super().__init__(operands=[list(args)], properties=props, regions=[body])
+
+    @property
+    def params(self) -> tuple[SSAValue, ...]:
+        return tuple(self.body.block.args[len(self.space):])
+
+    def verify_(self) -> None:
+        block = self.body.block
+        _verify_space(self, self.space, block)
+        params = self.params
+        if len(params) != len(self.args):
+            raise VerifyException(f"cpu.kernel: {len(self.args)} args but {len(params)} params")
+        for arg, param in zip(self.args, params, strict=True):
+            if arg.type != param.type:
+                raise VerifyException(
+                    f"cpu.kernel: param type {param.type} differs from arg type {arg.type}")
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.sym_name.data)
+        printer.print_string(" parallel")
+        _print_bounds_and_ivs(printer, self.space, self.ivs)
+        if self.omp is not None:
+            printer.print_string(" omp")
+        if self.args:
+            printer.print_string(" args(")
+            printer.print_list(zip(self.params, self.args, strict=True),
+                               lambda pa: (printer.print_ssa_value(pa[0]),
+                                           printer.print_string(" = "),
+                                           printer.print_ssa_value(pa[1])))
+            printer.print_string(" : ")
+            printer.print_list([a.type for a in self.args], printer.print_attribute)
+            printer.print_string(")")
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> KernelOp:
+        name = parser.parse_str_literal()
+        parser.parse_keyword("parallel")
+        bounds, ivs = _parse_bounds_and_ivs(parser)
+        omp = parser.parse_optional_keyword("omp") is not None
+        params: list[Parser.UnresolvedArgument] = []
+        operands: list[UnresolvedOperand] = []
+        if parser.parse_optional_keyword("args") is not None:
+            parser.parse_punctuation("(")
+
+            def assignment() -> None:
+                params.append(parser.parse_argument(expect_type=False))
+                parser.parse_punctuation("=")
+                operands.append(parser.parse_unresolved_operand())
+
+            parser.parse_comma_separated_list(parser.Delimiter.NONE, assignment)
+            parser.parse_punctuation(":")
+            types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+            parser.parse_punctuation(")")
+            if len(types) != len(operands):
+                parser.raise_error(f"expected {len(operands)} types, got {len(types)}")
+        else:
+            types = []
+        args = parser.resolve_operands(operands, types, parser.pos)
+        block_args = ivs + [p.resolve(t) for p, t in zip(params, types, strict=True)]
+        body = parser.parse_region(block_args)
+        return cls(name, bounds, args, omp, body)
+
+
+@irdl_op_definition
+class ForOp(_LoopNest):
+    """An inner loop nest inside a kernel. `simd`: iterations are independent, so the
+    innermost loop is vectorized (`#pragma omp simd`); without it they run in order
+    (read-modify-write, e.g. scatter-add).
+
+        cpu.for [16, 128] (%k0, %k1) simd { ... }
+    """
+
+    name = "cpu.for"
+    bounds = prop_def(DenseArrayBase)
+    simd = opt_prop_def(UnitAttr)
+    body = region_def("single_block")
+    traits = lazy_traits_def(lambda: (NoTerminator(), HasParent(KernelOp, ForOp, ReduceOp)))
+
+    def __init__(self, bounds: Sequence[int], simd: bool = True, body: Region | None = None):
+        if body is None:
+            body = Region(Block(arg_types=[IndexType()] * len(bounds)))
+        props: dict[str, Attribute] = {"bounds": _ints(bounds)}
+        if simd:
+            props["simd"] = UnitAttr()
+        super().__init__(properties=props, regions=[body])
+
+    def verify_(self) -> None:
+        _verify_space(self, self.space, self.body.block)
+        if len(self.body.block.args) != len(self.space):
+            raise VerifyException("cpu.for: block arguments must be the induction variables")
+
+    def print(self, printer: Printer) -> None:
+        _print_bounds_and_ivs(printer, self.space, self.ivs)
+        if self.simd is not None:
+            printer.print_string(" simd")
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ForOp:
+        bounds, ivs = _parse_bounds_and_ivs(parser)
+        simd = parser.parse_optional_keyword("simd") is not None
+        return cls(bounds, simd, parser.parse_region(ivs))
+
+
+@irdl_op_definition
+class ReduceOp(_LoopNest):
+    """A reduction over an inner iteration space, kept in a C accumulator.
+
+    add/mul/max/min reduce the yielded value with `init` as the start (max/min
+    propagate NaN, as torch); argmax/argmin return the i64 linear index (row-major
+    within `bounds`) of the first extremum, NaN counting as the extremum.
+
+        %s = cpu.reduce "add" [128] (%k) init(%zero : f32) -> f32 { ... cpu.yield %v : f32 }
+    """
+
+    name = "cpu.reduce"
+    kind = prop_def(StringAttr)
+    bounds = prop_def(DenseArrayBase)
+    init = operand_def()
+    result = result_def()
+    body = region_def("single_block")
+    traits = lazy_traits_def(lambda: (HasParent(KernelOp, ForOp, ReduceOp),))
+
+    def __init__(self, kind: str, bounds: Sequence[int], init: SSAValue,
+                 result_type: Attribute | None = None, body: Region | None = None):
+        if body is None:
+            body = Region(Block(arg_types=[IndexType()] * len(bounds)))
+        if result_type is None:
+            result_type = i64 if kind.startswith("arg") else init.type
+        super().__init__(operands=[init], result_types=[result_type], regions=[body],
+                         properties={"kind": StringAttr(kind), "bounds": _ints(bounds)})
+
+    def verify_(self) -> None:
+        kind = self.kind.data
+        if kind not in REDUCE_KINDS:
+            raise VerifyException(f"cpu.reduce: unknown kind {kind!r}; one of {REDUCE_KINDS}")
+        _verify_space(self, self.space, self.body.block)
+        last = self.body.block.last_op
+        if not isinstance(last, YieldOp) or len(last.operands) != 1:
+            raise VerifyException("cpu.reduce: the body must end with one `cpu.yield`")
+        if last.operands[0].type != self.init.type:
+            raise VerifyException(
+                f"cpu.reduce: yields {last.operands[0].type} but init is {self.init.type}")
+        want = i64 if kind.startswith("arg") else self.init.type
+        if self.result.type != want:
+            raise VerifyException(f"cpu.reduce \"{kind}\": result must be {want}")
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.kind.data)
+        _print_bounds_and_ivs(printer, self.space, self.ivs)
+        printer.print_string(" init(")
+        printer.print_operand(self.init)
+        printer.print_string(" : ")
+        printer.print_attribute(self.init.type)
+        printer.print_string(") -> ")
+        printer.print_attribute(self.result.type)
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ReduceOp:
+        kind = parser.parse_str_literal()
+        bounds, ivs = _parse_bounds_and_ivs(parser)
+        parser.parse_keyword("init")
+        parser.parse_punctuation("(")
+        operand = parser.parse_unresolved_operand()
+        parser.parse_punctuation(":")
+        init = parser.resolve_operand(operand, parser.parse_type())
+        parser.parse_punctuation(")")
+        parser.parse_punctuation("->")
+        result_type = parser.parse_type()
+        return cls(kind, bounds, init, result_type, parser.parse_region(ivs))
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """The value of one iteration of a `cpu.reduce`: `cpu.yield %v : f32`."""
+
+    name = "cpu.yield"
+    values = var_operand_def()
+    traits = traits_def(IsTerminator(), HasParent(ReduceOp))
+    assembly_format = "$values attr-dict `:` type($values)"
+
+    def __init__(self, *values: SSAValue):
+        super().__init__(operands=[list(values)])
+
+
+def _element(buf: SSAValue, op: str) -> Attribute:
+    if not isinstance(buf.type, MemRefType):
+        raise VerifyException(f"{op}: expected a memref buffer, got {buf.type}")
+    return buf.type.element_type
+
+
+def _parse_access(parser: Parser) -> tuple[UnresolvedOperand, UnresolvedOperand, Attribute]:
+    buf = parser.parse_unresolved_operand()
+    parser.parse_punctuation("[")
+    offset = parser.parse_unresolved_operand()
+    parser.parse_punctuation("]")
+    parser.parse_punctuation(":")
+    return buf, offset, parser.parse_type()
+
+
+@irdl_op_definition
+class LoadOp(IRDLOperation):
+    """`p[offset]`: one element at a linear (row-major) int64 offset.
+
+        %v = cpu.load %a[%o] : memref<64x128xf32>
+    """
+
+    name = "cpu.load"
+    buffer = operand_def(MemRefType)
+    offset = operand_def(IndexType)
+    result = result_def()
+
+    def __init__(self, buffer: SSAValue, offset: SSAValue):
+        super().__init__(operands=[buffer, offset],
+                         result_types=[_element(buffer, "cpu.load")])
+
+    def verify_(self) -> None:
+        if self.result.type != _element(self.buffer, self.name):
+            raise VerifyException(f"cpu.load: result {self.result.type} is not the element "
+                                  f"type of {self.buffer.type}")
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.buffer)
+        printer.print_string("[")
+        printer.print_operand(self.offset)
+        printer.print_string("] : ")
+        printer.print_attribute(self.buffer.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LoadOp:
+        buf, offset, t = _parse_access(parser)
+        return cls(parser.resolve_operand(buf, t), parser.resolve_operand(offset, IndexType()))
+
+
+@irdl_op_definition
+class StoreOp(IRDLOperation):
+    """`p[offset] = value`.
+
+        cpu.store %v, %b[%o] : memref<64x128xf32>
+    """
+
+    name = "cpu.store"
+    value = operand_def()
+    buffer = operand_def(MemRefType)
+    offset = operand_def(IndexType)
+
+    def __init__(self, value: SSAValue, buffer: SSAValue, offset: SSAValue):
+        super().__init__(operands=[value, buffer, offset])
+
+    def verify_(self) -> None:
+        if self.value.type != _element(self.buffer, self.name):
+            raise VerifyException(f"cpu.store: value {self.value.type} is not the element "
+                                  f"type of {self.buffer.type}")
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.value)
+        printer.print_string(", ")
+        printer.print_operand(self.buffer)
+        printer.print_string("[")
+        printer.print_operand(self.offset)
+        printer.print_string("] : ")
+        printer.print_attribute(self.buffer.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> StoreOp:
+        value = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        buf, offset, t = _parse_access(parser)
+        return cls(parser.resolve_operand(value, _element_of_type(t, parser)),
+                   parser.resolve_operand(buf, t), parser.resolve_operand(offset, IndexType()))
+
+
+def _element_of_type(t: Attribute, parser: Parser) -> Attribute:
+    if not isinstance(t, MemRefType):
+        parser.raise_error(f"expected a memref type, got {t}")
+    return t.element_type
+
+
+@irdl_op_definition
+class ViewOp(IRDLOperation):
+    """The same contiguous buffer under another shape (a pointer copy in C).
+
+        %v = cpu.view %a : memref<4x8xf32> -> memref<32xf32>
+    """
+
+    name = "cpu.view"
+    source = operand_def(MemRefType)
+    result = result_def(MemRefType)
+    traits = traits_def(Pure())
+    assembly_format = "$source attr-dict `:` type($source) `->` type($result)"
+
+    def __init__(self, source: SSAValue, result_type: MemRefType):
+        super().__init__(operands=[source], result_types=[result_type])
+
+    def verify_(self) -> None:
+        src, dst = self.source.type, self.result.type
+        assert isinstance(src, MemRefType) and isinstance(dst, MemRefType)
+        if src.element_type != dst.element_type or _numel(src) != _numel(dst):
+            raise VerifyException(f"cpu.view: {src} and {dst} differ in element type or count")
+
+
+def _numel(t: MemRefType) -> int:
+    n = 1
+    for d in t.get_shape():
+        n *= d
+    return n
+
+
+GEMM_FLAGS = ("transpose_a", "transpose_b", "accumulate")
+
+
+@irdl_op_definition
+class GemmOp(IRDLOperation):
+    """`c[b] (+)= op(a[b]) @ op(b[b])` for every batch b: a call into the blocked GEMM
+    microkernel of the element type. `a` holds batch×m×k (k×m if transpose_a), `b`
+    batch×k×n (n×k if transpose_b), `c` batch×m×n, all contiguous.
+
+        cpu.gemm %a, %b, %c batch=1 m=64 n=32 k=16 transpose_b : memref<64x16xf32>, memref<32x16xf32>, memref<64x32xf32>
+    """
+
+    name = "cpu.gemm"
+    a = operand_def(MemRefType)
+    b = operand_def(MemRefType)
+    c = operand_def(MemRefType)
+    dims = prop_def(ArrayAttr)  # [batch, m, n, k] as IntegerAttrs
+    flags = prop_def(ArrayAttr)  # names from GEMM_FLAGS that are set
+    DIMS: ClassVar = ("batch", "m", "n", "k")
+
+    def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, batch: int, m: int, n: int,
+                 k: int, transpose_a: bool = False, transpose_b: bool = False,
+                 accumulate: bool = False):
+        flags = [name for name, on in zip(GEMM_FLAGS, (transpose_a, transpose_b, accumulate),
+                                          strict=True) if on]
+        super().__init__(operands=[a, b, c], properties={
+            "dims": ArrayAttr([IntegerAttr(v, i64) for v in (batch, m, n, k)]),
+            "flags": ArrayAttr([StringAttr(f) for f in flags])})
+
+    def dim(self, name: str) -> int:
+        return int(self.dims.data[self.DIMS.index(name)].value.data)  # type: ignore[attr-defined]
+
+    def flag(self, name: str) -> bool:
+        return any(f.data == name for f in self.flags.data)  # type: ignore[attr-defined]
+
+    def verify_(self) -> None:
+        if len(self.dims.data) != 4:
+            raise VerifyException("cpu.gemm: dims must be [batch, m, n, k]")
+        batch, m, n, k = (self.dim(d) for d in self.DIMS)
+        want = {"a": batch * m * k, "b": batch * k * n, "c": batch * m * n}
+        for name, count in want.items():
+            t = getattr(self, name).type
+            if _numel(t) != count:
+                raise VerifyException(f"cpu.gemm: {name} is {t} but batch={batch} m={m} "
+                                      f"n={n} k={k} needs {count} elements")
+        types = {self.a.type.element_type, self.b.type.element_type, self.c.type.element_type}
+        if len(types) != 1:
+            raise VerifyException(f"cpu.gemm: element types differ: {sorted(map(str, types))}")
+        for f in self.flags.data:
+            if not isinstance(f, StringAttr) or f.data not in GEMM_FLAGS:
+                raise VerifyException(f"cpu.gemm: unknown flag {f}; flags are {GEMM_FLAGS}")
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list((self.a, self.b, self.c), printer.print_operand)
+        for d in self.DIMS:
+            printer.print_string(f" {d}={self.dim(d)}")
+        for f in self.flags.data:
+            printer.print_string(f" {f.data}")  # type: ignore[attr-defined]
+        printer.print_string(" : ")
+        printer.print_list((self.a.type, self.b.type, self.c.type), printer.print_attribute)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> GemmOp:
+        ops = parser.parse_comma_separated_list(parser.Delimiter.NONE,
+                                                parser.parse_unresolved_operand)
+        if len(ops) != 3:
+            parser.raise_error("cpu.gemm takes three buffers: a, b, c")
+        dims = {}
+        for d in cls.DIMS:
+            parser.parse_keyword(d)
+            parser.parse_punctuation("=")
+            dims[d] = parser.parse_integer()
+        flags = {f: False for f in GEMM_FLAGS}
+        while (word := parser.parse_optional_keyword_in(GEMM_FLAGS)) is not None:
+            flags[word] = True
+        parser.parse_punctuation(":")
+        types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+        if len(types) != 3:
+            parser.raise_error("cpu.gemm needs three buffer types")
+        a, b, c = parser.resolve_operands(ops, types, parser.pos)
+        return cls(a, b, c, **dims, **flags)
+
+
+CPU = Dialect("cpu", [KernelOp, ForOp, ReduceOp, YieldOp, LoadOp, StoreOp, ViewOp, GemmOp],
+              [])
+
+__all__ = ["CPU", "REDUCE_KINDS", "ForOp", "GemmOp", "KernelOp", "LoadOp", "ReduceOp",
+           "StoreOp", "ViewOp", "YieldOp"]
