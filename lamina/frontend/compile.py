@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import ModuleOp
 
-from lamina.passes.pipeline import simplify_hl
+from lamina.passes.canonicalize import StripStopGradientPass
+from lamina.passes.pipeline import run_passes, simplify_hl
 from lamina.runtime import backends
 
 _CACHE: dict[tuple, backends.Program] = {}
@@ -18,6 +19,7 @@ def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | No
     backend_name = backend or backends.default_name()
     if key is not None and (key, backend_name) in _CACHE:
         return _CACHE[(key, backend_name)]
+    run_passes(module, [StripStopGradientPass()], dump_tag=f"{name}-hl-strip-")  # autodiff is done
     simplify_hl(module, dump_tag=f"{name}-hl-")
     program = backends.get(backend_name).compile(module)
     program.levels.setdefault("hl", str(module))

@@ -24,3 +24,12 @@ def _autodiff():
 
 
 register("autodiff", _autodiff)
+
+
+def _strip_stop_gradient():
+    from lamina.passes.canonicalize import StripStopGradientPass
+
+    return StripStopGradientPass
+
+
+register("strip-stop-gradient", _strip_stop_gradient)

@@ -1,0 +1,43 @@
+// RUN: lamina-opt %s -p canonicalize | filecheck %s
+
+// reshape of reshape is one reshape; back to the original shape it is nothing.
+// CHECK-LABEL: func.func @reshapes
+// CHECK-NEXT:    %[[R:.*]] = hl.reshape %x : tensor<2x3x4xf32> -> tensor<4x6xf32>
+// CHECK-NEXT:    func.return %[[R]], %x : tensor<4x6xf32>, tensor<2x3x4xf32>
+func.func @reshapes(%x: tensor<2x3x4xf32>) -> (tensor<4x6xf32>, tensor<2x3x4xf32>) {
+  %a = hl.reshape %x : tensor<2x3x4xf32> -> tensor<24xf32>
+  %b = hl.reshape %a : tensor<24xf32> -> tensor<4x6xf32>
+  %c = hl.reshape %b : tensor<4x6xf32> -> tensor<2x3x4xf32>
+  func.return %b, %c : tensor<4x6xf32>, tensor<2x3x4xf32>
+}
+
+// transpose of transpose composes the permutations; inverse permutations cancel.
+// CHECK-LABEL: func.func @transposes
+// CHECK-NEXT:    %[[T:.*]] = hl.transpose %x perm=[2, 1, 0] : tensor<2x3x4xf32> -> tensor<4x3x2xf32>
+// CHECK-NEXT:    func.return %[[T]], %x : tensor<4x3x2xf32>, tensor<2x3x4xf32>
+func.func @transposes(%x: tensor<2x3x4xf32>) -> (tensor<4x3x2xf32>, tensor<2x3x4xf32>) {
+  %a = hl.transpose %x perm=[1, 2, 0] : tensor<2x3x4xf32> -> tensor<3x4x2xf32>
+  %b = hl.transpose %a perm=[1, 0, 2] : tensor<3x4x2xf32> -> tensor<4x3x2xf32>
+  %c = hl.transpose %a perm=[2, 0, 1] : tensor<3x4x2xf32> -> tensor<2x3x4xf32>
+  func.return %b, %c : tensor<4x3x2xf32>, tensor<2x3x4xf32>
+}
+
+// broadcast of broadcast is one broadcast (operand dim i goes to d2[d1[i]]).
+// CHECK-LABEL: func.func @broadcasts
+// CHECK-NEXT:    %[[B:.*]] = hl.broadcast_in_dim %x dims=[2] : tensor<4xf32> -> tensor<5x3x4xf32>
+// CHECK-NEXT:    func.return %[[B]]
+func.func @broadcasts(%x: tensor<4xf32>) -> tensor<5x3x4xf32> {
+  %a = hl.broadcast_in_dim %x dims=[1] : tensor<4xf32> -> tensor<3x4xf32>
+  %b = hl.broadcast_in_dim %a dims=[1, 2] : tensor<3x4xf32> -> tensor<5x3x4xf32>
+  func.return %b : tensor<5x3x4xf32>
+}
+
+// Identity shape ops disappear.
+// CHECK-LABEL: func.func @identities
+// CHECK-NEXT:    func.return %x, %x, %x : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+func.func @identities(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
+  %a = hl.reshape %x : tensor<2x3xf32> -> tensor<2x3xf32>
+  %b = hl.transpose %x perm=[0, 1] : tensor<2x3xf32> -> tensor<2x3xf32>
+  %c = hl.broadcast_in_dim %x dims=[0, 1] : tensor<2x3xf32> -> tensor<2x3xf32>
+  func.return %a, %b, %c : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+}
