@@ -150,8 +150,9 @@ def _parse_prop(parser: Parser) -> Attribute:
         return {"true": to_attr(True), "false": to_attr(False), "inf": to_attr(math.inf),
                 "nan": to_attr(math.nan)}[word]
     if parser.parse_optional_punctuation("-") is not None:
-        parser.parse_keyword("inf")
-        return to_attr(-math.inf)
+        if parser.parse_optional_keyword("inf") is not None:
+            return to_attr(-math.inf)
+        return to_attr(-parser.parse_number())
     if (text := parser.parse_optional_str_literal()) is not None:
         return StringAttr(text)
     if (number := parser.parse_optional_number()) is not None:
