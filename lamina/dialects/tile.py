@@ -172,7 +172,7 @@ class LaunchOp(IRDLOperation):
     num_warps = prop_def(IntegerAttr[I64])
     num_stages = prop_def(IntegerAttr[I64])
     args = var_operand_def()
-    assembly_format = ("$kernel `grid` $grid `warps` $num_warps `stages` $num_stages "
+    assembly_format = ("$kernel `grid` qualified($grid) `warps` $num_warps `stages` $num_stages "
                        "`(` $args `)` attr-dict `:` type($args)")
 
     def __init__(self, kernel: str, grid: Sequence[int], args: Sequence[SSAValue],
