@@ -1,0 +1,358 @@
+"""Matrix products, convolution and pooling with torch semantics (`lm.matmul`,
+`lm.conv2d`, `lm.max_pool2d`, ...), expressed as `hl.matmul`, `hl.conv` and
+`hl.reduce_window`. Shapes are checked here so that errors read in the user's
+terms (the op they called, their shapes, their line)."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lamina import dtypes
+from lamina.dialects import hl
+from lamina.errors import ArgumentError, DTypeError, ShapeError, with_location
+from lamina.frontend import ops
+from lamina.frontend.tensor import Tensor
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "bmm", "conv1d", "conv2d", "conv3d",
+    "dot", "linear", "matmul", "max_pool1d", "max_pool2d", "mm", "mv", "outer",
+]
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _shape_error(op: str, message: str) -> ShapeError:
+    return ShapeError(with_location(f"{op}: {message}"))
+
+
+# ---------------------------------------------------------------- products
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """torch.matmul: 1-D operands are promoted to matrices and the added dim squeezed,
+    batch dims broadcast, dtypes promoted."""
+    a, b = _tensor(a), _tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise _shape_error("matmul", f"both operands need at least 1 dim, got shapes "
+                           f"{list(a.shape)} and {list(b.shape)}")
+    dt = ops.result_dtype(a, b)
+    if dt == dtypes.bool_:
+        raise DTypeError(with_location("matmul: not supported for bool tensors"))
+    a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
+    b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise _shape_error("matmul", f"shapes {list(a.shape)} and {list(b.shape)} cannot be "
+                           f"multiplied ({a2.shape[-1]} vs {b2.shape[-2]})")
+    batch = ops.broadcast_shapes(a2.shape[:-2], b2.shape[:-2], op="matmul")
+    a2 = ops.broadcast_to(a2.to(dt), (*batch, *a2.shape[-2:]))
+    b2 = ops.broadcast_to(b2.to(dt), (*batch, *b2.shape[-2:]))
+    out = ops.emit(hl.MatmulOp, a2, b2)
+    shape = out.shape
+    if a.ndim == 1:
+        shape = shape[:-2] + shape[-1:]
+    if b.ndim == 1:
+        shape = shape[:-1]
+    return out.reshape(shape)
+
+
+def _require_rank(op: str, x: Tensor, rank: int, name: str) -> None:
+    if x.ndim != rank:
+        raise _shape_error(op, f"{name} must be {rank}-D, got shape {list(x.shape)}")
+
+
+def mm(a: Any, b: Any) -> Tensor:
+    a, b = _tensor(a), _tensor(b)
+    _require_rank("mm", a, 2, "self")
+    _require_rank("mm", b, 2, "mat2")
+    return matmul(a, b)
+
+
+def bmm(a: Any, b: Any) -> Tensor:
+    a, b = _tensor(a), _tensor(b)
+    _require_rank("bmm", a, 3, "self")
+    _require_rank("bmm", b, 3, "mat2")
+    if a.shape[0] != b.shape[0]:
+        raise _shape_error("bmm", f"batch sizes differ: {list(a.shape)} and {list(b.shape)}")
+    return matmul(a, b)
+
+
+def mv(a: Any, v: Any) -> Tensor:
+    a, v = _tensor(a), _tensor(v)
+    _require_rank("mv", a, 2, "self")
+    _require_rank("mv", v, 1, "vec")
+    return matmul(a, v)
+
+
+def dot(a: Any, b: Any) -> Tensor:
+    a, b = _tensor(a), _tensor(b)
+    _require_rank("dot", a, 1, "self")
+    _require_rank("dot", b, 1, "tensor")
+    return matmul(a, b)
+
+
+def outer(a: Any, b: Any) -> Tensor:
+    a, b = _tensor(a), _tensor(b)
+    _require_rank("outer", a, 1, "self")
+    _require_rank("outer", b, 1, "vec2")
+    return matmul(a.reshape((a.shape[0], 1)), b.reshape((1, b.shape[0])))
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """torch.nn.functional.linear: x @ weight.T + bias, weight `[out, in]`."""
+    x, weight = _tensor(x), _tensor(weight)
+    if weight.ndim not in (1, 2) or x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
+        raise _shape_error("linear", f"input {list(x.shape)} does not fit weight "
+                           f"{list(weight.shape)} (expects [..., in] and [out, in])")
+    y = matmul(x, weight.t() if weight.ndim == 2 else weight)
+    return y if bias is None else ops.add(y, bias)
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def _tuple(value: Any, n: int, op: str, name: str) -> tuple[int, ...]:
+    if isinstance(value, int | np.integer):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise ArgumentError(with_location(f"{op}: {name} must be an int or {n} ints, "
+                                          f"got {list(value)}"))
+    return value
+
+
+def _batched(x: Tensor, nd: int, op: str) -> tuple[Tensor, bool]:
+    """Accept `[C, *S]` (unbatched) as torch does; returns `[N, C, *S]` and whether to squeeze."""
+    if x.ndim == nd + 1:
+        return x.reshape((1, *x.shape)), True
+    if x.ndim != nd + 2:
+        raise _shape_error(op, f"expected a {nd + 1}-D or {nd + 2}-D input "
+                           f"([N, C, *spatial]), got shape {list(x.shape)}")
+    return x, False
+
+
+def _float_pair(op: str, x: Tensor, w: Tensor) -> dtypes.DType:
+    dt = ops.result_dtype(x, w)
+    if not dt.is_floating_point:
+        raise DTypeError(with_location(
+            f"{op}: needs floating-point tensors, got {x.dtype.name} and {w.dtype.name}"))
+    return dt
+
+
+def _conv(op: str, nd: int, x: Any, weight: Any, bias: Any, stride: Any, padding: Any,
+          dilation: Any, groups: int) -> Tensor:
+    x, weight = _tensor(x), _tensor(weight)
+    x, unbatched = _batched(x, nd, op)
+    if weight.ndim != nd + 2:
+        raise _shape_error(op, f"weight must be {nd + 2}-D [out, in/groups, *kernel], got "
+                           f"shape {list(weight.shape)}")
+    dt = _float_pair(op, x, weight)
+    stride = _tuple(stride, nd, op, "stride")
+    dilation = _tuple(dilation, nd, op, "dilation")
+    kernel = weight.shape[2:]
+    if groups < 1 or x.shape[1] % groups or weight.shape[0] % groups:
+        raise _shape_error(op, f"groups={groups} must divide the input channels "
+                           f"{x.shape[1]} and the output channels {weight.shape[0]}")
+    if weight.shape[1] * groups != x.shape[1]:
+        raise _shape_error(op, f"weight of shape {list(weight.shape)} (groups={groups}) "
+                           f"expects {weight.shape[1] * groups} input channels, but input of "
+                           f"shape {list(x.shape)} has {x.shape[1]}")
+    pads = _conv_padding(op, padding, nd, stride, dilation, kernel)
+    for i in range(nd):
+        extent = dilation[i] * (kernel[i] - 1) + 1
+        if x.shape[2 + i] + pads[2 * i] + pads[2 * i + 1] < extent:
+            raise _shape_error(op, f"kernel {list(kernel)} (dilation {list(dilation)}) is "
+                               f"larger than the padded input {list(x.shape)}")
+    y = ops.emit(hl.ConvOp, x.to(dt), weight.to(dt), stride=stride, padding=pads,
+                 dilation=dilation, groups=int(groups))
+    if bias is not None:
+        bias = _tensor(bias)
+        if bias.shape != (weight.shape[0],):
+            raise _shape_error(op, f"bias must have shape [{weight.shape[0]}], got "
+                               f"{list(bias.shape)}")
+        y = ops.add(y, bias.reshape((weight.shape[0],) + (1,) * nd))
+    return y.reshape(y.shape[1:]) if unbatched else y
+
+
+def _conv_padding(op: str, padding: Any, nd: int, stride: Sequence[int],
+                  dilation: Sequence[int], kernel: Sequence[int]) -> tuple[int, ...]:
+    """int / tuple / "valid" / "same" -> lo, hi pairs (torch puts the odd one on hi)."""
+    if padding == "valid":
+        return (0,) * (2 * nd)
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            raise ArgumentError(with_location(f"{op}: padding='same' needs stride 1, "
+                                              f"got stride {list(stride)}"))
+        pads: list[int] = []
+        for k, d in zip(kernel, dilation, strict=True):
+            total = d * (k - 1)
+            pads += [total // 2, total - total // 2]
+        return tuple(pads)
+    if isinstance(padding, str):
+        raise ArgumentError(with_location(f"{op}: padding must be an int, a tuple, 'same' or "
+                                          f"'valid', got {padding!r}"))
+    per_dim = _tuple(padding, nd, op, "padding")
+    if any(p < 0 for p in per_dim):
+        raise ArgumentError(with_location(f"{op}: negative padding {list(per_dim)}"))
+    return tuple(p for v in per_dim for p in (v, v))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """torch.nn.functional.conv2d: input `[N, C, H, W]` (or `[C, H, W]`), weight
+    `[O, C/groups, kH, kW]`; padding an int, a pair, 'same' or 'valid'."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def _pool_geometry(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
+                   dilation: Any, ceil_mode: bool):
+    """Per spatial dim: kernel, stride, lo pad, hi pad (extended for ceil_mode), out size."""
+    kernel = _tuple(kernel_size, nd, op, "kernel_size")
+    stride = kernel if stride is None or stride == () else _tuple(stride, nd, op, "stride")
+    pad = _tuple(padding, nd, op, "padding")
+    dil = _tuple(dilation, nd, op, "dilation")
+    his, outs = [], []
+    for i in range(nd):
+        size = x.shape[x.ndim - nd + i]
+        extent = dil[i] * (kernel[i] - 1) + 1
+        if not 0 <= pad[i] <= extent // 2:
+            raise _shape_error(op, f"padding {list(pad)} should be at most half of the "
+                               f"kernel size {list(kernel)}")
+        span = size + 2 * pad[i] - extent
+        if span < 0:
+            raise _shape_error(op, f"kernel {list(kernel)} is larger than the padded input "
+                               f"of shape {list(x.shape)} (padding {list(pad)})")
+        out = (-(-span // stride[i]) if ceil_mode else span // stride[i]) + 1
+        if ceil_mode and (out - 1) * stride[i] >= size + pad[i]:
+            out -= 1  # the last window must start inside the input or its left padding
+        his.append(builtins.max(pad[i], (out - 1) * stride[i] + extent - size - pad[i]))
+        outs.append(out)
+    return kernel, stride, pad, his, dil, outs
+
+
+def _reduce_window(x: Tensor, kind: str, nd: int, kernel, stride, lo, hi, dil) -> Tensor:
+    lead = x.ndim - nd
+    padding = (0, 0) * lead + tuple(p for pair in zip(lo, hi, strict=True) for p in pair)
+    props: dict[str, Any] = {}
+    if any(d != 1 for d in dil):
+        props["dilation"] = (1,) * lead + tuple(dil)
+    return ops.emit(hl.ReduceWindowOp, x, kind=kind, window=(1,) * lead + tuple(kernel),
+                    strides=(1,) * lead + tuple(stride), padding=padding, **props)
+
+
+def _pool_input(op: str, input: Any, nd: int) -> Tensor:
+    x = _tensor(input)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise _shape_error(op, f"expected a {nd + 1}-D or {nd + 2}-D input, got shape "
+                           f"{list(x.shape)}")
+    return x
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> Tensor:
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> Tensor:
+    """torch.nn.functional.max_pool2d over the last two dims (padding counts as -inf)."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
+def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices) -> Tensor:
+    if return_indices:
+        raise ArgumentError(with_location(f"{op}: return_indices=True is not supported"))
+    x = _pool_input(op, input, nd)
+    if x.dtype == dtypes.bool_:
+        raise DTypeError(with_location(f"{op}: not supported for bool tensors"))
+    kernel, stride, lo, hi, dil, _ = _pool_geometry(op, x, nd, kernel_size, stride, padding,
+                                                    dilation, ceil_mode)
+    return _reduce_window(x, "max", nd, kernel, stride, lo, hi, dil)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None) -> Tensor:
+    """torch.nn.functional.avg_pool2d: a window sum divided by a per-position count
+    computed at trace time (shapes are static), with torch's count_include_pad rule."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override) -> Tensor:
+    x = _pool_input(op, input, nd)
+    if not x.dtype.is_floating_point:
+        raise DTypeError(with_location(f"{op}: needs a floating-point tensor, got "
+                                       f"{x.dtype.name}"))
+    kernel, stride, lo, hi, _, outs = _pool_geometry(op, x, nd, kernel_size, stride, padding,
+                                                     1, ceil_mode)
+    total = _reduce_window(x, "sum", nd, kernel, stride, lo, hi, (1,) * nd)
+    if divisor_override:
+        return ops.div(total, float(divisor_override))
+    sizes = x.shape[x.ndim - nd:]
+    counts = [_window_counts(n, k, s, p, o, count_include_pad)
+              for n, k, s, p, o in zip(sizes, kernel, stride, lo, outs, strict=True)]
+    divisor = counts[0]
+    for c in counts[1:]:
+        divisor = np.multiply.outer(divisor, c)
+    return ops.div(total, ops.constant(divisor, dtype=x.dtype))
+
+
+def _window_counts(size: int, k: int, s: int, pad: int, out: int, include_pad: bool):
+    """torch's per-position divisor along one dim: windows clipped to the padded input
+    (count_include_pad) or to the input itself."""
+    start = np.arange(out) * s - pad
+    end = np.minimum(start + k, size + pad)
+    if include_pad:
+        return (end - start).astype(np.float64)
+    return (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+    """torch's adaptive average pooling: bin i of n covers [floor(i*n_in/n), ceil((i+1)*
+    n_in/n)); written as two matmuls with averaging matrices built at trace time."""
+    x = _pool_input("adaptive_avg_pool2d", input, 2)
+    if not x.dtype.is_floating_point:
+        raise DTypeError(with_location("adaptive_avg_pool2d: needs a floating-point tensor, "
+                                       f"got {x.dtype.name}"))
+    h, w = x.shape[-2:]
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
+    oh, ow = h if oh is None else oh, w if ow is None else ow
+    rows = ops.constant(_bins(h, oh), dtype=x.dtype)
+    cols = ops.constant(_bins(w, ow).T, dtype=x.dtype)
+    return matmul(matmul(rows, x), cols)
+
+
+def _bins(n: int, out: int) -> np.ndarray:
+    matrix = np.zeros((out, n))
+    for i in range(out):
+        start, end = (i * n) // out, math.ceil((i + 1) * n / out)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
