@@ -43,20 +43,24 @@ from xdsl.dialects.builtin import (
     MemRefType,
     StringAttr,
     UnitAttr,
+    i1,
     i64,
 )
 from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
     lazy_traits_def,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     region_def,
     result_def,
     traits_def,
     var_operand_def,
+    var_result_def,
 )
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
@@ -247,27 +251,28 @@ class ReduceOp(_LoopNest):
     """A reduction over an inner iteration space, kept in a C accumulator.
 
     add/mul/max/min reduce the yielded value with `init` as the start (max/min
-    propagate NaN, as torch); argmax/argmin return the i64 linear index (row-major
-    within `bounds`) of the first extremum, NaN counting as the extremum.
+    propagate NaN, as torch); argmax/argmin have a second result, the i64 linear
+    index (row-major within `bounds`) of the first extremum, NaN counting as the
+    extremum.
 
         %s = cpu.reduce "add" [128] (%k) init(%zero : f32) -> f32 { ... cpu.yield %v : f32 }
+        %m, %i = cpu.reduce "argmax" [8] (%k) init(%ninf : f32) -> f32, i64 { ... }
     """
 
     name = "cpu.reduce"
     kind = prop_def(StringAttr)
     bounds = prop_def(DenseArrayBase)
     init = operand_def()
-    result = result_def()
+    res = var_result_def()
     body = region_def("single_block")
     traits = lazy_traits_def(lambda: (HasParent(KernelOp, ForOp, ReduceOp),))
 
     def __init__(self, kind: str, bounds: Sequence[int], init: SSAValue,
-                 result_type: Attribute | None = None, body: Region | None = None):
+                 body: Region | None = None):
         if body is None:
             body = Region(Block(arg_types=[IndexType()] * len(bounds)))
-        if result_type is None:
-            result_type = i64 if kind.startswith("arg") else init.type
-        super().__init__(operands=[init], result_types=[result_type], regions=[body],
+        types = [init.type] + ([i64] if kind.startswith("arg") else [])
+        super().__init__(operands=[init], result_types=[types], regions=[body],
                          properties={"kind": StringAttr(kind), "bounds": _ints(bounds)})
 
     def verify_(self) -> None:
@@ -281,9 +286,10 @@ class ReduceOp(_LoopNest):
         if last.operands[0].type != self.init.type:
             raise VerifyException(
                 f"cpu.reduce: yields {last.operands[0].type} but init is {self.init.type}")
-        want = i64 if kind.startswith("arg") else self.init.type
-        if self.result.type != want:
-            raise VerifyException(f"cpu.reduce \"{kind}\": result must be {want}")
+        want = [self.init.type] + ([i64] if kind.startswith("arg") else [])
+        if list(self.res.types) != want:
+            raise VerifyException(f"cpu.reduce \"{kind}\": results must be "
+                                  f"{[str(t) for t in want]}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -294,7 +300,7 @@ class ReduceOp(_LoopNest):
         printer.print_string(" : ")
         printer.print_attribute(self.init.type)
         printer.print_string(") -> ")
-        printer.print_attribute(self.result.type)
+        printer.print_list(self.res.types, printer.print_attribute)
         printer.print_string(" ")
         printer.print_region(self.body, print_entry_block_args=False)
 
@@ -309,8 +315,11 @@ class ReduceOp(_LoopNest):
         init = parser.resolve_operand(operand, parser.parse_type())
         parser.parse_punctuation(")")
         parser.parse_punctuation("->")
-        result_type = parser.parse_type()
-        return cls(kind, bounds, init, result_type, parser.parse_region(ivs))
+        types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+        op = cls(kind, bounds, init, parser.parse_region(ivs))
+        if list(op.res.types) != types:
+            parser.raise_error(f"cpu.reduce {kind!r}: bad result types {types}")
+        return op
 
 
 @irdl_op_definition
@@ -332,48 +341,70 @@ def _element(buf: SSAValue, op: str) -> Attribute:
     return buf.type.element_type
 
 
-def _parse_access(parser: Parser) -> tuple[UnresolvedOperand, UnresolvedOperand, Attribute]:
-    buf = parser.parse_unresolved_operand()
-    parser.parse_punctuation("[")
-    offset = parser.parse_unresolved_operand()
-    parser.parse_punctuation("]")
-    parser.parse_punctuation(":")
-    return buf, offset, parser.parse_type()
-
-
 @irdl_op_definition
 class LoadOp(IRDLOperation):
-    """`p[offset]`: one element at a linear (row-major) int64 offset.
+    """`p[offset]`: one element at a linear (row-major) int64 offset. With a mask,
+    `mask ? p[offset] : other` (no memory access where the mask is false).
 
         %v = cpu.load %a[%o] : memref<64x128xf32>
+        %w = cpu.load %a[%o] if %inb else %zero : memref<64x128xf32>
     """
 
     name = "cpu.load"
     buffer = operand_def(MemRefType)
     offset = operand_def(IndexType)
+    mask = opt_operand_def(i1)
+    other = opt_operand_def()
     result = result_def()
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
-    def __init__(self, buffer: SSAValue, offset: SSAValue):
-        super().__init__(operands=[buffer, offset],
+    def __init__(self, buffer: SSAValue, offset: SSAValue, mask: SSAValue | None = None,
+                 other: SSAValue | None = None):
+        super().__init__(operands=[buffer, offset, [mask] if mask else [],
+                                   [other] if other else []],
                          result_types=[_element(buffer, "cpu.load")])
 
     def verify_(self) -> None:
-        if self.result.type != _element(self.buffer, self.name):
+        elem = _element(self.buffer, self.name)
+        if self.result.type != elem:
             raise VerifyException(f"cpu.load: result {self.result.type} is not the element "
                                   f"type of {self.buffer.type}")
+        if (self.mask is None) != (self.other is None):
+            raise VerifyException("cpu.load: a mask needs an `other` value and vice versa")
+        if self.other is not None and self.other.type != elem:
+            raise VerifyException(f"cpu.load: other value {self.other.type} is not {elem}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_operand(self.buffer)
         printer.print_string("[")
         printer.print_operand(self.offset)
-        printer.print_string("] : ")
+        printer.print_string("]")
+        if self.mask is not None and self.other is not None:
+            printer.print_string(" if ")
+            printer.print_operand(self.mask)
+            printer.print_string(" else ")
+            printer.print_operand(self.other)
+        printer.print_string(" : ")
         printer.print_attribute(self.buffer.type)
 
     @classmethod
     def parse(cls, parser: Parser) -> LoadOp:
-        buf, offset, t = _parse_access(parser)
-        return cls(parser.resolve_operand(buf, t), parser.resolve_operand(offset, IndexType()))
+        buf = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        offset = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        mask = other = None
+        if parser.parse_optional_keyword("if") is not None:
+            mask = parser.parse_unresolved_operand()
+            parser.parse_keyword("else")
+            other = parser.parse_unresolved_operand()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        elem = _element_of_type(t, parser)
+        return cls(parser.resolve_operand(buf, t), parser.resolve_operand(offset, IndexType()),
+                   parser.resolve_operand(mask, i1) if mask else None,
+                   parser.resolve_operand(other, elem) if other else None)
 
 
 @irdl_op_definition
@@ -410,7 +441,12 @@ class StoreOp(IRDLOperation):
     def parse(cls, parser: Parser) -> StoreOp:
         value = parser.parse_unresolved_operand()
         parser.parse_punctuation(",")
-        buf, offset, t = _parse_access(parser)
+        buf = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        offset = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
         return cls(parser.resolve_operand(value, _element_of_type(t, parser)),
                    parser.resolve_operand(buf, t), parser.resolve_operand(offset, IndexType()))
 
@@ -458,7 +494,8 @@ GEMM_FLAGS = ("transpose_a", "transpose_b", "accumulate")
 class GemmOp(IRDLOperation):
     """`c[b] (+)= op(a[b]) @ op(b[b])` for every batch b: a call into the blocked GEMM
     microkernel of the element type. `a` holds batch×m×k (k×m if transpose_a), `b`
-    batch×k×n (n×k if transpose_b), `c` batch×m×n, all contiguous.
+    batch×k×n (n×k if transpose_b), `c` batch×m×n, all contiguous; an `a` of m×k
+    (a `b` of k×n) elements is shared by every batch, as in `loop.matmul`.
 
         cpu.gemm %a, %b, %c batch=1 m=64 n=32 k=16 transpose_b : memref<64x16xf32>, memref<32x16xf32>, memref<64x32xf32>
     """
@@ -490,12 +527,13 @@ class GemmOp(IRDLOperation):
         if len(self.dims.data) != 4:
             raise VerifyException("cpu.gemm: dims must be [batch, m, n, k]")
         batch, m, n, k = (self.dim(d) for d in self.DIMS)
-        want = {"a": batch * m * k, "b": batch * k * n, "c": batch * m * n}
-        for name, count in want.items():
+        want = {"a": (m * k, batch * m * k), "b": (k * n, batch * k * n),
+                "c": (batch * m * n,)}
+        for name, counts in want.items():
             t = getattr(self, name).type
-            if _numel(t) != count:
+            if _numel(t) not in counts:
                 raise VerifyException(f"cpu.gemm: {name} is {t} but batch={batch} m={m} "
-                                      f"n={n} k={k} needs {count} elements")
+                                      f"n={n} k={k} needs {counts[-1]} elements")
         types = {self.a.type.element_type, self.b.type.element_type, self.c.type.element_type}
         if len(types) != 1:
             raise VerifyException(f"cpu.gemm: element types differ: {sorted(map(str, types))}")
