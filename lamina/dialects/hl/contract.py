@@ -1,5 +1,5 @@
-"""Contraction hl ops: batched matmul and N-d convolution, plus `reverse`, the
-flip that convolution gradients need.
+"""Contraction hl ops: batched matmul and N-d convolution (its input gradient
+flips the kernel with `hl.reverse`, defined with the indexing ops).
 
 `hl.conv` is XLA's `conv_general_dilated` restricted to one layout (input
 `[N, C, *spatial]`, weights `[O, C/groups, *kernel]`): per spatial dim a
@@ -35,7 +35,7 @@ from lamina.dialects.hl.base import (
 )
 from lamina.errors import DTypeError
 
-__all__ = ["ConvOp", "MatmulOp", "ReverseOp"]
+__all__ = ["ConvOp", "MatmulOp"]
 
 # ---------------------------------------------------------------- shared window arithmetic
 
@@ -135,37 +135,6 @@ class MatmulOp(HlOp):
                 emit(MatmulOp, a.transpose(-2, -1), ct))
 
 
-# ---------------------------------------------------------------- reverse
-
-
-@irdl_op_definition
-class ReverseOp(HlOp):
-    """Reverse the order of elements along `dims`.
-    `%r = hl.reverse %x dims=[2, 3] : tensor<8x4x3x3xf32>`"""
-
-    name = "hl.reverse"
-    input = operand_def(TensorType)
-    result = result_def(TensorType)
-    dims = ints_prop()
-    traits = traits_def(Pure())
-
-    @classmethod
-    def infer(cls, types, props, result_type):
-        (t,) = types
-        dims, rank = props["dims"], len(shape_of(t))
-        require(len(set(dims)) == len(dims) and all(0 <= d < rank for d in dims),
-                f"dims {list(dims)} out of range or repeated for rank {rank}")
-        return t
-
-    def reference(self, x):
-        return np.flip(x, axis=self.prop("dims")).copy()
-
-    def vjp(self, ct, out, x):
-        from lamina.frontend.ops import emit
-
-        return (emit(ReverseOp, ct, dims=self.prop("dims")),)
-
-
 # ---------------------------------------------------------------- conv
 
 
@@ -244,6 +213,7 @@ class ConvOp(HlOp):
     def _grad_input(self, ct, x, w):
         """conv(dilate(ct, stride), flip(w) with in/out channels swapped per group), with
         stride = input_dilation, so it lands exactly on the input positions."""
+        from lamina.dialects.hl import ReverseOp
         from lamina.frontend.ops import emit
 
         nd, stride, lo, hi, dil, idil, g = self._geometry(x, w)
