@@ -1,0 +1,335 @@
+"""`lm.nn.functional`: `torch.nn.functional`'s signatures, written as compositions
+of lamina ops, so that each becomes a handful of `hl` ops that the compiler fuses
+and the autodiff pass differentiates (no function here has a gradient rule).
+
+Numerically delicate composites follow the usual recipes: softmax and
+log_softmax subtract a `stop_gradient` of the max (the result does not depend
+on the shift, so its gradient need not flow through it); the BCE-with-logits
+loss uses the log-sum-exp form that never exponentiates a large number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from lamina import dtypes
+from lamina.errors import ArgumentError, DTypeError, ShapeError, with_location
+from lamina.frontend import ops as O
+from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
+from lamina.frontend.tensor import Tensor
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "embedding", "gelu", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss",
+    "nll_loss", "normalize", "relu", "scaled_dot_product_attention", "sigmoid", "silu",
+    "softmax", "tanh",
+]
+
+# Re-exported from the module that owns it, resolved on first use (see __getattr__).
+_REEXPORTS = {"one_hot": "indexing"}
+__all__ += ["avg_pool2d", "conv2d", "max_pool2d", *_REEXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTS:
+        import importlib
+
+        module = importlib.import_module(f"lamina.frontend.{_REEXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'lamina.nn.functional' has no attribute {name!r}")
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else O.tensor(x)
+
+
+# ---------------------------------------------------------------- activations
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return O.relu(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return O.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return O.tanh(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return O.mul(input, O.sigmoid(input))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x) with the exact erf, or torch's tanh approximation (`approximate="tanh"`)."""
+    if approximate == "none":
+        return input * 0.5 * (1.0 + O.erf(input * (1.0 / math.sqrt(2.0))))
+    if approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
+        return input * 0.5 * (1.0 + O.tanh(inner))
+    raise ArgumentError(with_location(
+        f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}"))
+
+
+def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
+    if dim is None:  # torch's legacy implicit choice
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    if not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
+        raise IndexError(with_location(
+            f"{op}: dim {dim} is out of range for a tensor of shape {list(input.shape)}"))
+    return dim
+
+
+def _shifted(input: Tensor, dim: int, dtype: Any) -> Tensor:
+    if dtype is not None:
+        input = input.to(dtype)
+    return input - O.stop_gradient(O.amax(input, dim, keepdim=True))
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    z = O.exp(_shifted(input, _softmax_dim(input, dim, "softmax"), dtype))
+    return z / z.sum(_softmax_dim(input, dim, "softmax"), keepdim=True)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    dim = _softmax_dim(input, dim, "log_softmax")
+    z = _shifted(input, dim, dtype)
+    return z - O.log(O.exp(z).sum(dim, keepdim=True))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    if p == 2.0:
+        norm = O.sqrt((input * input).sum(dim, keepdim=True))
+    else:
+        norm = O.pow(O.pow(O.abs(input), p).sum(dim, keepdim=True), 1.0 / p)
+    return input / O.clamp(norm, min=eps)
+
+
+# ---------------------------------------------------------------- layers
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weightᵀ + bias, with weight of shape (out_features, in_features)."""
+    if input.shape[-1:] != weight.shape[-1:]:
+        raise ShapeError(with_location(
+            f"linear: input of shape {list(input.shape)} does not fit a weight of shape "
+            f"{list(weight.shape)} (its last dim must be in_features={weight.shape[-1]})"))
+    out = _t(input) @ weight.t()
+    return out if bias is None else out + bias
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape:
+        raise ShapeError(with_location(
+            f"layer_norm: normalized_shape {list(shape)} does not match the trailing dims "
+            f"of an input of shape {list(input.shape)}"))
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    centered = input - input.mean(dims, keepdim=True)
+    var = (centered * centered).mean(dims, keepdim=True)
+    out = centered * O.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of `weight` picked by the integer `input` (any shape): out[..., :] = weight[i].
+    (`padding_idx` only matters to nn.Embedding's initialization here.)"""
+    from lamina.frontend import indexing
+
+    input = _t(input)
+    if input.dtype.is_floating_point:
+        raise DTypeError(with_location(
+            f"embedding: indices must be integers, got {input.dtype.name}"))
+    return indexing.embedding(input, weight)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (train only).
+    The mask comes from lamina's generator, whose state advances on every call, also
+    inside a jitted step (the state is a captured tensor updated in place)."""
+    if not 0.0 <= p <= 1.0:
+        raise ArgumentError(with_location(f"dropout: p must be in [0, 1], got {p}"))
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    from lamina.frontend import random
+
+    keep = random.dropout_mask(input.shape, p, dtype=input.dtype)
+    return O.where(keep, input * (1.0 / (1.0 - p)), 0.0)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q·kᵀ·scale + mask)·v over the last two dims; a boolean mask marks the
+    positions that take part (torch's convention), a float mask is added."""
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ShapeError(with_location(
+            f"scaled_dot_product_attention: query {list(query.shape)}, key "
+            f"{list(key.shape)} and value {list(value.shape)} do not fit"))
+    n_q, n_k = query.shape[-2], key.shape[-2]
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        scores = O.where(causal_mask(n_q, n_k), scores, float("-inf"))
+    if attn_mask is not None:
+        attn_mask = _t(attn_mask)
+        if attn_mask.dtype == dtypes.bool_:
+            scores = O.where(attn_mask, scores, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, dim=-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
+
+
+def causal_mask(n_q: int, n_k: int) -> Tensor:
+    """Boolean (n_q, n_k) mask, True where key j ≤ query i (torch's tril alignment)."""
+    rows = O.arange(n_q).reshape(n_q, 1)
+    cols = O.arange(n_k).reshape(1, n_k)
+    return O.ge(rows, cols)
+
+
+# ---------------------------------------------------------------- losses
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ArgumentError(with_location(
+        f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"))
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    return _reduce(O.abs(input - target), reduction, "l1_loss")
+
+
+def _class_one_hot(target: Tensor, n_classes: int, ndim: int, dtype: dtypes.DType) -> Tensor:
+    """one_hot(target) with the class axis at dim 1 (as the input of nll_loss has it)."""
+    shape = [1] * ndim
+    shape[1] = n_classes
+    classes = O.arange(n_classes).reshape(*shape)
+    return O.eq(target.unsqueeze(1), classes).to(dtype)
+
+
+def _class_view(weight: Tensor, ndim: int) -> Tensor:
+    shape = [1] * ndim
+    shape[1] = weight.shape[0]
+    return weight.reshape(*shape)
+
+
+def _check_targets(input: Tensor, target: Tensor, op: str) -> None:
+    if input.ndim < 1 or (input.ndim == 1 and target.ndim != 0) or (
+            input.ndim > 1 and target.shape != input.shape[:1] + input.shape[2:]):
+        raise ShapeError(with_location(
+            f"{op}: class-index target of shape {list(target.shape)} does not fit an input "
+            f"of shape {list(input.shape)} (expected {list(input.shape[:1] + input.shape[2:])})"))
+    if target.dtype.is_floating_point:
+        raise DTypeError(with_location(
+            f"{op}: class-index targets must be integers, got {target.dtype.name}"))
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] (weighted); `mean` divides by the total weight of the
+    targets that are not `ignore_index`, as torch does."""
+    target = _t(target)
+    if input.ndim == 1:
+        return nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction)
+    _check_targets(input, target, "nll_loss")
+    onehot = _class_one_hot(target, input.shape[1], input.ndim, input.dtype)
+    w = onehot if weight is None else onehot * _class_view(weight, input.ndim)
+    w = w.sum(1)  # weight of each target; 0 where ignored (no class matches)
+    if 0 <= ignore_index < input.shape[1]:
+        w = O.where(O.ne(target, ignore_index), w, 0.0)
+    loss = -(input * onehot).sum(1) * w
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Class indices (integer target) or class probabilities (float target, same shape
+    as input), with torch's weight / ignore_index / label_smoothing semantics."""
+    target = _t(target)
+    if input.ndim == 1:
+        return cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index,
+                             reduction, label_smoothing)
+    logp = log_softmax(input, 1)
+    n_classes = input.shape[1]
+    if target.dtype.is_floating_point:  # class probabilities
+        if target.shape != input.shape:
+            raise ShapeError(with_location(
+                f"cross_entropy: probability target of shape {list(target.shape)} must "
+                f"match the input's shape {list(input.shape)}"))
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        terms = logp * target
+        if weight is not None:
+            terms = terms * _class_view(weight, input.ndim)
+        loss = -terms.sum(1)
+        if reduction == "mean":
+            return loss.sum() / (input.numel() // n_classes)
+        return _reduce(loss, reduction, "cross_entropy")
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing <= 0:
+        return nll
+    valid = O.ne(target, ignore_index)
+    terms = logp if weight is None else logp * _class_view(weight, input.ndim)
+    smooth = O.where(valid, -terms.sum(1), 0.0)
+    if reduction == "mean":
+        if weight is None:
+            denom = valid.to(input.dtype).sum()
+        else:
+            onehot = _class_one_hot(target, n_classes, input.ndim, input.dtype)
+            denom = (onehot * _class_view(weight, input.ndim)).sum(1).sum()
+        smooth = smooth.sum() / denom
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-(t·log x + (1-t)·log(1-x)), each log clamped at -100 as torch does."""
+    log_x = O.clamp(O.log(input), min=-100.0)
+    log_1mx = O.clamp(O.log(1.0 - input), min=-100.0)
+    loss = -(target * log_x + (1.0 - target) * log_1mx)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """(1-t)·x + (1 + (pw-1)·t)·log(1 + e^-x), with log(1+e^-x) = log1p(e^-|x|) + max(-x, 0)."""
+    softplus_neg = O.log1p(O.exp(-O.abs(input))) + O.relu(-input)
+    if pos_weight is None:
+        loss = (1.0 - target) * input + softplus_neg
+    else:
+        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

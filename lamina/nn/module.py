@@ -1,0 +1,261 @@
+"""`nn.Module` and `nn.Parameter`, with PyTorch's registration rules and key names.
+
+Parameters are concrete `lm.Tensor`s with `requires_grad=True`. A module does
+nothing special under `lm.jit`: when a jitted function calls it, each parameter
+it reads is captured as a program input, and in-place updates (an optimizer
+step) become outputs written back after each call.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from lamina import dtypes
+from lamina.errors import ArgumentError, ShapeError, with_location
+from lamina.frontend.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that is a module's learnable weight (requires grad unless told not to)."""
+
+    def __init__(self, data: Any = None, requires_grad: bool = True):
+        if data is None:
+            data = np.zeros((0,), np.float32)
+        if isinstance(data, Tensor):
+            data = np.array(data.numpy(), copy=True)
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+
+def _set_data(tensor: Tensor, array: Any, name: str) -> None:
+    """Overwrite a concrete tensor's data in place (load_state_dict, .to(dtype))."""
+    array = np.asarray(array)
+    if tuple(array.shape) != tensor.shape:
+        raise ShapeError(with_location(
+            f"load_state_dict: {name!r} has shape {list(array.shape)} in the state dict but "
+            f"{list(tensor.shape)} in the module"))
+    tensor._data = np.array(array, dtype=tensor.dtype.np_dtype, copy=True)
+    tensor._value, tensor._graph = None, None
+
+
+class Module:
+    """Base of every layer: parameters, buffers and submodules registered on assignment."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registration
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("call super().__init__() before assigning to a Module")
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif isinstance(value, Tensor) and name in self.__dict__.get("_buffer_names", ()):
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        if "_buffer_names" not in self.__dict__:
+            object.__setattr__(self, "_buffer_names", set())
+            object.__setattr__(self, "_non_persistent", set())
+        self._buffer_names.add(name)
+        if not persistent:
+            self._non_persistent.add(name)
+        if tensor is None:
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, tensor if isinstance(tensor, Tensor) else Tensor(tensor))
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # ------------------------------------------------------------ traversal
+
+    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        return (m for _, m in self.named_modules())
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self) -> Iterator[Module]:
+        return (m for _, m in self.named_children())
+
+    def _named(self, table: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_prefix, module in modules:
+            for name, t in getattr(module, table).items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        return self._named("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    # ------------------------------------------------------------ state
+
+    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
+        """Parameters and persistent buffers as numpy arrays (copies), under torch's keys."""
+        out: OrderedDict[str, np.ndarray] = OrderedDict()
+        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+            dot = f"{mod_prefix}." if mod_prefix else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    out[dot + name] = np.array(p.numpy(), copy=True)
+            skip = module.__dict__.get("_non_persistent", ())
+            for name, b in module._buffers.items():
+                if b is not None and name not in skip:
+                    out[dot + name] = np.array(b.numpy(), copy=True)
+        return out
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> tuple[list[str], list[str]]:
+        """Copy arrays (numpy, lm.Tensor, or anything np.asarray takes, such as torch
+        CPU tensors) into the parameters and buffers; returns (missing, unexpected)."""
+        own = dict(self.named_parameters())
+        own.update(self.named_buffers())
+        given = {k: v for k, v in state_dict.items()}
+        missing = [k for k in own if k not in given]
+        unexpected = [k for k in given if k not in own]
+        if strict and (missing or unexpected):
+            raise ArgumentError(with_location(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}"))
+        for key, value in given.items():
+            if key in own:
+                if hasattr(value, "detach") and not isinstance(value, Tensor):
+                    value = value.detach().cpu().numpy()  # a torch tensor
+                _set_data(own[key], value, key)
+        return missing, unexpected
+
+    # ------------------------------------------------------------ modes and conversions
+
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = p.grad * 0
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """`.to(dtype)` converts floating-point parameters and buffers; devices are ignored."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if not (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+                dtype = a
+        if dtype is None:
+            return self
+        dt = dtypes.as_dtype(dtype)
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.dtype.is_floating_point:
+                data = t.numpy().astype(dt.np_dtype)
+                t._dtype, t._data, t._value, t._graph = dt, data, None, None
+        return self
+
+    def float(self) -> Module:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Module:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Module:
+        return self.to(dtypes.float16)
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------ calling
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

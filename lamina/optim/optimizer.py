@@ -1,0 +1,130 @@
+"""`Optimizer`: parameter groups, per-parameter state tensors, `step()` and `zero_grad()`.
+
+The state (momentum buffers, Adam moments, the step count) lives in concrete
+tensors created when the optimizer is built, and every update is an in-place
+tensor op under `no_grad`. That one design serves both ways of training:
+
+- inside `lm.jit`, the parameters and state tensors are captured as program
+  inputs and their in-place updates become outputs written back after each
+  call, so forward + backward + step compile to one program. The step count is
+  a tensor for this reason: a Python int would be baked into the trace.
+- outside jit (eager), the updates are recorded lazily and `step()` realizes
+  all of them at once: one compiled program per step, cached by its structure.
+
+Hyperparameters (lr, betas, ...) are read at trace time and become constants
+of a jitted program; changing one afterwards needs a new `lm.jit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from lamina.errors import ArgumentError, with_location
+from lamina.frontend import graph as graphs
+from lamina.frontend import ops as O
+from lamina.frontend.lazy import realize
+from lamina.frontend.tensor import Tensor
+
+
+class Optimizer:
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Tensor, dict[str, Tensor]] = {}
+        groups = list(params)
+        if not groups:
+            raise ArgumentError(with_location(
+                f"{type(self).__name__}: got an empty parameter list"))
+        for group in (groups if isinstance(groups[0], dict) else [{"params": groups}]):
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        group = {**self.defaults, **group}
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor) or not p.is_leaf or not p.dtype.is_floating_point:
+                raise ArgumentError(with_location(
+                    f"{type(self).__name__} can only optimize floating-point leaf tensors, "
+                    f"got {type(p).__name__}"))
+            self.state[p] = self._init_state(p, group)
+        self.param_groups.append(group)
+
+    # ------------------------------------------------------------ what each optimizer defines
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Tensor]:
+        return {}
+
+    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Tensor],
+                group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ public API
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = None
+        if closure is not None:
+            with O.enable_grad():
+                loss = closure()
+        touched: list[Tensor] = []
+        with O.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    self._update(p, p.grad, state, group)
+                    touched += [p, *state.values()]
+        if not graphs.tracing():
+            realize(*touched)  # eager: the whole update is one compiled program
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = O.zeros_like(p)
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's layout: {"state": {index: {name: array}}, "param_groups": [...]}."""
+        index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
+        state = {index[id(p)]: {k: np.array(t.numpy(), copy=True) for k, t in s.items()}
+                 for p, s in self.state.items()}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Copy the arrays into the existing state tensors (a jitted step that captured
+        them keeps working) and take the groups' hyperparameters."""
+        params = [p for g in self.param_groups for p in g["params"]]
+        for i, entries in state_dict["state"].items():
+            own = self.state[params[int(i)]]
+            for name, value in entries.items():
+                if name in own:
+                    t = own[name]
+                    t._data = np.array(np.asarray(value), dtype=t.dtype.np_dtype).reshape(t.shape)
+                    t._value, t._graph = None, None
+        for group, saved in zip(self.param_groups, state_dict["param_groups"], strict=True):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+def zeros_like(p: Tensor) -> Tensor:
+    """A concrete state tensor (a captured input under jit, never a traced constant)."""
+    return Tensor(np.zeros(p.shape, p.dtype.np_dtype))
+
+
+def step_counter() -> Tensor:
+    return Tensor(np.zeros((), np.float32))  # torch keeps `step` as a float32 tensor too

@@ -1,0 +1,50 @@
+"""SGD with torch's update (momentum, dampening, Nesterov, weight decay, maximize)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.errors import ArgumentError, with_location
+from lamina.frontend import ops as O
+from lamina.frontend.tensor import Tensor
+from lamina.optim.optimizer import Optimizer, step_counter, zeros_like
+
+
+class SGD(Optimizer):
+    def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ArgumentError(with_location(
+                f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, "
+                f"{weight_decay}"))
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ArgumentError(with_location(
+                "SGD: Nesterov momentum requires a momentum and zero dampening"))
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Tensor]:
+        if group["momentum"] == 0:
+            return {}
+        state = {"momentum_buffer": zeros_like(p)}
+        if group["dampening"] != 0:  # torch starts the buffer at the first gradient, undamped
+            state["step"] = step_counter()
+        return state
+
+    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Tensor],
+                group: dict[str, Any]) -> None:
+        d_p = -grad if group["maximize"] else grad
+        if group["weight_decay"] != 0:
+            d_p = d_p + p * group["weight_decay"]
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state["momentum_buffer"]
+            new_buf = buf * momentum + d_p * (1 - group["dampening"])
+            if "step" in state:
+                new_buf = O.where(O.eq(state["step"], 0), d_p, new_buf)
+                state["step"].copy_(state["step"] + 1)
+            buf.copy_(new_buf)
+            d_p = d_p + new_buf * momentum if group["nesterov"] else new_buf
+        p.copy_(p - d_p * group["lr"])
