@@ -2,20 +2,94 @@
 
 Built on xDSL's `xDSLOptMain`: every upstream dialect and pass is available,
 plus lamina's dialects (hl, loop, cpu, tile) and passes. Invalid input is
-answered with file:line:col and exit status 1, never a Python traceback.
+answered as mlir-opt answers it, `file:line:col: error: message` with the source
+line, and exit status 1, never a Python traceback:
+
+- parse errors carry xDSL's own location;
+- xDSL's `VerifyException` has no location, so the parser here records where each
+  op starts, and verification runs op by op, reporting the first failing op at its
+  position (ops a pass created report the nearest enclosing op that was parsed, and
+  name the pass);
+- `--verify-diagnostics` (for `*-invalid.mlir` lit tests) prints the diagnostic of
+  each `// -----` chunk to stdout and exits 0, as xdsl-opt does.
 """
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import sys
 from collections.abc import Sequence
+from typing import IO
 
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.passes import ModulePass, PassPipeline
 from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
+
+
+class LocatedError(Exception):
+    """A diagnostic with its source position: printed as `file:line:col: error: ...`."""
+
+    def __init__(self, message: str, span: Span | None = None, line_offset: int = 0):
+        super().__init__(message)
+        self.message, self.span, self.line_offset = message, span, line_offset
+
+    def __str__(self) -> str:
+        if self.span is None:
+            return f"error: {self.message}"
+        loc = self.span.get_location()
+        line = self.span.input.content[self.span.input.get_start_of_line(self.span.start):
+                                       self.span.input.get_end_of_line(self.span.start)]
+        line = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        return (f"{loc.file}:{loc.line + self.line_offset}:{loc.col}: error: {self.message}\n"
+                f"{line}\n{' ' * (loc.col - 1)}^")
+
+
+class LocatingParser(Parser):
+    """A Parser that remembers where each operation starts."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.op_spans: dict[Operation, Span] = {}
+
+    def parse_operation(self) -> Operation:
+        span = self._current_token.span
+        op = super().parse_operation()
+        self.op_spans[op] = span
+        return op
+
+
+def verify_located(module: ModuleOp, spans: dict[Operation, Span], line_offset: int = 0,
+                   after_pass: str | None = None) -> None:
+    """Verify op by op in textual order; raise LocatedError at the first failure."""
+    for op in module.walk():
+        try:
+            op.verify(verify_nested_ops=False)
+        except DiagnosticException as err:
+            at = op
+            while at is not None and at not in spans:
+                at = at.parent_op()
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if after_pass is not None:
+                message = f"after pass '{after_pass}': {op.name}: {message}"
+            raise LocatedError(message, spans.get(at) if at is not None else None,
+                               line_offset) from None
 
 
 class LaminaOptMain(xDSLOptMain):
     version_format = "lamina-opt (lamina 0.1.0) built on xdsl {xdsl_version}"
+
+    def __init__(self, description: str = "lamina's modular optimizer driver",
+                 args: Sequence[str] | None = None):
+        self._spans: dict[Operation, Span] = {}
+        self._line_offset = 0
+        super().__init__(description=description, args=args)
+
+    # ---- what lamina-opt knows
 
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
@@ -36,6 +110,103 @@ class LaminaOptMain(xDSLOptMain):
         for name, loader in registry.lamina_passes().items():
             self.register_pass(name, loader)
 
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+
+        def parse_mlir(io: IO[bytes]) -> ModuleOp:
+            text = io.read()
+            if not _has_code(text):
+                self._spans = {}
+                return ModuleOp([])  # an empty input is an empty module, as in mlir-opt
+            parser = LocatingParser(self.ctx, text, self.get_input_name())
+            module = parser.parse_module(not self.args.no_implicit_module)
+            self._spans = parser.op_spans
+            return module
+
+        self.available_frontends["mlir"] = parse_mlir
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        from lamina.passes import registry
+
+        ours = sorted(registry.lamina_passes())
+        theirs = sorted(set(self.available_passes) - set(ours))
+        arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        arg_parser.epilog = (
+            "lamina passes:\n" + _columns(ours) + "\n\nxDSL passes:\n" + _columns(theirs))
+
+    # ---- running
+
+    def parse_chunk(self, chunk: IO[bytes], file_extension: str,
+                    start_offset: int = 0) -> ModuleOp | None:
+        self._line_offset = start_offset
+        return super().parse_chunk(chunk, file_extension, start_offset)
+
+    def setup_pipeline(self) -> None:
+        unknown = [p for p in _pass_names(self.args.passes) if p not in self.available_passes]
+        if unknown:
+            hints = [h for p in unknown
+                     for h in difflib.get_close_matches(p, self.available_passes, 1)]
+            hint = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
+            raise LocatedError(f"unknown pass {', '.join(repr(p) for p in unknown)}{hint}; "
+                               "`lamina-opt --help` lists every pass")
+        super().setup_pipeline()
+        verify = not self.args.disable_verify
+
+        def callback(previous: ModulePass | None, module: ModuleOp,
+                     following: ModulePass | None) -> None:
+            if verify:
+                verify_located(module, self._spans, self._line_offset,
+                               previous.name if previous is not None else None)
+
+        self.pipeline = PassPipeline(self.pipeline.passes, callback)
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        try:
+            super().apply_passes(prog)
+        except LocatedError as err:
+            if self.args.verify_diagnostics:
+                raise _Diagnostic(str(err)) from None
+            raise
+
+
+class _Diagnostic(DiagnosticException):
+    """A located verifier error, printed by xDSLOptMain under --verify-diagnostics."""
+
+
+def _pass_names(spec: str) -> list[str]:
+    """Pass names of a pipeline spec `a,b{opt=1},c` (options skipped)."""
+    names, depth, current = [], 0, ""
+    for ch in spec or "":
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            names.append(current.strip())
+            current = ""
+        elif depth == 0:
+            current += ch
+    if current.strip():
+        names.append(current.strip())
+    return names
+
+
+def _has_code(text: bytes) -> bool:
+    return any(line.strip() and not line.strip().startswith(b"//")
+               for line in text.splitlines())
+
+
+def _columns(names: list[str], width: int = 96) -> str:
+    lines, line = [], " "
+    for n in names:
+        if len(line) + len(n) + 2 > width:
+            lines.append(line)
+            line = " "
+        line += " " + n
+    lines.append(line)
+    return "\n".join(lines)
+
 
 def _hl():
     from lamina.dialects.hl import HL
@@ -45,18 +216,29 @@ def _hl():
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        LaminaOptMain(description="lamina's modular optimizer driver", args=argv).run()
+        LaminaOptMain(args=argv).run()
+    except LocatedError as err:
+        print(str(err), file=sys.stderr)
+        return 1
     except ParseError as err:
-        print(f"error: {err}", file=sys.stderr)
+        loc = err.span.get_location()
+        context = str(err).splitlines()[1:]  # xDSL's rendering minus its location line
+        print(f"{loc.file}:{loc.line}:{loc.col}: error: {err.msg.strip()}", file=sys.stderr)
+        print("\n".join(line for line in context if line.strip() != err.msg.strip()),
+              file=sys.stderr)
         return 1
     except DiagnosticException as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except (ValueError, KeyError, TypeError, AssertionError, NotImplementedError) as err:
+    except (ValueError, KeyError, TypeError, AssertionError, NotImplementedError,
+            IndexError, AttributeError) as err:
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     except OSError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("error: input nested too deeply", file=sys.stderr)
         return 1
     return 0
 
