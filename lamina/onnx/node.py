@@ -1,0 +1,100 @@
+"""What a converter sees of an ONNX node, and the converter registry.
+
+A converter receives the node (`Node`: op type, attributes with defaults,
+opset) and its input values, and returns its output values. A value is a
+lamina `Tensor` (traced) or a numpy array (known at import time: initializers,
+constants, shapes of static tensors). Converters ask for what they need with
+`tensor(v)` or `static(v)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from lamina import dtypes
+from lamina.errors import LaminaError
+from lamina.frontend import ops
+from lamina.frontend.tensor import Tensor
+
+Value = Tensor | np.ndarray
+Converter = Callable[..., Any]
+
+
+class UnsupportedOnnxError(LaminaError, NotImplementedError):
+    """An ONNX op, attribute or type lamina does not import."""
+
+
+@dataclass
+class Node:
+    proto: onnx.NodeProto
+    opset: int
+
+    @property
+    def op_type(self) -> str:
+        return self.proto.op_type
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.proto.output)
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        for a in self.proto.attribute:
+            if a.name == name:
+                value = helper.get_attribute_value(a)
+                return value.decode() if isinstance(value, bytes) else value
+        return default
+
+    def describe(self) -> str:
+        label = f" '{self.proto.name}'" if self.proto.name else ""
+        return f"ONNX op {self.op_type}{label} (opset {self.opset})"
+
+    def unsupported(self, what: str = "") -> UnsupportedOnnxError:
+        detail = f": {what}" if what else ""
+        return UnsupportedOnnxError(
+            f"unsupported ONNX op {self.op_type} (opset {self.opset}){detail} "
+            f"in node '{self.proto.name or self.proto.output[0]}'")
+
+
+CONVERTERS: dict[str, Converter] = {}
+# Input positions that must be known at import time (shapes, axes, slice bounds):
+# a graph input feeding one is specialized on its value (see importer).
+STATIC_INPUTS: dict[str, tuple[int, ...]] = {}
+
+
+def converter(*op_types: str, static: tuple[int, ...] = ()) -> Callable[[Converter], Converter]:
+    def register(fn: Converter) -> Converter:
+        for op_type in op_types:
+            CONVERTERS[op_type] = fn
+            if static:
+                STATIC_INPUTS[op_type] = static
+        return fn
+
+    return register
+
+
+def tensor(v: Value | None) -> Tensor:
+    """A lamina tensor for a value; static arrays become `hl.constant`s."""
+    if v is None or isinstance(v, Tensor):
+        return v  # type: ignore[return-value]
+    return ops.constant(v, dtype=dtypes.from_numpy(np.asarray(v).dtype))
+
+
+def static(v: Value, node: Node, what: str) -> np.ndarray:
+    if isinstance(v, Tensor):
+        raise node.unsupported(f"{what} must be known at import time (a constant or "
+                               "an initializer), got a computed tensor")
+    return np.asarray(v)
+
+
+def ints(v: Value | None, node: Node, what: str) -> list[int] | None:
+    return None if v is None else [int(i) for i in static(v, node, what).reshape(-1)]
+
+
+def axis_of(axis: int, rank: int) -> int:
+    return axis + rank if axis < 0 else axis
