@@ -6,9 +6,9 @@ methods (plain loops over windows), so a row checks the op, not itself."""
 import numpy as np
 import torch
 import torch.nn.functional as TF
+from opcases import OpCase, f32
 
 import lamina as lm
-from opcases import OpCase, f32
 
 # ---------------------------------------------------------------- numpy oracles
 
