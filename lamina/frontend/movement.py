@@ -1,0 +1,332 @@
+"""Data movement with PyTorch signatures: cat/stack/split/chunk/narrow, index_select,
+gather/take_along_dim/scatter_add/index_add, embedding, pad, flip, roll, one_hot,
+tril/triu. Exported as `lm.*` through `lamina.frontend.indexing`."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lamina import dtypes
+from lamina.dialects import hl
+from lamina.dialects.hl.base import tensor_type
+from lamina.errors import ArgumentError, DTypeError, ShapeError, TraceError, with_location
+from lamina.frontend import ops
+from lamina.frontend.tensor import Tensor
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _dim(x: Tensor, dim: int, op: str, extra: int = 0) -> int:
+    rank = x.ndim + extra
+    if not -builtins.max(rank, 1) <= dim < builtins.max(rank, 1):
+        raise IndexError(with_location(
+            f"{op}: dim {dim} is out of range for a tensor of shape {list(x.shape)}"))
+    return dim % builtins.max(rank, 1)
+
+
+def _slice_dim(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:
+    if (start, stop, step) == (0, x.shape[dim], 1):
+        return x
+    starts = tuple(start if d == dim else 0 for d in range(x.ndim))
+    stops = tuple(stop if d == dim else n for d, n in enumerate(x.shape))
+    steps = tuple(step if d == dim else 1 for d in range(x.ndim))
+    return ops.emit(hl.SliceOp, x, start=starts, stop=stops, step=steps)
+
+
+def _check_index_dtype(index: Tensor, op: str) -> Tensor:
+    if index.dtype not in (dtypes.int32, dtypes.int64):
+        if index.dtype.category == 1:
+            return index.to(dtypes.int64)
+        raise DTypeError(with_location(
+            f"{op}: indices must be an integer tensor, got {index.dtype.name}"))
+    return index
+
+
+# ---------------------------------------------------------------- joining, splitting
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Concatenate along `dim` (dtypes promote, other dims must agree)."""
+    ts = [_t(t) for t in tensors]
+    if not ts:
+        raise ArgumentError(with_location("cat: expected a non-empty list of tensors"))
+    d = _dim(ts[0], dim, "cat")
+    dt = ops.result_dtype(*ts)
+    ts = [t.to(dt) if t.dtype != dt else t for t in ts]
+    for t in ts:
+        if t.ndim != ts[0].ndim or builtins.any(
+                a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape, strict=True)) if i != d):
+            raise ShapeError(with_location(
+                f"cat: shapes {[list(t.shape) for t in ts]} must agree except in dim {d}"))
+    if len(ts) == 1:
+        return ts[0]
+    return ops.emit(hl.ConcatOp, *ts, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join equal-shaped tensors along a new dim."""
+    ts = [_t(t) for t in tensors]
+    if not ts:
+        raise ArgumentError(with_location("stack: expected a non-empty list of tensors"))
+    if len({t.shape for t in ts}) > 1:
+        raise ShapeError(with_location(
+            f"stack: all tensors must have one shape, got {[list(t.shape) for t in ts]}"))
+    d = _dim(ts[0], dim, "stack", extra=1)
+    return cat([ops.unsqueeze(t, d) for t in ts], d)
+
+
+def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
+          ) -> tuple[Tensor, ...]:
+    """torch.split: pieces of `split_size` (the last may be smaller) or of the given sizes."""
+    d = _dim(x, dim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int | np.integer):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ArgumentError(with_location(f"split: split_size must be positive, got {size}"))
+        sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n:
+            raise ShapeError(with_location(
+                f"split: sections {sizes} do not add up to {n} (dim {d} of shape "
+                f"{list(x.shape)})"))
+    out, offset = [], 0
+    for s in sizes:
+        out.append(_slice_dim(x, d, offset, offset + s))
+        offset += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if chunks <= 0:
+        raise ArgumentError(with_location(f"chunk: chunks must be positive, got {chunks}"))
+    n = x.shape[_dim(x, dim, "chunk")]
+    return split(x, builtins.max(-(-n // chunks), 1), dim)
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = _dim(x, dim, "narrow")
+    start = start + x.shape[d] if start < 0 else start
+    if not (0 <= start and length >= 0 and start + length <= x.shape[d]):
+        raise IndexError(with_location(
+            f"narrow: start {start} and length {length} are out of range for dim {d} of "
+            f"shape {list(x.shape)}"))
+    return _slice_dim(x, d, start, start + length)
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    d = _dim(x, dim, "select")
+    return x[(slice(None),) * d + (index,)]
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    d = _dim(x, dim, "unbind")
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
+    dims = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
+    ds = tuple(sorted({_dim(x, int(d), "flip") for d in dims}))
+    return ops.emit(hl.ReverseOp, x, dims=ds) if ds else x
+
+
+def roll(x: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
+         ) -> Tensor:
+    if dims is None:
+        return ops.reshape(roll(ops.reshape(x, (x.numel(),)), shifts, 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, int | np.integer) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ArgumentError(with_location(
+            f"roll: {len(shifts)} shifts for {len(dims)} dims"))
+    for s, dim in zip(shifts, dims, strict=True):
+        d = _dim(x, dim, "roll")
+        n = x.shape[d]
+        k = int(s) % n if n else 0
+        if k:
+            x = cat([_slice_dim(x, d, n - k, n), _slice_dim(x, d, 0, n - k)], d)
+    return x
+
+
+# ---------------------------------------------------------------- gather and scatter
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    """Rows of `x` along `dim` at the (1-D) integer `index`."""
+    d = _dim(x, dim, "index_select")
+    index = _check_index_dtype(_t(index), "index_select")
+    if index.ndim > 1:
+        raise ShapeError(with_location(
+            f"index_select: index must be 1-D, got shape {list(index.shape)}"))
+    return ops.emit(hl.GatherOp, x, index, axis=d)
+
+
+def embedding(indices: Any, weight: Tensor) -> Tensor:
+    """Rows of `weight` at `indices`: shape indices.shape + (embedding_dim,)."""
+    index = _check_index_dtype(_t(indices), "embedding")
+    return ops.emit(hl.GatherOp, weight, index, axis=0)
+
+
+def _linear_index(x_shape: tuple[int, ...], index: Tensor, d: int) -> Tensor:
+    """Row-major positions in `x_shape` of the elements torch.gather(x, d, index) reads."""
+    strides = [int(np.prod(x_shape[i + 1:])) for i in range(len(x_shape))]
+    idx = index.to(dtypes.int64) if index.dtype != dtypes.int64 else index
+    linear = ops.mul(idx, strides[d]) if strides[d] != 1 else idx
+    itype = tensor_type(dtypes.int64.ir_type, index.shape)
+    for i in range(index.ndim):
+        if i != d and index.shape[i] > 1:
+            iota = ops.emit(hl.IotaOp, result_type=itype, dim=i)
+            linear = ops.add(linear, ops.mul(iota, strides[i]) if strides[i] != 1 else iota)
+    return linear
+
+
+def _along_check(x: Tensor, d: int, index: Tensor, op: str) -> None:
+    if index.ndim != x.ndim or builtins.any(
+            index.shape[i] > x.shape[i] for i in range(x.ndim) if i != d):
+        raise ShapeError(with_location(
+            f"{op}: index of shape {list(index.shape)} does not fit input of shape "
+            f"{list(x.shape)} along dim {d} (same rank; other dims no larger)"))
+    if not index.is_traced and index.numel():
+        values = index.numpy()
+        if values.min() < 0 or values.max() >= x.shape[d]:
+            from lamina.dialects.hl.indexing import IndexOutOfRangeError
+
+            raise IndexOutOfRangeError(with_location(
+                f"{op}: index {int(values[(values < 0) | (values >= x.shape[d])][0])} is out "
+                f"of range for dim {d} of size {x.shape[d]} (input shape {list(x.shape)})"))
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """torch.gather: out[i][j] = x[i][index[i][j]] (for dim=1), shape of `index`."""
+    d = _dim(x, dim, "gather")
+    index = _check_index_dtype(_t(index), "gather")
+    _along_check(x, d, index, "gather")
+    flat = ops.reshape(x, (x.numel(),))
+    return ops.emit(hl.GatherOp, flat, _linear_index(x.shape, index, d), axis=0)
+
+
+def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """torch.take_along_dim: gather with x and indices broadcast except along `dim`."""
+    indices = _check_index_dtype(_t(indices), "take_along_dim")
+    if dim is None:
+        return gather(ops.reshape(x, (x.numel(),)), 0, ops.reshape(indices, (indices.numel(),)))
+    d = _dim(x, dim, "take_along_dim")
+    if indices.ndim != x.ndim:
+        raise ShapeError(with_location(
+            f"take_along_dim: input {list(x.shape)} and indices {list(indices.shape)} must "
+            "have the same rank"))
+    both = ops.broadcast_shapes(tuple(n for i, n in enumerate(x.shape) if i != d),
+                                tuple(n for i, n in enumerate(indices.shape) if i != d),
+                                op="take_along_dim")
+    x_shape = both[:d] + (x.shape[d],) + both[d:]
+    i_shape = both[:d] + (indices.shape[d],) + both[d:]
+    return gather(ops.broadcast_to(x, x_shape), d, ops.broadcast_to(indices, i_shape))
+
+
+def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    """torch.scatter_add: x with src[i][j] added at x[i][index[i][j]] (dim=1)."""
+    d = _dim(x, dim, "scatter_add")
+    index = _check_index_dtype(_t(index), "scatter_add")
+    _along_check(x, d, index, "scatter_add")
+    src = _t(src)
+    src = src.to(x.dtype) if src.dtype != x.dtype else src
+    if src.shape != index.shape:
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    flat_type = tensor_type(x.dtype.ir_type, (x.numel(),))
+    linear = ops.reshape(_linear_index(x.shape, index, d), (index.numel(),))
+    added = ops.emit(hl.ScatterAddOp, linear, ops.reshape(src, (src.numel(),)),
+                     result_type=flat_type, axis=0)
+    return ops.add(x, ops.reshape(added, x.shape))
+
+
+def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: float = 1) -> Tensor:
+    """torch.index_add: x with source's slices added at `index` along `dim`."""
+    d = _dim(x, dim, "index_add")
+    index = _check_index_dtype(_t(index), "index_add")
+    source = _t(source)
+    source = source.to(x.dtype) if source.dtype != x.dtype else source
+    if alpha != 1:
+        source = ops.mul(source, alpha)
+    added = ops.emit(hl.ScatterAddOp, index, source, result_type=x._ir_type(), axis=d)
+    return ops.add(x, added)
+
+
+# ---------------------------------------------------------------- padding, masks
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+        ) -> Tensor:
+    """torch.nn.functional.pad, constant mode: `pad` = (last_lo, last_hi, prev_lo, ...);
+    negative amounts crop."""
+    if mode != "constant":
+        raise ArgumentError(with_location(f"pad: only mode='constant' is supported, got {mode!r}"))
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ArgumentError(with_location(
+            f"pad: {len(pad)} padding values for a tensor of rank {x.ndim} (need pairs, at "
+            "most two per dim)"))
+    low, high = [0] * x.ndim, [0] * x.ndim
+    for i in range(len(pad) // 2):
+        low[x.ndim - 1 - i], high[x.ndim - 1 - i] = int(pad[2 * i]), int(pad[2 * i + 1])
+    for n, lo, hi in zip(x.shape, low, high, strict=True):
+        if n + lo + hi < 0:
+            raise ShapeError(with_location(
+                f"pad: padding {list(pad)} crops a tensor of shape {list(x.shape)} below 0"))
+    v = 0 if value is None else value
+    v = bool(v) if x.dtype == dtypes.bool_ else (float(v) if x.dtype.is_floating_point
+                                                  else int(v))
+    return ops.emit(hl.PadOp, x, low=tuple(low), high=tuple(high), interior=(0,) * x.ndim,
+                    value=v)
+
+
+def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+    """int64 one-hot vectors along a new last dim (torch.nn.functional.one_hot)."""
+    indices = _check_index_dtype(_t(indices), "one_hot")
+    if num_classes < 0:
+        if indices.is_traced:
+            raise TraceError(with_location(
+                "one_hot: num_classes must be given inside lm.jit (it sets the result shape)"))
+        num_classes = int(indices.numpy().max()) + 1 if indices.numel() else 0
+    shape = indices.shape + (num_classes,)
+    classes = ops.emit(hl.IotaOp, result_type=tensor_type(indices.dtype.ir_type, shape),
+                       dim=len(shape) - 1)
+    return ops.eq(ops.unsqueeze(indices, -1), classes).to(dtypes.int64)
+
+
+def _diagonal_mask(x: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
+    if x.ndim < 2:
+        raise ShapeError(with_location(f"{op}: needs at least 2 dims, got {list(x.shape)}"))
+    itype = tensor_type(dtypes.int64.ir_type, x.shape[-2:])
+    rows = ops.emit(hl.IotaOp, result_type=itype, dim=0)
+    cols = ops.emit(hl.IotaOp, result_type=itype, dim=1)
+    offset = ops.sub(cols, rows)
+    keep = ops.le(offset, diagonal) if lower else ops.ge(offset, diagonal)
+    return ops.where(keep, x, ops.full((), _zero(x.dtype), dtype=x.dtype))
+
+
+def _zero(dt: dtypes.DType) -> bool | int | float:
+    return False if dt == dtypes.bool_ else (0.0 if dt.is_floating_point else 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Keep elements on and below the `diagonal`-th diagonal of the last two dims."""
+    return _diagonal_mask(x, diagonal, True, "tril")
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Keep elements on and above the `diagonal`-th diagonal of the last two dims."""
+    return _diagonal_mask(x, diagonal, False, "triu")
+
+
+__all__ = ["cat", "chunk", "concat", "concatenate", "embedding", "flip", "gather", "index_add",
+           "index_select", "narrow", "one_hot", "pad", "roll", "scatter_add", "select", "split",
+           "stack", "take_along_dim", "tril", "triu", "unbind"]
