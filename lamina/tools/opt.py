@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Sequence
 from typing import IO
@@ -55,6 +56,22 @@ class LocatingParser(Parser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.op_spans: dict[Operation, Span] = {}
+
+    def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        try:
+            return super().parse_module(allow_implicit_module)
+        except ParseError as err:
+            # xDSL reports an undefined value at the end of the input: point at its first use
+            names = list(self.forward_ssa_references)
+            if not names or "used but not defined" not in err.msg:
+                raise
+            text = self.lexer.input.content
+            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            found = re.search(rf"%{re.escape(names[0])}(?![\w$.-])", text)
+            if found is None:
+                raise
+            at = Span(found.start(), found.end(), self.lexer.input)
+            raise ParseError(at, f"use of undefined value '%{names[0]}'") from None
 
     def parse_operation(self) -> Operation:
         span = self._current_token.span
