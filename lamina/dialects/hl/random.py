@@ -99,7 +99,7 @@ def sample(seed: int, shape: tuple[int, ...], dist: str, dt: dtypes.DType) -> np
 @irdl_op_definition
 class RandomOp(HlOp):
     """Counter-based random tensor from a 0-d int64 seed (the hash is in the module docstring).
-    `%r = hl.random %seed dist="uniform" : (tensor<i64>) -> tensor<4x8xf32>`"""
+    `%r = hl.random %seed dist="uniform" : tensor<i64> -> tensor<4x8xf32>`"""
 
     name = "hl.random"
     seed = operand_def(TensorType)
