@@ -1,0 +1,477 @@
+"""tile IR -> Python source: `@triton.jit` kernels plus a host `launch` function.
+
+Codegen is a table from op name to text; strings are made only here. Every SSA
+value gets a Python name; each op is one statement `name = <expr>`. Kernel
+arguments are pointers (Triton infers their element types from the torch
+tensors passed in); the host function takes flat torch tensors, inputs then
+outputs, plus `torch` and `device` (torch is imported by the runtime, never by
+the generated code's importer).
+
+Math functions Triton only offers through libdevice (tanh, log1p, ...) are
+prelude helpers that use libdevice on a GPU and a core-op formula in the
+interpreter, which cannot run libdevice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    BFloat16Type,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    MemRefType,
+    ModuleOp,
+    Signedness,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from lamina.dialects import loop, tile
+from lamina.dialects.tile import element_of, shape_of
+from lamina.errors import CompileError
+
+PRELUDE = '''\
+import os
+
+import triton
+import triton.language as tl
+from triton.language.extra import libdevice
+
+_INTERPRET: tl.constexpr = os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+@triton.jit
+def _max_nan(a, b):
+    return tl.where((a > b) | (a != a), a, b)
+
+
+@triton.jit
+def _min_nan(a, b):
+    return tl.where((a < b) | (a != a), a, b)
+
+
+@triton.jit
+def _prod(a, b):
+    return a * b
+
+
+@triton.jit
+def _or(a, b):
+    return a | b
+
+
+@triton.jit
+def _and(a, b):
+    return a & b
+
+
+@triton.jit
+def _argmax_combine(v1, i1, v2, i2):
+    n1 = v1 != v1
+    n2 = v2 != v2
+    tie = (v1 == v2) | (n1 & n2)
+    pick1 = (v1 > v2) | (n1 & ~n2) | (tie & (i1 < i2))
+    return tl.where(pick1, v1, v2), tl.where(pick1, i1, i2)
+
+
+@triton.jit
+def _argmin_combine(v1, i1, v2, i2):
+    n1 = v1 != v1
+    n2 = v2 != v2
+    tie = (v1 == v2) | (n1 & n2)
+    pick1 = (v1 < v2) | (n1 & ~n2) | (tie & (i1 < i2))
+    return tl.where(pick1, v1, v2), tl.where(pick1, i1, i2)
+
+
+@triton.jit
+def _floordiv(a, b):
+    q = a // b
+    fix = ((a % b) != 0) & ((a < 0) != (b < 0))
+    return q - fix.to(q.dtype)
+
+
+@triton.jit
+def _tanh(x):
+    if _INTERPRET:
+        ax = tl.abs(x)
+        e = tl.exp(-2.0 * ax)
+        big = (1.0 - e) / (1.0 + e)
+        x2 = x * x
+        small = ax * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0 - x2 * (17.0 / 315.0))))
+        t = tl.where(ax < 0.0625, small, big)
+        return tl.where(x < 0, -t, t)
+    else:
+        return libdevice.tanh(x)
+
+
+@triton.jit
+def _log1p(x):
+    if _INTERPRET:
+        u = 1.0 + x
+        return tl.where(u == 1.0, x, tl.log(u) * (x / (u - 1.0)))
+    else:
+        return libdevice.log1p(x)
+
+
+@triton.jit
+def _expm1(x):
+    if _INTERPRET:
+        u = tl.exp(x)
+        small = x + x * x * (0.5 + x * (1.0 / 6.0))
+        return tl.where(tl.abs(x) < 1e-3, small, u - 1.0)
+    else:
+        return libdevice.expm1(x)
+
+
+@triton.jit
+def _pow(a, b):
+    if _INTERPRET:
+        r = tl.exp(b * tl.log(tl.abs(a)))
+        bi = b.to(tl.int64).to(b.dtype)
+        odd = (bi == b) & ((bi.to(tl.int64) % 2) != 0)
+        r = tl.where((a < 0) & odd, -r, r)
+        r = tl.where((a < 0) & (bi != b), float("nan"), r)
+        r = tl.where(b == 0, 1.0, r)
+        return r.to(a.dtype)
+    else:
+        return libdevice.pow(a, b)
+
+
+@triton.jit
+def _rint(x):
+    if _INTERPRET:
+        f = tl.floor(x)
+        d = x - f
+        even = (f - 2.0 * tl.floor(f * 0.5)) == 0
+        return tl.where((d > 0.5) | ((d == 0.5) & ~even), f + 1.0, f)
+    else:
+        return libdevice.rint(x)
+
+
+@triton.jit
+def _round(x):
+    t = tl.floor(tl.abs(x) + 0.5)
+    return tl.where(x < 0, -t, t)
+
+
+@triton.jit
+def _trunc(x):
+    return tl.where(x < 0, tl.ceil(x), tl.floor(x))
+'''
+
+_TL_TYPES = {Float32Type: "tl.float32", Float16Type: "tl.float16", BFloat16Type: "tl.bfloat16",
+             Float64Type: "tl.float64"}
+_TORCH_TYPES = {"tl.float32": "float32", "tl.float16": "float16", "tl.bfloat16": "bfloat16",
+                "tl.float64": "float64", "tl.int64": "int64", "tl.int32": "int32",
+                "tl.int16": "int16", "tl.int8": "int8", "tl.uint8": "uint8", "tl.int1": "bool"}
+
+
+def tl_type(t: Attribute) -> str:
+    t = element_of(t)
+    if type(t) in _TL_TYPES:
+        return _TL_TYPES[type(t)]
+    if isinstance(t, IntegerType):
+        unsigned = t.signedness.data == Signedness.UNSIGNED
+        return f"tl.{'u' if unsigned else ''}int{t.width.data}"
+    raise CompileError(f"triton codegen: no Triton type for {t}")
+
+
+def torch_type(t: Attribute) -> str:
+    return "torch." + _TORCH_TYPES[tl_type(t)]
+
+
+def unsigned_of(t: Attribute) -> str:
+    return f"tl.uint{element_of(t).width.data}"  # type: ignore[attr-defined]
+
+
+class SourceWriter:
+    """Lines of Python with managed indentation."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def line(self, text: str = "") -> None:
+        self.lines.append("    " * self.depth + text if text else "")
+
+    @contextmanager
+    def indent(self) -> Iterator[None]:
+        self.depth += 1
+        yield
+        self.depth -= 1
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _literal(value: float | int, t: Attribute) -> str:
+    if isinstance(t, AnyFloat):
+        v = float(value)
+        if math.isnan(v):
+            return 'float("nan")'
+        if math.isinf(v):
+            return 'float("inf")' if v > 0 else 'float("-inf")'
+        return repr(v)
+    return str(int(value))
+
+
+# Elementwise ops: name -> format over operand names a, b, c and the result type rt.
+_BINARY = {
+    "arith.addf": "{a} + {b}", "arith.subf": "{a} - {b}", "arith.mulf": "{a} * {b}",
+    "arith.divf": "{a} / {b}", "arith.remf": "{a} % {b}",
+    "arith.addi": "{a} + {b}", "arith.subi": "{a} - {b}", "arith.muli": "{a} * {b}",
+    "arith.divsi": "{a} // {b}", "arith.remsi": "{a} % {b}", "arith.floordivsi": "_floordiv({a}, {b})",
+    "arith.andi": "{a} & {b}", "arith.ori": "{a} | {b}", "arith.xori": "{a} ^ {b}",
+    "arith.shli": "{a} << {b}", "arith.shrsi": "{a} >> {b}",
+    "arith.maximumf": "tl.maximum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)",
+    "arith.minimumf": "tl.minimum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)",
+    "arith.maxnumf": "tl.maximum({a}, {b})", "arith.minnumf": "tl.minimum({a}, {b})",
+    "arith.maxsi": "tl.maximum({a}, {b})", "arith.minsi": "tl.minimum({a}, {b})",
+    "math.powf": "_pow({a}, {b})", "math.atan2": "libdevice.atan2({a}, {b})",
+    "math.copysign": "tl.where(({b} < 0) | ((1.0 / {b}) < 0), -tl.abs({a}), tl.abs({a}))",
+    "math.fma": "tl.fma({a}, {b}, {c})",
+}
+_UNSIGNED = {"arith.divui": "//", "arith.remui": "%", "arith.shrui": ">>",
+             "arith.maxui": "max", "arith.minui": "min"}
+_UNARY = {
+    "arith.negf": "-{a}", "math.exp": "tl.exp({a})", "math.exp2": "tl.exp2({a})",
+    "math.log": "tl.log({a})", "math.log2": "tl.log2({a})", "math.sqrt": "tl.sqrt_rn({a})",
+    "math.rsqrt": "(1.0 / tl.sqrt_rn({a}))", "math.absf": "tl.abs({a})",
+    "math.absi": "tl.abs({a})", "math.sin": "tl.sin({a})", "math.cos": "tl.cos({a})",
+    "math.erf": "tl.erf({a})", "math.floor": "tl.floor({a})", "math.ceil": "tl.ceil({a})",
+    "math.tanh": "_tanh({a})", "math.log1p": "_log1p({a})", "math.expm1": "_expm1({a})",
+    "math.roundeven": "_rint({a})", "math.round": "_round({a})", "math.trunc": "_trunc({a})",
+    "math.log10": "(tl.log({a}) * 0.4342944819032518)",
+}
+_REDUCE = {"sum": "tl.sum({x}, axis={axis})", "prod": "tl.reduce({x}, {axis}, _prod)",
+           "or": "tl.reduce({x}, {axis}, _or)", "and": "tl.reduce({x}, {axis}, _and)"}
+_CMP_OPS = {"eq": "==", "ne": "!=", "slt": "<", "sle": "<=", "sgt": ">", "sge": ">=",
+            "oeq": "==", "olt": "<", "ole": "<=", "ogt": ">", "oge": ">=", "une": "!="}
+
+
+class KernelWriter:
+    """Writes one tile.kernel as a @triton.jit function."""
+
+    def __init__(self, out: SourceWriter):
+        self.out = out
+        self.names: dict[SSAValue, str] = {}
+
+    def name(self, v: SSAValue) -> str:
+        if v not in self.names:
+            hint = (v.name_hint or "v").replace(".", "_")
+            hint = hint if hint.isidentifier() and not hint.startswith("_") else "v"
+            self.names[v] = f"{hint}_{len(self.names)}"
+        return self.names[v]
+
+    def kernel(self, k: tile.KernelOp) -> None:
+        args = ", ".join(self.name(a) for a in k.body.block.args)
+        self.out.line("@triton.jit")
+        self.out.line(f"def {k.sym_name.data}({args}):")
+        with self.out.indent():
+            for op in k.body.block.ops:
+                self.op(op)
+        self.out.line()
+        self.out.line()
+
+    def assign(self, op: Operation, expr: str) -> None:
+        self.out.line(f"{self.name(op.results[0])} = {expr}")
+
+    def op(self, op: Operation) -> None:
+        writer = _STATEMENTS.get(op.name)
+        if writer is not None:
+            writer(self, op)
+            return
+        n = [self.name(o) for o in op.operands]
+        fmt = dict(zip("abc", n, strict=False))
+        if op.name in _BINARY:
+            self.assign(op, _BINARY[op.name].format(**fmt))
+        elif op.name in _UNARY:
+            self.assign(op, _UNARY[op.name].format(**fmt))
+        elif op.name in _UNSIGNED:
+            self.assign(op, self._unsigned(op, n))
+        elif op.name in ("arith.extf", "arith.truncf"):
+            self.assign(op, f"{n[0]}.to({tl_type(op.results[0].type)})")
+        else:
+            raise CompileError(f"triton codegen: no Triton text for {op.name}")
+
+    def _unsigned(self, op: Operation, n: list[str]) -> str:
+        u, s = unsigned_of(op.results[0].type), tl_type(op.results[0].type)
+        a, b = (f"{x}.to({u}, bitcast=True)" for x in n)
+        sym = _UNSIGNED[op.name]
+        body = f"tl.maximum({a}, {b})" if sym == "max" else \
+            f"tl.minimum({a}, {b})" if sym == "min" else f"({a} {sym} {b})"
+        return f"{body}.to({s}, bitcast=True)"
+
+    # -------------------------------------------------------------- statements
+    def constant(self, op: arith.ConstantOp) -> None:
+        t = op.result.type
+        value = op.value.value.data  # type: ignore[attr-defined]
+        self.assign(op, f"tl.full([], {_literal(value, t)}, {tl_type(t)})")
+
+    def cmp(self, op: tile.CmpOp) -> None:
+        a, b = self.name(op.lhs), self.name(op.rhs)
+        p = op.predicate.data
+        float_t = isinstance(element_of(op.lhs.type), AnyFloat)
+        if p in _CMP_OPS and not (float_t and p == "ne"):
+            self.assign(op, f"{a} {_CMP_OPS[p]} {b}")
+        elif p in ("ult", "ule", "ugt", "uge") and not float_t:
+            u = unsigned_of(op.lhs.type)
+            sym = {"ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}[p]
+            self.assign(op, f"{a}.to({u}, bitcast=True) {sym} {b}.to({u}, bitcast=True)")
+        else:  # unordered float predicates: true when either side is NaN
+            nan = f"(({a} != {a}) | ({b} != {b}))"
+            ordered = {"uno": None, "ord": None, "ueq": "==", "une": "!=", "ne": "!=",
+                       "ult": "<", "ule": "<=", "ugt": ">", "uge": ">=", "one": "!="}[p]
+            if p == "uno":
+                self.assign(op, nan)
+            elif p == "ord":
+                self.assign(op, f"~{nan}")
+            elif p == "one":
+                self.assign(op, f"({a} != {b}) & ~{nan}")
+            else:
+                self.assign(op, f"({a} {ordered} {b}) | {nan}")
+
+    def cast(self, op: tile.CastOp) -> None:
+        x, src, dst = self.name(op.input), op.input.type, op.result.type
+        kind = op.kind.data
+        if kind == "bitcast":
+            self.assign(op, f"{x}.to({tl_type(dst)}, bitcast=True)")
+        elif kind == "unsigned" and isinstance(element_of(src), IntegerType) \
+                and element_of(src).width.data > 1:  # type: ignore[attr-defined]
+            self.assign(op, f"{x}.to({unsigned_of(src)}, bitcast=True).to({tl_type(dst)})")
+        else:
+            self.assign(op, f"{x}.to({tl_type(dst)})")
+
+    def load(self, op: tile.LoadOp) -> None:
+        p, offs = self.name(op.ptr), self.name(op.offsets)
+        mask = f", mask={self.name(op.mask)}, other=0" if op.mask is not None else ""
+        self.assign(op, f"tl.load({p} + {offs}{mask})")
+
+    def store(self, op: tile.StoreOp) -> None:
+        p, offs, v = self.name(op.ptr), self.name(op.offsets), self.name(op.value)
+        mask = f", mask={self.name(op.mask)}" if op.mask is not None else ""
+        self.out.line(f"tl.store({p} + {offs}, {v}{mask})")
+
+    def reduce(self, op: tile.ReduceOp) -> None:
+        x, axis, kind = self.name(op.input), op.axis.value.data, op.kind.data
+        if kind in ("max", "min"):
+            if isinstance(element_of(op.input.type), AnyFloat):
+                self.assign(op, f"tl.reduce({x}, {axis}, _{kind}_nan)")
+            else:
+                self.assign(op, f"tl.{kind}({x}, axis={axis})")
+        else:
+            self.assign(op, _REDUCE[kind].format(x=x, axis=axis))
+
+    def argreduce(self, op: tile.ArgReduceOp) -> None:
+        v, i = self.name(op.values), self.name(op.indices)
+        out = f"{self.name(op.value)}, {self.name(op.index)}"
+        self.out.line(f"{out} = tl.reduce(({v}, {i}), {op.axis.value.data}, "
+                      f"_{op.kind.data}_combine)")
+
+    def for_(self, op: scf.ForOp) -> None:
+        body = op.body.block
+        for arg, init in zip(body.args[1:], op.iter_args, strict=True):
+            self.out.line(f"{self.name(arg)} = {self.name(init)}")
+        bounds = ", ".join(self._int_operand(v) for v in (op.lb, op.ub, op.step))
+        self.out.line(f"for {self.name(body.args[0])} in range({bounds}):")
+        with self.out.indent():
+            for inner in body.ops:
+                if isinstance(inner, scf.YieldOp):
+                    for arg, v in zip(body.args[1:], inner.operands, strict=True):
+                        self.out.line(f"{self.name(arg)} = {self.name(v)}")
+                else:
+                    self.op(inner)
+        for res, arg in zip(op.res, body.args[1:], strict=True):
+            self.out.line(f"{self.name(res)} = {self.name(arg)}")
+
+    def _int_operand(self, v: SSAValue) -> str:
+        """Loop bounds as literals when constant (a static trip count for Triton)."""
+        if isinstance(v.owner, arith.ConstantOp):
+            return str(v.owner.value.value.data)  # type: ignore[attr-defined]
+        return self.name(v)
+
+
+def _simple(fmt: Callable[[KernelWriter, Operation], str]):
+    return lambda w, op: w.assign(op, fmt(w, op))
+
+
+_STATEMENTS: dict[str, Callable[[KernelWriter, Operation], None]] = {
+    "arith.constant": KernelWriter.constant,
+    "tile.cmp": KernelWriter.cmp,
+    "tile.cast": KernelWriter.cast,
+    "tile.load": KernelWriter.load,
+    "tile.store": KernelWriter.store,
+    "tile.reduce": KernelWriter.reduce,
+    "tile.argreduce": KernelWriter.argreduce,
+    "scf.for": KernelWriter.for_,
+    "tile.return": lambda w, op: w.out.line("return"),
+    "tile.program_id": _simple(lambda w, op: f"tl.program_id({op.axis.value.data})"),
+    "tile.arange": _simple(lambda w, op: f"tl.arange({op.start.value.data}, {op.end.value.data})"),
+    "tile.splat": _simple(lambda w, op: f"tl.full({list(shape_of(op.result.type))}, "
+                                        f"{w.name(op.input)}, {tl_type(op.result.type)})"),
+    "tile.expand_dims": _simple(lambda w, op: f"tl.expand_dims({w.name(op.input)}, "
+                                              f"{op.axis.value.data})"),
+    "tile.broadcast": _simple(lambda w, op: f"tl.broadcast_to({w.name(op.input)}, "
+                                            f"{list(shape_of(op.result.type))})"),
+    "tile.where": _simple(lambda w, op: f"tl.where({w.name(op.cond)}, {w.name(op.lhs)}, "
+                                        f"{w.name(op.rhs)})"),
+    "tile.dot": _simple(lambda w, op: f"tl.dot({w.name(op.lhs)}, {w.name(op.rhs)}, "
+                                      f"{w.name(op.acc)}, input_precision=\"{op.precision.data}\")"),
+}
+
+
+# ---------------------------------------------------------------- host side
+
+
+def _numel(t: MemRefType) -> int:
+    return math.prod(int(d) for d in t.get_shape())
+
+
+def write_host(out: SourceWriter, fn: func.FuncOp) -> None:
+    """`def launch(*buffers, torch, device)`: allocations, launches, frees, in order."""
+    w = KernelWriter(out)
+    args = ", ".join(w.name(a) for a in fn.body.block.args)
+    out.line(f"def launch({args}{', ' if args else ''}*, torch, device):")
+    with out.indent():
+        for op in fn.body.block.ops:
+            if isinstance(op, memref.AllocOp):
+                t = op.memref.type
+                out.line(f"{w.name(op.memref)} = torch.empty(({_numel(t)},), "
+                         f"dtype={torch_type(t.element_type)}, device=device)")
+            elif isinstance(op, memref.DeallocOp):
+                out.line(f"del {w.name(op.memref)}")
+            elif isinstance(op, loop.ViewOp):
+                out.line(f"{w.name(op.res)} = {w.name(op.source)}")  # buffers are flat
+            elif isinstance(op, memref.CopyOp):
+                out.line(f"{w.name(op.destination)}.copy_({w.name(op.source)})")
+            elif isinstance(op, tile.LaunchOp):
+                grid = ", ".join(str(g) for g in op.grid_sizes)
+                bufs = "".join(f"{w.name(a)}, " for a in op.args)
+                out.line(f"{op.kernel.root_reference.data}[({grid})]({bufs}"
+                         f"num_warps={op.num_warps.value.data}, "
+                         f"num_stages={op.num_stages.value.data})")
+            elif isinstance(op, func.ReturnOp):
+                out.line("return")
+            else:
+                raise CompileError(f"triton codegen: no host text for {op.name}")
+
+
+def generate(module: ModuleOp) -> str:
+    """The whole module as one Python source file."""
+    out = SourceWriter()
+    out.lines.extend(PRELUDE.splitlines())
+    out.line()
+    out.line()
+    for op in module.body.block.ops:
+        if isinstance(op, tile.KernelOp):
+            KernelWriter(out).kernel(op)
+    for op in module.body.block.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
+            write_host(out, op)
+    return out.text()

@@ -1,0 +1,203 @@
+"""Backend "triton": hl -> loop -> tile -> Triton source, run on a GPU or in Triton's
+interpreter.
+
+Importing this module registers the backend, the `tile` dialect and the
+`lower-loop-to-tile` pass. Without a GPU it sets `TRITON_INTERPRET=1` before
+anything imports triton, so the same kernels run on the CPU with torch CPU
+tensors (slow: keep shapes tiny). torch is imported lazily, only here, for
+device memory. Generated sources are written to the lamina cache dir and
+imported from there (Triton reads kernel source from files); Triton keeps its
+own binary cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType, ModuleOp, TensorType
+
+from lamina import dtypes, knobs
+from lamina.errors import CompileError
+from lamina.passes import pipeline, registry
+from lamina.runtime import backends
+
+
+def _has_gpu_device() -> bool:
+    return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/kfd")
+
+
+def interpreting() -> bool:
+    """True when kernels run in Triton's interpreter (no GPU, or TRITON_INTERPRET=1)."""
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+if not _has_gpu_device():  # must happen before triton is imported anywhere
+    os.environ["TRITON_INTERPRET"] = "1"
+
+
+def _tile_dialect():
+    from lamina.dialects.tile import Tile
+
+    return Tile
+
+
+def _lower_loop_to_tile():
+    from lamina.passes.lower_loop_to_tile import LowerLoopToTile
+
+    return LowerLoopToTile
+
+
+pipeline.register_dialect(_tile_dialect)
+registry.register("lower-loop-to-tile", _lower_loop_to_tile)
+
+
+@functools.cache
+def _torch():
+    import torch
+
+    return torch
+
+
+def device() -> str:
+    return "cpu" if interpreting() else "cuda"
+
+
+# ---------------------------------------------------------------- host <-> device
+
+
+def to_device(array: np.ndarray, t: MemRefType):
+    """A flat torch tensor holding `array` with the buffer's element type (bools as i8)."""
+    torch = _torch()
+    from lamina.codegen.triton import torch_type
+
+    want = getattr(torch, torch_type(t.element_type).split(".")[1])
+    a = np.ascontiguousarray(array).reshape(-1)
+    if a.dtype == np.bool_:
+        a = a.view(np.int8)
+    if a.dtype == dtypes.bfloat16.np_dtype:
+        host = torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    else:
+        host = torch.from_numpy(a.copy() if not a.flags.writeable else a)
+    if host.dtype != want:
+        host = host.view(want) if host.element_size() == _itemsize(want) else host.to(want)
+    return host.to(device()) if device() != "cpu" else host.clone()
+
+
+def _itemsize(torch_dtype) -> int:
+    return _torch().empty((), dtype=torch_dtype).element_size()
+
+
+def to_host(buf, np_dtype: np.dtype, shape: Sequence[int]) -> np.ndarray:
+    torch = _torch()
+    cpu = buf.detach().to("cpu")
+    if cpu.dtype == torch.bfloat16:
+        out = cpu.view(torch.int16).numpy().view(dtypes.bfloat16.np_dtype)
+    else:
+        out = cpu.numpy()
+    if out.dtype != np_dtype:
+        out = out.view(np_dtype) if out.itemsize == np.dtype(np_dtype).itemsize \
+            else out.astype(np_dtype)
+    return out.reshape(tuple(shape))
+
+
+# ---------------------------------------------------------------- compile
+
+
+def _load_source(source: str) -> ModuleType:
+    """Write the source to the cache dir (Triton reads kernels from files) and import it."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    folder = os.path.join(knobs.cache_dir(), "triton")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"lamina_{digest}.py")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    name = f"lamina_triton_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _main(module: ModuleOp) -> func.FuncOp:
+    for op in module.body.block.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
+            return op
+    raise CompileError("triton backend: the module has no func.func @main")
+
+
+def lower_to_loop(module: ModuleOp) -> None:
+    passes = registry.lamina_passes()
+    if "lower-hl-to-loop" not in passes:
+        raise CompileError("triton backend: the hl -> loop lowering is not available")
+    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag="main-loop-")
+
+
+class TritonBackend(backends.Backend):
+    """hl -> loop (shared with C) -> tile -> Triton source; runs on GPU or interpreter."""
+
+    name = "triton"
+
+    def compile(self, module: ModuleOp) -> backends.Program:
+        from lamina.codegen.triton import generate
+        from lamina.dialects import loop, tile
+        from lamina.passes.lower_loop_to_tile import LowerLoopToTile
+
+        hl_text = str(module)
+        results = [r for r in _main(module).function_type.outputs.data]
+        lower_to_loop(module)
+        loop_text = str(module)
+        kernel_count = sum(isinstance(o, loop.KernelOp | loop.MatmulOp) for o in module.walk())
+        pipeline.run_passes(module, [LowerLoopToTile()], dump_tag="main-tile-")
+        hw_text = str(module)
+        source = generate(module)
+        if knobs.dump_dir():
+            with open(os.path.join(knobs.dump_dir(), "main-triton.py"), "w") as f:
+                f.write(source)
+        fn = _main(module)
+        arg_types = [a.type for a in fn.body.block.args]
+        n_in = len(arg_types) - len(results)
+        launch = _load_source(source).launch
+        del tile
+
+        def run(args: Sequence[np.ndarray]) -> list[np.ndarray]:
+            torch = _torch()
+            ins = [to_device(np.asarray(a), t) for a, t in zip(args, arg_types[:n_in],
+                                                                strict=True)]
+            outs = [torch.empty((int(np.prod(t.get_shape())),),
+                                dtype=_torch_dtype(t),
+                                device=device()) for t in arg_types[n_in:]]
+            launch(*ins, *outs, torch=torch, device=device())
+            return [to_host(o, _np_dtype(r), r.get_shape()) for o, r in zip(outs, results,
+                                                                             strict=True)]
+
+        return backends.Program("triton", run, levels={"hl": hl_text, "loop": loop_text,
+                                                        "hw": hw_text},
+                                source=source, kernel_count=kernel_count)
+
+
+def _torch_dtype(t: MemRefType):
+    from lamina.codegen.triton import torch_type
+
+    return getattr(_torch(), torch_type(t.element_type).split(".")[1])
+
+
+def _np_dtype(t: TensorType) -> np.dtype:
+    return dtypes._BY_IR[t.element_type].np_dtype
+
+
+backends.register("triton", TritonBackend)
