@@ -12,7 +12,7 @@ import numpy as np
 from onnx import numpy_helper
 
 from lamina import dtypes
-from lamina.frontend import ops
+from lamina.frontend import movement, ops
 from lamina.onnx import prims
 from lamina.onnx.node import Node, axis_of, converter, ints, static, tensor
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
@@ -119,10 +119,11 @@ def identity(n: Node, x, ratio=None, training_mode=None):
 
 _REDUCE = {"ReduceSum": ops.sum, "ReduceMean": ops.mean, "ReduceMax": ops.amax,
            "ReduceMin": ops.amin, "ReduceProd": ops.prod, "ReduceSumSquare": ops.sum,
-           "ReduceL1": ops.sum, "ReduceL2": ops.sum, "ReduceLogSumExp": ops.logsumexp}
+           "ReduceL1": ops.sum, "ReduceL2": ops.sum, "ReduceLogSumExp": ops.logsumexp,
+           "ReduceLogSum": ops.sum}
 # what each reduction of an empty set gives (ONNX: the identity of the reduction)
 _EMPTY = {"ReduceMean": np.nan, "ReduceMax": -np.inf, "ReduceMin": np.inf, "ReduceProd": 1,
-          "ReduceLogSumExp": -np.inf}
+          "ReduceLogSumExp": -np.inf, "ReduceLogSum": -np.inf}
 # ReduceSum takes its axes as an input from opset 13, the others from opset 18
 _AXES_INPUT_SINCE = {"ReduceSum": 13}
 
@@ -151,6 +152,8 @@ def reduce(n: Node, x, axes=None):
         else ops.logsumexp(x, dims, keepdim=keep)
     if n.op_type == "ReduceL2":
         out = ops.sqrt(out)
+    elif n.op_type == "ReduceLogSum":
+        out = ops.log(out)
     return out.to(x.dtype) if out.dtype != x.dtype else out
 
 
@@ -257,6 +260,14 @@ def gather(n: Node, x, index):
             return out.squeeze(axis)
         return prims.take_static(x, index, axis)
     return prims.take(x, index, axis)
+
+
+@converter("GatherElements")
+def gather_elements(n: Node, x, index):
+    x, index = tensor(x), tensor(index)
+    axis = axis_of(n.attr("axis", 0), x.ndim)
+    index = ops.where(ops.lt(index, 0), ops.add(index, x.shape[axis]), index)
+    return movement.gather(x, axis, index)
 
 
 # ---------------------------------------------------------------- constants

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from lamina import dtypes
+from lamina.dialects import hl
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 from lamina.onnx import prims
@@ -124,29 +125,55 @@ def global_pool(n: Node, x):
     return fn(x, dim=dims, keepdim=True)
 
 
-def _pads(n: Node, spatial: int) -> list[int]:
+def _geometry(n: Node, x: Tensor, kernel: list[int]) -> dict:
+    """strides, dilations and (lo, hi) pads per spatial dim, auto_pad resolved."""
+    nd = x.ndim - 2
+    strides = list(n.attr("strides") or [1] * nd)
+    dilations = list(n.attr("dilations") or [1] * nd)
     auto_pad = n.attr("auto_pad", "NOTSET")
-    if auto_pad not in ("NOTSET", "VALID"):
+    if auto_pad in ("NOTSET", "VALID"):
+        pads = list(n.attr("pads") or [0] * (2 * nd)) if auto_pad == "NOTSET" else [0] * 2 * nd
+        lo, hi = pads[:nd], pads[nd:]
+    elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        lo, hi = [], []
+        for size, k, s, d in zip(x.shape[2:], kernel, strides, dilations, strict=True):
+            total = max(0, (-(-size // s) - 1) * s + d * (k - 1) + 1 - size)
+            small = total // 2
+            lo.append(small if auto_pad == "SAME_UPPER" else total - small)
+            hi.append(total - lo[-1])
+    else:
         raise n.unsupported(f"auto_pad={auto_pad}")
-    pads = n.attr("pads") or [0] * (2 * spatial)
-    return list(pads)
+    return dict(strides=strides, dilations=dilations, lo=lo, hi=hi)
 
 
-def _geometry(n: Node, spatial: int) -> dict:
-    return dict(strides=list(n.attr("strides") or [1] * spatial),
-                dilations=list(n.attr("dilations") or [1] * spatial),
-                pads=_pads(n, spatial))
+def _interleave(lo: list[int], hi: list[int]) -> tuple[int, ...]:
+    return tuple(p for pair in zip(lo, hi, strict=True) for p in pair)
 
 
 @converter("Conv")
 def conv(n: Node, x, w, b=None):
     x, w = tensor(x), tensor(w)
-    geo = _geometry(n, x.ndim - 2)
-    fn = prims.landed("frontend.linalg", "conv")
-    if fn is None:
-        raise n.unsupported("lamina's convolution (lamina.frontend.linalg.conv) is missing")
-    return fn(x, w, None if b is None else tensor(b), stride=geo["strides"],
-              padding=geo["pads"], dilation=geo["dilations"], groups=n.attr("group", 1))
+    g = _geometry(n, x, list(w.shape[2:]))
+    y = ops.emit(hl.ConvOp, x, w, stride=tuple(g["strides"]),
+                 padding=_interleave(g["lo"], g["hi"]), dilation=tuple(g["dilations"]),
+                 groups=int(n.attr("group", 1)))
+    if b is not None:
+        y = ops.add(y, _channel_view(tensor(b), y.ndim))
+    return y
+
+
+def _ceil_mode_hi(sizes, kernel, g) -> list[int]:
+    """The end padding that makes the windows reach ceil((n - extent) / stride) + 1
+    outputs; a last window that would start in the end padding is dropped."""
+    his = []
+    for size, k, s, d, lo, hi in zip(sizes, kernel, g["strides"], g["dilations"], g["lo"],
+                                     g["hi"], strict=True):
+        extent = d * (k - 1) + 1
+        out = -(-(size + lo + hi - extent) // s) + 1
+        if (out - 1) * s >= size + lo:
+            out -= 1
+        his.append(max(hi, (out - 1) * s + extent - size - lo))
+    return his
 
 
 @converter("MaxPool", "AveragePool")
@@ -154,21 +181,26 @@ def pool(n: Node, x):
     x = tensor(x)
     if n.n_outputs > 1:
         raise n.unsupported("the Indices output")
-    if n.attr("ceil_mode", 0):
-        raise n.unsupported("ceil_mode=1")
     if n.attr("storage_order", 0):
         raise n.unsupported("storage_order=1")
-    geo = _geometry(n, x.ndim - 2)
     kernel = list(n.attr("kernel_shape"))
+    g = _geometry(n, x, kernel)
+    explicit_hi = list(g["hi"])
+    if n.attr("ceil_mode", 0):
+        g["hi"] = _ceil_mode_hi(x.shape[2:], kernel, g)
+    props = dict(window=(1, 1, *kernel), strides=(1, 1, *g["strides"]),
+                 padding=(0, 0, 0, 0, *_interleave(g["lo"], g["hi"])))
+    if any(d != 1 for d in g["dilations"]):
+        props["dilation"] = (1, 1, *g["dilations"])
     if n.op_type == "MaxPool":
-        fn = prims.landed("frontend.linalg", "max_pool")
-        if fn is None:
-            raise n.unsupported("lamina's max_pool is missing")
-        return fn(x, kernel, stride=geo["strides"], padding=geo["pads"],
-                  dilation=geo["dilations"])
-    fn = prims.landed("frontend.linalg", "avg_pool")
-    if fn is None:
-        raise n.unsupported("lamina's avg_pool is missing")
-    return fn(x, kernel, stride=geo["strides"], padding=geo["pads"],
-              count_include_pad=bool(n.attr("count_include_pad", 0)))
-
+        return ops.emit(hl.ReduceWindowOp, x, kind="max", **props)
+    total = ops.emit(hl.ReduceWindowOp, x, kind="sum", **props)
+    counts = np.ones((), dtype=np.float64)
+    for size, k, s, d, lo, hi, out in zip(x.shape[2:], kernel, g["strides"], g["dilations"],
+                                          g["lo"], explicit_hi, total.shape[2:], strict=True):
+        # the taps of each window inside the input (or inside the explicit padding)
+        first, end = (-lo, size + hi) if n.attr("count_include_pad", 0) else (0, size)
+        taps = np.arange(out)[:, None] * s - lo + np.arange(k)[None, :] * d
+        per = ((taps >= first) & (taps < end)).sum(axis=1).astype(np.float64)
+        counts = np.multiply.outer(counts, per)
+    return ops.div(total, ops.constant(counts.astype(x.dtype.np_dtype)))

@@ -1,0 +1,71 @@
+"""ONNX's own node tests (onnx/backend/test/data/node) run on lamina.
+
+Every node test of an op lamina imports is included; the exclusion list below
+says why each excluded test is excluded. The default set runs on the "interp"
+backend (fast); a subset also runs on the compiled "c" backend when it is
+registered. Node tests compare against ONNX's stored outputs (rtol 1e-3,
+atol 1e-7, dtype and shape exact).
+"""
+
+from __future__ import annotations
+
+import unittest
+
+import onnx.backend.test
+import pytest
+
+from lamina.onnx.backend import backend_for
+from lamina.runtime import backends
+
+# node-test name prefixes of the ops lamina imports
+OPS = [
+    "abs", "add", "and", "averagepool", "batchnorm", "cast", "castlike", "ceil", "clip",
+    "concat", "constant", "constantofshape", "conv", "cos", "div", "dropout", "equal", "erf",
+    "exp", "expand", "flatten", "floor", "gather", "gelu", "gemm", "globalaveragepool",
+    "globalmaxpool", "greater", "greater_equal", "identity", "layer_normalization",
+    "leakyrelu", "less", "less_equal", "log", "logsoftmax", "matmul", "max", "maxpool",
+    "mean", "min", "mul", "neg", "not", "or", "pow", "reciprocal", "reduce_l1", "reduce_l2", "reduce_log_sum",
+    "reduce_log_sum_exp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
+    "reduce_sum", "reduce_sum_square", "relu", "reshape", "shape", "sigmoid", "sign", "sin",
+    "size", "slice", "softmax", "sqrt", "squeeze", "sub", "sum", "tanh", "transpose",
+    "unsqueeze", "where", "xor",
+]
+
+EXCLUDED = {
+    r"^test_cast(like)?_.*(FLOAT8|FLOAT4|INT4|INT2|UINT4|UINT2|e8m0)":
+        "float8/float4/int4/int2 element types: lamina has no such dtype",
+    r"^test_(cast|castlike)_.*(STRING|string)": "strings: lamina has no string dtype",
+    r"^test_equal_string": "strings: lamina has no string dtype",
+    r"^test_constant_pad": "Pad: not an imported op (constant_pad is a Pad test)",
+    r"^test_gathernd": "GatherND: not imported",
+    r"^test_identity_opt|^test_identity_sequence": "optional and sequence types: tensors only",
+    r"^test_batchnorm_.*training_mode": "BatchNormalization in training mode: inference only",
+    r"^test_maxpool_with_argmax": "MaxPool's Indices output: not imported",
+}
+
+# ops the compiled C backend runs in this file (a bounded, representative subset)
+C_SUBSET = ["add", "mul", "relu", "sigmoid", "softmax", "reduce_sum", "gemm", "matmul",
+            "transpose", "reshape", "where"]
+
+
+def _test_class(name: str, backend_name: str, ops: list[str]) -> type[unittest.TestCase]:
+    """A TestCase holding the included node tests (CPU device) for one lamina backend."""
+    suite = onnx.backend.test.BackendTest(backend_for(backend_name), __name__)
+    suite.include(rf"^test_({'|'.join(ops)})(_.*)?_cpu$")
+    for pattern in EXCLUDED:
+        suite.exclude(pattern)
+    node_tests = suite.test_cases["OnnxBackendNodeModelTest"]
+    keep = {}
+    for test_name, fn in vars(node_tests).items():
+        why = getattr(fn, "__unittest_skip_why__", "")
+        if test_name.startswith("test_") and why != "no matched include pattern":
+            keep[test_name] = fn
+    cls = type(name, (unittest.TestCase,), keep)
+    cls.__module__ = __name__
+    return cls
+
+
+TestOnnxNodeInterp = _test_class("TestOnnxNodeInterp", "interp", OPS)
+
+if "c" in backends._REGISTRY:
+    TestOnnxNodeC = pytest.mark.slow(_test_class("TestOnnxNodeC", "c", C_SUBSET))
