@@ -1,0 +1,168 @@
+/* lamina C prelude: helpers every generated program may call.
+ *
+ * Registers: f16/bf16 values live in `float` (always exactly representable in
+ * their type), booleans in uint8_t (0/1), signless integers in uintN_t (wrapping
+ * arithmetic is defined), `index` in int64_t. Storage: f16/bf16 as uint16_t bits,
+ * booleans as uint8_t bytes. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int64_t lm_index;
+
+/* ---- half precision: stored as uint16_t bits, computed in float ---- */
+
+static inline float lm_bits_to_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t lm_f32_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+static inline float lm_bf16_to_f32(uint16_t h) { return lm_bits_to_f32((uint32_t)h << 16); }
+static inline uint16_t lm_f32_to_bf16(float f) {  /* round to nearest even, NaN kept quiet */
+  uint32_t u = lm_f32_to_bits(f);
+  if (f != f) return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+#if defined(__FLT16_MAX__)
+static inline float lm_f16_to_f32(uint16_t h) { _Float16 x; memcpy(&x, &h, 2); return (float)x; }
+static inline uint16_t lm_f32_to_f16(float f) { _Float16 x = (_Float16)f; uint16_t h; memcpy(&h, &x, 2); return h; }
+static inline uint16_t lm_f64_to_f16(double d) { _Float16 x = (_Float16)d; uint16_t h; memcpy(&h, &x, 2); return h; }
+#else
+static inline float lm_f16_to_f32(uint16_t h) {
+  uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  if (e == 0x1F) return lm_bits_to_f32(s | 0x7F800000u | (m << 13));
+  if (e == 0) { float v = ldexpf((float)m, -24); return s ? -v : v; }
+  return lm_bits_to_f32(s | ((e + 112) << 23) | (m << 13));
+}
+static inline uint16_t lm_f32_to_f16(float f) {  /* round to nearest even */
+  uint32_t u = lm_f32_to_bits(f), s = (u >> 16) & 0x8000;
+  float a = fabsf(f);
+  if (f != f) return (uint16_t)(s | 0x7E00);
+  if (a >= 65520.0f) return (uint16_t)(s | 0x7C00);
+  if (a < 6.103515625e-05f) { /* subnormal: scale so that the units are 2^-24 */
+    float q = nearbyintf(a * 16777216.0f);
+    return (uint16_t)(s | (uint32_t)q);
+  }
+  uint32_t au = u & 0x7FFFFFFFu;
+  au += 0xFFFu + ((au >> 13) & 1u);
+  return (uint16_t)(s | ((au >> 13) - (112u << 10)));
+}
+static inline uint16_t lm_f64_to_f16(double d) { return lm_f32_to_f16((float)d); }
+#endif
+
+static inline float lm_round_f16(float f) { return lm_f16_to_f32(lm_f32_to_f16(f)); }
+static inline float lm_round_bf16(float f) { return lm_bf16_to_f32(lm_f32_to_bf16(f)); }
+
+/* ---- NaN-propagating max/min (torch.maximum/minimum) ---- */
+
+static inline float lm_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+static inline float lm_minf(float a, float b) { return (a < b || a != a) ? a : b; }
+static inline double lm_max(double a, double b) { return (a > b || a != a) ? a : b; }
+static inline double lm_min(double a, double b) { return (a < b || a != a) ? a : b; }
+
+/* ---- integer division as arith defines it; a zero divisor gives 0 (as numpy)
+ * instead of trapping, and MIN / -1 wraps ---- */
+
+#define LM_INT_OPS(W)                                                              \
+  static inline uint##W##_t lm_divsi##W(uint##W##_t a, uint##W##_t b) {            \
+    int##W##_t x = (int##W##_t)a, y = (int##W##_t)b;                               \
+    if (y == 0) return 0;                                                          \
+    if (y == -1) return (uint##W##_t)(0 - a);                                      \
+    return (uint##W##_t)(x / y);                                                   \
+  }                                                                                \
+  static inline uint##W##_t lm_remsi##W(uint##W##_t a, uint##W##_t b) {            \
+    int##W##_t x = (int##W##_t)a, y = (int##W##_t)b;                               \
+    if (y == 0 || y == -1) return 0;                                               \
+    return (uint##W##_t)(x % y);                                                   \
+  }                                                                                \
+  static inline uint##W##_t lm_floordivsi##W(uint##W##_t a, uint##W##_t b) {       \
+    int##W##_t x = (int##W##_t)a, y = (int##W##_t)b;                               \
+    if (y == 0) return 0;                                                          \
+    if (y == -1) return (uint##W##_t)(0 - a);                                      \
+    int##W##_t q = x / y;                                                          \
+    if (x % y != 0 && ((x < 0) != (y < 0))) q -= 1;                                \
+    return (uint##W##_t)q;                                                         \
+  }                                                                                \
+  static inline uint##W##_t lm_ceildivsi##W(uint##W##_t a, uint##W##_t b) {        \
+    int##W##_t x = (int##W##_t)a, y = (int##W##_t)b;                               \
+    if (y == 0) return 0;                                                          \
+    if (y == -1) return (uint##W##_t)(0 - a);                                      \
+    int##W##_t q = x / y;                                                          \
+    if (x % y != 0 && ((x < 0) == (y < 0))) q += 1;                                \
+    return (uint##W##_t)q;                                                         \
+  }                                                                                \
+  static inline uint##W##_t lm_divui##W(uint##W##_t a, uint##W##_t b) {            \
+    return b == 0 ? 0 : (uint##W##_t)(a / b);                                      \
+  }                                                                                \
+  static inline uint##W##_t lm_ceildivui##W(uint##W##_t a, uint##W##_t b) {        \
+    return b == 0 ? 0 : (uint##W##_t)(a / b + (a % b != 0));                       \
+  }                                                                                \
+  static inline uint##W##_t lm_remui##W(uint##W##_t a, uint##W##_t b) {            \
+    return b == 0 ? 0 : (uint##W##_t)(a % b);                                      \
+  }
+LM_INT_OPS(8)
+LM_INT_OPS(16)
+LM_INT_OPS(32)
+LM_INT_OPS(64)
+
+/* ---- buffers ---- */
+
+static inline void *lm_alloc(int64_t bytes) {
+  size_t n = (size_t)((bytes + 63) / 64 * 64);
+  return aligned_alloc(64, n ? n : 64);
+}
+
+/* ---- GEMM: C[b] (+)= op(A[b]) @ op(B[b]); op(B) is packed row-major per batch,
+ * then rows of C are accumulated in blocks of 4 rows x LM_NB columns ---- */
+
+#define LM_NB 256
+#define LM_DEFINE_GEMM(NAME, T, ACC, LOAD, STORE)                                    \
+  static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m,           \
+                   int64_t n, int64_t k, int64_t a_stride, int64_t b_stride, int ta,  \
+                   int tb, int accumulate) {                                          \
+    ACC *bp = (ACC *)lm_alloc((k * n > 0 ? k * n : 1) * (int64_t)sizeof(ACC));        \
+    for (int64_t bt = 0; bt < batch; ++bt) {                                          \
+      const T *a = A + bt * a_stride;                                                 \
+      const T *b = B + bt * b_stride;                                                 \
+      T *c = C + bt * m * n;                                                          \
+      for (int64_t p = 0; p < k; ++p)                                                 \
+        for (int64_t j = 0; j < n; ++j)                                               \
+          bp[p * n + j] = (ACC)LOAD(tb ? b[j * k + p] : b[p * n + j]);                \
+      _Pragma("omp parallel for schedule(static) if (m * n * k > 65536)")             \
+      for (int64_t i0 = 0; i0 < m; i0 += 4) {                                         \
+        ACC acc[4][LM_NB];                                                            \
+        int64_t rows = m - i0 < 4 ? m - i0 : 4;                                       \
+        for (int64_t j0 = 0; j0 < n; j0 += LM_NB) {                                   \
+          int64_t cols = n - j0 < LM_NB ? n - j0 : LM_NB;                             \
+          for (int64_t r = 0; r < rows; ++r)                                          \
+            for (int64_t j = 0; j < cols; ++j) acc[r][j] = 0;                         \
+          for (int64_t p = 0; p < k; ++p) {                                           \
+            const ACC *brow = bp + p * n + j0;                                        \
+            for (int64_t r = 0; r < rows; ++r) {                                      \
+              int64_t i = i0 + r;                                                     \
+              ACC av = (ACC)LOAD(ta ? a[p * m + i] : a[i * k + p]);                   \
+              ACC *cr = acc[r];                                                       \
+              _Pragma("omp simd")                                                     \
+              for (int64_t j = 0; j < cols; ++j) cr[j] += av * brow[j];               \
+            }                                                                         \
+          }                                                                           \
+          for (int64_t r = 0; r < rows; ++r)                                          \
+            for (int64_t j = 0; j < cols; ++j) {                                      \
+              T *dst = &c[(i0 + r) * n + j0 + j];                                     \
+              ACC v = acc[r][j];                                                      \
+              if (accumulate) v += (ACC)LOAD(*dst);                                   \
+              *dst = STORE(v);                                                        \
+            }                                                                         \
+        }                                                                             \
+      }                                                                               \
+    }                                                                                 \
+    free(bp);                                                                         \
+  }
+#define LM_ID(x) (x)
+
+/* ---- arith.bitcast between floats and integers of one width ---- */
+static inline uint32_t lm_bitcast_uint32(float f) { return lm_f32_to_bits(f); }
+static inline float lm_bitcast_float(uint32_t u) { return lm_bits_to_f32(u); }
+static inline uint64_t lm_bitcast_uint64(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+static inline double lm_bitcast_double(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }

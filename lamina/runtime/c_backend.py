@@ -1,0 +1,158 @@
+"""The "c" backend: hl -> loop -> cpu -> C -> cc -> a ctypes call.
+
+Importing this module registers the backend, the `cpu` dialect and the
+`lower-loop-to-cpu` pass (`lamina/__init__.py` imports it as a plugin).
+
+    hl  --lower-hl-to-loop-->  loop  --lower-loop-to-cpu-->  cpu  --codegen.c-->  C
+    C   --cache.load (cc -O3 -march=native -fopenmp -shared -fPIC)-->  .so
+
+A run is one foreign call `lamina_main(void **bufs)`: input arrays are made
+contiguous with the program's dtype, outputs are fresh `np.empty` arrays.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType
+
+from lamina import dtypes, knobs
+from lamina.errors import ArgumentError, CompileError, with_location
+from lamina.passes import (
+    lower_hl_to_loop,  # noqa: F401  (registers the loop dialect and pass)
+    pipeline,
+    registry,
+)
+from lamina.runtime import backends
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def _specs(types: Sequence) -> list[BufferSpec]:
+    specs = []
+    for t in types:
+        if not isinstance(t, TensorType):
+            raise CompileError(f"c backend: program values must be tensors, got {t}")
+        specs.append(BufferSpec(tuple(int(d) for d in t.get_shape()),
+                                np.dtype(dtypes.from_ir(t.element_type).np_dtype)))
+    return specs
+
+
+def _main(module: ModuleOp) -> func.FuncOp:
+    for op in module.ops:
+        if isinstance(op, func.FuncOp):
+            return op
+    raise CompileError("c backend: the module has no func.func")
+
+
+class Runner:
+    """Calls the compiled entry with numpy buffers; checks the arguments first."""
+
+    def __init__(self, entry, inputs: list[BufferSpec], outputs: list[BufferSpec], name: str):
+        self.entry = entry
+        self.inputs, self.outputs, self.name = inputs, outputs, name
+        self.count = len(inputs) + len(outputs)
+
+    def _prepare(self, i: int, arg, spec: BufferSpec) -> np.ndarray:
+        a = np.ascontiguousarray(arg, dtype=spec.dtype)
+        if a.shape != spec.shape:
+            raise ArgumentError(with_location(
+                f"c program @{self.name}: argument {i} has shape {a.shape} and dtype "
+                f"{np.asarray(arg).dtype}; the program was compiled for {spec.shape} "
+                f"{spec.dtype}"))
+        return a
+
+    def __call__(self, args: Sequence) -> list[np.ndarray]:
+        if len(args) != len(self.inputs):
+            raise ArgumentError(with_location(
+                f"c program @{self.name} takes {len(self.inputs)} arguments, got {len(args)}"))
+        ins = [self._prepare(i, a, s) for i, (a, s) in enumerate(zip(args, self.inputs,
+                                                                     strict=True))]
+        outs = [np.empty(s.shape, s.dtype) for s in self.outputs]
+        ptrs = (ctypes.c_void_p * max(self.count, 1))(
+            *(a.__array_interface__["data"][0] for a in ins + outs))
+        self.entry(ptrs)
+        return outs
+
+
+def _kernel_count(module: ModuleOp) -> int:
+    from lamina.dialects import cpu
+
+    return sum(isinstance(op, cpu.KernelOp | cpu.GemmOp) for op in module.walk())
+
+
+def lower_to_cpu(module: ModuleOp, tag: str = "") -> dict[str, str]:
+    """hl module -> cpu module, in place; returns the IR text of each level."""
+    levels = {"hl": str(module)}
+    passes = registry.lamina_passes()
+    if "lower-hl-to-loop" not in passes:
+        raise CompileError("c backend: the hl -> loop lowering is not available")
+    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag=f"{tag}loop-")
+    levels["loop"] = str(module)
+    from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
+
+    pipeline.run_passes(module, [LowerLoopToCpuPass()], dump_tag=f"{tag}cpu-")
+    levels["hw"] = str(module)
+    return levels
+
+
+class CBackend(backends.Backend):
+    name = "c"
+
+    def compile(self, module: ModuleOp) -> backends.Program:
+        from lamina.codegen.c import ENTRY, emit_c
+        from lamina.runtime import cache
+
+        fn = _main(module)
+        name = fn.sym_name.data
+        inputs = _specs(fn.function_type.inputs.data)
+        outputs = _specs(fn.function_type.outputs.data)
+        work = module.clone()
+        levels = lower_to_cpu(work, tag=f"{name}-")
+        source = emit_c(work)
+        if dump := knobs.dump_dir():
+            os.makedirs(dump, exist_ok=True)
+            with open(os.path.join(dump, f"{name}.c"), "w") as f:
+                f.write(source)
+        lib = cache.load(source)
+        entry = getattr(lib, ENTRY)
+        entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+        entry.restype = None
+        return backends.Program("c", Runner(entry, inputs, outputs, name), levels=levels,
+                                source=source, kernel_count=_kernel_count(work))
+
+
+def _cpu_dialect():
+    from lamina.dialects.cpu import CPU
+
+    return CPU
+
+
+def _lower_pass():
+    from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
+
+    return LowerLoopToCpuPass
+
+
+def _hl_lowering_present() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("lamina.passes.lower_hl_to_loop.pass_") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+if _hl_lowering_present():  # the backend needs the hl -> loop lowering to exist
+    backends.register("c", CBackend)
+pipeline.register_dialect(_cpu_dialect)
+registry.register("lower-loop-to-cpu", _lower_pass)

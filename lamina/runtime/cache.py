@@ -1,0 +1,147 @@
+"""The compiled-artifact cache: C source -> shared library, content-addressed.
+
+An entry is named by the sha256 of (source, compiler version, flags) and is two
+files: `<key>.so` and `<key>.sum` (the sha256 of the .so bytes). A .so whose
+checksum does not match (corrupted, truncated, half-written by a crashed process)
+is rebuilt. Writes go to a private temporary directory and land with
+`os.replace`, so concurrent processes compiling the same program all succeed
+and a reader never sees a partial file; a failed compile leaves nothing in the
+cache. Nothing cached is unpickled or evaluated: a library is loaded only after
+its checksum matched. The directory (`lamina.knobs.cache_dir()`) is created
+user-only (0700).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+
+from lamina import knobs
+from lamina.errors import CompileError
+
+_LOADED: dict[str, ctypes.CDLL] = {}  # in-memory: key -> loaded library
+
+
+def cache_dir() -> str:
+    path = knobs.cache_dir()
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if os.stat(path).st_mode & 0o077 and os.stat(path).st_uid == os.getuid():
+        os.chmod(path, 0o700)
+    return path
+
+
+def _compiler() -> str:
+    cc = knobs.cc()
+    path = shutil.which(cc)
+    if path is None:
+        raise CompileError(
+            f"the C compiler {cc!r} was not found: install gcc or clang "
+            "(e.g. `apt install gcc`, `dnf install gcc`, Xcode command line tools) "
+            "or point LAMINA_CC at one; or choose another backend (LAMINA_BACKEND=interp)")
+    return path
+
+
+@functools.cache
+def compiler_version(path: str) -> str:
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    except OSError as err:
+        raise CompileError(f"cannot run the C compiler {path}: {err}") from err
+    return done.stdout.strip() or done.stderr.strip()
+
+
+def cache_key(source: str, cc: str, flags: list[str]) -> str:
+    h = hashlib.sha256()
+    for part in (source, compiler_version(cc), " ".join(flags)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _valid(so_path: str, sum_path: str) -> bool:
+    try:
+        with open(sum_path) as f:
+            want = f.read().strip()
+    except OSError:
+        return False
+    return len(want) == 64 and _digest(so_path) == want
+
+
+def _atomic_write(path: str, data: bytes, directory: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -> None:
+    """Compile into a private temp dir, then move the .so and its checksum in place."""
+    work = tempfile.mkdtemp(dir=directory, prefix=".build-")
+    try:
+        src = os.path.join(work, f"{key[:16]}.c")  # same name in every process: same bytes
+        out = os.path.join(work, f"{key[:16]}.so")
+        with open(src, "w") as f:
+            f.write(source)
+        done = subprocess.run([cc, *flags, src, "-o", out, "-lm"], capture_output=True,
+                              text=True, cwd=work)
+        if done.returncode != 0:
+            kept = _keep_failed_source(source, key)
+            raise CompileError(
+                f"the C compiler failed ({cc} {' '.join(flags)}):\n{done.stderr.strip()}\n"
+                f"source kept at {kept}")
+        with open(out, "rb") as f:
+            data = f.read()
+        # the library first, then the checksum that vouches for it
+        os.replace(out, os.path.join(directory, f"{key}.so"))
+        _atomic_write(os.path.join(directory, f"{key}.sum"),
+                      hashlib.sha256(data).hexdigest().encode(), directory)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _keep_failed_source(source: str, key: str) -> str:
+    """Failed sources go to the temp dir (never the cache) for the bug report."""
+    path = os.path.join(tempfile.gettempdir(), f"lamina-failed-{key[:16]}.c")
+    with open(path, "w") as f:
+        f.write(source)
+    return path
+
+
+def load(source: str) -> ctypes.CDLL:
+    """The shared library of this C source: from memory, from disk, or compiled now."""
+    cc = _compiler()
+    flags = knobs.cflags()
+    key = cache_key(source, cc, flags)
+    if key in _LOADED:
+        return _LOADED[key]
+    directory = cache_dir()
+    so_path, sum_path = (os.path.join(directory, f"{key}.{ext}") for ext in ("so", "sum"))
+    if not _valid(so_path, sum_path):
+        _compile(source, cc, flags, key, directory)
+        if not _valid(so_path, sum_path):  # another process replaced it meanwhile: redo
+            _compile(source, cc, flags, key, directory)
+    try:
+        lib = ctypes.CDLL(so_path)
+    except OSError as err:
+        raise CompileError(f"cannot load the compiled library {so_path}: {err}") from err
+    _LOADED[key] = lib
+    return lib
