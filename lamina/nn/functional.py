@@ -292,6 +292,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if reduction == "mean":
             return loss.sum() / (input.numel() // n_classes)
         return _reduce(loss, reduction, "cross_entropy")
+    _check_targets(input, target, "cross_entropy")
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing <= 0:
         return nll
@@ -303,7 +304,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             denom = valid.to(input.dtype).sum()
         else:
             onehot = _class_one_hot(target, n_classes, input.ndim, input.dtype)
-            denom = (onehot * _class_view(weight, input.ndim)).sum(1).sum()
+            denom = O.where(valid, (onehot * _class_view(weight, input.ndim)).sum(1), 0.0).sum()
         smooth = smooth.sum() / denom
     else:
         smooth = _reduce(smooth, reduction, "cross_entropy")
