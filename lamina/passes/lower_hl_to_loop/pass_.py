@@ -1,0 +1,180 @@
+"""The `lower-hl-to-loop` pass: `func.func` on tensors -> destination-passing buffers.
+
+Takes hl (after canonicalize/cse/dce), gives the loop level of
+`lamina/dialects/loop.py`: every function becomes `(inputs..., outputs...) -> ()`
+on `memref`s; each materialized value (see `plan.py`) is written by one
+`loop.kernel` or one producer op (`loop.matmul`); intermediates are
+`memref.alloc`ed before their writer and `memref.dealloc`ed after their last
+reader; non-uniform constants are `memref.global`s. A returned input, or a value
+returned twice, is copied. The function records its arguments' lamina dtypes
+(`lamina.dtypes`), since buffers store bool and uint8 as signless i8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func, memref
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    FunctionType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Block, Operation, OpResult, SSAValue
+from xdsl.passes import ModulePass
+
+from lamina import dtypes
+from lamina.dialects.hl import shape as sh
+from lamina.dialects.hl.base import HlOp
+from lamina.passes.lower_hl_to_loop import plan as planning
+from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, memref_of, shape
+from lamina.passes.lower_hl_to_loop.producers import PRODUCERS
+from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
+
+
+class FunctionLowering:
+    """Lowers one function; `module` receives the globals of its constants."""
+
+    def __init__(self, fn: func.FuncOp, module: ModuleOp):
+        self.fn, self.module = fn, module
+        self.plan = planning.Planner(fn, RULES, REDUCING, PRODUCERS).run()
+        ins = [memref_of(t) for t in fn.function_type.inputs.data]  # type: ignore[arg-type]
+        outs = [memref_of(t) for t in fn.function_type.outputs.data]  # type: ignore[arg-type]
+        self.block = Block(arg_types=[*ins, *outs])
+        self.buffers: dict[SSAValue, SSAValue] = dict(
+            zip(fn.body.block.args, self.block.args[: len(ins)], strict=True))
+        self.outs = self.block.args[len(ins):]
+        self.allocs: list[memref.AllocOp] = []
+        self.kernels = 0
+
+    # ---- helpers used by producers
+
+    def is_buffer(self, v: SSAValue) -> bool:
+        return v in self.plan.materialized or not isinstance(v.owner, HlOp)
+
+    def buffer(self, v: SSAValue) -> SSAValue:
+        return self.buffers[v]
+
+    def add(self, op: Operation) -> None:
+        self.block.add_op(op)
+
+    # ---- the lowering
+
+    def run(self) -> func.FuncOp:
+        ret = self.fn.body.block.last_op
+        assert isinstance(ret, func.ReturnOp)
+        destination: dict[SSAValue, SSAValue] = {}
+        copies: list[tuple[SSAValue, SSAValue]] = []
+        for v, out in zip(ret.operands, self.outs, strict=True):
+            if isinstance(v, OpResult) and v not in destination:
+                destination[v] = out
+            else:
+                copies.append((v, out))
+        for op in self.fn.body.block.ops:
+            if not isinstance(op, HlOp) or op.results[0] not in self.plan.materialized:
+                continue
+            v = op.results[0]
+            if isinstance(op, sh.ConstantOp) and v not in destination and _needs_global(op):
+                self.buffers[v] = self._global(op)
+                continue
+            buf = destination.get(v) or self._alloc(v)
+            if type(op) in PRODUCERS:
+                PRODUCERS[type(op)].lower(op, self, buf)  # type: ignore[attr-defined]
+                self.kernels += 1
+            else:
+                self._kernel(v, buf, self.plan.parallel[v])
+            self.buffers[v] = buf
+        for v, out in copies:
+            self._kernel(v, out, tuple(range(len(shape(v)))), copy=True)
+        self._deallocs()
+        self.add(func.ReturnOp())
+        lowered = func.FuncOp(self.fn.sym_name.data, FunctionType.from_lists(
+            [a.type for a in self.block.args], []))
+        lowered.body.block.add_ops(_detach_all(self.block))
+        for old, new in zip(self.block.args, lowered.body.block.args, strict=True):
+            old.replace_all_uses_with(new)
+        io = [*self.fn.function_type.inputs.data, *self.fn.function_type.outputs.data]
+        lowered.attributes["lamina.dtypes"] = ArrayAttr(
+            [StringAttr(dtypes.from_ir(t.get_element_type()).name) for t in io])  # type: ignore[attr-defined]
+        return lowered
+
+    def _alloc(self, v: SSAValue) -> SSAValue:
+        alloc = memref.AllocOp([], [], memref_of(v.type))  # type: ignore[arg-type]
+        self.add(alloc)
+        self.allocs.append(alloc)
+        return alloc.memref
+
+    def _global(self, op: sh.ConstantOp) -> SSAValue:
+        from lamina.passes.lower_hl_to_loop.constants import global_buffer
+
+        return global_buffer(self, op)
+
+    def _kernel(self, root: SSAValue, dest: SSAValue, parallel: tuple[int, ...],
+                copy: bool = False) -> None:
+        dims = shape(root)
+        inner = [d for d in range(len(dims)) if d not in parallel]
+        name = "copy" if copy else root.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
+        kb = KernelBuilder(f"{name}_{self.kernels}", [dims[d] for d in parallel], parallel,
+                           self.buffers, RULES, REDUCING)
+        self.kernels += 1
+        idx: dict[int, SSAValue] = dict(zip(parallel, kb.kernel.body.block.args, strict=True))
+        if inner:
+            from lamina.dialects import loop
+
+            loop_op = loop.ForOp([dims[d] for d in inner])
+            kb.nest(loop_op, 0)
+            idx |= dict(zip(inner, loop_op.body.block.args, strict=True))
+        full = tuple(idx[d] for d in range(len(dims)))
+        value = kb.element(root, full)
+        kb.store(value, dest, full, elem_type(root))
+        self.add(kb.kernel)
+
+    def _deallocs(self) -> None:
+        top = list(self.block.ops)
+        position = {op: i for i, op in enumerate(top)}
+        for alloc in self.allocs:
+            last = alloc
+            for use in alloc.memref.uses:
+                user = self.block.find_ancestor_op_in_block(use.operation)
+                if user is not None and position[user] > position[last]:
+                    last = user
+            self.block.insert_op_after(memref.DeallocOp.get(alloc.memref), last)
+
+
+def _needs_global(op: sh.ConstantOp) -> bool:
+    from lamina.dialects.hl.base import dense_to_numpy
+
+    flat = dense_to_numpy(op.properties["value"]).reshape(-1)  # type: ignore[arg-type]
+    return bool(flat.size) and not (flat == flat[0]).all()
+
+
+def _detach_all(block: Block) -> list[Operation]:
+    ops = list(block.ops)
+    for op in ops:
+        op.detach()
+    return ops
+
+
+def lower_module(module: ModuleOp) -> None:
+    """Replace every hl function of `module` by its loop-level form, in place."""
+    for fn in [op for op in module.ops if isinstance(op, func.FuncOp)]:
+        if not any(isinstance(t, TensorType) for t in
+                   [*fn.function_type.inputs.data, *fn.function_type.outputs.data]):
+            continue
+        lowered = FunctionLowering(fn, module).run()
+        module.body.block.insert_op_before(lowered, fn)
+        fn.detach()
+        fn.erase()
+
+
+@dataclass(frozen=True)
+class LowerHlToLoopPass(ModulePass):
+    """hl (tensors, value semantics) -> loop (buffers, fused kernels), per function."""
+
+    name = "lower-hl-to-loop"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        lower_module(op)

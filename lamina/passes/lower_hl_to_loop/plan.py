@@ -1,0 +1,172 @@
+"""Fusion planning: which hl values get a buffer, and each kernel's parallel dims.
+
+Every hl value is either *materialized* (written to a buffer by a kernel or a
+producer op such as `loop.matmul`) or *inlined* (recomputed as scalar code at
+each consumer's load). Materialized are: returned values, results of producer
+ops, operands a producer needs in memory, and the values where inlining would
+repeat a reduction:
+
+- a value containing a reduction that is reached from two kernels;
+- a reduction whose indices vary inside another reduction (e.g. `lse[i]` inside
+  a mean over `i`);
+- a reduction whose indices do not use every parallel dim of its kernel.
+
+The kernel computing a root `r` is parallel over the dims its inlined
+reductions depend on (all dims when there are none), with the other dims in a
+`loop.for`: a row softmax is ONE kernel `parallel [rows]` with two reductions
+and a normalizing loop. The decisions are found by emitting each root once into
+a scratch kernel ("probing") and reading which dims each reduction's indices
+used. `LAMINA_LOG_FUSION=1` logs every fusion declined, with its reason.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import MemRefType
+from xdsl.ir import Block, OpResult, SSAValue
+
+from lamina import knobs
+from lamina.dialects.hl.base import HlOp
+from lamina.passes.lower_hl_to_loop.kernel import INNER, KernelBuilder, memref_of, shape
+
+
+@dataclass
+class Plan:
+    materialized: set[SSAValue] = field(default_factory=set)
+    parallel: dict[SSAValue, tuple[int, ...]] = field(default_factory=dict)  # root -> P dims
+
+
+def log(message: str) -> None:
+    if knobs.log_fusion():
+        print(f"[lamina fusion] {message}", file=sys.stderr)
+
+
+def describe(v: SSAValue) -> str:
+    owner = v.owner
+    return f"{owner.name} -> {v.type}" if isinstance(owner, HlOp) else str(v.type)
+
+
+class Planner:
+    def __init__(self, fn: func.FuncOp, rules: dict, reducing: frozenset[type],
+                 producers: dict):
+        self.fn = fn
+        self.rules, self.reducing, self.producers = rules, reducing, producers
+        self.ops = [op for op in fn.body.block.ops if isinstance(op, HlOp)]
+        self.plan = Plan()
+
+    # ---- driver
+
+    def run(self) -> Plan:
+        m = self.plan.materialized
+        ret = self.fn.body.block.last_op
+        assert isinstance(ret, func.ReturnOp)
+        m.update(v for v in ret.operands if isinstance(v, OpResult))
+        for op in self.ops:
+            if type(op) in self.producers or self._needs_buffer(op):
+                m.add(op.results[0])
+        for _ in range(100):
+            new = self._producer_operands() or self._shared_reductions() or self._probe_all()
+            if not new:
+                return self.plan
+            m.update(new)
+        raise AssertionError("lower-hl-to-loop: fusion planning did not converge")
+
+    def _needs_buffer(self, op: HlOp) -> bool:
+        """Ops without an element rule that works from scalars alone (non-uniform
+        constants live in global buffers)."""
+        check = getattr(self.rules.get(type(op)), "needs_buffer", None)
+        return bool(check and check(op))
+
+    # ---- rules
+
+    def _producer_operands(self) -> set[SSAValue]:
+        new: set[SSAValue] = set()
+        for op in self.ops:
+            producer = self.producers.get(type(op))
+            if producer is not None:
+                for v in producer.operands_in_memory(op, self.is_buffer):
+                    if not self.is_buffer(v):
+                        log(f"{describe(v)} is materialized: {op.name} reads it from memory")
+                        new.add(v)
+        return new
+
+    def is_buffer(self, v: SSAValue) -> bool:
+        return v in self.plan.materialized or not isinstance(v.owner, HlOp)
+
+    def _inlined_operands(self, v: SSAValue):
+        return [o for o in v.owner.operands if not self.is_buffer(o)]  # type: ignore[union-attr]
+
+    def _roots(self) -> list[SSAValue]:
+        return [v for op in self.ops for v in op.results
+                if v in self.plan.materialized and type(op) not in self.producers]
+
+    def _shared_reductions(self) -> set[SSAValue]:
+        reached: dict[SSAValue, set[SSAValue]] = defaultdict(set)
+        for root in self._roots():
+            stack, seen = self._inlined_operands(root), set()
+            while stack:
+                v = stack.pop()
+                if v in seen:
+                    continue
+                seen.add(v)
+                reached[v].add(root)
+                stack.extend(self._inlined_operands(v))
+        has_reduction: dict[SSAValue, bool] = {}
+
+        def reduces(v: SSAValue) -> bool:
+            if v not in has_reduction:
+                has_reduction[v] = False
+                has_reduction[v] = type(v.owner) in self.reducing or any(
+                    reduces(o) for o in self._inlined_operands(v))
+            return has_reduction[v]
+
+        new = {v for v, roots in reached.items() if len(roots) > 1 and reduces(v)}
+        for v in new:
+            log(f"{describe(v)} is materialized: it contains a reduction and feeds "
+                f"{len(reached[v])} kernels")
+        return new
+
+    def _probe_all(self) -> set[SSAValue]:
+        new: set[SSAValue] = set()
+        for root in self._roots():
+            new |= self._probe(root)
+        return new
+
+    def _probe(self, root: SSAValue) -> set[SSAValue]:
+        """Emit `root` into a scratch kernel parallel over all its dims, then decide."""
+        dims = shape(root)
+        scratch = Block(arg_types=[memref_of(v.type) for v in self.plan.materialized])  # type: ignore[arg-type]
+        buffers = dict(zip(self.plan.materialized, scratch.args, strict=True))
+        for a in self.fn.body.block.args:
+            buffers[a] = Block(arg_types=[_memref(a)]).args[0]
+        buffers.pop(root, None)
+        kb = KernelBuilder("probe", dims, range(len(dims)), buffers, self.rules, self.reducing)
+        kb.element(root, kb.kernel.body.block.args)
+        inner = [(v, d) for v, d in kb.reductions if v is not root]
+        new = {v for v, d in inner if INNER in d}
+        for v in new:
+            log(f"{describe(v)} is materialized: it is needed at every point of another "
+                f"reduction in the kernel of {describe(root)}")
+        rest = [(v, d) for v, d in inner if v not in new]
+        if type(root.owner) in self.reducing:
+            parallel = frozenset(range(len(dims)))
+        else:
+            parallel = frozenset().union(*(d for _, d in rest)) if rest else \
+                frozenset(range(len(dims)))
+        for v, d in rest:
+            if math.prod(dims[i] for i in parallel - d) > 1:
+                log(f"{describe(v)} is materialized: the kernel of {describe(root)} is "
+                    f"parallel over dims {sorted(parallel)}, it varies over {sorted(d)} only")
+                new.add(v)
+        self.plan.parallel[root] = tuple(sorted(parallel))
+        return new
+
+
+def _memref(v: SSAValue):
+    t = v.type
+    return t if isinstance(t, MemRefType) else memref_of(t)  # type: ignore[arg-type]

@@ -1,0 +1,170 @@
+"""Element rules of the shape, creation and reduction hl ops.
+
+A shape op is an index mapping (broadcast drops or zeroes indices, transpose
+permutes them, reshape re-linearizes them); a reduction emits a `loop.reduce`
+whose body is the operand's element at the reduction point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerType, i1, i8, i64
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from lamina.dialects.hl import reduce as red
+from lamina.dialects.hl import shape as sh
+from lamina.dialects.hl.base import dense_to_numpy
+from lamina.passes.lower_hl_to_loop.kernel import (
+    KernelBuilder,
+    compute_type,
+    elem_type,
+    is_unsigned,
+    shape,
+)
+from lamina.passes.lower_hl_to_loop.scalar import convert
+
+# ---------------------------------------------------------------- shape ops
+
+
+def broadcast_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    src = op.operands[0]
+    src_shape = shape(src)
+    inner = tuple(kb.index(0) if src_shape[i] == 1 else idx[d]
+                  for i, d in enumerate(op.prop("dims")))  # type: ignore[attr-defined]
+    return kb.element(src, inner)
+
+
+def transpose_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    perm = op.prop("perm")  # type: ignore[attr-defined]
+    inner = [None] * len(perm)
+    for i, p in enumerate(perm):
+        inner[p] = idx[i]
+    return kb.element(op.operands[0], tuple(inner))  # type: ignore[arg-type]
+
+
+def reshape_indices(kb: KernelBuilder, src_shape, dst_shape, idx) -> tuple[SSAValue, ...]:
+    """Indices into `src_shape` of element `idx` of the same data seen as `dst_shape`."""
+    if [n for n in src_shape if n != 1] == [n for n in dst_shape if n != 1]:
+        kept = iter([i for i, n in zip(idx, dst_shape, strict=True) if n != 1])
+        return tuple(kb.index(0) if n == 1 else next(kept) for n in src_shape)
+    return kb.delinearize(kb.linearize(idx, dst_shape), src_shape)
+
+
+def reshape_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    src = op.operands[0]
+    return kb.element(src, reshape_indices(kb, shape(src), shape(op.results[0]), idx))
+
+
+# ---------------------------------------------------------------- creation ops
+
+
+def scalar_const(kb: KernelBuilder, value, element: Attribute) -> SSAValue:
+    t = compute_type(element)
+    if isinstance(t, IntegerType):
+        return kb.const(int(value), t)
+    return kb.const(float(value), t)
+
+
+def splat_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    return scalar_const(kb, op.prop("value"), elem_type(op.results[0]))  # type: ignore[attr-defined]
+
+
+def constant_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    """Uniform constants become scalars; others are read from their global buffer."""
+    values = dense_to_numpy(op.properties["value"])  # type: ignore[arg-type]
+    flat = values.reshape(-1)
+    if flat.size and (flat == flat[0]).all():
+        return scalar_const(kb, flat[0].item(), elem_type(op.results[0]))
+    raise AssertionError("non-uniform constants are materialized by the planner")
+
+
+def iota_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    i = idx[op.prop("dim")]  # type: ignore[attr-defined]
+    element = elem_type(op.results[0])
+    as_int = kb.op(arith.IndexCastOp(i, i64))
+    return convert(kb, as_int, i64, element)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def _extreme(element: Attribute, largest: bool) -> float | int:
+    t = compute_type(element)
+    if not isinstance(t, IntegerType):
+        return math.inf if largest else -math.inf
+    bits = t.width.data
+    if is_unsigned(element):
+        return (1 << bits) - 1 if largest else 0
+    return (1 << (bits - 1)) - 1 if largest else -(1 << (bits - 1))
+
+
+def _widen(element: Attribute) -> Attribute | None:
+    """Register type a reduction runs in when the element's own one cannot: bools and
+    unsigned bytes become i16 so that signed max/min and add/mul stay exact."""
+    if element == i1 or is_unsigned(element):
+        return IntegerType(16)
+    return None
+
+
+def _reduce(kb: KernelBuilder, kind: str, src: SSAValue, dims, idx, element: Attribute):
+    """loop.reduce over `dims` of `src`; `idx` indexes the kept dims in order."""
+    src_shape = shape(src)
+    bounds = [src_shape[d] for d in dims]
+    wide = _widen(element)
+    init_value = {"add": 0, "mul": 1, "max": _extreme(element, False),
+                  "min": _extreme(element, True), "argmax": _extreme(element, False),
+                  "argmin": _extreme(element, True)}[kind]
+    t = wide or compute_type(element)
+    init = kb.const(init_value if not isinstance(t, IntegerType) else int(init_value), t)
+
+    def body(ks):
+        full, kept, red_it = [], iter(idx), iter(ks)
+        for d in range(len(src_shape)):
+            full.append(next(red_it) if d in dims else next(kept))
+        v = kb.element(src, tuple(full))
+        if wide is not None:
+            v = kb.op(arith.ExtUIOp(v, wide))
+        return v
+
+    results = kb.reduce(kind, bounds, init, body, idx)
+    return results, wide
+
+
+def reduce_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    element = elem_type(op.operands[0])
+    kind = {red.ReduceSumOp: "add", red.ReduceProdOp: "mul", red.ReduceMaxOp: "max",
+            red.ReduceMinOp: "min"}[type(op)]
+    (value,), wide = _reduce(kb, kind, op.operands[0], tuple(op.prop("dims")), idx, element)  # type: ignore[attr-defined]
+    if wide is not None:
+        if element == i1:  # any / all: the wide sum is a count
+            return kb.op(arith.CmpiOp(value, kb.const(0, wide), "ne"))
+        return kb.op(arith.TruncIOp(value, i8))
+    return value
+
+
+def arg_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    element = elem_type(op.operands[0])
+    kind = "argmax" if isinstance(op, red.ArgMaxOp) else "argmin"
+    (_, position), _ = _reduce(kb, kind, op.operands[0], (op.prop("dim"),), idx, element)  # type: ignore[attr-defined]
+    return position
+
+
+RULES: dict[type, Callable] = {
+    sh.BroadcastInDimOp: broadcast_rule,
+    sh.TransposeOp: transpose_rule,
+    sh.ReshapeOp: reshape_rule,
+    sh.SplatOp: splat_rule,
+    sh.ConstantOp: constant_rule,
+    sh.IotaOp: iota_rule,
+    red.ReduceSumOp: reduce_rule,
+    red.ReduceProdOp: reduce_rule,
+    red.ReduceMaxOp: reduce_rule,
+    red.ReduceMinOp: reduce_rule,
+    red.ArgMaxOp: arg_rule,
+    red.ArgMinOp: arg_rule,
+}
+REDUCING: set[type] = {red.ReduceSumOp, red.ReduceProdOp, red.ReduceMaxOp, red.ReduceMinOp,
+                       red.ArgMaxOp, red.ArgMinOp}
