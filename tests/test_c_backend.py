@@ -1,0 +1,298 @@
+"""The C backend from hand-written `loop` IR: lower-loop-to-cpu, C codegen, compile, run,
+each program checked against numpy."""
+
+import ctypes
+
+import ml_dtypes
+import numpy as np
+import pytest
+from xdsl.parser import Parser
+
+import lamina  # noqa: F401  (registers dialects and passes)
+from lamina.codegen.c import ENTRY, emit_c
+from lamina.errors import ArgumentError, CompileError
+from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
+from lamina.passes.pipeline import context
+from lamina.runtime import cache
+from lamina.runtime.c_backend import BufferSpec, Runner
+
+
+def lower(text: str):
+    ctx = context()
+    module = Parser(ctx, text).parse_module()
+    module.verify()
+    LowerLoopToCpuPass().apply(ctx, module)
+    module.verify()
+    return module
+
+
+def run(text: str, *buffers: np.ndarray) -> str:
+    """Compile loop IR and call it on `buffers` (inputs then outputs, written in place)."""
+    source = emit_c(lower(text))
+    entry = getattr(cache.load(source), ENTRY)
+    arrays = [np.ascontiguousarray(b) for b in buffers]
+    assert all(a is b for a, b in zip(arrays, buffers, strict=True))
+    entry((ctypes.c_void_p * len(buffers))(*(b.ctypes.data for b in buffers)))
+    return source
+
+
+SOFTMAX = """
+func.func @main(%x: memref<64x128xf32>, %out: memref<64x128xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  loop.kernel "softmax_0" parallel [64] (%i) {
+    %m = loop.reduce "max" [128] (%k) init(%ninf) {
+      %v = loop.load %x[%i, %k] : memref<64x128xf32>
+      loop.yield %v : f32
+    } : f32
+    %s = loop.reduce "add" [128] (%k) init(%zero) {
+      %v = loop.load %x[%i, %k] : memref<64x128xf32>
+      %d = arith.subf %v, %m : f32
+      %e = math.exp %d : f32
+      loop.yield %e : f32
+    } : f32
+    loop.for [128] (%k) {
+      %v = loop.load %x[%i, %k] : memref<64x128xf32>
+      %d = arith.subf %v, %m : f32
+      %e = math.exp %d : f32
+      %r = arith.divf %e, %s : f32
+      loop.store %r, %out[%i, %k] : memref<64x128xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_softmax_matches_numpy_and_is_openmp_parallel():
+    x = np.random.default_rng(0).standard_normal((64, 128)).astype(np.float32)
+    out = np.empty_like(x)
+    source = run(SOFTMAX, x, out)
+    e = np.exp(x - x.max(1, keepdims=True))
+    np.testing.assert_allclose(out, e / e.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)
+    assert "#pragma omp parallel for" in source
+    assert "#pragma omp simd" in source
+    assert "restrict" in source
+
+
+def test_max_reduction_propagates_nan():
+    x = np.arange(64 * 128, dtype=np.float32).reshape(64, 128)
+    x[3, 7] = np.nan
+    out = np.empty_like(x)
+    run(SOFTMAX, x, out)
+    assert np.isnan(out[3]).all() and not np.isnan(out[4]).any()
+
+
+def test_half_precision_loads_extend_and_stores_round():
+    text = """
+func.func @main(%x: memref<37xf16>, %y: memref<37xbf16>, %o: memref<37xf16>, %p: memref<37xbf16>) {
+  loop.kernel "half_0" parallel [37] (%i) {
+    %a = loop.load %x[%i] : memref<37xf16>
+    %b = loop.load %y[%i] : memref<37xbf16>
+    %af = arith.extf %a : f16 to f32
+    %bf = arith.extf %b : bf16 to f32
+    %s = arith.mulf %af, %bf : f32
+    %h = arith.truncf %s : f32 to f16
+    %g = arith.truncf %s : f32 to bf16
+    loop.store %h, %o[%i] : memref<37xf16>
+    loop.store %g, %p[%i] : memref<37xbf16>
+  }
+  func.return
+}
+"""
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(37) * 100).astype(np.float16)
+    y = (rng.standard_normal(37) * 3).astype(ml_dtypes.bfloat16)
+    x[0], y[1] = np.inf, np.nan
+    o = np.empty(37, np.float16)
+    p = np.empty(37, ml_dtypes.bfloat16)
+    run(text, x, y, o, p)
+    s = x.astype(np.float32) * y.astype(np.float32)
+    np.testing.assert_array_equal(o, s.astype(np.float16))
+    np.testing.assert_array_equal(p.astype(np.float32), s.astype(ml_dtypes.bfloat16)
+                                  .astype(np.float32))
+
+
+def test_integer_division_and_remainder_follow_the_divisor_sign_and_never_trap():
+    text = """
+func.func @main(%a: memref<8xi32>, %b: memref<8xi32>, %q: memref<8xi32>, %r: memref<8xi32>) {
+  loop.kernel "div_0" parallel [8] (%i) {
+    %x = loop.load %a[%i] : memref<8xi32>
+    %y = loop.load %b[%i] : memref<8xi32>
+    %d = arith.floordivsi %x, %y : i32
+    %m = arith.remsi %x, %y : i32
+    %z = arith.constant 0 : i32
+    %ne = arith.cmpi ne, %m, %z : i32
+    %ms = arith.cmpi slt, %m, %z : i32
+    %ys = arith.cmpi slt, %y, %z : i32
+    %diff = arith.xori %ms, %ys : i1
+    %fix = arith.andi %ne, %diff : i1
+    %my = arith.addi %m, %y : i32
+    %mod = arith.select %fix, %my, %m : i32
+    loop.store %d, %q[%i] : memref<8xi32>
+    loop.store %mod, %r[%i] : memref<8xi32>
+  }
+  func.return
+}
+"""
+    a = np.array([7, -7, 7, -7, 0, 5, -2147483648, 9], np.int32)
+    b = np.array([2, 2, -2, -2, 3, 0, -1, 9], np.int32)
+    q, r = np.empty(8, np.int32), np.empty(8, np.int32)
+    run(text, a, b, q, r)
+    safe = np.where(b == 0, 1, b)
+    with np.errstate(over="ignore"):
+        want_q = np.where(b == 0, 0, np.floor_divide(a, safe))
+    np.testing.assert_array_equal(q[:6], want_q[:6])
+    np.testing.assert_array_equal(r[:5], np.remainder(a, safe)[:5])
+    assert q[6] == -2147483648  # MIN / -1 wraps instead of trapping
+
+
+def test_bool_buffers_are_bytes_and_argmax_finds_the_first_extremum():
+    text = """
+func.func @main(%x: memref<4x6xf32>, %m: memref<4xi8>, %idx: memref<4xi64>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  loop.kernel "argmax_0" parallel [4] (%i) {
+    %v, %j = loop.reduce "argmax" [6] (%k) init(%ninf) {
+      %e = loop.load %x[%i, %k] : memref<4x6xf32>
+      loop.yield %e : f32
+    } : f32, i64
+    %z = arith.constant 0.0 : f32
+    %pos = arith.cmpf ogt, %v, %z : f32
+    %b = arith.extui %pos : i1 to i8
+    loop.store %b, %m[%i] : memref<4xi8>
+    loop.store %j, %idx[%i] : memref<4xi64>
+  }
+  func.return
+}
+"""
+    x = np.array([[1, 3, 3, 0, -1, 2], [-5, -4, -4, -9, -4, -8], [0, np.nan, 5, np.nan, 1, 1],
+                  [-np.inf] * 6], np.float32)
+    m = np.empty(4, np.bool_)
+    idx = np.empty(4, np.int64)
+    run(text, x, m, idx)
+    np.testing.assert_array_equal(idx, [1, 1, 1, 0])
+    np.testing.assert_array_equal(m, [True, False, False, False])
+
+
+@pytest.mark.parametrize("ta,tb,acc,shared_b", [(False, False, False, False),
+                                                (True, False, True, False),
+                                                (False, True, False, True),
+                                                (True, True, True, True)])
+def test_gemm_matches_numpy(ta, tb, acc, shared_b):
+    bt, m, n, k = 3, 5, 300, 7
+    a_shape = (bt, k, m) if ta else (bt, m, k)
+    b_shape = (k, n) if not tb else (n, k)
+    if not shared_b:
+        b_shape = (bt, *b_shape)
+    flags = " ".join(f for f, on in (("transpose_a", ta), ("transpose_b", tb),
+                                     ("accumulate", acc)) if on)
+
+    def ty(s):
+        return "memref<" + "x".join(map(str, s)) + "xf64>"
+
+    text = f"""
+func.func @main(%a: {ty(a_shape)}, %b: {ty(b_shape)}, %c: {ty((bt, m, n))}) {{
+  loop.matmul %a, %b, %c batch={bt} m={m} n={n} k={k} {flags} : {ty(a_shape)}, {ty(b_shape)}, {ty((bt, m, n))}
+  func.return
+}}
+"""
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    c = rng.standard_normal((bt, m, n))
+    want = np.matmul(a.swapaxes(-1, -2) if ta else a, b.swapaxes(-1, -2) if tb else b)
+    if acc:
+        want = want + c
+    run(text, a, b, c)
+    np.testing.assert_allclose(c, want, rtol=1e-12, atol=1e-12)
+
+
+def test_views_intermediates_masked_loads_and_sequential_loops():
+    text = """
+func.func @main(%x: memref<2x8xi64>, %ix: memref<8xi64>, %out: memref<4xi64>) {
+  %flat = loop.view %x : memref<2x8xi64> -> memref<16xi64>
+  %t = memref.alloc() : memref<4xi64>
+  %zero = arith.constant 0 : i64
+  loop.kernel "zero_0" parallel [4] (%i) {
+    loop.store %zero, %t[%i] : memref<4xi64>
+  }
+  loop.kernel "scatter_0" parallel [] () {
+    loop.seq_for [8] (%k) {
+      %j = loop.load %ix[%k] : memref<8xi64>
+      %jj = arith.index_cast %j : i64 to index
+      %c8 = arith.constant 8 : index
+      %k8 = arith.addi %k, %c8 : index
+      %c12 = arith.constant 12 : index
+      %inb = arith.cmpi ult, %k8, %c12 : index
+      %v = loop.load %flat[%k8] if %inb else %zero : memref<16xi64>
+      %old = loop.load %t[%jj] : memref<4xi64>
+      %new = arith.addi %old, %v : i64
+      loop.store %new, %t[%jj] : memref<4xi64>
+    }
+  }
+  "memref.copy"(%t, %out) : (memref<4xi64>, memref<4xi64>) -> ()
+  memref.dealloc %t : memref<4xi64>
+  func.return
+}
+"""
+    x = np.arange(16, dtype=np.int64).reshape(2, 8) * 10
+    ix = np.array([0, 1, 1, 3, 0, 2, 2, 2], np.int64)
+    out = np.empty(4, np.int64)
+    run(text, x, ix, out)
+    v = np.where(np.arange(8) + 8 < 12, x.reshape(-1)[8:16], 0)
+    want = np.zeros(4, np.int64)
+    np.add.at(want, ix, v)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_random_hash_is_bit_exact_with_numpy():
+    text = """
+func.func @main(%out: memref<1000xi32>) {
+  loop.kernel "hash_0" parallel [1000] (%i) {
+    %c = arith.index_cast %i : index to i32
+    %s16 = arith.constant 16 : i32
+    %s13 = arith.constant 13 : i32
+    %m1 = arith.constant -2048144789 : i32
+    %m2 = arith.constant -1028477387 : i32
+    %a = arith.shrui %c, %s16 : i32
+    %b = arith.xori %c, %a : i32
+    %d = arith.muli %b, %m1 : i32
+    %e = arith.shrui %d, %s13 : i32
+    %f = arith.xori %d, %e : i32
+    %g = arith.muli %f, %m2 : i32
+    %h = arith.shrui %g, %s16 : i32
+    %r = arith.xori %g, %h : i32
+    loop.store %r, %out[%i] : memref<1000xi32>
+  }
+  func.return
+}
+"""
+    from lamina.dialects.hl.random import fmix32
+
+    out = np.empty(1000, np.int32)
+    run(text, out)
+    with np.errstate(over="ignore"):
+        want = fmix32(np.arange(1000, dtype=np.uint32))
+    np.testing.assert_array_equal(out.view(np.uint32), want)
+
+
+def test_missing_compiler_is_a_compile_error(monkeypatch):
+    monkeypatch.setenv("LAMINA_CC", "/nonexistent/lamina-cc")
+    with pytest.raises(CompileError, match="install gcc"):
+        cache.load("int main(void) { return 0; }\n")
+
+
+def test_compiler_errors_name_the_message_and_the_kept_source():
+    with pytest.raises(CompileError, match=r"(?s)error.*source kept at .*\.c") as info:
+        cache.load("this is not C;\n")
+    path = str(info.value).rsplit("source kept at ", 1)[1].strip()
+    assert "this is not C" in open(path).read()
+
+
+def test_runner_checks_arguments():
+    entry = lambda ptrs: None  # noqa: E731  (never reached)
+    runner = Runner(entry, [BufferSpec((2, 3), np.dtype(np.float32))],
+                    [BufferSpec((2,), np.dtype(np.float32))], "main")
+    with pytest.raises(ArgumentError, match=r"takes 1 arguments, got 2"):
+        runner([np.zeros((2, 3)), np.zeros(2)])
+    with pytest.raises(ArgumentError, match=r"shape \(3, 2\).*compiled for \(2, 3\)"):
+        runner([np.zeros((3, 2))])
