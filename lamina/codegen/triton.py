@@ -90,6 +90,14 @@ def _argmin_combine(v1, i1, v2, i2):
 
 
 @triton.jit
+def _dot_bf16(a, b, acc):
+    if _INTERPRET:  # the interpreter's dot misreads bf16: multiply in f32 there
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), acc, input_precision="ieee")
+    else:
+        return tl.dot(a, b, acc)
+
+
+@triton.jit
 def _floordiv(a, b):
     q = a // b
     fix = ((a % b) != 0) & ((a < 0) != (b < 0))
@@ -341,12 +349,13 @@ class KernelWriter:
         x, src, dst = self.name(op.input), op.input.type, op.result.type
         kind = op.kind.data
         if kind == "bitcast":
-            self.assign(op, f"{x}.to({tl_type(dst)}, bitcast=True)")
+            self.assign(op, f"tl.cast({x}, {tl_type(dst)}, bitcast=True)")
         elif kind == "unsigned" and isinstance(element_of(src), IntegerType) \
                 and element_of(src).width.data > 1:  # type: ignore[attr-defined]
-            self.assign(op, f"{x}.to({unsigned_of(src)}, bitcast=True).to({tl_type(dst)})")
-        else:
-            self.assign(op, f"{x}.to({tl_type(dst)})")
+            u = f"tl.cast({x}, {unsigned_of(src)}, bitcast=True)"
+            self.assign(op, f"tl.cast({u}, {tl_type(dst)})")
+        else:  # tl.cast, not .to(): loop counters are Python ints in the interpreter
+            self.assign(op, f"tl.cast({x}, {tl_type(dst)})")
 
     def load(self, op: tile.LoadOp) -> None:
         p, offs = self.name(op.ptr), self.name(op.offsets)
@@ -373,6 +382,13 @@ class KernelWriter:
         out = f"{self.name(op.value)}, {self.name(op.index)}"
         self.out.line(f"{out} = tl.reduce(({v}, {i}), {op.axis.value.data}, "
                       f"_{op.kind.data}_combine)")
+
+    def dot(self, op: tile.DotOp) -> None:
+        a, b, acc = self.name(op.lhs), self.name(op.rhs), self.name(op.acc)
+        if isinstance(element_of(op.lhs.type), BFloat16Type):
+            self.assign(op, f"_dot_bf16({a}, {b}, {acc})")
+        else:
+            self.assign(op, f'tl.dot({a}, {b}, {acc}, input_precision="{op.precision.data}")')
 
     def for_(self, op: scf.ForOp) -> None:
         body = op.body.block
@@ -421,8 +437,7 @@ _STATEMENTS: dict[str, Callable[[KernelWriter, Operation], None]] = {
                                             f"{list(shape_of(op.result.type))})"),
     "tile.where": _simple(lambda w, op: f"tl.where({w.name(op.cond)}, {w.name(op.lhs)}, "
                                         f"{w.name(op.rhs)})"),
-    "tile.dot": _simple(lambda w, op: f"tl.dot({w.name(op.lhs)}, {w.name(op.rhs)}, "
-                                      f"{w.name(op.acc)}, input_precision=\"{op.precision.data}\")"),
+    "tile.dot": KernelWriter.dot,
 }
 
 

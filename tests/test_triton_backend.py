@@ -1,0 +1,331 @@
+"""The Triton backend on hand-written loop IR: loop -> tile -> Triton source -> run (in
+Triton's interpreter on a CPU-only machine, on the GPU where there is one) vs numpy.
+
+Shapes are tiny: the interpreter runs every block op through numpy.
+"""
+
+import numpy as np
+import pytest
+
+import lamina  # noqa: F401  (registers the triton backend, the tile dialect, the pass)
+from lamina.codegen.triton import generate
+from lamina.dialects import tile
+from lamina.passes.lower_loop_to_tile import LowerLoopToTile
+from lamina.passes.lower_loop_to_tile import kernel as kernel_mod
+from lamina.passes.pipeline import context
+from lamina.runtime import triton_backend as tb
+from xdsl.parser import Parser
+
+RNG = np.random.default_rng(0)
+
+
+def lower(text: str):
+    module = Parser(context(), text).parse_module()
+    module.verify()
+    LowerLoopToTile().apply(context(), module)
+    module.verify()
+    return module
+
+
+def run_ir(text: str, *inputs: np.ndarray, out_dtypes=None) -> tuple[list[np.ndarray], str]:
+    """Lower, generate, load and launch; outputs are the function's trailing buffers."""
+    module = lower(text)
+    source = generate(module)
+    fn = tb._main(module)
+    types = [a.type for a in fn.body.block.args]
+    ins = [tb.to_device(x, t) for x, t in zip(inputs, types, strict=False)]
+    torch = tb._torch()
+    out_types = types[len(inputs):]
+    outs = [torch.zeros(int(np.prod(t.get_shape())), dtype=tb._torch_dtype(t),
+                        device=tb.device()) for t in out_types]
+    tb._load_source(source).launch(*ins, *outs, torch=torch, device=tb.device())
+    dts = out_dtypes or [None] * len(outs)
+    results = []
+    for o, t, dt in zip(outs, out_types, dts, strict=True):
+        results.append(tb.to_host(o, dt or o.cpu().numpy().dtype, t.get_shape()))
+    return results, source
+
+
+def _kernel_text(source: str, name: str) -> str:
+    """The generated @triton.jit function `name`, without the prelude helpers."""
+    start = source.index(f"def {name}(")
+    return source[start:source.index("\n\n\n", start)]
+
+
+SOFTMAX = """
+func.func @main(%x: memref<5x37xf32>, %out: memref<5x37xf32>) {
+  loop.kernel "softmax_0" parallel [5] (%i) {
+    %ninf = arith.constant 0xFF800000 : f32
+    %zero = arith.constant 0.0 : f32
+    %m = loop.reduce "max" [37] (%k) init(%ninf) {
+      %v = loop.load %x[%i, %k] : memref<5x37xf32>
+      loop.yield %v : f32
+    } : f32
+    %s = loop.reduce "add" [37] (%k) init(%zero) {
+      %v = loop.load %x[%i, %k] : memref<5x37xf32>
+      %d = arith.subf %v, %m : f32
+      %e = math.exp %d : f32
+      loop.yield %e : f32
+    } : f32
+    loop.for [37] (%k) {
+      %v = loop.load %x[%i, %k] : memref<5x37xf32>
+      %d = arith.subf %v, %m : f32
+      %e = math.exp %d : f32
+      %r = arith.divf %e, %s : f32
+      loop.store %r, %out[%i, %k] : memref<5x37xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_softmax_row_kernel():
+    x = RNG.standard_normal((5, 37)).astype(np.float32)
+    (got,), source = run_ir(SOFTMAX, x)
+    np.testing.assert_allclose(got, _softmax(x), rtol=1e-5, atol=1e-6)
+    assert source.count("@triton.jit\ndef softmax_0") == 1
+    assert "tl.sum(" in source and "_max_nan" in source
+
+
+def test_softmax_in_chunks(monkeypatch):
+    """Rows longer than one block loop over chunks (block capped at 16 here)."""
+    monkeypatch.setattr(kernel_mod, "MAX_ROW_BLOCK", 16)
+    x = RNG.standard_normal((5, 37)).astype(np.float32)
+    x[2, 30] = 40.0  # the max sits in the last, partial chunk
+    (got,), source = run_ir(SOFTMAX, x)
+    assert "for " in source and "range(0, 37, 16)" in source
+    np.testing.assert_allclose(got, _softmax(x), rtol=1e-5, atol=1e-6)
+
+
+ELEMENTWISE_F16 = """
+func.func @main(%a: memref<3x7xf16>, %b: memref<7xf16>, %out: memref<3x7xf16>,
+                %mask: memref<3x7xi8>) {
+  loop.kernel "add_relu_0" parallel [3, 7] (%i, %j) {
+    %x = loop.load %a[%i, %j] : memref<3x7xf16>
+    %y = loop.load %b[%j] : memref<7xf16>
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %s = arith.addf %xf, %yf : f32
+    %z = arith.constant 0.0 : f32
+    %r = arith.maximumf %s, %z : f32
+    %h = arith.truncf %r : f32 to f16
+    loop.store %h, %out[%i, %j] : memref<3x7xf16>
+    %pos = arith.cmpf ogt, %s, %z : f32
+    %p8 = arith.extui %pos : i1 to i8
+    loop.store %p8, %mask[%i, %j] : memref<3x7xi8>
+  }
+  func.return
+}
+"""
+
+
+def test_elementwise_broadcast_f16_and_bool_output():
+    a = RNG.standard_normal((3, 7)).astype(np.float16)
+    b = RNG.standard_normal(7).astype(np.float16)
+    (got, mask), source = run_ir(ELEMENTWISE_F16, a, b, out_dtypes=[np.float16, np.bool_])
+    s = a.astype(np.float32) + b.astype(np.float32)
+    np.testing.assert_allclose(got.astype(np.float32), np.maximum(s, 0).astype(np.float16)
+                               .astype(np.float32), rtol=1e-3)
+    np.testing.assert_array_equal(mask, s > 0)
+    assert "mask=" in source  # 21 lanes in a block of 32
+
+
+ARGMAX_SMALL = """
+func.func @main(%x: memref<300x3xf32>, %v: memref<300xf32>, %i: memref<300xi64>) {
+  loop.kernel "argmax_0" parallel [300] (%r) {
+    %ninf = arith.constant 0xFF800000 : f32
+    %m, %idx = loop.reduce "argmax" [3] (%k) init(%ninf) {
+      %e = loop.load %x[%r, %k] : memref<300x3xf32>
+      loop.yield %e : f32
+    } : f32, i64
+    loop.store %m, %v[%r] : memref<300xf32>
+    loop.store %idx, %i[%r] : memref<300xi64>
+  }
+  func.return
+}
+"""
+
+
+def test_argmax_sequential_lanes_first_index_and_nan():
+    """Short reductions run per lane (elementwise strategy): ties pick the first index,
+    a NaN wins."""
+    x = RNG.integers(0, 3, (300, 3)).astype(np.float32)
+    x[7, 2] = np.nan
+    (vals, idx), source = run_ir(ARGMAX_SMALL, x)
+    want = np.argmax(x, axis=1)
+    np.testing.assert_array_equal(idx, want)
+    np.testing.assert_array_equal(vals, x[np.arange(300), want])
+    assert "tl.program_id(0)" in source and "range(0, 3, 1)" in source
+
+
+ARGMIN_ROW = """
+func.func @main(%x: memref<4x50xf32>, %i: memref<4xi64>) {
+  loop.kernel "argmin_0" parallel [4] (%r) {
+    %inf = arith.constant 0x7F800000 : f32
+    %m, %idx = loop.reduce "argmin" [50] (%k) init(%inf) {
+      %e = loop.load %x[%r, %k] : memref<4x50xf32>
+      loop.yield %e : f32
+    } : f32, i64
+    loop.store %idx, %i[%r] : memref<4xi64>
+  }
+  func.return
+}
+"""
+
+
+@pytest.mark.parametrize("chunk", [None, 16])
+def test_argmin_blocked(monkeypatch, chunk):
+    if chunk:
+        monkeypatch.setattr(kernel_mod, "MAX_ROW_BLOCK", chunk)
+    x = RNG.integers(0, 4, (4, 50)).astype(np.float32)
+    x[3, 41] = np.nan
+    (idx,), source = run_ir(ARGMIN_ROW, x)
+    np.testing.assert_array_equal(idx, np.argmin(x, axis=1))
+    assert "_argmin_combine" in source
+
+
+def _matmul_ir(dt: str, b: int, m: int, n: int, k: int, ta=False, tb_=False, acc=False):
+    a_shape = f"{b}x{k}x{m}" if ta else f"{b}x{m}x{k}"
+    b_shape = f"{b}x{n}x{k}" if tb_ else f"{b}x{k}x{n}"
+    flags = (" transpose_a" if ta else "") + (" transpose_b" if tb_ else "") + \
+        (" accumulate" if acc else "")
+    return f"""
+func.func @main(%a: memref<{a_shape}x{dt}>, %b: memref<{b_shape}x{dt}>,
+                %c: memref<{b}x{m}x{n}x{dt}>) {{
+  loop.matmul %a, %b, %c batch={b} m={m} n={n} k={k}{flags} : memref<{a_shape}x{dt}>, memref<{b_shape}x{dt}>, memref<{b}x{m}x{n}x{dt}>
+  func.return
+}}
+"""
+
+
+@pytest.mark.parametrize("dt,np_dt,tol", [("f32", np.float32, 1e-5), ("f16", np.float16, 1e-2),
+                                          ("bf16", "bf16", 3e-2)])
+def test_matmul_uses_tl_dot(dt, np_dt, tol):
+    np_dt = lamina.bfloat16.np_dtype if np_dt == "bf16" else np_dt
+    a = RNG.standard_normal((1, 20, 33)).astype(np_dt)
+    b = RNG.standard_normal((1, 33, 17)).astype(np_dt)
+    (c,), source = run_ir(_matmul_ir(dt, 1, 20, 17, 33), a, b, out_dtypes=[np_dt])
+    want = a.astype(np.float32) @ b.astype(np.float32)
+    np.testing.assert_allclose(c.astype(np.float32), want, rtol=tol, atol=tol * 8)
+    kernel = _kernel_text(source, "matmul")
+    assert "tl.dot(" in kernel or "_dot_bf16(" in kernel
+
+
+def test_matmul_batched_transposed_accumulate():
+    a = RNG.standard_normal((2, 9, 5)).astype(np.float32)  # transpose_a: [b, k, m]
+    b = RNG.standard_normal((2, 6, 9)).astype(np.float32)  # transpose_b: [b, n, k]
+    module = lower(_matmul_ir("f32", 2, 5, 6, 9, ta=True, tb_=True, acc=True))
+    assert any(isinstance(o, tile.DotOp) for o in module.walk())
+    prev = RNG.standard_normal((2, 5, 6)).astype(np.float32)
+    module_text = _matmul_ir("f32", 2, 5, 6, 9, ta=True, tb_=True, acc=True)
+    got = _run_with_initial_output(module_text, [a, b], prev)
+    want = prev + np.swapaxes(a, 1, 2) @ np.swapaxes(b, 1, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _run_with_initial_output(text, inputs, initial):
+    module = lower(text)
+    fn = tb._main(module)
+    types = [a.type for a in fn.body.block.args]
+    bufs = [tb.to_device(x, t) for x, t in zip([*inputs, initial], types, strict=True)]
+    tb._load_source(generate(module)).launch(*bufs, torch=tb._torch(), device=tb.device())
+    return tb.to_host(bufs[-1], initial.dtype, initial.shape)
+
+
+def test_matmul_int_without_dot():
+    a = RNG.integers(-5, 5, (1, 4, 7)).astype(np.int32)
+    b = RNG.integers(-5, 5, (1, 7, 3)).astype(np.int32)
+    (c,), source = run_ir(_matmul_ir("i32", 1, 4, 3, 7), a, b)
+    np.testing.assert_array_equal(c, a @ b)
+    assert "tl.dot(" not in _kernel_text(source, "matmul")
+
+
+SCATTER_ADD = """
+func.func @main(%idx: memref<6xi64>, %src: memref<6x3xf32>, %out: memref<4x3xf32>) {
+  loop.kernel "zero_0" parallel [4, 3] (%i, %j) {
+    %z = arith.constant 0.0 : f32
+    loop.store %z, %out[%i, %j] : memref<4x3xf32>
+  }
+  loop.kernel "scatter_add_0" parallel [3] (%j) {
+    loop.seq_for [6] (%p) {
+      %t = loop.load %idx[%p] : memref<6xi64>
+      %ti = arith.index_cast %t : i64 to index
+      %v = loop.load %src[%p, %j] : memref<6x3xf32>
+      %o = loop.load %out[%ti, %j] : memref<4x3xf32>
+      %s = arith.addf %o, %v : f32
+      loop.store %s, %out[%ti, %j] : memref<4x3xf32>
+    }
+  }
+  func.return
+}
+"""
+
+
+def test_seq_for_scatter_add_read_modify_write():
+    idx = np.array([0, 3, 0, 1, 3, 3], dtype=np.int64)
+    src = RNG.standard_normal((6, 3)).astype(np.float32)
+    (got,), _ = run_ir(SCATTER_ADD, idx, src)
+    want = np.zeros((4, 3), np.float32)
+    np.add.at(want, idx, src)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+MASKED_LOAD_VIEW = """
+func.func @main(%x: memref<2x6xf32>, %out: memref<12xf32>) {
+  %v = loop.view %x : memref<2x6xf32> -> memref<12xf32>
+  loop.kernel "shift_0" parallel [12] (%i) {
+    %one = arith.constant 1 : index
+    %n = arith.constant 12 : index
+    %z = arith.constant -1.0 : f32
+    %j = arith.addi %i, %one : index
+    %ok = arith.cmpi ult, %j, %n : index
+    %e = loop.load %v[%j] if %ok else %z : memref<12xf32>
+    loop.store %e, %out[%i] : memref<12xf32>
+  }
+  func.return
+}
+"""
+
+
+def test_masked_load_through_view():
+    x = RNG.standard_normal((2, 6)).astype(np.float32)
+    (got,), _ = run_ir(MASKED_LOAD_VIEW, x)
+    want = np.append(x.reshape(-1)[1:], -1.0).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+    module = lower(MASKED_LOAD_VIEW)
+    text = str(module)
+    assert "loop.view" not in text and "tile.launch @shift_0" in text
+
+
+def test_full_reduction_single_program_sum_int():
+    text = """
+func.func @main(%x: memref<3x41xi32>, %out: memref<i32>) {
+  loop.kernel "sum_0" parallel [] () {
+    %z = arith.constant 0 : i32
+    %s = loop.reduce "add" [3, 41] (%a, %b) init(%z) {
+      %e = loop.load %x[%a, %b] : memref<3x41xi32>
+      loop.yield %e : i32
+    } : i32
+    loop.store %s, %out[] : memref<i32>
+  }
+  func.return
+}
+"""
+    x = RNG.integers(-100, 100, (3, 41)).astype(np.int32)
+    (got,), source = run_ir(text, x)
+    assert got.shape == () and int(got) == int(x.sum())
+    assert "[(1, 1, 1)]" in source
+
+
+def test_tile_ir_round_trips():
+    module = lower(SOFTMAX)
+    text = str(module)
+    again = Parser(context(), text).parse_module()
+    again.verify()
+    assert str(again) == text
