@@ -14,7 +14,6 @@ import lamina as lm
 from lamina.dialects.hl.indexing import IndexOutOfRangeError
 
 
-
 @pytest.fixture(autouse=True)
 def _interpreter(monkeypatch):
     """Semantics run on the reference interpreter; compiled backends are held to it by
