@@ -126,19 +126,26 @@ def _keep_failed_source(source: str, key: str) -> str:
     return path
 
 
-def load(source: str) -> ctypes.CDLL:
-    """The shared library of this C source: from memory, from disk, or compiled now."""
+def build(source: str) -> tuple[str, str]:
+    """(key, path of a valid shared library) for this C source, compiling if needed."""
     cc = _compiler()
     flags = knobs.cflags()
     key = cache_key(source, cc, flags)
-    if key in _LOADED:
-        return _LOADED[key]
     directory = cache_dir()
     so_path, sum_path = (os.path.join(directory, f"{key}.{ext}") for ext in ("so", "sum"))
     if not _valid(so_path, sum_path):
         _compile(source, cc, flags, key, directory)
         if not _valid(so_path, sum_path):  # another process replaced it meanwhile: redo
             _compile(source, cc, flags, key, directory)
+    return key, so_path
+
+
+def load(source: str) -> ctypes.CDLL:
+    """The shared library of this C source: from memory, from disk, or compiled now."""
+    key = cache_key(source, _compiler(), knobs.cflags())
+    if key in _LOADED:
+        return _LOADED[key]
+    key, so_path = build(source)
     try:
         lib = ctypes.CDLL(so_path)
     except OSError as err:

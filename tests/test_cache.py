@@ -1,0 +1,89 @@
+"""The compile cache: content addressing, corruption detection, concurrency, permissions."""
+
+import ctypes
+import multiprocessing
+import os
+import stat
+
+import pytest
+
+from lamina.errors import CompileError
+from lamina.runtime import cache
+
+
+def _source(tag: int) -> str:
+    return f"int lamina_answer(void) {{ return {tag}; }}\n"
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    path = tmp_path / "cache"
+    monkeypatch.setenv("LAMINA_CACHE_DIR", str(path))
+    monkeypatch.setattr(cache, "_LOADED", {})
+    return path
+
+
+def _entry(cache_dir, source):
+    key = cache.cache_key(source, cache._compiler(), cache.knobs.cflags())
+    return cache_dir / f"{key}.so", cache_dir / f"{key}.sum"
+
+
+def test_compiles_once_and_reuses_the_entry(cache_dir):
+    lib = cache.load(_source(41))
+    assert lib.lamina_answer() == 41
+    so, checksum = _entry(cache_dir, _source(41))
+    stamp = so.stat().st_mtime_ns
+    cache._LOADED.clear()
+    assert cache.load(_source(41)).lamina_answer() == 41
+    assert so.stat().st_mtime_ns == stamp and checksum.exists()
+
+
+def test_cache_dir_is_user_only(cache_dir):
+    cache.load(_source(1))
+    assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncate", "drop_checksum"])
+def test_damaged_entry_is_rebuilt(cache_dir, damage):
+    source = _source(7 + len(damage))
+    cache.build(source)  # built but not loaded: a loaded library must not be damaged
+    so, checksum = _entry(cache_dir, source)
+    good = so.read_bytes()
+    if damage == "corrupt":
+        data = bytearray(good)
+        data[len(data) // 2] ^= 0xFF
+        so.write_bytes(bytes(data))
+    elif damage == "truncate":
+        so.write_bytes(good[: len(good) // 3])
+    else:
+        checksum.unlink()
+    cache._LOADED.clear()
+    assert cache.load(source).lamina_answer() == 7 + len(damage)
+    assert cache._valid(str(so), str(checksum))
+
+
+def test_failed_compile_leaves_no_files(cache_dir):
+    cache.load(_source(3))  # the directory exists with one good entry
+    before = sorted(os.listdir(cache_dir))
+    with pytest.raises(CompileError, match="the C compiler failed"):
+        cache.load("int broken( {\n")
+    assert sorted(os.listdir(cache_dir)) == before
+
+
+def _compile_in_child(args) -> int:
+    directory, source = args
+    os.environ["LAMINA_CACHE_DIR"] = directory
+    lib = cache.load(source)
+    return ctypes.CDLL(lib._name).lamina_answer()
+
+
+def test_concurrent_processes_compiling_the_same_program_all_succeed(cache_dir):
+    source = _source(1234)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(8) as pool:
+        results = pool.map(_compile_in_child, [(str(cache_dir), source)] * 8)
+    assert results == [1234] * 8
+    so, checksum = _entry(cache_dir, source)
+    assert cache._valid(str(so), str(checksum))
+    leftovers = [n for n in os.listdir(cache_dir) if n.startswith(".")]
+    assert leftovers == []
