@@ -189,6 +189,35 @@ class FoldBroadcastChain(RewritePattern):
             inner.operands[0], result_type=op.out.type, dims=tuple(d2[d] for d in d1)))
 
 
+def unit_dim_map(src: tuple[int, ...], dst: tuple[int, ...]) -> list[int] | None:
+    """If reshaping `src` to `dst` only inserts or drops size-1 dims, the position in
+    `dst` of each non-unit dim of `src` (unit dims of `src` map to -1); else None."""
+    if [n for n in src if n != 1] != [n for n in dst if n != 1]:
+        return None
+    positions = [k for k, n in enumerate(dst) if n != 1]
+    it = iter(positions)
+    return [next(it) if n != 1 else -1 for n in src]
+
+
+@pattern(hl.BroadcastInDimOp)
+class FoldBroadcastOfUnitReshape(RewritePattern):
+    """broadcast(reshape(x)) where the reshape only adds or drops size-1 dims:
+    broadcast(x) directly (the reshape that a reduction's gradient or a scalar
+    cotangent puts before its broadcast)."""
+
+    def match_and_rewrite(self, op: hl.BroadcastInDimOp, rewriter: PatternRewriter) -> None:
+        inner = op.operands[0].owner
+        if not isinstance(inner, hl.ReshapeOp):
+            return
+        x = inner.operands[0]
+        mapping = unit_dim_map(shape_of(x.type), shape_of(inner.out.type))
+        if mapping is None or -1 in mapping:
+            return  # x's own unit dims would need a place in the result: keep it simple
+        dims = op.prop("dims")
+        rewriter.replace(op, hl.BroadcastInDimOp.build(
+            x, result_type=op.out.type, dims=tuple(dims[k] for k in mapping)))
+
+
 # ---------------------------------------------------------------- casts
 
 _MANTISSA = {dtypes.float16: 11, dtypes.bfloat16: 8, dtypes.float32: 24, dtypes.float64: 53}

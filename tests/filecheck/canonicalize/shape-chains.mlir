@@ -41,3 +41,21 @@ func.func @identities(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>,
   %c = hl.broadcast_in_dim %x dims=[0, 1] : tensor<2x3xf32> -> tensor<2x3xf32>
   func.return %a, %b, %c : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
 }
+
+// A reshape that only adds size-1 dims before a broadcast folds into the broadcast;
+// one that moves elements between dims does not.
+// CHECK-LABEL: func.func @unit_reshape_broadcast
+// CHECK-NEXT:    %[[A:.*]] = hl.broadcast_in_dim %s dims=[] : tensor<f32> -> tensor<8x2xf32>
+// CHECK-NEXT:    %[[B:.*]] = hl.broadcast_in_dim %v dims=[1] : tensor<4xf32> -> tensor<3x4xf32>
+// CHECK-NEXT:    %[[R:.*]] = hl.reshape %m : tensor<2x2xf32> -> tensor<4x1xf32>
+// CHECK-NEXT:    %[[C:.*]] = hl.broadcast_in_dim %[[R]] dims=[0, 1] : tensor<4x1xf32> -> tensor<4x3xf32>
+// CHECK-NEXT:    func.return %[[A]], %[[B]], %[[C]]
+func.func @unit_reshape_broadcast(%s: tensor<f32>, %v: tensor<4xf32>, %m: tensor<2x2xf32>) -> (tensor<8x2xf32>, tensor<3x4xf32>, tensor<4x3xf32>) {
+  %s1 = hl.reshape %s : tensor<f32> -> tensor<1x1xf32>
+  %a = hl.broadcast_in_dim %s1 dims=[0, 1] : tensor<1x1xf32> -> tensor<8x2xf32>
+  %v1 = hl.reshape %v : tensor<4xf32> -> tensor<1x4xf32>
+  %b = hl.broadcast_in_dim %v1 dims=[0, 1] : tensor<1x4xf32> -> tensor<3x4xf32>
+  %m1 = hl.reshape %m : tensor<2x2xf32> -> tensor<4x1xf32>
+  %c = hl.broadcast_in_dim %m1 dims=[0, 1] : tensor<4x1xf32> -> tensor<4x3xf32>
+  func.return %a, %b, %c : tensor<8x2xf32>, tensor<3x4xf32>, tensor<4x3xf32>
+}
