@@ -167,13 +167,14 @@ def test_like_functions_and_requires_grad():
     assert w.requires_grad and w.is_leaf
 
 
-def test_random_is_not_differentiable():
+def test_gradient_through_a_random_factor_is_the_sample():
     def f(x):
         return (x * lm.rand(3)).sum()
 
-    g = lm.grad(f)(np.ones(3, np.float32))
-    lm.manual_seed(0)
-    assert np.all(np.asarray(g) >= 0) and np.all(np.asarray(g) < 1)
+    lm.manual_seed(21)
+    g = np.asarray(lm.grad(f)(np.ones(3, np.float32)))
+    lm.manual_seed(21)
+    np.testing.assert_array_equal(g, lm.rand(3).numpy())
 
 
 def test_errors():
