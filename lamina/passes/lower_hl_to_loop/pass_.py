@@ -77,8 +77,10 @@ class FunctionLowering:
             if not isinstance(op, HlOp) or op.results[0] not in self.plan.materialized:
                 continue
             v = op.results[0]
-            if isinstance(op, sh.ConstantOp) and v not in destination and _needs_global(op):
+            if isinstance(op, sh.ConstantOp) and _needs_global(op):
                 self.buffers[v] = self._global(op)
+                if v in destination:
+                    self._kernel(v, destination[v], tuple(range(len(shape(v)))), copy=True)
                 continue
             buf = destination.get(v) or self._alloc(v)
             if type(op) in PRODUCERS:

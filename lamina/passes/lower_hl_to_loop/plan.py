@@ -103,7 +103,8 @@ class Planner:
 
     def _roots(self) -> list[SSAValue]:
         return [v for op in self.ops for v in op.results
-                if v in self.plan.materialized and type(op) not in self.producers]
+                if v in self.plan.materialized and type(op) not in self.producers
+                and not self._needs_buffer(op)]
 
     def _shared_reductions(self) -> set[SSAValue]:
         reached: dict[SSAValue, set[SSAValue]] = defaultdict(set)
