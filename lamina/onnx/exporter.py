@@ -175,8 +175,9 @@ def _reduce_window(w: _Writer, op: Operation, ins: list[str]) -> str:
     if window[:2] != [1, 1] or strides[:2] != [1, 1] or any(pads[:4]) \
             or dilation[:2] != [1, 1] or "input_dilation" in op.properties:
         raise _unmappable(op, "a window over the batch or channel dims")
-    attrs = dict(kernel_shape=window[2:], strides=strides[2:], pads=pads[4::2] + pads[5::2],
-                 dilations=dilation[2:])
+    attrs = dict(kernel_shape=window[2:], strides=strides[2:], pads=pads[4::2] + pads[5::2])
+    if any(d != 1 for d in dilation):  # AveragePool has dilations from opset 19 only
+        attrs["dilations"] = dilation[2:]
     if op.prop("kind") == "max":
         return w.node("MaxPool", ins, **attrs)
     # a window sum is an average over the window (padding counted) times its size

@@ -26,6 +26,7 @@ from onnx import numpy_helper
 
 from lamina.errors import LaminaError
 from lamina.frontend.jit import jit
+from lamina.frontend.tensor import Tensor
 from lamina.onnx import ops, ops_nn  # noqa: F401  (registers the converters)
 from lamina.onnx.node import CONVERTERS, STATIC_INPUTS, Node, UnsupportedOnnxError, tensor
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
@@ -65,8 +66,12 @@ class OnnxFunction:
     `.run(arrays)` returns numpy arrays of the element types the model declares;
     `.lower(*arrays)` / `.ir(level, *arrays)` show the compiled program."""
 
-    def __init__(self, model: onnx.ModelProto, backend: str | None = None):
+    def __init__(self, model: onnx.ModelProto, backend: str | None = None,
+                 weights: str = "constants"):
+        if weights not in ("constants", "inputs"):
+            raise LaminaError(f"weights must be 'constants' or 'inputs', got {weights!r}")
         self.model = model
+        self.weights = weights
         self.graph = model.graph
         self.opset = opset_of(model)
         self.initializers = {t.name: to_lamina_array(numpy_helper.to_array(t))
@@ -74,17 +79,20 @@ class OnnxFunction:
         self.inputs = [i for i in self.graph.input if i.name not in self.initializers]
         self.input_names = [i.name for i in self.inputs]
         self.output_names = [o.name for o in self.graph.output]
+        self.output_types = _output_types(model)
         self.static_inputs = _static_input_names(self.graph, set(self.input_names))
+        # weights="inputs": float initializers are passed to the program on each call (the
+        # program stays small); integer ones stay static arrays, as shape arithmetic needs
+        self._weight_tensors = {name: Tensor(a) for name, a in self.initializers.items()
+                                if weights == "inputs" and a.dtype.kind == "f"}
         for node in self.graph.node:  # fail at load time, naming the first unsupported op
             if node.domain not in ("", "ai.onnx") or node.op_type not in CONVERTERS:
                 raise Node(node, self.opset).unsupported()
-        def body(*args: Any) -> tuple:
+        def main(*args: Any) -> tuple:  # backends look for func.func @main
             return self._body(*args)
 
-        name = re.sub(r"\W", "_", self.graph.name or "main")
-        body.__name__ = name if name.isidentifier() and not name[0] == "_" else "main"
-        body.__signature__ = _signature(self.input_names)  # SSA names follow ONNX's
-        self._jitted = jit(body, backend=backend)
+        main.__signature__ = _signature(self.input_names)  # SSA names follow ONNX's
+        self._jitted = jit(main, backend=backend)
 
     # ------------------------------------------------------------ calling
 
@@ -94,9 +102,8 @@ class OnnxFunction:
     def run(self, arrays: Sequence[Any]) -> list[np.ndarray]:
         outs = self(*arrays)
         results = []
-        for out, info in zip(outs, self.graph.output, strict=True):
+        for out, elem in zip(outs, self.output_types, strict=True):
             array = np.asarray(out)
-            elem = info.type.tensor_type.elem_type
             results.append(array.astype(numpy_dtype(elem)) if elem else array)
         return results
 
@@ -131,6 +138,8 @@ class OnnxFunction:
 
     def _body(self, *args: Any) -> tuple:
         env: dict[str, Any] = dict(self.initializers)
+        if self.weights == "inputs":  # program inputs fed from these arrays on every call
+            env.update({name: self._weight_tensors[name] for name in self._weight_tensors})
         for name, a in zip(self.input_names, args, strict=True):
             env[name] = a.array if isinstance(a, StaticArray) else a
         for proto in self.graph.node:
@@ -152,6 +161,18 @@ class OnnxFunction:
             raise
         except LaminaError as err:
             raise type(err)(f"{node.describe()}: {err}") from err
+
+
+def _output_types(model: onnx.ModelProto) -> list[int]:
+    """The element type of each graph output (inferred where the model leaves it out)."""
+    types = [o.type.tensor_type.elem_type for o in model.graph.output]
+    if all(types):
+        return types
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model).graph.output
+    except Exception:  # inference is best effort: lamina's own dtypes are used then
+        return types
+    return [t or o.type.tensor_type.elem_type for t, o in zip(types, inferred, strict=True)]
 
 
 def _signature(names: list[str]) -> inspect.Signature:
@@ -203,12 +224,17 @@ def _fold(node: Node, inputs: list[Any]) -> list[np.ndarray]:
     return [to_lamina_array(np.asarray(r)) for r in ReferenceEvaluator(model).run(None, feeds)]
 
 
-def load(model: str | bytes | onnx.ModelProto, backend: str | None = None) -> OnnxFunction:
-    """Import an ONNX model (a path, serialized bytes or a `ModelProto`)."""
+def load(model: str | bytes | onnx.ModelProto, backend: str | None = None,
+         weights: str = "constants") -> OnnxFunction:
+    """Import an ONNX model (a path, serialized bytes or a `ModelProto`).
+
+    `backend` picks the lamina backend (default: lamina's default). `weights`:
+    "constants" bakes initializers into the program as `hl.constant`s; "inputs"
+    passes floating-point initializers as program inputs instead (smaller IR)."""
     if isinstance(model, bytes):
         model = onnx.load_from_string(model)
     elif not isinstance(model, onnx.ModelProto):
         model = onnx.load(model)
-    return OnnxFunction(model, backend=backend)
+    return OnnxFunction(model, backend=backend, weights=weights)
 
 
