@@ -117,6 +117,37 @@ def test_matmul_eager_and_ir():
     assert "hl.matmul" in hl
 
 
+EINSUMS = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ij,jk", [(3, 4), (4, 5)]), ("i,i->", [(4,), (4,)]), ("i,j->ij", [(3,), (4,)]),
+    ("ij->ji", [(3, 4)]), ("ijk->j", [(2, 3, 4)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]), ("ab,cd->", [(2, 3), (4, 5)]),
+    ("Ab,bC->AC", [(2, 3), (3, 4)]), ("i...,i...", [(3, 2), (3, 2)]),
+    ("ij,ij->i", [(3, 4), (1, 4)]), ("bij,bjk->ik", [(2, 3, 4), (2, 4, 5)]),
+]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUMS, ids=[e for e, _ in EINSUMS])
+def test_einsum_against_torch(equation, shapes):
+    args = [randn(*s) for s in shapes]
+    got = run(lambda *xs: lm.einsum(equation, *xs), *args)
+    want = torch.einsum(equation, *(torch.tensor(a) for a in args)).numpy()
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    check_grads(lambda *xs: lm.einsum(equation, *xs),
+                lambda *xs: torch.einsum(equation, *xs), args, tuple(range(len(args))),
+                fd=False)
+
+
+def test_einsum_lowers_to_matmul():
+    a, b = randn(2, 3, 4), randn(2, 4, 5)
+    ir = lm.jit(lambda a, b: lm.einsum("bij,bjk->bik", a, b)).lower(
+        a, b, backend="interp").ir("hl")
+    assert ir.count("hl.matmul") == 1
+
+
 # ---------------------------------------------------------------- conv
 
 
@@ -332,6 +363,17 @@ def test_matmul_errors_name_op_shapes_and_line():
             words=("linear", "[3, 4]", "[5, 6]"))
     _raises(DTypeError, lambda a, b: a @ b, np.ones((2, 2), bool), np.ones((2, 2), bool),
             words=("matmul", "bool"))
+
+
+def test_einsum_errors():
+    _raises(ArgumentError, lambda a, b: lm.einsum("ij,jk->ik", a), randn(2, 3), randn(3, 4),
+            words=("einsum", "2 operand specs for 1 operands"))
+    _raises(ArgumentError, lambda a: lm.einsum("ijk->i", a), randn(2, 3),
+            words=("einsum", "'ijk'", "[2, 3]"))
+    _raises(ArgumentError, lambda a: lm.einsum("ii->i", a), randn(3, 3),
+            words=("einsum", "repeated"))
+    _raises(ShapeError, lambda a, b: lm.einsum("ij,jk->ik", a, b), randn(2, 3), randn(4, 5),
+            words=("einsum", "'j'", "3 and 4"))
 
 
 def test_conv_errors_name_op_shapes_and_line():

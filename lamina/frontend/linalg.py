@@ -16,11 +16,12 @@ from lamina import dtypes
 from lamina.dialects import hl
 from lamina.errors import ArgumentError, DTypeError, ShapeError, with_location
 from lamina.frontend import ops
+from lamina.frontend.einsum import einsum
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "bmm", "conv1d", "conv2d", "conv3d",
-    "dot", "linear", "matmul", "max_pool1d", "max_pool2d", "mm", "mv", "outer",
+    "dot", "einsum", "linear", "matmul", "max_pool1d", "max_pool2d", "mm", "mv", "outer",
 ]
 
 
