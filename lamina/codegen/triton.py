@@ -14,6 +14,7 @@ interpreter, which cannot run libdevice.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from lamina.dialects.tile import element_of, shape_of
 from lamina.errors import CompileError
 
 PRELUDE = '''\
+import base64
 import os
 
 import triton
@@ -448,6 +450,33 @@ def _numel(t: MemRefType) -> int:
     return math.prod(int(d) for d in t.get_shape())
 
 
+def write_globals(out: SourceWriter, module: ModuleOp) -> None:
+    """Constant buffers (`memref.global`) as base64 bytes, copied to the device once."""
+    from lamina.dialects.hl.base import dense_to_numpy
+
+    out.line("_GLOBALS = {}")
+    for op in module.body.block.ops:
+        if isinstance(op, memref.GlobalOp):
+            data = dense_to_numpy(op.initial_value)  # type: ignore[arg-type]
+            raw = base64.b64encode(data.tobytes()).decode()
+            out.line(f"_GLOBALS[{op.sym_name.data!r}] = ({raw!r}, "
+                     f"{torch_type(op.type.element_type)!r})")
+    out.line("_ON_DEVICE = {}")
+    out.line()
+    out.line()
+    out.line("def _global(name, torch, device):")
+    with out.indent():
+        out.line("if (name, device) not in _ON_DEVICE:")
+        with out.indent():
+            out.line("raw, dtype = _GLOBALS[name]")
+            out.line("data = bytearray(base64.b64decode(raw))")
+            out.line("host = torch.frombuffer(data, dtype=getattr(torch, dtype.split('.')[1]))")
+            out.line("_ON_DEVICE[(name, device)] = host.to(device)")
+        out.line("return _ON_DEVICE[(name, device)]")
+    out.line()
+    out.line()
+
+
 def write_host(out: SourceWriter, fn: func.FuncOp) -> None:
     """`def launch(*buffers, torch, device)`: allocations, launches, frees, in order."""
     w = KernelWriter(out)
@@ -455,7 +484,10 @@ def write_host(out: SourceWriter, fn: func.FuncOp) -> None:
     out.line(f"def launch({args}{', ' if args else ''}*, torch, device):")
     with out.indent():
         for op in fn.body.block.ops:
-            if isinstance(op, memref.AllocOp):
+            if isinstance(op, memref.GetGlobalOp):
+                out.line(f"{w.name(op.memref)} = _global({op.name_.root_reference.data!r}, "
+                         "torch, device)")
+            elif isinstance(op, memref.AllocOp):
                 t = op.memref.type
                 out.line(f"{w.name(op.memref)} = torch.empty(({_numel(t)},), "
                          f"dtype={torch_type(t.element_type)}, device=device)")
@@ -486,7 +518,14 @@ def generate(module: ModuleOp) -> str:
     for op in module.body.block.ops:
         if isinstance(op, tile.KernelOp):
             KernelWriter(out).kernel(op)
-    for op in module.body.block.ops:
-        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
-            write_host(out, op)
+    write_globals(out, module)
+    write_host(out, host_function(module))
     return out.text()
+
+
+def host_function(module: ModuleOp) -> func.FuncOp:
+    """The program's entry: the module's func.func (its name is the traced function's)."""
+    for op in module.body.block.ops:
+        if isinstance(op, func.FuncOp):
+            return op
+    raise CompileError("triton codegen: the module has no func.func")

@@ -134,10 +134,9 @@ def _load_source(source: str) -> ModuleType:
 
 
 def _main(module: ModuleOp) -> func.FuncOp:
-    for op in module.body.block.ops:
-        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
-            return op
-    raise CompileError("triton backend: the module has no func.func @main")
+    from lamina.codegen.triton import host_function
+
+    return host_function(module)
 
 
 def lower_to_loop(module: ModuleOp) -> None:
