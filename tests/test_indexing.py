@@ -285,3 +285,18 @@ def test_joining_errors():
         lm.index_select(a, 0, lm.tensor(np.array([0.0])))
     with pytest.raises(lm.ArgumentError, match="only mode='constant'"):
         lm.pad(a, (1, 1), mode="reflect")
+
+
+def test_narrow_integer_index_tensors():
+    x = np.arange(300, dtype=np.float32)
+    i = np.array([-1, 5, 2], dtype=np.int16)
+    got = lm.jit(lambda x, i: x[i], backend="interp")(x, i)
+    np.testing.assert_array_equal(np.asarray(got), x[i])
+
+
+def test_eager_backward_through_indexing():
+    x = lm.tensor(A, requires_grad=True)
+    (x[1:, [0, 3]] * lm.flip(x, 0)[1:, [0, 3]]).sum().backward()
+    t = torch.tensor(A, requires_grad=True)
+    (t[1:, [0, 3]] * torch.flip(t, (0,))[1:, [0, 3]]).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)

@@ -156,6 +156,8 @@ def _index_tensor(x: Tensor, item: Any, n: int, d: int) -> Tensor:
                 f"getitem: index {bad} is out of range for dim {d} of size {n} "
                 f"({_describe(x)})"))
         return Tensor(np.where(item < 0, item + n, item).astype(np.int64))
+    if item.dtype not in (dtypes.int32, dtypes.int64):  # narrow ints would overflow below
+        item = item.to(dtypes.int64)
     return ops.where(ops.lt(item, 0), ops.add(item, n), item)
 
 
