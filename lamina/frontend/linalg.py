@@ -1,7 +1,8 @@
 """Matrix products and convolution with torch semantics (`lm.matmul`, `lm.conv2d`,
 `lm.linear`, ...), expressed as `hl.matmul` and `hl.conv`; pooling (`lm.max_pool2d`,
-...) is in `lamina.frontend.pooling` and re-exported here. Shapes are checked here so that errors read in the user's
-terms (the op they called, their shapes, their line)."""
+...) is in `lamina.frontend.pooling` and re-exported here. Shapes are checked here
+so that errors read in the user's terms (the op they called, their shapes, their
+line)."""
 
 from __future__ import annotations
 
