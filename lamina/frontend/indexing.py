@@ -237,8 +237,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     high = tuple(n - lo - (m + (m - 1) * i)
                  for n, lo, m, i in zip(plan.shape, low, region, interior, strict=True))
     pads = dict(low=low, high=high, interior=interior)
-    placed = ops.emit(hl.PadOp, v, value=_zero(x.dtype), **pads)
-    mask = ops.emit(hl.PadOp, ops.full(region, True, dtype=dtypes.bool_), value=False, **pads)
+    placed = ops.emit(hl.PadOp, v, **pads, value=_zero(x.dtype))
+    mask = ops.emit(hl.PadOp, ops.full(region, True, dtype=dtypes.bool_), **pads, value=False)
     x1 = ops.reshape(x, plan.shape)
     return ops.reshape(ops.where(mask, placed, x1), x.shape)
 
