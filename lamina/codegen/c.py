@@ -480,6 +480,48 @@ def _emit_copy(em: CEmitter, op: memref.CopyOp) -> None:
     em.out.line(f"memcpy({em.name(op.destination)}, {em.name(op.source)}, {size});")
 
 
+def _emit_get_global(em: CEmitter, op: memref.GetGlobalOp) -> None:
+    t = op.memref.type
+    assert isinstance(t, MemRefType)
+    c = storage_ctype(t.element_type)
+    em.define(op.memref, f"({c}*){_global_name(op.name_.root_reference.data)}", prefix="g")
+
+
+def _global_name(symbol: str) -> str:
+    return "lm_g_" + "".join(ch if ch.isalnum() else "_" for ch in symbol)
+
+
+def _emit_global(em: CEmitter, op: memref.GlobalOp) -> None:
+    """`static const T name[n] = {...};` (zero-filled and writable without a value)."""
+    t = op.type
+    assert isinstance(t, MemRefType)
+    elem, n = t.element_type, max(_numel(t), 1)
+    name = _global_name(op.sym_name.data)
+    init = op.initial_value
+    if not hasattr(init, "get_values"):
+        em.out.line(f"static {storage_ctype(elem)} {name}[{n}];")
+        return
+    values = list(init.get_values())  # type: ignore[union-attr]
+    if len(values) == 1 and _numel(t) > 1:  # a splat
+        values = values * _numel(t)
+    if is_half(elem):
+        items = [_half_bits(float(v), elem) for v in values]
+    elif is_float(elem):
+        items = [float_literal(float(v), elem) for v in values]
+    else:
+        items = [int_literal(int(v), elem) for v in values]
+    body = ", ".join(items) or "0"
+    em.out.line(f"static const {storage_ctype(elem)} {name}[{n}] = {{{body}}};")
+
+
+def _half_bits(value: float, elem: Attribute) -> str:
+    import ml_dtypes
+    import numpy as np
+
+    dt = np.float16 if isinstance(elem, Float16Type) else ml_dtypes.bfloat16
+    return str(int(np.array(value, dtype=dt).view(np.uint16)))
+
+
 def _emit_kernel_call(em: CEmitter, op: cpu.KernelOp) -> None:
     em.out.line(f"{_kernel_name(op)}({', '.join(em.name(a) for a in op.args)});")
 
@@ -494,6 +536,7 @@ _STATEMENTS: dict[type[Operation], Callable] = {
     cpu.ReduceOp: _emit_reduce, cpu.ViewOp: _emit_view, cpu.GemmOp: _emit_gemm,
     cpu.KernelOp: _emit_kernel_call, memref.AllocOp: _emit_alloc,
     memref.DeallocOp: _emit_dealloc, memref.CopyOp: _emit_copy,
+    memref.GetGlobalOp: _emit_get_global,
     func.ReturnOp: lambda em, op: None,
 }
 
@@ -548,6 +591,9 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
     if main is None:
         raise CompileError(f"C codegen: no func.func {'@' + entry if entry else ''} in the module")
     em = CEmitter()
+    for op in module.ops:
+        if isinstance(op, memref.GlobalOp):
+            _emit_global(em, op)
     kernels = [op for op in main.body.block.ops if isinstance(op, cpu.KernelOp)]
     for k in kernels:
         _emit_kernel(em, k, _aliased_params(main, k))

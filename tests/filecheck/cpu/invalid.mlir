@@ -1,0 +1,43 @@
+// RUN: lamina-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+func.func @bad_yield(%x: memref<4xf32>) {
+  cpu.kernel "k" parallel [4] (%i) args(%a = %x : memref<4xf32>) {
+    %z = arith.constant 0.0 : f32
+    // CHECK: cpu.reduce: yields i64 but init is f32
+    %s = cpu.reduce "add" [4] (%k) init(%z : f32) -> f32 {
+      %n = arith.constant 1 : i64
+      cpu.yield %n : i64
+    }
+  }
+  func.return
+}
+
+// -----
+
+func.func @bad_kind(%x: memref<4xf32>) {
+  cpu.kernel "k" parallel [] () args(%a = %x : memref<4xf32>) {
+    %z = arith.constant 0.0 : f32
+    // CHECK: cpu.reduce: unknown kind 'sum'
+    %s = cpu.reduce "sum" [4] (%k) init(%z : f32) -> f32 {
+      %v = cpu.load %a[%k] : memref<4xf32>
+      cpu.yield %v : f32
+    }
+  }
+  func.return
+}
+
+// -----
+
+func.func @bad_gemm(%a: memref<4x8xf32>, %b: memref<8x3xf32>, %c: memref<4x4xf32>) {
+  // CHECK: cpu.gemm: c is memref<4x4xf32> but batch=1 m=4 n=3 k=8 needs 12 elements
+  cpu.gemm %a, %b, %c batch=1 m=4 n=3 k=8 : memref<4x8xf32>, memref<8x3xf32>, memref<4x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @bad_view(%a: memref<4x8xf32>) {
+  // CHECK: cpu.view: memref<4x8xf32> and memref<30xf32> differ in element type or count
+  %v = cpu.view %a : memref<4x8xf32> -> memref<30xf32>
+  func.return
+}
