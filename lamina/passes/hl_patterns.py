@@ -218,6 +218,29 @@ class FoldBroadcastOfUnitReshape(RewritePattern):
             x, result_type=op.out.type, dims=tuple(dims[k] for k in mapping)))
 
 
+@pattern(hl.TransposeOp)
+class SinkUnitReshapeThroughTranspose(RewritePattern):
+    """transpose(reshape(x)) where the reshape only inserts size-1 dims:
+    reshape(transpose(x)). Size-1 dims do not change the element order, so the
+    permutation of x's own dims is the one the transpose applies to them; the
+    reshape then meets its neighbours (conv's gradient rules build such chains for
+    groups, and with groups=1 they reduce to one transpose)."""
+
+    def match_and_rewrite(self, op: hl.TransposeOp, rewriter: PatternRewriter) -> None:
+        inner = op.operands[0].owner
+        if not isinstance(inner, hl.ReshapeOp):
+            return
+        x = inner.operands[0]
+        src, mid = shape_of(x.type), shape_of(inner.out.type)
+        mapping = unit_dim_map(src, mid)
+        if mapping is None or -1 in mapping or len(mid) <= len(src):
+            return
+        dim_of = {pos: i for i, pos in enumerate(mapping)}
+        perm = tuple(dim_of[p] for p in op.prop("perm") if p in dim_of)
+        moved = hl.TransposeOp.build(x, perm=perm)
+        rewriter.replace(op, [moved, hl.ReshapeOp.build(moved.out, result_type=op.out.type)])
+
+
 # ---------------------------------------------------------------- casts
 
 _MANTISSA = {dtypes.float16: 11, dtypes.bfloat16: 8, dtypes.float32: 24, dtypes.float64: 53}

@@ -59,3 +59,18 @@ func.func @unit_reshape_broadcast(%s: tensor<f32>, %v: tensor<4xf32>, %m: tensor
   %c = hl.broadcast_in_dim %m1 dims=[0, 1] : tensor<4x1xf32> -> tensor<4x3xf32>
   func.return %a, %b, %c : tensor<8x2xf32>, tensor<3x4xf32>, tensor<4x3xf32>
 }
+
+// A transpose of a reshape that only inserts size-1 dims permutes the operand first;
+// between two such reshapes (a conv gradient's group split) that leaves one transpose.
+// CHECK-LABEL: func.func @unit_reshape_transpose
+// CHECK-NEXT:    %[[T:.*]] = hl.transpose %w perm=[1, 0, 2, 3] : tensor<4x3x5x5xf32> -> tensor<3x4x5x5xf32>
+// CHECK-NEXT:    %[[U:.*]] = hl.transpose %w perm=[1, 0, 2, 3] : tensor<4x3x5x5xf32> -> tensor<3x4x5x5xf32>
+// CHECK-NEXT:    %[[R:.*]] = hl.reshape %[[U]] : tensor<3x4x5x5xf32> -> tensor<3x1x4x5x5xf32>
+// CHECK-NEXT:    func.return %[[T]], %[[R]]
+func.func @unit_reshape_transpose(%w: tensor<4x3x5x5xf32>) -> (tensor<3x4x5x5xf32>, tensor<3x1x4x5x5xf32>) {
+  %a = hl.reshape %w : tensor<4x3x5x5xf32> -> tensor<1x4x3x5x5xf32>
+  %b = hl.transpose %a perm=[0, 2, 1, 3, 4] : tensor<1x4x3x5x5xf32> -> tensor<1x3x4x5x5xf32>
+  %c = hl.reshape %b : tensor<1x3x4x5x5xf32> -> tensor<3x4x5x5xf32>
+  %d = hl.transpose %a perm=[2, 0, 1, 3, 4] : tensor<1x4x3x5x5xf32> -> tensor<3x1x4x5x5xf32>
+  func.return %c, %d : tensor<3x4x5x5xf32>, tensor<3x1x4x5x5xf32>
+}
