@@ -17,7 +17,7 @@ import hashlib
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import numpy as np
@@ -25,7 +25,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import MemRefType, ModuleOp, TensorType
 
 from lamina import dtypes, knobs
-from lamina.errors import CompileError
+from lamina.errors import ArgumentError, CompileError, with_location
 from lamina.passes import pipeline, registry
 from lamina.runtime import backends
 
@@ -139,11 +139,46 @@ def _main(module: ModuleOp) -> func.FuncOp:
     return host_function(module)
 
 
-def lower_to_loop(module: ModuleOp) -> None:
+def lower_to_loop(module: ModuleOp, tag: str = "") -> None:
     passes = registry.lamina_passes()
     if "lower-hl-to-loop" not in passes:
         raise CompileError("triton backend: the hl -> loop lowering is not available")
-    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag="main-loop-")
+    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag=f"{tag}loop-")
+
+
+class TritonProgram(backends.Program):
+    """A Program whose kernels can also be launched on device buffers directly
+    (benchmarks time `launch` without the host<->device copies of `run`)."""
+
+    launcher: Callable | None = None
+    input_types: list = []
+    output_types: list = []
+    results: list = []
+
+    def device_inputs(self, args: Sequence[np.ndarray]) -> list:
+        if len(args) != len(self.input_types):
+            raise ArgumentError(with_location(
+                f"triton program takes {len(self.input_types)} arguments, got {len(args)}"))
+        return [to_device(np.asarray(a), t) for a, t in zip(args, self.input_types, strict=True)]
+
+    def device_outputs(self) -> list:
+        return [_torch().empty((int(np.prod(t.get_shape())),), dtype=_torch_dtype(t),
+                               device=device()) for t in self.output_types]
+
+    def launch(self, ins: Sequence, outs: Sequence) -> None:
+        assert self.launcher is not None
+        self.launcher(*ins, *outs, torch=_torch(), device=device())
+
+    def run_arrays(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+        global LAST_CALL
+        LAST_CALL = (self, args)
+        ins, outs = self.device_inputs(args), self.device_outputs()
+        self.launch(ins, outs)
+        return [to_host(o, _np_dtype(r), r.get_shape())
+                for o, r in zip(outs, self.results, strict=True)]
+
+
+LAST_CALL: tuple[TritonProgram, Sequence[np.ndarray]] | None = None  # for bench/gpu.py
 
 
 class TritonBackend(backends.Backend):
@@ -153,40 +188,30 @@ class TritonBackend(backends.Backend):
 
     def compile(self, module: ModuleOp) -> backends.Program:
         from lamina.codegen.triton import generate
-        from lamina.dialects import loop, tile
+        from lamina.dialects import loop
         from lamina.passes.lower_loop_to_tile import LowerLoopToTile
 
         hl_text = str(module)
-        results = [r for r in _main(module).function_type.outputs.data]
-        lower_to_loop(module)
+        tag = f"{_main(module).sym_name.data}-"
+        results = list(_main(module).function_type.outputs.data)
+        lower_to_loop(module, tag)
         loop_text = str(module)
         kernel_count = sum(isinstance(o, loop.KernelOp | loop.MatmulOp) for o in module.walk())
-        pipeline.run_passes(module, [LowerLoopToTile()], dump_tag="main-tile-")
+        pipeline.run_passes(module, [LowerLoopToTile()], dump_tag=f"{tag}tile-")
         hw_text = str(module)
         source = generate(module)
         if knobs.dump_dir():
-            with open(os.path.join(knobs.dump_dir(), "main-triton.py"), "w") as f:
+            with open(os.path.join(knobs.dump_dir(), f"{tag}triton.py"), "w") as f:
                 f.write(source)
-        fn = _main(module)
-        arg_types = [a.type for a in fn.body.block.args]
+        arg_types = [a.type for a in _main(module).body.block.args]
         n_in = len(arg_types) - len(results)
-        launch = _load_source(source).launch
-        del tile
-
-        def run(args: Sequence[np.ndarray]) -> list[np.ndarray]:
-            torch = _torch()
-            ins = [to_device(np.asarray(a), t) for a, t in zip(args, arg_types[:n_in],
-                                                                strict=True)]
-            outs = [torch.empty((int(np.prod(t.get_shape())),),
-                                dtype=_torch_dtype(t),
-                                device=device()) for t in arg_types[n_in:]]
-            launch(*ins, *outs, torch=torch, device=device())
-            return [to_host(o, _np_dtype(r), r.get_shape()) for o, r in zip(outs, results,
-                                                                             strict=True)]
-
-        return backends.Program("triton", run, levels={"hl": hl_text, "loop": loop_text,
-                                                        "hw": hw_text},
+        program = TritonProgram("triton", lambda args: program.run_arrays(args),
+                                levels={"hl": hl_text, "loop": loop_text, "hw": hw_text},
                                 source=source, kernel_count=kernel_count)
+        program.launcher = _load_source(source).launch
+        program.input_types, program.output_types = arg_types[:n_in], arg_types[n_in:]
+        program.results = results
+        return program
 
 
 def _torch_dtype(t: MemRefType):

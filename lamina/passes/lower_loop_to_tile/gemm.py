@@ -67,6 +67,8 @@ class GemmLowering:
         op, cfg = self.op, self.cfg
         block = Block(arg_types=[tile.PtrType(b.type.element_type) for b in self.buffers])
         pa, pb, pc = block.args
+        for arg, buf in zip(block.args, self.buffers, strict=True):
+            arg.name_hint = buf.name_hint
         e = Emitter(block)
         m, n, k = self.m, self.n, self.k
         pid_m, pid_n = self._grouped_ids(e)

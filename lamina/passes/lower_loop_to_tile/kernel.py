@@ -24,9 +24,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from xdsl.dialects import arith, memref, scf
-from xdsl.dialects import math as xmath
-from xdsl.dialects.builtin import AnyFloat, IntegerType, MemRefType, Signedness, i1, i32, i64
+from xdsl.dialects import arith, scf
+from xdsl.dialects.builtin import AnyFloat, IntegerType, Signedness, i1, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects import loop, tile
@@ -105,6 +104,8 @@ class KernelLowering:
                     self.buffers.append(r)
         ptr_types = [tile.PtrType(b.type.element_type) for b in self.buffers]  # type: ignore
         self.block = Block(arg_types=ptr_types)
+        for arg, buf in zip(self.block.args, self.buffers, strict=True):
+            arg.name_hint = buf.name_hint
         self.ptr = dict(zip(self.buffers, self.block.args, strict=True))
         self.e = Emitter(self.block)
         self.vmap: dict[SSAValue, SSAValue] = {}
@@ -322,4 +323,3 @@ def kernel_args(lowering: KernelLowering) -> list[SSAValue]:
     return list(lowering.buffers)
 
 
-__all__ = ["KernelLowering", "root_buffer", "MemRefType", "memref", "xmath", "i32"]
