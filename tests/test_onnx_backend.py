@@ -12,7 +12,6 @@ from __future__ import annotations
 import unittest
 
 import onnx.backend.test
-import pytest
 
 from lamina.onnx.backend import backend_for
 from lamina.runtime import backends
@@ -44,28 +43,35 @@ EXCLUDED = {
 }
 
 # ops the compiled C backend runs in this file (a bounded, representative subset)
-C_SUBSET = ["add", "mul", "relu", "sigmoid", "softmax", "reduce_sum", "gemm", "matmul",
-            "transpose", "reshape", "where"]
+C_SUBSET = ["add", "mul", "div", "relu", "sigmoid", "leakyrelu", "softmax", "reduce_sum",
+            "reduce_max", "gemm", "matmul", "transpose", "reshape", "where", "clip"]
+# failures of the C backend itself, not of the import (the interp runs these tests)
+C_EXCLUDED = {
+    r"^test_clip_(?!default_inbounds)|^test_clip_cpu|^test_gemm_default_scalar_bias":
+        "c backend rejects 0-d program arguments (ArgumentError: shape (1,) vs ())",
+    r"^test_reduce_max_bool_inputs": "c backend: reduce_max over bool gives wrong values",
+}
 
 
-def _test_class(name: str, backend_name: str, ops: list[str]) -> type[unittest.TestCase]:
+def _test_class(name: str, backend_name: str, ops: list[str],
+                excluded: dict[str, str]) -> type[unittest.TestCase]:
     """A TestCase holding the included node tests (CPU device) for one lamina backend."""
     suite = onnx.backend.test.BackendTest(backend_for(backend_name), __name__)
     suite.include(rf"^test_({'|'.join(ops)})(_.*)?_cpu$")
-    for pattern in EXCLUDED:
+    for pattern in excluded:
         suite.exclude(pattern)
     node_tests = suite.test_cases["OnnxBackendNodeModelTest"]
     keep = {}
     for test_name, fn in vars(node_tests).items():
         why = getattr(fn, "__unittest_skip_why__", "")
-        if test_name.startswith("test_") and why != "no matched include pattern":
+        if test_name.endswith("_cpu") and why != "no matched include pattern":
             keep[test_name] = fn
     cls = type(name, (unittest.TestCase,), keep)
     cls.__module__ = __name__
     return cls
 
 
-TestOnnxNodeInterp = _test_class("TestOnnxNodeInterp", "interp", OPS)
+TestOnnxNodeInterp = _test_class("TestOnnxNodeInterp", "interp", OPS, EXCLUDED)
 
 if "c" in backends._REGISTRY:
-    TestOnnxNodeC = pytest.mark.slow(_test_class("TestOnnxNodeC", "c", C_SUBSET))
+    TestOnnxNodeC = _test_class("TestOnnxNodeC", "c", C_SUBSET, EXCLUDED | C_EXCLUDED)
