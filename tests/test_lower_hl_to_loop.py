@@ -4,6 +4,7 @@ interpreter. Fusion is checked by counting kernels."""
 
 import numpy as np
 import pytest
+from opcases import all_cases
 
 import lamina as lm
 import lamina.nn.functional as F
@@ -11,18 +12,26 @@ from lamina.dialects import loop
 from lamina.passes.lower_hl_to_loop.pass_ import lower_module
 from lamina.passes.pipeline import simplify_hl
 from lamina.runtime import interp, loop_interp
-from opcases import all_cases
 
 CASES = all_cases()
 
 
+def trace(fn, *inputs):
+    """The hl module of `fn` and its full input list (closure tensors come last)."""
+    from lamina.frontend import pytree
+
+    leaves, treedef = pytree.flatten((inputs, {}))
+    module, plan = lm.jit(fn)._trace_module(inputs, {}, leaves, treedef)
+    return module, [*inputs, *(t._concrete() for t in plan["captured"])]
+
+
 def lower(fn, *inputs):
-    module = lm.jit(fn).trace(*inputs)
+    module, inputs = trace(fn, *inputs)
     simplify_hl(module)
     hl_module = module.clone()
     lower_module(module)
     module.verify()
-    return hl_module, module
+    return hl_module, module, inputs
 
 
 def kernel_count(module) -> int:
@@ -32,7 +41,7 @@ def kernel_count(module) -> int:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_row_lowers_and_matches_hl_interpreter(case):
     inputs = case.make_inputs()
-    hl_module, module = lower(case.fn, *inputs)
+    hl_module, module, inputs = lower(case.fn, *inputs)
     want = interp.run_module(hl_module, inputs)
     got = loop_interp.run(module, inputs)
     assert len(got) == len(want)
@@ -46,11 +55,12 @@ def test_row_lowers_and_matches_hl_interpreter(case):
 
 
 def test_lowered_module_roundtrips_through_text():
-    from lamina.passes.pipeline import context
     from xdsl.parser import Parser
 
+    from lamina.passes.pipeline import context
+
     x = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
-    _, module = lower(lambda x: F.softmax(x, dim=-1) * 2, x)
+    _, module, _ = lower(lambda x: F.softmax(x, dim=-1) * 2, x)
     text = str(module)
     again = Parser(context(), text).parse_module()
     again.verify()
@@ -70,7 +80,7 @@ def _rand(*shape):
      [_rand(8, 16), _rand(16, 32), _rand(32), _rand(32, 4)], 3),
 ])
 def test_fusion_kernel_counts(fn, inputs, kernels):
-    hl_module, module = lower(fn, *inputs)
+    hl_module, module, inputs = lower(fn, *inputs)
     assert kernel_count(module) == kernels, str(module)
     got = loop_interp.run(module, inputs)
     want = interp.run_module(hl_module, inputs)

@@ -73,7 +73,8 @@ _BINARY = {
     arith.RemSIOp: np.fmod, math.PowFOp: np.power,
 }
 _UNSIGNED_BINARY = {arith.DivUIOp: np.floor_divide, arith.RemUIOp: np.remainder,
-                    arith.MaxUIOp: np.maximum, arith.MinUIOp: np.minimum}
+                    arith.MaxUIOp: np.maximum, arith.MinUIOp: np.minimum,
+                    arith.ShRUIOp: np.right_shift}
 _UNARY = {
     arith.NegfOp: np.negative, math.ExpOp: np.exp, math.LogOp: np.log, math.SqrtOp: np.sqrt,
     math.RsqrtOp: lambda x: 1 / np.sqrt(x), math.TanhOp: np.tanh, math.SinOp: np.sin,

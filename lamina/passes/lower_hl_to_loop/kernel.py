@@ -275,7 +275,7 @@ class KernelBuilder:
                 result = self.load(self.buffers[v], idx, elem_type(v))
             else:
                 result = self._rule(v, idx)
-                if type(v.owner) in self.reducing:
+                if v.owner.name in self.reducing:  # type: ignore[union-attr]
                     self.reductions.append((v, frozenset().union(*(self.dep(i) for i in idx))))
                 if is_half(elem_type(v)):  # round after every op, as the interpreter does
                     result = self.op(arith.ExtFOp(self.op(arith.TruncFOp(result,
@@ -288,7 +288,7 @@ class KernelBuilder:
 
     def _rule(self, v: SSAValue, idx: tuple[SSAValue, ...]) -> SSAValue:
         op = v.owner
-        rule = self.rules.get(type(op))
+        rule = self.rules.get(op.name)  # type: ignore[union-attr]
         if rule is None:
             raise CompileError(f"lower-hl-to-loop: no element rule for {op.name}")  # type: ignore[union-attr]
         return rule(self, op, idx)  # type: ignore[arg-type]

@@ -83,8 +83,8 @@ class FunctionLowering:
                     self._kernel(v, destination[v], tuple(range(len(shape(v)))), copy=True)
                 continue
             buf = destination.get(v) or self._alloc(v)
-            if type(op) in PRODUCERS:
-                PRODUCERS[type(op)].lower(op, self, buf)  # type: ignore[attr-defined]
+            if op.name in PRODUCERS:
+                PRODUCERS[op.name].lower(op, self, buf)  # type: ignore[attr-defined]
                 self.kernels += 1
             else:
                 self._kernel(v, buf, self.plan.parallel[v])

@@ -67,7 +67,7 @@ class Planner:
         assert isinstance(ret, func.ReturnOp)
         m.update(v for v in ret.operands if isinstance(v, OpResult))
         for op in self.ops:
-            if type(op) in self.producers or self._needs_buffer(op):
+            if op.name in self.producers or self._needs_buffer(op):
                 m.add(op.results[0])
         for _ in range(100):
             new = self._producer_operands() or self._shared_reductions() or self._probe_all()
@@ -79,7 +79,7 @@ class Planner:
     def _needs_buffer(self, op: HlOp) -> bool:
         """Ops without an element rule that works from scalars alone (non-uniform
         constants live in global buffers)."""
-        check = getattr(self.rules.get(type(op)), "needs_buffer", None)
+        check = getattr(self.rules.get(op.name), "needs_buffer", None)
         return bool(check and check(op))
 
     # ---- rules
@@ -87,7 +87,7 @@ class Planner:
     def _producer_operands(self) -> set[SSAValue]:
         new: set[SSAValue] = set()
         for op in self.ops:
-            producer = self.producers.get(type(op))
+            producer = self.producers.get(op.name)
             if producer is not None:
                 for v in producer.operands_in_memory(op, self.is_buffer):
                     if not self.is_buffer(v):
@@ -103,7 +103,7 @@ class Planner:
 
     def _roots(self) -> list[SSAValue]:
         return [v for op in self.ops for v in op.results
-                if v in self.plan.materialized and type(op) not in self.producers
+                if v in self.plan.materialized and op.name not in self.producers
                 and not self._needs_buffer(op)]
 
     def _shared_reductions(self) -> set[SSAValue]:
@@ -122,7 +122,7 @@ class Planner:
         def reduces(v: SSAValue) -> bool:
             if v not in has_reduction:
                 has_reduction[v] = False
-                has_reduction[v] = type(v.owner) in self.reducing or any(
+                has_reduction[v] = v.owner.name in self.reducing or any(
                     reduces(o) for o in self._inlined_operands(v))
             return has_reduction[v]
 
@@ -154,7 +154,7 @@ class Planner:
             log(f"{describe(v)} is materialized: it is needed at every point of another "
                 f"reduction in the kernel of {describe(root)}")
         rest = [(v, d) for v, d in inner if v not in new]
-        if type(root.owner) in self.reducing:
+        if root.owner.name in self.reducing:
             parallel = frozenset(range(len(dims)))
         else:
             parallel = frozenset().union(*(d for _, d in rest)) if rest else \

@@ -71,4 +71,68 @@ class MatmulProducer:
                                    transpose_a=ta, transpose_b=tb))
 
 
-PRODUCERS: dict[type, object] = {contract.MatmulOp: MatmulProducer()}
+PRODUCERS: dict[str, object] = {contract.MatmulOp.name: MatmulProducer()}
+
+
+class ScatterAddProducer:
+    """`hl.scatter_add` as ONE kernel, parallel over the dims around `axis`: each point
+    owns a column of the result, zeroes it (`loop.for`), then adds the updates in index
+    order (`loop.seq_for`, read-modify-write). Indices are clamped into range.
+    Updates and indices are fused (read through their element rules)."""
+
+    def operands_in_memory(self, op, is_buffer: IsBuffer) -> list[SSAValue]:
+        return []
+
+    def lower(self, op, lowering, out: SSAValue) -> None:
+        from xdsl.dialects import arith
+        from xdsl.dialects.builtin import IndexType, IntegerType
+
+        from lamina.passes.lower_hl_to_loop.kernel import (
+            KernelBuilder,
+            compute_type,
+            elem_type,
+        )
+        from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
+        from lamina.passes.lower_hl_to_loop.rules_index import clamp
+
+        indices, updates = op.operands
+        res = shape(op.results[0])
+        axis = op.prop("axis")
+        around = [*res[:axis], *res[axis + 1:]]
+        kb = KernelBuilder(f"scatter_add_{lowering.kernels}", around, range(len(around)),
+                           lowering.buffers, RULES, REDUCING)
+        args = kb.kernel.body.block.args
+        pre, post = tuple(args[:axis]), tuple(args[axis:])
+        element = elem_type(op.results[0])
+        t = compute_type(element)
+        zero = kb.const(0, t) if isinstance(t, IntegerType) else kb.const(0.0, t)
+
+        fill = loop.ForOp([res[axis]])
+        kb.nest(fill, 0)
+        kb.store(zero, out, (*pre, *fill.body.block.args, *post), element)
+        kb.stack = kb.stack[:1]
+
+        seq = loop.SeqForOp(list(shape(indices)))
+        kb.nest(seq, 0)
+        here = len(kb.stack) - 1
+        ps = tuple(seq.body.block.args)
+        target = kb.op(arith.IndexCastOp(kb.element(indices, ps), IndexType()))
+        target = clamp(kb, target, 0, res[axis] - 1)
+        dest = (*pre, target, *post)
+        update = kb.element(updates, (*pre, *ps, *post))
+        old = kb.op(loop.LoadOp(out, dest), level=here)
+        if t != elem_type_storage(element):
+            old = kb.op(arith.ExtFOp(old, t), level=here)
+        add = arith.AddfOp(old, update) if not isinstance(t, IntegerType) else \
+            arith.AddiOp(old, update)
+        kb.store(kb.op(add, level=here), out, dest, element)
+        lowering.add(kb.kernel)
+
+
+def elem_type_storage(element):
+    from lamina.passes.lower_hl_to_loop.kernel import storage_type
+
+    return storage_type(element)
+
+
+PRODUCERS["hl.scatter_add"] = ScatterAddProducer()

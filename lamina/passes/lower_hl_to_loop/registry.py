@@ -1,13 +1,16 @@
-"""The element-rule table of every fusible hl op, and which of them reduce."""
+"""The tables the lowering dispatches on, keyed by hl op name: the element rule of
+every fusible op, which of them reduce, and the producers (ops lowered whole)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from lamina.passes.lower_hl_to_loop import rules, scalar
+from lamina.passes.lower_hl_to_loop import rules, rules_index, rules_window, scalar
 
-RULES: dict[type, Callable] = {**scalar.RULES, **rules.RULES}
-REDUCING: frozenset[type] = frozenset(rules.REDUCING)
+RULES: dict[str, Callable] = {cls.name: rule for cls, rule in
+                              {**scalar.RULES, **rules.RULES, **rules_index.RULES,
+                               **rules_window.RULES}.items()}
+REDUCING: frozenset[str] = frozenset(cls.name for cls in rules.REDUCING | rules_window.REDUCING)
 
 
 def _non_uniform(op) -> bool:
