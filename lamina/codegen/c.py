@@ -382,7 +382,9 @@ _REDUCE_C = {"add": ("+", "{acc} = {acc} + {v};"), "mul": ("*", "{acc} = {acc} *
 def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
     kind, t = op.kind.data, op.init.type
     acc = em.fresh("acc")
-    em.out.line(f"{ctype(t)} {acc} = {em.name(op.init)};")
+    # integer max/min compare signed (the loop level widens unsigned bytes first)
+    acc_type = ctype(t) if is_float(t) or kind in ("add", "mul") else signed(t)
+    em.out.line(f"{acc_type} {acc} = {em.name(op.init)};")
     yielded = op.body.block.last_op
     assert isinstance(yielded, cpu.YieldOp)
     if kind in ("argmax", "argmin"):
@@ -399,12 +401,14 @@ def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
     with em.loop_nest(op.space, op.ivs, pragma):
         em.emit_block(op.body.block)
         v = em.name(yielded.operands[0])
+        if acc_type != ctype(t):
+            v = f"(({acc_type}){v})"
         em.out.line(update.format(acc=acc, v=v))
         if nan:
             em.out.line(f"{nan} |= {v} != {v};")
     if nan:
         em.out.line(f"if ({nan}) {acc} = NAN;")
-    em.names[op.res[0]] = acc
+    em.names[op.res[0]] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
 
 
 def _emit_arg_reduce(em: CEmitter, op: cpu.ReduceOp, acc: str, yielded: cpu.YieldOp) -> None:
@@ -416,6 +420,8 @@ def _emit_arg_reduce(em: CEmitter, op: cpu.ReduceOp, acc: str, yielded: cpu.Yiel
     with em.loop_nest(op.space, op.ivs, None):
         em.emit_block(op.body.block)
         v = em.name(yielded.operands[0])
+        if not is_float(t):
+            v = f"(({signed(t)}){v})"
         better = f"{v} {cmp} {acc}"
         if is_float(t):
             better = f"{better} || ({v} != {v} && {acc} == {acc})"
@@ -423,7 +429,7 @@ def _emit_arg_reduce(em: CEmitter, op: cpu.ReduceOp, acc: str, yielded: cpu.Yiel
             em.out.line(f"{acc} = {v};")
             em.out.line(f"{idx} = {lin};")
         em.out.line(f"++{lin};")
-    em.names[op.res[0]] = acc
+    em.names[op.res[0]] = acc if is_float(t) else f"(({ctype(t)}){acc})"
     em.names[op.res[1]] = f"((uint64_t){idx})"
 
 
