@@ -408,3 +408,112 @@ def test_pool_errors_name_op_shapes_and_line():
             words=("avg_pool2d", "int64"))
     _raises(ArgumentError, lambda x: lm.max_pool2d(x, 2, return_indices=True),
             randn(1, 1, 4, 4), words=("max_pool2d", "return_indices"))
+
+
+# ---------------------------------------------------------------- window ops, all properties
+
+
+def _window_props(geo, rank):
+    window = tuple(int(v) for v in geo.integers(1, 4, rank))
+    props = {"window": window, "strides": tuple(int(v) for v in geo.integers(1, 3, rank)),
+             "padding": tuple(int(v) for v in geo.integers(-1, 3, 2 * rank)),
+             "dilation": tuple(int(v) for v in geo.integers(1, 3, rank)),
+             "input_dilation": tuple(int(v) for v in geo.integers(1, 3, rank))}
+    return props
+
+
+def _brute_windows(x, props):
+    """{output index: [(operand index or None, value)] in window order}: the definition
+    of the window geometry, one element at a time."""
+    rank = x.ndim
+    lo = props["padding"][0::2]
+    out = []
+    for d in range(rank):
+        padded = (x.shape[d] - 1) * props["input_dilation"][d] + 1 + lo[d] + \
+            props["padding"][2 * d + 1]
+        out.append((padded - props["dilation"][d] * (props["window"][d] - 1) - 1)
+                   // props["strides"][d] + 1)
+    found = {}
+    if min(out) < 1:
+        return found, tuple(out)
+    for o in np.ndindex(*out):
+        items = []
+        for k in np.ndindex(*props["window"]):
+            idx = []
+            for d in range(rank):
+                p = o[d] * props["strides"][d] + k[d] * props["dilation"][d] - lo[d]
+                q, r = divmod(p, props["input_dilation"][d])
+                idx.append(q if r == 0 and 0 <= q < x.shape[d] else None)
+            real = None if None in idx else tuple(idx)
+            items.append((real, x[real] if real is not None else None))
+        found[o] = items
+    return found, tuple(out)
+
+
+def test_window_ops_match_a_brute_force_definition():
+    """reduce_window / select_and_scatter_add / select_and_gather with random windows,
+    strides, dilations, input dilations and negative padding, against the definition."""
+    from xdsl.dialects.builtin import f64
+    from xdsl.ir import Block
+
+    from lamina.dialects import hl
+    from lamina.dialects.hl.base import tensor_type
+
+    geo = np.random.default_rng(3)
+    checked = 0
+    while checked < 25:
+        rank = int(geo.integers(1, 3))
+        x = geo.standard_normal(tuple(int(v) for v in geo.integers(2, 6, rank)))
+        props = _window_props(geo, rank)
+        found, out = _brute_windows(x, props)
+        if not all(n >= 1 for n in out):
+            continue
+        checked += 1
+        block = Block(arg_types=[tensor_type(f64, x.shape), tensor_type(f64, out)])
+        xv, sv = block.args
+        want_max = np.array([max((v for _, v in it if v is not None), default=-np.inf)
+                             for it in found.values()]).reshape(out)
+        want_sum = np.array([sum(v for _, v in it if v is not None)
+                             for it in found.values()]).reshape(out)
+        for kind, want in (("max", want_max), ("sum", want_sum)):
+            op = hl.ReduceWindowOp.build(xv, kind=kind, **props)
+            np.testing.assert_allclose(op.reference(x), want, rtol=1e-12)
+        src, v = geo.standard_normal(out), geo.standard_normal(x.shape)
+        scattered, gathered = np.zeros(x.shape), np.zeros(out)
+        for o, items in found.items():
+            values = [val if val is not None else -np.inf for _, val in items]
+            at = items[int(np.argmax(values))][0]  # the first maximum (padding is -inf)
+            if at is not None:
+                scattered[at] += src[o]
+                gathered[o] = v[at]
+        op = hl.SelectAndScatterAddOp.build(xv, sv, **props)
+        np.testing.assert_allclose(op.reference(x, src), scattered, rtol=1e-12)
+        op = hl.SelectAndGatherOp.build(xv, xv, **props)
+        np.testing.assert_allclose(op.reference(x, v), gathered, rtol=1e-12)
+
+
+def test_conv_input_dilation_and_negative_padding_match_explicit_padding():
+    """hl.conv's input_dilation and negative (cropping) padding, against torch.conv2d
+    on an input dilated and padded/cropped by hand."""
+    from xdsl.dialects.builtin import f64
+    from xdsl.ir import Block
+
+    from lamina.dialects import hl
+    from lamina.dialects.hl.base import tensor_type
+
+    geo = np.random.default_rng(5)
+    for _ in range(10):
+        idil = tuple(int(v) for v in geo.integers(1, 4, 2))
+        padding = tuple(int(v) for v in geo.integers(-2, 3, 4))
+        x, w = geo.standard_normal((2, 2, 5, 4)), geo.standard_normal((3, 2, 2, 2))
+        dilated = np.zeros((2, 2, 4 * idil[0] + 1, 3 * idil[1] + 1))
+        dilated[:, :, ::idil[0], ::idil[1]] = x
+        explicit = torch.tensor(dilated)
+        explicit = TF.pad(explicit, (padding[2], padding[3], padding[0], padding[1]))
+        if min(explicit.shape[2:]) < 2:
+            continue
+        block = Block(arg_types=[tensor_type(f64, x.shape), tensor_type(f64, w.shape)])
+        op = hl.ConvOp.build(*block.args, stride=(1, 1), padding=padding, dilation=(1, 1),
+                             groups=1, input_dilation=idil)
+        want = TF.conv2d(explicit, torch.tensor(w)).numpy()
+        np.testing.assert_allclose(op.reference(x, w), want, rtol=1e-12, atol=1e-12)
