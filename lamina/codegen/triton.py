@@ -45,7 +45,7 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
-_INTERPRET: tl.constexpr = os.environ.get("TRITON_INTERPRET", "0") == "1"
+_INTERPRET = tl.constexpr(os.environ.get("TRITON_INTERPRET", "0") == "1")
 
 
 @triton.jit
@@ -389,8 +389,10 @@ class KernelWriter:
         a, b, acc = self.name(op.lhs), self.name(op.rhs), self.name(op.acc)
         if isinstance(element_of(op.lhs.type), BFloat16Type):
             self.assign(op, f"_dot_bf16({a}, {b}, {acc})")
-        else:
+        elif isinstance(element_of(op.lhs.type), Float32Type):
             self.assign(op, f'tl.dot({a}, {b}, {acc}, input_precision="{op.precision.data}")')
+        else:
+            self.assign(op, f"tl.dot({a}, {b}, {acc})")
 
     def for_(self, op: scf.ForOp) -> None:
         body = op.body.block

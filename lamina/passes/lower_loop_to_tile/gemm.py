@@ -83,16 +83,16 @@ class GemmLowering:
         # A[i, p] at i*k + p (transpose_a: p*m + i); B[p, j] at p*n + j (transpose_b: j*k + p)
         a_offs = self._grid2(e, rm, k if not ta else 1, rk, 1 if not ta else m)
         b_offs = self._grid2(e, rk, n if not tb else 1, rn, 1 if not tb else k)
-        m_ok = e.cmp("slt", rm, m)
-        n_ok = e.cmp("slt", rn, n)
+        m_ok = e.cmp("slt", rm, m) if m % cfg.bm else None
+        n_ok = e.cmp("slt", rn, n) if n % cfg.bn else None
         acc_elem = self._f32() if self.use_dot else self.out_elem
         acc = e.splat(e.const(0, acc_elem), (cfg.bm, cfg.bn))
         loop_op, k0 = e.for_loop(0, k, cfg.bk, [acc])
         outer, e.block = e.block, loop_op.body.block
         kk = e.binary(arith.AddiOp, rk, k0)
-        k_ok = e.cmp("slt", kk, k)
-        a_mask = self._and2(e, m_ok, k_ok)
-        b_mask = self._and2(e, k_ok, n_ok)
+        k_ok = e.cmp("slt", kk, k) if k % cfg.bk else None
+        a_mask = self._and2(e, m_ok, k_ok, (cfg.bm, cfg.bk))
+        b_mask = self._and2(e, k_ok, n_ok, (cfg.bk, cfg.bn))
         a_shift = e.binary(arith.MuliOp, k0, 1 if not ta else m)
         b_shift = e.binary(arith.MuliOp, k0, n if not tb else 1)
         a_at = e.binary(arith.AddiOp, a_offs, e.binary(arith.AddiOp, a_shift, a_base))
@@ -109,7 +109,7 @@ class GemmLowering:
         e.block = outer
         result = e.cast(loop_op.res[0], self.out_elem)
         c_offs = e.binary(arith.AddiOp, self._grid2(e, rm, n, rn, 1), c_base)
-        c_mask = self._and2(e, m_ok, n_ok)
+        c_mask = self._and2(e, m_ok, n_ok, (cfg.bm, cfg.bn))
         if op.flag("accumulate"):
             prev = e.add(tile.LoadOp(pc, c_offs, c_mask))
             add = arith.AddfOp if is_float(prev.type) else arith.AddiOp
@@ -156,9 +156,18 @@ class GemmLowering:
         return e.op(arith.AddiOp, e.binary(arith.MuliOp, r, row_stride),
                     e.binary(arith.MuliOp, c, col_stride))
 
-    def _and2(self, e: Emitter, rows: SSAValue, cols: SSAValue) -> SSAValue:
-        r, c = self._outer(e, rows, cols)
-        return e.op(arith.AndIOp, r, c)
+    @staticmethod
+    def _and2(e: Emitter, rows: SSAValue | None, cols: SSAValue | None,
+              shape: tuple[int, int]) -> SSAValue | None:
+        """rows[:, None] & cols[None, :]; a side that divides evenly needs no mask (None)."""
+        parts = []
+        if rows is not None:
+            parts.append(e.add(tile.BroadcastOp(e.add(tile.ExpandDimsOp(rows, 1)), shape)))
+        if cols is not None:
+            parts.append(e.add(tile.BroadcastOp(e.add(tile.ExpandDimsOp(cols, 0)), shape)))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else e.op(arith.AndIOp, *parts)
 
     def _bcast_dot(self, e: Emitter, a: SSAValue, b: SSAValue, acc: SSAValue) -> SSAValue:
         """acc + sum_k a[:, k, None] * b[None, k, :] for types tl.dot does not take."""

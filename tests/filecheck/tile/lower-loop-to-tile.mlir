@@ -55,7 +55,8 @@ func.func @main(%x: memref<4x100xf32>, %out: memref<4xf32>) {
 
 // -----
 
-// A matmul: one tiled kernel with tl.dot in a loop over K, fp32 accumulation.
+// A matmul: one tiled kernel with tl.dot in a loop over K, fp32 accumulation; only
+// the sides that do not divide into blocks (n = 48 in blocks of 64) are masked.
 func.func @main(%a: memref<32x64xf16>, %b: memref<64x48xf16>, %c: memref<32x48xf16>) {
   loop.matmul %a, %b, %c batch=1 m=32 n=48 k=64 : memref<32x64xf16>, memref<64x48xf16>, memref<32x48xf16>
   func.return
@@ -66,7 +67,8 @@ func.func @main(%a: memref<32x64xf16>, %b: memref<64x48xf16>, %c: memref<32x48xf
 // CHECK:         tile.program_id 1
 // CHECK:         tile.splat %{{.*}} : f32 -> tensor<32x64xf32>
 // CHECK:         scf.for
-// CHECK:           tile.load %{{.*}} : !tile.ptr<f16>, tensor<32x64xi32> -> tensor<32x64xf16>, tensor<32x64xi1>
+// CHECK:           tile.load %a[%{{.*}}] : !tile.ptr<f16>, tensor<32x64xi32> -> tensor<32x64xf16>
+// CHECK:           tile.load %b[%{{.*}}] mask %{{.*}} : !tile.ptr<f16>, tensor<64x64xi32> -> tensor<64x64xf16>, tensor<64x64xi1>
 // CHECK:           tile.dot %{{.*}}, %{{.*}}, %{{.*}} "ieee" : tensor<32x64xf16>, tensor<64x64xf16> -> tensor<32x64xf32>
 // CHECK:         tile.cast %{{.*}} "signed" : tensor<32x64xf32> -> tensor<32x64xf16>
 // CHECK:         tile.store
