@@ -300,3 +300,26 @@ def test_eager_backward_through_indexing():
     t = torch.tensor(A, requires_grad=True)
     (t[1:, [0, 3]] * torch.flip(t, (0,))[1:, [0, 3]]).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(basic_index())
+def test_basic_setitem_property(index):
+    want = X.copy()
+    want[index] = -9.0
+    t = lm.tensor(X)
+    t[index] = -9.0
+    np.testing.assert_array_equal(t.numpy(), want)
+
+
+def _op_names(fn, *args) -> list[str]:
+    module = lm.jit(fn, backend="interp").trace(*args)
+    return [op.name for op in module.walk() if op.name.startswith("hl.")]
+
+
+def test_basic_indexing_is_one_slice():
+    assert _op_names(lambda x: x[1:, ::2, 3], X) == ["hl.slice", "hl.reshape"]
+    assert _op_names(lambda x: x[::-1, 1], X) == ["hl.slice", "hl.reverse", "hl.reshape"]
+    assert _op_names(lambda x: x[:, :], X) == []
+    names = _op_names(lambda x, i: x[:, i, 1:], X, np.array([0, 2]))
+    assert names.count("hl.gather") == 1 and names.count("hl.slice") == 1
