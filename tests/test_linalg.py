@@ -517,3 +517,17 @@ def test_conv_input_dilation_and_negative_padding_match_explicit_padding():
                              groups=1, input_dilation=idil)
         want = TF.conv2d(explicit, torch.tensor(w)).numpy()
         np.testing.assert_allclose(op.reference(x, w), want, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_programs_are_plain_hl():
+    """The backward of conv is two convs (input: stride-dilated cotangent with the flipped
+    kernel; weight: input with cotangent), the backward of max pooling a scatter."""
+    x, w = np.ones((1, 2, 6, 6), np.float32), np.ones((3, 2, 3, 3), np.float32)
+
+    def loss(x, w):
+        return lm.max_pool2d(lm.conv2d(x, w, stride=2, padding=1), 2).sum()
+
+    ir = lm.jit(lm.grad(loss, argnums=(0, 1))).lower(x, w, backend="interp").ir("hl")
+    assert ir.count("hl.conv ") == 3, ir
+    assert "input_dilation=[2, 2]" in ir and "hl.reverse" in ir
+    assert ir.count("hl.select_and_scatter_add") == 1

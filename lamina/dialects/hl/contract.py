@@ -218,8 +218,13 @@ class ConvOp(HlOp):
 
         nd, stride, lo, hi, dil, idil, g = self._geometry(x, w)
         o, cg, *k = w.shape
-        wt = w.reshape((g, o // g, cg, *k)).permute(0, 2, 1, *range(3, 3 + nd))
-        wt = emit(ReverseOp, wt.reshape((g * cg, o // g, *k)), dims=tuple(range(2, 2 + nd)))
+        spatial = tuple(range(2, 2 + nd))
+        if g == 1:
+            wt = w.permute(1, 0, *spatial)
+        else:
+            wt = w.reshape((g, o // g, cg, *k)).permute(0, 2, 1, *range(3, 3 + nd))
+            wt = wt.reshape((g * cg, o // g, *k))
+        wt = emit(ReverseOp, wt, dims=spatial)
         padding: list[int] = []
         for i in range(nd):
             new_lo = dil[i] * (k[i] - 1) - lo[i]
@@ -236,8 +241,11 @@ class ConvOp(HlOp):
         nd, stride, lo, hi, dil, idil, g = self._geometry(x, w)
         n, c, *spatial = x.shape
         o, cg, *k = w.shape
-        xs = x.reshape((n, g, cg, *spatial)).permute(2, 1, 0, *range(3, 3 + nd))
-        xs = xs.reshape((cg, g * n, *spatial))
+        if g == 1:  # channels become the batch, the batch the channels
+            xs = x.permute(1, 0, *range(2, 2 + nd))
+        else:  # channel group j of sample i becomes channel j*n + i
+            xs = x.reshape((n, g, cg, *spatial)).permute(2, 1, 0, *range(3, 3 + nd))
+            xs = xs.reshape((cg, g * n, *spatial))
         cts = ct.permute(1, 0, *range(2, 2 + nd))
         padding: list[int] = []
         for i in range(nd):
