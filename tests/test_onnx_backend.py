@@ -19,15 +19,15 @@ from lamina.runtime import backends
 # node-test name prefixes of the ops lamina imports
 OPS = [
     "abs", "add", "and", "averagepool", "batchnorm", "cast", "castlike", "ceil", "clip",
-    "concat", "constant", "constantofshape", "conv", "cos", "div", "dropout", "equal", "erf",
-    "exp", "expand", "flatten", "floor", "gather", "gelu", "gemm", "globalaveragepool",
-    "globalmaxpool", "greater", "greater_equal", "identity", "layer_normalization",
-    "leakyrelu", "less", "less_equal", "log", "logsoftmax", "matmul", "max", "maxpool",
-    "mean", "min", "mul", "neg", "not", "or", "pow", "reciprocal", "reduce_l1", "reduce_l2", "reduce_log_sum",
-    "reduce_log_sum_exp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
-    "reduce_sum", "reduce_sum_square", "relu", "reshape", "shape", "sigmoid", "sign", "sin",
-    "size", "slice", "softmax", "sqrt", "squeeze", "sub", "sum", "tanh", "transpose",
-    "unsqueeze", "where", "xor",
+    "concat", "constant", "constant_pad", "constantofshape", "conv", "cos", "div", "dropout",
+    "edge_pad", "equal", "erf", "exp", "expand", "flatten", "floor", "gather", "gelu", "gemm",
+    "globalaveragepool", "globalmaxpool", "greater", "greater_equal", "identity",
+    "layer_normalization", "leakyrelu", "less", "less_equal", "log", "logsoftmax", "matmul",
+    "max", "maxpool", "mean", "min", "mul", "neg", "not", "or", "pow", "reciprocal",
+    "reduce_l1", "reduce_l2", "reduce_log_sum", "reduce_log_sum_exp", "reduce_max", "reduce_mean", "reduce_min",
+    "reduce_prod", "reduce_sum", "reduce_sum_square", "reflect_pad", "relu", "reshape",
+    "shape", "sigmoid", "sign", "sin", "size", "slice", "softmax", "sqrt", "squeeze", "sub",
+    "sum", "tanh", "transpose", "unsqueeze", "where", "wrap_pad", "xor",
 ]
 
 EXCLUDED = {
@@ -35,7 +35,6 @@ EXCLUDED = {
         "float8/float4/int4/int2 element types: lamina has no such dtype",
     r"^test_(cast|castlike)_.*(STRING|string)": "strings: lamina has no string dtype",
     r"^test_equal_string": "strings: lamina has no string dtype",
-    r"^test_constant_pad": "Pad: not an imported op (constant_pad is a Pad test)",
     r"^test_gathernd": "GatherND: not imported",
     r"^test_identity_opt|^test_identity_sequence": "optional and sequence types: tensors only",
     r"^test_batchnorm_.*training_mode": "BatchNormalization in training mode: inference only",

@@ -12,6 +12,7 @@ import numpy as np
 from onnx import numpy_helper
 
 from lamina import dtypes
+from lamina.dialects import hl
 from lamina.frontend import movement, ops
 from lamina.onnx import prims
 from lamina.onnx.node import Node, axis_of, converter, ints, static, tensor
@@ -260,6 +261,43 @@ def gather(n: Node, x, index):
             return out.squeeze(axis)
         return prims.take_static(x, index, axis)
     return prims.take(x, index, axis)
+
+
+@converter("Pad", static=(1, 2, 3))
+def pad(n: Node, x, pads, value=None, axes=None):
+    x = tensor(x)
+    pads = ints(pads, n, "pads") if n.opset >= 11 else list(n.attr("pads"))
+    axes = [axis_of(a, x.ndim) for a in (ints(axes, n, "axes") or range(x.ndim))]
+    low, high = [0] * x.ndim, [0] * x.ndim
+    for i, a in enumerate(axes):
+        low[a], high[a] = pads[i], pads[i + len(axes)]
+    mode = n.attr("mode", "constant")
+    if mode == "constant":
+        fill = static(value, n, "constant_value").reshape(-1)[0].item() if value is not None \
+            else n.attr("value", 0)
+        fill = bool(fill) if x.dtype == dtypes.bool_ else (
+            float(fill) if x.dtype.is_floating_point else int(fill))
+        return ops.emit(hl.PadOp, x, low=tuple(low), high=tuple(high),
+                        interior=(0,) * x.ndim, value=fill)
+    if mode not in _PAD_INDEX:
+        raise n.unsupported(f"mode={mode}")
+    for a in range(x.ndim):
+        if low[a] or high[a]:
+            positions = np.arange(-low[a], x.shape[a] + high[a])
+            x = prims.take_static(x, _PAD_INDEX[mode](positions, x.shape[a]), a)
+    return x
+
+
+def _reflect(i: np.ndarray, size: int) -> np.ndarray:
+    if size == 1:
+        return np.zeros_like(i)
+    i = np.mod(i, 2 * size - 2)
+    return np.where(i >= size, 2 * size - 2 - i, i)
+
+
+# which input element each padded position copies, per mode
+_PAD_INDEX = {"edge": lambda i, size: np.clip(i, 0, size - 1), "reflect": _reflect,
+              "wrap": lambda i, size: np.mod(i, size)}
 
 
 @converter("GatherElements")
