@@ -131,6 +131,10 @@ class FoldSplatOperands(RewritePattern):
             return
         if isinstance(op, hl.DivOp | hl.RemOp) and types[0].category != 2 and values[1] == 0:
             return  # integer division by zero: leave it to the backend to report/define
+        if isinstance(op, hl.CastOp) and types[0].category == 2 and types[1].category == 1:
+            info = np.iinfo(types[1].np_dtype)
+            if not (np.isfinite(values[0]) and info.min <= values[0] <= info.max):
+                return  # float -> int out of range (or NaN) has no defined value
         arrays = [np.array(v, dtype=t.np_dtype) for v, t in zip(values, types, strict=False)]
         with np.errstate(all="ignore"):
             result = np.asarray(op.reference(*arrays)).astype(types[-1].np_dtype)

@@ -75,3 +75,15 @@ func.func @shapes_of_splat() -> (tensor<6xf32>, tensor<4x2x3xf32>, tensor<3x2xf3
   %m = hl.reduce_max %s dims=[1] : tensor<2x3xf32> -> tensor<2xf32>
   func.return %r, %b, %t, %m : tensor<6xf32>, tensor<4x2x3xf32>, tensor<3x2xf32>, tensor<2xf32>
 }
+
+// float -> int casts of NaN or out-of-range splats have no defined value: not folded.
+// CHECK-LABEL: func.func @undefined_cast
+// CHECK:         hl.cast
+// CHECK:         hl.cast
+func.func @undefined_cast() -> (tensor<4xi32>, tensor<4xi8>) {
+  %n = hl.splat value=nan : tensor<4xf32>
+  %a = hl.cast %n : tensor<4xf32> -> tensor<4xi32>
+  %big = hl.splat value=300.0 : tensor<4xf32>
+  %b = hl.cast %big : tensor<4xf32> -> tensor<4xi8>
+  func.return %a, %b : tensor<4xi32>, tensor<4xi8>
+}
