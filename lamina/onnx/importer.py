@@ -27,7 +27,7 @@ from onnx import numpy_helper
 from lamina.errors import LaminaError
 from lamina.frontend.jit import jit
 from lamina.frontend.tensor import Tensor
-from lamina.onnx import ops, ops_nn  # noqa: F401  (registers the converters)
+from lamina.onnx import ops, ops_nn, ops_shape  # noqa: F401  (registers the converters)
 from lamina.onnx.node import CONVERTERS, STATIC_INPUTS, Node, UnsupportedOnnxError, tensor
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
 
