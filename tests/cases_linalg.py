@@ -42,6 +42,20 @@ def np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return out
 
 
+def np_conv_transpose2d(x, w, stride, padding, output_padding):
+    """Each input element scatters `x * w` into the output, as the definition says."""
+    n, c, h, wd = x.shape
+    _, o, kh, kw = w.shape
+    oh = (h - 1) * stride - 2 * padding + kh + output_padding
+    ow = (wd - 1) * stride - 2 * padding + kw + output_padding
+    full = np.zeros((n, o, oh + 2 * padding + kh, ow + 2 * padding + kw))
+    for i in range(h):
+        for j in range(wd):
+            contrib = np.einsum("nc,cokl->nokl", x[:, :, i, j], w)
+            full[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw] += contrib
+    return full[:, :, padding:padding + oh, padding:padding + ow]
+
+
 def _pool_size(n, k, s, p, d, ceil_mode):
     span = n + 2 * p - d * (k - 1) - 1
     out = (-(-span // s) if ceil_mode else span // s) + 1
@@ -200,6 +214,12 @@ CASES = [
     _conv_row("conv2d-same", (1, 2, 6, 6), (2, 2, 4, 4), padding="same"),
     _conv_row("conv2d-all", (1, 4, 9, 8), (4, 2, 3, 2), bias=True, stride=2, padding=(1, 2),
               dilation=(2, 1), groups=2),
+    OpCase("conv_transpose2d", ("hl.conv", "hl.reverse"),
+           lambda x, w: lm.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+           lambda rng: [f32(2, 3, 4, 4)(rng), f32(3, 2, 3, 3)(rng)],
+           lambda x, w: np_conv_transpose2d(x, w, 2, 1, 1),
+           lambda x, w: TF.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+           grad_args=(0, 1), rtol=1e-4, atol=1e-5),
     _pool_row("max_pool2d", "max", (2, 3, 6, 6), 2),
     _pool_row("max_pool2d-overlap-padding", "max", (2, 2, 7, 7), 3, 2, 1),
     _pool_row("max_pool2d-ceil-dilation", "max", (1, 2, 8, 7), 2, 2, 1, 2, ceil_mode=True),

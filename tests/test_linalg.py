@@ -210,6 +210,35 @@ def test_conv1d_conv3d_and_unbatched():
                                torch_run(lambda x, w: TF.conv2d(x, w, padding=1), x, w))
 
 
+CONV_T = [  # x shape, w shape, kwargs
+    ((2, 4, 5, 5), (4, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ((1, 4, 4, 3), (4, 1, 2, 3), dict(stride=(3, 2), groups=2, dilation=2)),
+    ((1, 2, 5, 5), (2, 3, 3, 3), dict(padding=2)),
+    ((3, 5, 5), (3, 2, 2, 2), dict(stride=2)),
+]
+
+
+@pytest.mark.parametrize("sx,sw,kw", CONV_T, ids=[str(c[2]) for c in CONV_T])
+def test_conv_transpose2d_forward_and_grads(sx, sw, kw):
+    x, w, b = randn(*sx), randn(*sw), randn(sw[1] * kw.get("groups", 1))
+
+    def fn(x, w, b):
+        return lm.conv_transpose2d(x, w, b, **kw)
+
+    def torch_fn(x, w, b):
+        return TF.conv_transpose2d(x, w, b, **kw)
+
+    np.testing.assert_allclose(run(fn, x, w, b), torch_run(torch_fn, x, w, b), rtol=1e-10,
+                               atol=1e-12)
+    check_grads(fn, torch_fn, [x, w, b], (0, 1, 2), fd=len(sx) == 3)
+
+
+def test_conv_transpose1d():
+    x, w = randn(2, 3, 6), randn(3, 2, 3)
+    check_grads(lambda x, w: lm.conv_transpose1d(x, w, stride=2, padding=1),
+                lambda x, w: TF.conv_transpose1d(x, w, stride=2, padding=1), [x, w], (0, 1))
+
+
 def test_conv2d_second_derivative_against_torch():
     """grad of (grad wrt x . v) wrt w: the backward convs are differentiated again, which
     uses conv's input_dilation (stride 2 here)."""
@@ -395,6 +424,13 @@ def test_conv_errors_name_op_shapes_and_line():
             randn(4, 2, 3, 3), words=("conv2d", "stride"))
     _raises(DTypeError, lambda x, w: lm.conv2d(x, w), np.ones((1, 2, 5, 5), np.int32),
             np.ones((4, 2, 3, 3), np.int32), words=("conv2d", "floating-point", "int32"))
+
+
+def test_conv_transpose_errors():
+    _raises(ShapeError, lambda x, w: lm.conv_transpose2d(x, w), randn(1, 3, 5, 5),
+            randn(4, 2, 3, 3), words=("conv_transpose2d", "[4, 2, 3, 3]", "[1, 3, 5, 5]"))
+    _raises(ArgumentError, lambda x, w: lm.conv_transpose2d(x, w, output_padding=1),
+            randn(1, 4, 5, 5), randn(4, 2, 3, 3), words=("conv_transpose2d", "output_padding"))
 
 
 def test_pool_errors_name_op_shapes_and_line():

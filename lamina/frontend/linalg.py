@@ -20,8 +20,9 @@ from lamina.frontend.tensor import Tensor
 
 # pooling lives in `lamina.frontend.pooling`; its names are re-exported lazily (no cycle)
 _POOLING = ("adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d")
-__all__ = ["bmm", "conv1d", "conv2d", "conv3d", "dot", "einsum", "linear", "matmul", "mm",
-           "mv", "outer", *_POOLING]
+__all__ = ["bmm", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "dot", "einsum", "linear", "matmul", "mm", "mv", "outer",
+           *_POOLING]
 
 
 def __getattr__(name: str) -> Any:
@@ -181,12 +182,17 @@ def _conv(op: str, nd: int, x: Any, weight: Any, bias: Any, stride: Any, padding
                                f"larger than the padded input {list(x.shape)}")
     y = ops.emit(hl.ConvOp, x.to(dt), weight.to(dt), stride=stride, padding=pads,
                  dilation=dilation, groups=int(groups))
+    return _finish_conv(op, y, bias, unbatched)
+
+
+def _finish_conv(op: str, y: Tensor, bias: Any, unbatched: bool) -> Tensor:
+    """Add the per-channel bias; drop the batch dim of an unbatched input."""
     if bias is not None:
         bias = _tensor(bias)
-        if bias.shape != (weight.shape[0],):
-            raise _shape_error(op, f"bias must have shape [{weight.shape[0]}], got "
+        if bias.shape != (y.shape[1],):
+            raise _shape_error(op, f"bias must have shape [{y.shape[1]}], got "
                                f"{list(bias.shape)}")
-        y = ops.add(y, bias.reshape((weight.shape[0],) + (1,) * nd))
+        y = ops.add(y, bias.reshape((y.shape[1],) + (1,) * (y.ndim - 2)))
     return y.reshape(y.shape[1:]) if unbatched else y
 
 
@@ -225,3 +231,61 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(op: str, nd: int, x: Any, weight: Any, bias: Any, stride: Any,
+                    padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    """The transpose (gradient) of a convolution, as one `hl.conv`: the input is dilated
+    by the stride, and the kernel is flipped with its in/out channels swapped per group."""
+    x, weight = _tensor(x), _tensor(weight)
+    x, unbatched = _batched(x, nd, op)
+    if weight.ndim != nd + 2:
+        raise _shape_error(op, f"weight must be {nd + 2}-D [in, out/groups, *kernel], got "
+                           f"shape {list(weight.shape)}")
+    dt = _float_pair(op, x, weight)
+    stride, dilation = _tuple(stride, nd, op, "stride"), _tuple(dilation, nd, op, "dilation")
+    pad, extra = _tuple(padding, nd, op, "padding"), _tuple(output_padding, nd, op,
+                                                             "output_padding")
+    cin, cog, *kernel = weight.shape
+    if groups < 1 or cin % groups or cin != x.shape[1]:
+        raise _shape_error(op, f"weight of shape {list(weight.shape)} (groups={groups}) does "
+                           f"not fit input of shape {list(x.shape)} (expects {cin} channels, "
+                           "divisible by groups)")
+    if any(e >= max(s, d) or e < 0 for e, s, d in zip(extra, stride, dilation, strict=True)):
+        raise ArgumentError(with_location(f"{op}: output_padding {list(extra)} must be "
+                                          "smaller than the stride or the dilation"))
+    pads = []
+    for k, p, d, e in zip(kernel, pad, dilation, extra, strict=True):
+        pads += [d * (k - 1) - p, d * (k - 1) - p + e]
+    for i in range(nd):
+        if (x.shape[2 + i] - 1) * stride[i] + pads[2 * i] + pads[2 * i + 1] < \
+                dilation[i] * (kernel[i] - 1):
+            raise _shape_error(op, f"padding {list(pad)} leaves no output for input of shape "
+                               f"{list(x.shape)}")
+    spatial = tuple(range(2, 2 + nd))
+    w = weight.to(dt).reshape((groups, cin // groups, cog, *kernel))
+    w = w.permute(0, 2, 1, *range(3, 3 + nd)).reshape((groups * cog, cin // groups, *kernel))
+    w = ops.emit(hl.ReverseOp, w, dims=spatial)
+    props = {"input_dilation": stride} if any(s != 1 for s in stride) else {}
+    y = ops.emit(hl.ConvOp, x.to(dt), w, stride=(1,) * nd, padding=tuple(pads),
+                 dilation=dilation, groups=int(groups), **props)
+    return _finish_conv(op, y, bias, unbatched)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> Tensor:
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> Tensor:
+    """torch.nn.functional.conv_transpose2d: weight `[C_in, C_out/groups, kH, kW]`."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> Tensor:
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
