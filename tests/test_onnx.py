@@ -169,6 +169,31 @@ def test_bool_ops():
     _check(model, {"a": a, "b": b})
 
 
+@pytest.mark.parametrize("opset", range(13, 22))
+def test_opsets_13_to_21(opset):
+    """Ops whose inputs/attributes moved between opsets (axes as attribute or input)."""
+    axes = numpy_helper.from_array(np.array([1]), "axes")
+    mean = helper.make_node("ReduceMean", ["u", "axes"] if opset >= 18 else ["u"], ["m"],
+                            **({} if opset >= 18 else {"axes": [1]}))
+    nodes = [helper.make_node("Unsqueeze", ["x", "axes"], ["u"]), mean,
+             helper.make_node("Squeeze", ["m", "axes"], ["q"]),
+             helper.make_node("Softmax", ["q"], ["s"]),
+             helper.make_node("Clip", ["s", "lo", "hi"], ["c"]),
+             helper.make_node("ReduceSum", ["c", "axes"], ["y"], keepdims=0)]
+    inits = [axes, numpy_helper.from_array(np.array(0.1, np.float32), "lo"),
+             numpy_helper.from_array(np.array(0.3, np.float32), "hi")]
+    model = _model(nodes, [_vi("x", F32, [3, 5])], [_vi("y", F32, [3])], inits, opset)
+    _check(model, {"x": _rand(3, 5)})
+
+
+def test_shape_errors_name_the_onnx_node():
+    model = _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="proj")],
+                   [_vi("x", F32, [2, 3]), _vi("w", F32, [4, 5])],
+                   [helper.make_empty_tensor_value_info("y")])
+    with pytest.raises(lm.ShapeError, match="ONNX op MatMul 'proj'"):
+        lo.load(model, backend="interp").run([_rand(2, 3), _rand(4, 5)])
+
+
 # ---------------------------------------------------------------- graphs
 
 
