@@ -323,3 +323,10 @@ def test_basic_indexing_is_one_slice():
     assert _op_names(lambda x: x[:, :], X) == []
     names = _op_names(lambda x, i: x[:, i, 1:], X, np.array([0, 2]))
     assert names.count("hl.gather") == 1 and names.count("hl.slice") == 1
+
+
+def test_eager_bool_mask_from_a_lazy_tensor():
+    t = lm.tensor(X)
+    np.testing.assert_array_equal(t[t > 0].numpy(), X[X > 0])
+    t[t < 0] = 0.0
+    np.testing.assert_array_equal(t.numpy(), np.maximum(X, 0))
