@@ -63,7 +63,7 @@ class Runner:
         self.count = len(inputs) + len(outputs)
 
     def _prepare(self, i: int, arg, spec: BufferSpec) -> np.ndarray:
-        a = np.ascontiguousarray(arg, dtype=spec.dtype)
+        a = np.require(arg, dtype=spec.dtype, requirements="C")  # keeps 0-d (ascontiguousarray makes it 1-d)
         if a.shape != spec.shape:
             raise ArgumentError(with_location(
                 f"c program @{self.name}: argument {i} has shape {a.shape} and dtype "
