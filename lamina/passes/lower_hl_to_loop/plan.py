@@ -85,14 +85,18 @@ class Planner:
     # ---- rules
 
     def _producer_operands(self) -> set[SSAValue]:
+        """Operands producers read from memory (added one by one: a later operand may be
+        satisfied by an earlier one's buffer, e.g. `h @ w2` and `h.T @ g`)."""
         new: set[SSAValue] = set()
         for op in self.ops:
             producer = self.producers.get(op.name)
-            if producer is not None:
-                for v in producer.operands_in_memory(op, self.is_buffer):
-                    if not self.is_buffer(v):
-                        log(f"{describe(v)} is materialized: {op.name} reads it from memory")
-                        new.add(v)
+            if producer is None:
+                continue
+            for v in producer.operands_in_memory(op, self.is_buffer):
+                if not self.is_buffer(v):
+                    log(f"{describe(v)} is materialized: {op.name} reads it from memory")
+                    new.add(v)
+                    self.plan.materialized.add(v)
         return new
 
     def is_buffer(self, v: SSAValue) -> bool:
@@ -117,18 +121,11 @@ class Planner:
                 seen.add(v)
                 reached[v].add(root)
                 stack.extend(self._inlined_operands(v))
-        has_reduction: dict[SSAValue, bool] = {}
-
-        def reduces(v: SSAValue) -> bool:
-            if v not in has_reduction:
-                has_reduction[v] = False
-                has_reduction[v] = v.owner.name in self.reducing or any(
-                    reduces(o) for o in self._inlined_operands(v))
-            return has_reduction[v]
-
-        new = {v for v, roots in reached.items() if len(roots) > 1 and reduces(v)}
+        # materialize the reductions themselves; what uses them is cheap to recompute
+        new = {v for v, roots in reached.items()
+               if len(roots) > 1 and v.owner.name in self.reducing}  # type: ignore[union-attr]
         for v in new:
-            log(f"{describe(v)} is materialized: it contains a reduction and feeds "
+            log(f"{describe(v)} is materialized: it is a reduction that feeds "
                 f"{len(reached[v])} kernels")
         return new
 

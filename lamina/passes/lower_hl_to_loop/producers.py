@@ -56,9 +56,22 @@ def matrix_operand(v: SSAValue, is_buffer: IsBuffer) -> tuple[SSAValue, bool, bo
     return None
 
 
+def to_materialize(v: SSAValue, is_buffer: IsBuffer) -> SSAValue:
+    """What to put in memory so that `matrix_operand(v)` succeeds: the source of a
+    transpose of the last two dims rather than the transpose (read with the flag)."""
+    w = _strip_reshapes(v, is_buffer)
+    if isinstance(w.owner, sh.TransposeOp) and _swaps_last_two(w.owner.prop("perm")) \
+            and shape(w)[-2:] == shape(v)[-2:]:
+        src = _strip_reshapes(w.owner.operands[0], is_buffer)
+        if shape(src)[-2:] == shape(v)[-2:][::-1]:
+            return src
+    return v
+
+
 class MatmulProducer:
     def operands_in_memory(self, op, is_buffer: IsBuffer) -> list[SSAValue]:
-        return [v for v in op.operands if matrix_operand(v, is_buffer) is None]
+        return [to_materialize(v, is_buffer) for v in op.operands
+                if matrix_operand(v, is_buffer) is None]
 
     def lower(self, op, lowering, out: SSAValue) -> None:
         lhs, rhs = op.operands
