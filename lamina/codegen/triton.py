@@ -439,6 +439,7 @@ _STATEMENTS: dict[str, Callable[[KernelWriter, Operation], None]] = {
                                               f"{op.axis.value.data})"),
     "tile.broadcast": _simple(lambda w, op: f"tl.broadcast_to({w.name(op.input)}, "
                                             f"{list(shape_of(op.result.type))})"),
+    "tile.trans": _simple(lambda w, op: f"tl.trans({w.name(op.input)})"),
     "tile.where": _simple(lambda w, op: f"tl.where({w.name(op.cond)}, {w.name(op.lhs)}, "
                                         f"{w.name(op.rhs)})"),
     "tile.dot": KernelWriter.dot,

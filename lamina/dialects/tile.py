@@ -297,6 +297,29 @@ class BroadcastOp(IRDLOperation):
             raise VerifyException(f"tile.broadcast: cannot broadcast {src} to {dst}")
 
 
+@irdl_op_definition
+class TransOp(IRDLOperation):
+    """`tl.trans(x)` of a 2-d block: `%t = tile.trans %x : tensor<64x32xf32> -> tensor<32x64xf32>`."""
+
+    name = "tile.trans"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, value: SSAValue):
+        rows, cols = shape_of(value.type)
+        super().__init__(operands=[value],
+                         result_types=[TensorType(element_of(value.type), [cols, rows])])
+
+    def verify_(self) -> None:
+        src = shape_of(self.input.type)
+        if len(src) != 2 or shape_of(self.result.type) != src[::-1] or \
+                element_of(self.result.type) != element_of(self.input.type):
+            raise VerifyException(f"tile.trans: {self.input.type} -> {self.result.type} is not "
+                                  "a 2-d transpose")
+
+
 # ---------------------------------------------------------------- memory
 
 
@@ -544,7 +567,7 @@ class DotOp(IRDLOperation):
 
 
 Tile = Dialect("tile", [
-    KernelOp, ReturnOp, LaunchOp, ProgramIdOp, ArangeOp, SplatOp, ExpandDimsOp, BroadcastOp,
+    KernelOp, ReturnOp, LaunchOp, ProgramIdOp, ArangeOp, SplatOp, ExpandDimsOp, BroadcastOp, TransOp,
     LoadOp, StoreOp, CmpOp, WhereOp, CastOp, ReduceOp, ArgReduceOp, DotOp,
 ], [PtrType])
 

@@ -28,6 +28,8 @@ tile.kernel @k(%x: !tile.ptr<f32>, %i: !tile.ptr<i64>, %out: !tile.ptr<f32>) {
   %e = tile.expand_dims %r 1 : tensor<16xi32> -> tensor<16x1xi32>
   // CHECK-NEXT: %b = tile.broadcast %e : tensor<16x1xi32> -> tensor<16x16xi32>
   %b = tile.broadcast %e : tensor<16x1xi32> -> tensor<16x16xi32>
+  // CHECK-NEXT: %tr = tile.trans %b : tensor<16x16xi32> -> tensor<16x16xi32>
+  %tr = tile.trans %b : tensor<16x16xi32> -> tensor<16x16xi32>
   // CHECK-NEXT: %bl = tile.load %x[%b] : !tile.ptr<f32>, tensor<16x16xi32> -> tensor<16x16xf32>
   %bl = tile.load %x[%b] : !tile.ptr<f32>, tensor<16x16xi32> -> tensor<16x16xf32>
   // CHECK-NEXT: %d = tile.dot %bl, %bl, %bl "tf32" : tensor<16x16xf32>, tensor<16x16xf32> -> tensor<16x16xf32>
