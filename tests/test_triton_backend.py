@@ -6,6 +6,7 @@ Shapes are tiny: the interpreter runs every block op through numpy.
 
 import numpy as np
 import pytest
+from xdsl.parser import Parser
 
 import lamina  # noqa: F401  (registers the triton backend, the tile dialect, the pass)
 from lamina.codegen.triton import generate
@@ -14,7 +15,6 @@ from lamina.passes.lower_loop_to_tile import LowerLoopToTile
 from lamina.passes.lower_loop_to_tile import kernel as kernel_mod
 from lamina.passes.pipeline import context
 from lamina.runtime import triton_backend as tb
-from xdsl.parser import Parser
 
 RNG = np.random.default_rng(0)
 
