@@ -334,6 +334,50 @@ def test_export_conv_pool_and_indexing():
         np.testing.assert_allclose(r, np.asarray(w_), rtol=1e-5, atol=1e-5)
 
 
+def test_export_integer_floor_division_and_remainder():
+    def fn(a, b, x, y):
+        return a // b, a % b, x % y, lm.pad(x, (1, 2), value=0.5)
+
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(-20, 20, 12), rng.choice([-7, -3, 2, 5], 12)
+    x, y = _rand(12) * 5, np.where(rng.random(12) > 0.5, 1.5, -2.5).astype(np.float32)
+    proto = lo.export(fn, a, b, x, y)
+    names = [i.name for i in proto.graph.input]
+    ref = ReferenceEvaluator(proto).run(None, dict(zip(names, [a, b, x, y], strict=True)))
+    want = [np.floor_divide(a, b), np.remainder(a, b), np.remainder(x, y),
+            np.pad(x, (1, 2), constant_values=0.5)]
+    for r, w in zip(ref, want, strict=True):
+        np.testing.assert_allclose(r, w, rtol=1e-5, atol=1e-5)
+
+
 def test_export_unmappable_op_is_named():
-    with pytest.raises(lo.UnsupportedOnnxError, match="hl op hl.div .*integer"):
-        lo.export(lambda x: x // 3, np.arange(6))
+    with pytest.raises(lo.UnsupportedOnnxError, match="hl op hl.random .*no ONNX mapping"):
+        lo.export(lambda x: x + lm.rand(3), np.ones(3, np.float32))
+
+
+def test_export_elementwise_and_reductions_round_trip():
+    def fn(x, y, k):
+        a = lm.where(x > y, lm.exp(x), -y).to(lm.float64)
+        b = (x.abs() + 1).rsqrt() * lm.sigmoid(y) - lm.tanh(x) ** 2
+        c = lm.maximum(x, y).sum(dim=1, keepdim=True) / x.amax(dim=0) + lm.erf(x).mean()
+        return a, b + c, (k * 3 + 1) % 5, (x <= y) | (x != y), k.argmax(dim=0)
+
+    x, y, k = _rand(3, 4), _rand(3, 4, seed=2), np.arange(12).reshape(3, 4)
+    proto = lo.export(fn, x, y, k)
+    names = [i.name for i in proto.graph.input]
+    ref = ReferenceEvaluator(proto).run(None, dict(zip(names, [x, y, k], strict=True)))
+    want = lm.jit(fn, backend="interp")(x, y, k)
+    back = lo.load(proto, backend="interp").run([x, y, k])
+    for r, w, b in zip(ref, want, back, strict=True):
+        assert r.dtype == np.asarray(w).dtype == b.dtype
+        np.testing.assert_allclose(r, np.asarray(w), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(b, np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
+def test_export_module_directly(tmp_path):
+    model = _mlp()
+    x = _rand(2, 4)
+    proto = lo.export(model, x, path=str(tmp_path / "m.onnx"))
+    got = ReferenceEvaluator(proto).run(None, {proto.graph.input[0].name: x})[0]
+    np.testing.assert_allclose(got, np.asarray(lm.jit(model, backend="interp")(x)), rtol=1e-5,
+                               atol=1e-6)

@@ -18,12 +18,12 @@ from lamina.runtime import backends
 
 # node-test name prefixes of the ops lamina imports
 OPS = [
-    "abs", "add", "and", "averagepool", "batchnorm", "cast", "castlike", "ceil", "clip",
+    "abs", "add", "and", "argmax", "argmin", "averagepool", "batchnorm", "cast", "castlike", "ceil", "clip",
     "concat", "constant", "constant_pad", "constantofshape", "conv", "cos", "div", "dropout",
     "edge_pad", "equal", "erf", "exp", "expand", "flatten", "floor", "gather", "gelu", "gemm",
     "globalaveragepool", "globalmaxpool", "greater", "greater_equal", "identity",
     "layer_normalization", "leakyrelu", "less", "less_equal", "log", "logsoftmax", "matmul",
-    "max", "maxpool", "mean", "min", "mul", "neg", "not", "or", "pow", "reciprocal",
+    "max", "maxpool", "mean", "min", "mod", "mul", "neg", "not", "or", "pow", "reciprocal",
     "reduce_l1", "reduce_l2", "reduce_log_sum", "reduce_log_sum_exp", "reduce_max", "reduce_mean", "reduce_min",
     "reduce_prod", "reduce_sum", "reduce_sum_square", "reflect_pad", "relu", "reshape",
     "shape", "sigmoid", "sign", "sin", "size", "slice", "softmax", "sqrt", "squeeze", "sub",

@@ -84,10 +84,42 @@ _REDUCE = {"hl.reduce_sum": "ReduceSum", "hl.reduce_prod": "ReduceProd",
            "hl.reduce_max": "ReduceMax", "hl.reduce_min": "ReduceMin"}
 
 
+def _sign_differs(w: _Writer, r: str, b: str, zero: str) -> str:
+    """r != 0 and sign(r) != sign(b): where a truncating result needs a floor correction."""
+    nonzero = w.node("Not", [w.node("Equal", [r, zero])])
+    return w.node("And", [nonzero, w.node("Xor", [w.node("Less", [r, zero]),
+                                                   w.node("Less", [b, zero])])])
+
+
 def _div(w: _Writer, op: Operation, ins: list[str]) -> str:
-    if not _dtype(op.results[0]).is_floating_point:
-        raise _unmappable(op, "integer hl.div floors; ONNX Div truncates")
-    return w.node("Div", ins)
+    """Float: Div. Integer hl.div floors while ONNX Div truncates: q - (r != 0 and the
+    signs of r and b differ), with r the truncated remainder."""
+    dt = _dtype(op.results[0])
+    if dt.is_floating_point:
+        return w.node("Div", ins)
+    zero, one = (w.const(np.asarray(v, dtype=dt.np_dtype), "k") for v in (0, 1))
+    r = w.node("Mod", ins, fmod=1)
+    fix = w.node("Where", [_sign_differs(w, r, ins[1], zero), one, zero])
+    return w.node("Sub", [w.node("Div", ins), fix])
+
+
+def _rem(w: _Writer, op: Operation, ins: list[str]) -> str:
+    """Remainder with the divisor's sign: ONNX Mod (fmod=0) for integers; for floats
+    C fmod plus the divisor where the signs differ."""
+    dt = _dtype(op.results[0])
+    if not dt.is_floating_point:
+        return w.node("Mod", ins, fmod=0)
+    zero = w.const(np.asarray(0, dtype=dt.np_dtype), "k")
+    r = w.node("Mod", ins, fmod=1)
+    return w.node("Where", [_sign_differs(w, r, ins[1], zero), w.node("Add", [r, ins[1]]), r])
+
+
+def _pad(w: _Writer, op: Operation, ins: list[str]) -> str:
+    if any(op.prop("interior")):
+        raise _unmappable(op, "interior padding")
+    value = np.asarray(op.prop("value"), dtype=_dtype(op.results[0]).np_dtype)
+    pads = list(op.prop("low")) + list(op.prop("high"))
+    return w.node("Pad", [ins[0], w.ints(pads), w.const(value, "pad_value")], mode="constant")
 
 
 def _ne(w: _Writer, op: Operation, ins: list[str]) -> str:
@@ -187,7 +219,8 @@ def _reduce_window(w: _Writer, op: Operation, ins: list[str]) -> str:
 
 
 _RULES: dict[str, Callable[[_Writer, Operation, list[str]], str]] = {
-    "hl.div": _div, "hl.ne": _ne, "hl.rsqrt": _rsqrt, "hl.cast": _cast,
+    "hl.div": _div, "hl.rem": _rem, "hl.pad": _pad, "hl.ne": _ne, "hl.rsqrt": _rsqrt,
+    "hl.cast": _cast,
     "hl.splat": _materialized, "hl.constant": _materialized, "hl.iota": _materialized,
     "hl.broadcast_in_dim": _broadcast_in_dim, "hl.reshape": _reshape,
     "hl.transpose": _transpose, "hl.argmax": _arg, "hl.argmin": _arg,

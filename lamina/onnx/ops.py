@@ -12,6 +12,7 @@ import numpy as np
 from onnx import numpy_helper
 
 from lamina import dtypes
+from lamina.dialects import hl
 from lamina.frontend import ops
 from lamina.onnx.node import Node, axis_of, converter, ints, static, tensor
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
@@ -43,6 +44,17 @@ def div(n: Node, a, b):
     if a.dtype.is_floating_point:
         return ops.div(a, b)
     return ops.div(a, b, rounding_mode="trunc")  # ONNX integer division truncates
+
+
+@converter("Mod")
+def mod(n: Node, a, b):
+    """fmod=0: the divisor's sign (numpy remainder); fmod=1: the dividend's (C fmod)."""
+    a, b = tensor(a), tensor(b)
+    r = ops.remainder(a, b)
+    if not n.attr("fmod", 0):
+        return r
+    differs = ops.logical_and(ops.ne(r, 0), ops.ne(ops.lt(r, 0), ops.lt(a, 0)))
+    return ops.where(differs, ops.sub(r, b), r)
 
 
 @converter("Pow")
@@ -154,6 +166,18 @@ def reduce(n: Node, x, axes=None):
     elif n.op_type == "ReduceLogSum":
         out = ops.log(out)
     return out.to(x.dtype) if out.dtype != x.dtype else out
+
+
+@converter("ArgMax", "ArgMin")
+def arg_extremum(n: Node, x):
+    x = tensor(x)
+    axis = axis_of(n.attr("axis", 0), x.ndim)
+    fn = ops.argmax if n.op_type == "ArgMax" else ops.argmin
+    keep = bool(n.attr("keepdims", 1))
+    if n.attr("select_last_index", 0):  # the first index of the reversed axis, mirrored
+        flipped = fn(ops.emit(hl.ReverseOp, x, dims=(axis,)), dim=axis, keepdim=keep)
+        return ops.sub(x.shape[axis] - 1, flipped)
+    return fn(x, dim=axis, keepdim=keep)
 
 
 def _empty_value(op_type: str, dt: dtypes.DType):
