@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lamina as lm
 from lamina.errors import ArgumentError, DTypeError, ShapeError
@@ -85,6 +87,27 @@ def test_matmul_forward_and_grads(sa, sb):
     a, b = randn(*sa), randn(*sb)
     np.testing.assert_allclose(run(lambda a, b: a @ b, a, b), np.matmul(a, b), rtol=1e-12)
     check_grads(lambda a, b: lm.matmul(a, b), torch.matmul, [a, b], (0, 1), fd=len(sa) < 4)
+
+
+@st.composite
+def _matmul_shapes(draw):
+    """Operand shapes torch.matmul accepts: 1-D or batched, batch dims broadcasting."""
+    m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
+    batch = draw(st.lists(st.integers(1, 3), max_size=2))
+    a_batch = [draw(st.sampled_from([b, 1])) for b in batch]
+    b_batch = [draw(st.sampled_from([b, 1])) for b in batch][draw(st.integers(0, len(batch))):]
+    sa = [k] if draw(st.booleans()) else [*a_batch, m, k]
+    sb = [k] if draw(st.booleans()) else [*b_batch, k, n]
+    return tuple(sa), tuple(sb)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_matmul_shapes())
+def test_matmul_property_against_numpy(shapes):
+    sa, sb = shapes
+    a, b = randn(*sa), randn(*sb)
+    np.testing.assert_allclose(run(lambda a, b: a @ b, a, b), np.matmul(a, b), rtol=1e-12,
+                               atol=1e-12)
 
 
 def test_matmul_promotes_dtypes_and_integers():
