@@ -275,13 +275,9 @@ def test_backend_run_node_and_run_model():
 
 
 @pytest.mark.parametrize("weights", ["constants", "inputs"])
-def test_mlp_model_on_interp(weights):
-    _check(_mlp_model(), {"x": _rand(5, 4)}, rtol=1e-4, weights=weights)
-
-
-def test_mlp_model_on_registered_backend(backend):
-    """Every registered lamina backend, weights passed as program inputs."""
-    _check(_mlp_model(), {"x": _rand(5, 4)}, backend=backend, rtol=1e-4, weights="inputs")
+def test_mlp_model_on_registered_backend(backend, weights):
+    """Every registered lamina backend, weights baked in or passed as program inputs."""
+    _check(_mlp_model(), {"x": _rand(5, 4)}, backend=backend, rtol=1e-4, weights=weights)
 
 
 def _mlp_model():

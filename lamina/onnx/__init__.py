@@ -7,15 +7,8 @@ backend API on lamina (`lamina.onnx.backend`), `export` a traced lamina function
     lamina.onnx.export(fn, x, w, path="fn.onnx")   # and back
 """
 
+from lamina.onnx.exporter import export
 from lamina.onnx.importer import OnnxFunction, load
 from lamina.onnx.node import UnsupportedOnnxError
-
-
-def export(fn, *example_args, path=None, opset: int = 18):
-    """Write `fn` traced on `example_args` as an ONNX model (see `lamina.onnx.exporter`)."""
-    from lamina.onnx.exporter import export as _export
-
-    return _export(fn, *example_args, path=path, opset=opset)
-
 
 __all__ = ["OnnxFunction", "UnsupportedOnnxError", "export", "load"]
