@@ -86,3 +86,79 @@ def test_fusion_kernel_counts(fn, inputs, kernels):
     want = interp.run_module(hl_module, inputs)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def _check(fn, inputs, rtol=1e-5, atol=1e-6):
+    hl_module, module, inputs = lower(fn, *inputs)
+    got = loop_interp.run(module, inputs)
+    want = interp.run_module(hl_module, inputs)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=rtol,
+                                   atol=atol)
+    return module
+
+
+def test_mlp_train_step_matches_and_fuses():
+    def step(x, y, w1, b1, w2, b2):
+        def loss(w1, b1, w2, b2):
+            return F.cross_entropy(F.relu(x @ w1 + b1) @ w2 + b2, y)
+        value, grads = lm.value_and_grad(loss, argnums=(0, 1, 2, 3))(w1, b1, w2, b2)
+        return value, *(p - 0.1 * g for p, g in zip((w1, b1, w2, b2), grads, strict=True))
+
+    r = np.random.default_rng(0)
+    inputs = [_rand(8, 16), r.integers(0, 4, 8), _rand(16, 32), _rand(32), _rand(32, 4),
+              _rand(4)]
+    module = _check(step, inputs)
+    assert sum(isinstance(op, loop.MatmulOp) for op in module.walk()) == 5
+    assert kernel_count(module) <= 14
+
+
+@pytest.mark.parametrize("dtype", [np.float16, "bfloat16", np.float64])
+def test_half_and_double_chains(dtype):
+    dt = lm.bfloat16.np_dtype if dtype == "bfloat16" else np.dtype(dtype)
+    x = _rand(4, 8).astype(dt)
+    _check(lambda x: (F.softmax(x * 2.0, dim=-1) + x.exp()).sum(dim=0), [x], rtol=2e-2,
+           atol=2e-2)
+
+
+def test_integer_bool_and_uint8_ops():
+    r = np.random.default_rng(0)
+    a = r.integers(-20, 20, (4, 8)).astype(np.int32)
+    b = r.integers(1, 7, (4, 8)).astype(np.int32)
+    u = r.integers(0, 255, (4, 8)).astype(np.uint8)
+    _check(lambda a, b, u: ((a // b) + (a % b) * 3, (a > b) & (u > 100), u // 3 + u % 7,
+                            a.max(dim=1), (u > 50).sum(dim=1), a.argmax(dim=1)), [a, b, u])
+
+
+def test_returned_input_and_duplicate_results_are_copies():
+    x = _rand(4, 8)
+    module = _check(lambda x: (x, x.exp(), x.exp()), [x])
+    names = [op.kernel_name.data for op in module.walk() if isinstance(op, loop.KernelOp)]
+    assert sum(n.startswith("copy") for n in names) == 2, names
+
+
+def test_column_softmax_is_parallel_over_columns():
+    module = _check(lambda x: F.softmax(x, dim=0), [_rand(16, 8)])
+    (kernel,) = [op for op in module.walk() if isinstance(op, loop.KernelOp)]
+    assert kernel.bound_values == (8,)
+
+
+def test_reductions_over_different_dims_are_materialized(monkeypatch, capsys):
+    monkeypatch.setenv("LAMINA_LOG_FUSION", "1")
+    x = _rand(6, 8)
+    module = _check(lambda x: x - x.amax(dim=1, keepdim=True) - x.amax(dim=0, keepdim=True),
+                    [x])
+    assert kernel_count(module) == 2
+    assert "is materialized" in capsys.readouterr().err
+
+
+def test_scatter_add_is_one_kernel_with_a_sequential_loop():
+    table = np.zeros((5, 3), np.float32)
+    idx = np.array([0, 2, 2, 4, 2], np.int64)
+    upd = _rand(5, 3)
+    module = _check(lambda t, i, u: t.index_add(0, i, u * 2.0), [table, idx, upd])
+    (kernel,) = [op for op in module.walk() if isinstance(op, loop.KernelOp)
+                 and op.kernel_name.data.startswith("scatter_add")]
+    assert kernel.bound_values == (3,)
+    assert any(isinstance(op, loop.SeqForOp) for op in kernel.walk())

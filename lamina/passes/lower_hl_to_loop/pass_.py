@@ -27,6 +27,7 @@ from xdsl.ir import Block, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 
 from lamina import dtypes
+from lamina.dialects import loop
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import HlOp
 from lamina.passes.lower_hl_to_loop import plan as planning
@@ -73,6 +74,7 @@ class FunctionLowering:
                 destination[v] = out
             else:
                 copies.append((v, out))
+        group: list[tuple[SSAValue, SSAValue]] = []  # roots sharing the open kernel
         for op in self.fn.body.block.ops:
             if not isinstance(op, HlOp) or op.results[0] not in self.plan.materialized:
                 continue
@@ -80,17 +82,19 @@ class FunctionLowering:
             if isinstance(op, sh.ConstantOp) and _needs_global(op):
                 self.buffers[v] = self._global(op)
                 if v in destination:
-                    self._kernel(v, destination[v], tuple(range(len(shape(v)))), copy=True)
+                    group = self._extend(group, v, destination[v], copy=True)
                 continue
             buf = destination.get(v) or self._alloc(v)
             if op.name in PRODUCERS:
+                group = self._flush(group)
                 PRODUCERS[op.name].lower(op, self, buf)  # type: ignore[attr-defined]
                 self.kernels += 1
             else:
-                self._kernel(v, buf, self.plan.parallel[v])
+                group = self._extend(group, v, buf)
             self.buffers[v] = buf
+        self._flush(group)
         for v, out in copies:
-            self._kernel(v, out, tuple(range(len(shape(v)))), copy=True)
+            self._flush([(v, out)], copy=True)
         self._deallocs()
         self.add(func.ReturnOp())
         lowered = func.FuncOp(self.fn.sym_name.data, FunctionType.from_lists(
@@ -114,25 +118,63 @@ class FunctionLowering:
 
         return global_buffer(self, op)
 
-    def _kernel(self, root: SSAValue, dest: SSAValue, parallel: tuple[int, ...],
-                copy: bool = False) -> None:
+    # ---- kernels: consecutive roots over the same parallel space share one
+
+    def _parallel(self, root: SSAValue, copy: bool) -> tuple[int, ...]:
+        return tuple(range(len(shape(root)))) if copy else self.plan.parallel[root]
+
+    def _bounds(self, root: SSAValue, copy: bool = False) -> list[int]:
+        return [shape(root)[d] for d in self._parallel(root, copy)]
+
+    def _extend(self, group, root: SSAValue, dest: SSAValue, copy: bool = False):
+        """Add `root` to the open kernel if it reads the earlier roots only at the same
+        kernel point (their values are reused as scalars); else start a new kernel."""
+        if group and not copy and self._bounds(group[0][0]) == self._bounds(root):
+            trial = [*group, (root, dest)]
+            kb = self._build(trial)
+            written = {d for _, d in group}
+            if not any(isinstance(op, loop.LoadOp) and op.buf in written
+                       for op in kb.kernel.walk()):
+                return trial
+            planning.log(f"{planning.describe(root)} starts a new kernel: it reads the "
+                         f"values of the previous kernel at other points")
+        self._flush(group)
+        if copy:
+            return self._flush([(root, dest)], copy=True)
+        return [(root, dest)]
+
+    def _flush(self, group, copy: bool = False) -> list:
+        if group:
+            self.add(self._build(group, copy).kernel)
+            self.kernels += 1
+        return []
+
+    def _build(self, group, copy: bool = False) -> KernelBuilder:
+        first = group[0][0]
+        name = "copy" if copy else first.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
+        parallel = self._parallel(first, copy)
+        kb = KernelBuilder(f"{name}_{self.kernels}", self._bounds(first, copy), parallel,
+                           self.buffers, RULES, REDUCING)
+        base = {v: b for v, b in self.buffers.items() if all(v is not r for r, _ in group)}
+        for k, (root, dest) in enumerate(group):
+            kb.buffers = {**base, **dict(group[:k])}
+            if copy:
+                kb.buffers[root] = self.buffers[root]
+            self._emit_root(kb, root, dest, self._parallel(root, copy))
+        return kb
+
+    def _emit_root(self, kb: KernelBuilder, root: SSAValue, dest: SSAValue,
+                   parallel: tuple[int, ...]) -> None:
         dims = shape(root)
         inner = [d for d in range(len(dims)) if d not in parallel]
-        name = "copy" if copy else root.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
-        kb = KernelBuilder(f"{name}_{self.kernels}", [dims[d] for d in parallel], parallel,
-                           self.buffers, RULES, REDUCING)
-        self.kernels += 1
         idx: dict[int, SSAValue] = dict(zip(parallel, kb.kernel.body.block.args, strict=True))
         if inner:
-            from lamina.dialects import loop
-
             loop_op = loop.ForOp([dims[d] for d in inner])
             kb.nest(loop_op, 0)
             idx |= dict(zip(inner, loop_op.body.block.args, strict=True))
         full = tuple(idx[d] for d in range(len(dims)))
-        value = kb.element(root, full)
-        kb.store(value, dest, full, elem_type(root))
-        self.add(kb.kernel)
+        kb.store(kb.element(root, full), dest, full, elem_type(root))
+        kb.stack = kb.stack[:1]
 
     def _deallocs(self) -> None:
         top = list(self.block.ops)

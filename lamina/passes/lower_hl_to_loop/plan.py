@@ -151,13 +151,12 @@ class Planner:
             log(f"{describe(v)} is materialized: it is needed at every point of another "
                 f"reduction in the kernel of {describe(root)}")
         rest = [(v, d) for v, d in inner if v not in new]
-        if root.owner.name in self.reducing:
+        if root.owner.name in self.reducing or not rest:
             parallel = frozenset(range(len(dims)))
-        else:
-            parallel = frozenset().union(*(d for _, d in rest)) if rest else \
-                frozenset(range(len(dims)))
+        else:  # parallel over the dims of the largest inner reduction
+            parallel = max((d for _, d in rest), key=lambda d: math.prod(dims[i] for i in d))
         for v, d in rest:
-            if math.prod(dims[i] for i in parallel - d) > 1:
+            if not d <= parallel or math.prod(dims[i] for i in parallel - d) > 1:
                 log(f"{describe(v)} is materialized: the kernel of {describe(root)} is "
                     f"parallel over dims {sorted(parallel)}, it varies over {sorted(d)} only")
                 new.add(v)
