@@ -139,3 +139,21 @@ def test_bad_hyperparameters_are_reported():
         lm.optim.Adam(model.parameters(), betas=(1.5, 0.9))
     with pytest.raises(lm.ArgumentError, match="empty"):
         lm.optim.AdamW([])
+
+
+@pytest.mark.parametrize("cls", ["SGD", "AdamW"])
+def test_learning_rate_schedule_reaches_a_jitted_step_without_retrace(cls):
+    model, tmodel = _models()
+    opt = getattr(lm.optim, cls)(model.parameters(), lr=0.1)
+    topt = getattr(torch.optim, cls)(tmodel.parameters(), lr=0.1)
+    step = lm.jit(lambda x, y: (opt.zero_grad(), F.cross_entropy(model(x), y).backward(),
+                                opt.step()))
+    for i, batch in enumerate(_batches(3)):
+        for group in (*opt.param_groups, *topt.param_groups):
+            group["lr"] = 0.1 / (i + 1)
+        step(*batch)
+        _torch_losses(tmodel, topt, [batch])
+        if i == 0:
+            first = list(step._cache.values())
+    assert list(step._cache.values()) == first  # the first trace served every call
+    _assert_same_params(model, tmodel)

@@ -38,11 +38,11 @@ class Adam(Optimizer):
 
     def _update(self, p: Tensor, grad: Tensor, state: dict[str, Tensor],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2), wd = group.lr_tensor, group["betas"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
         if wd != 0 and self._decoupled:
-            p.copy_(p * (1 - lr * wd))
+            p.copy_(p * (1 - lr * wd).to(p.dtype))
         elif wd != 0:
             grad = grad + p * wd
         step = state["step"] + 1

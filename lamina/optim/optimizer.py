@@ -11,8 +11,9 @@ tensor op under `no_grad`. That one design serves both ways of training:
 - outside jit (eager), the updates are recorded lazily and `step()` realizes
   all of them at once: one compiled program per step, cached by its structure.
 
-Hyperparameters (lr, betas, ...) are read at trace time and become constants
-of a jitted program; changing one afterwards needs a new `lm.jit`.
+The learning rate is a tensor too (see `ParamGroup`), so a schedule that
+assigns `group["lr"]` works with a jitted step. The other hyperparameters
+(betas, momentum, ...) are read at trace time and become program constants.
 """
 
 from __future__ import annotations
@@ -29,10 +30,34 @@ from lamina.frontend.lazy import realize
 from lamina.frontend.tensor import Tensor
 
 
+class ParamGroup(dict):
+    """A parameter group (a dict, as in torch). Its learning rate is mirrored in a
+    concrete 0-d tensor that a jitted step captures as an input, so assigning
+    `group["lr"]` (a schedule) takes effect at the next call without a retrace."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lr_tensor = Tensor(np.array(self["lr"], np.float64))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if key == "lr":
+            t = self.lr_tensor
+            t._data, t._value, t._graph = np.array(float(value), np.float64), None, None
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def lr(self, dtype: Any) -> Tensor:
+        """The learning rate as a tensor of the parameters' dtype (read when tracing)."""
+        return self.lr_tensor.to(dtype)
+
+
 class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         self.defaults = dict(defaults)
-        self.param_groups: list[dict[str, Any]] = []
+        self.param_groups: list[ParamGroup] = []
         self.state: dict[Tensor, dict[str, Tensor]] = {}
         groups = list(params)
         if not groups:
@@ -42,7 +67,7 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
-        group = {**self.defaults, **group}
+        group = ParamGroup({**self.defaults, **group})
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:

@@ -47,4 +47,4 @@ class SGD(Optimizer):
                 state["step"].copy_(state["step"] + 1)
             buf.copy_(new_buf)
             d_p = d_p + new_buf * momentum if group["nesterov"] else new_buf
-        p.copy_(p - d_p * group["lr"])
+        p.copy_(p - d_p * group.lr(p.dtype))
