@@ -17,23 +17,27 @@ import math
 import os
 from collections.abc import Callable, Iterator
 
-from xdsl.dialects import arith, func, memref
-from xdsl.dialects import math as mth
+from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
-    Float32Type,
-    Float64Type,
-    FloatAttr,
-    IndexType,
-    IntegerAttr,
-    IntegerType,
     MemRefType,
     ModuleOp,
-    Signedness,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from lamina.codegen.c_scalar import (
+    ctype,
+    expression,
+    float_literal,
+    int_literal,
+    is_float,
+    is_half,
+    load_expr,
+    signed,
+    storage_ctype,
+    store_expr,
+)
 from lamina.dialects import cpu
 from lamina.errors import CompileError
 
@@ -68,237 +72,6 @@ class SourceWriter:
         return "\n".join(self.lines) + "\n"
 
 
-# ---------------------------------------------------------------- types
-
-
-def is_half(t: Attribute) -> bool:
-    return isinstance(t, Float16Type | BFloat16Type)
-
-
-def is_float(t: Attribute) -> bool:
-    return isinstance(t, Float16Type | BFloat16Type | Float32Type | Float64Type)
-
-
-def width(t: Attribute) -> int:
-    if isinstance(t, IndexType):
-        return 64
-    if isinstance(t, IntegerType):
-        return t.width.data
-    raise CompileError(f"C codegen: {t} is not an integer type")
-
-
-def _c_width(t: Attribute) -> int:
-    """The width of the C integer holding `t` (i1 lives in a byte)."""
-    w = width(t)
-    if w == 1:
-        return 8
-    if w not in (8, 16, 32, 64):
-        raise CompileError(f"C codegen: integers of width {w} are not supported")
-    return w
-
-
-def ctype(t: Attribute) -> str:
-    """The C type of a value in a register."""
-    if isinstance(t, Float64Type):
-        return "double"
-    if is_float(t):
-        return "float"
-    if isinstance(t, IndexType):
-        return "int64_t"
-    if isinstance(t, IntegerType):
-        signed = t.signedness.data == Signedness.SIGNED
-        return f"{'' if signed else 'u'}int{_c_width(t)}_t"
-    if isinstance(t, MemRefType):
-        return storage_ctype(t.element_type) + "*"
-    raise CompileError(f"C codegen: no C type for {t}")
-
-
-def storage_ctype(t: Attribute) -> str:
-    """The C type of a buffer element."""
-    return "uint16_t" if is_half(t) else ctype(t)
-
-
-def signed(t: Attribute) -> str:
-    return "int64_t" if isinstance(t, IndexType) else f"int{_c_width(t)}_t"
-
-
-def unsigned(t: Attribute) -> str:
-    return "uint64_t" if isinstance(t, IndexType) else f"uint{_c_width(t)}_t"
-
-
-def fsuffix(t: Attribute) -> str:
-    """libm suffix: expf for float (f32, f16, bf16 computed in float), exp for double."""
-    return "" if isinstance(t, Float64Type) else "f"
-
-
-def round_to(t: Attribute, expr: str) -> str:
-    """Round a float expression to the precision of `t` (f16/bf16 live in float)."""
-    if isinstance(t, Float16Type):
-        return f"lm_round_f16({expr})"
-    if isinstance(t, BFloat16Type):
-        return f"lm_round_bf16({expr})"
-    return expr
-
-
-def load_expr(elem: Attribute, ref: str) -> str:
-    if isinstance(elem, Float16Type):
-        return f"lm_f16_to_f32({ref})"
-    if isinstance(elem, BFloat16Type):
-        return f"lm_bf16_to_f32({ref})"
-    if isinstance(elem, IntegerType) and elem.width.data == 1:
-        return f"({ref} != 0)"
-    return ref
-
-
-def store_expr(elem: Attribute, value: str) -> str:
-    if isinstance(elem, Float16Type):
-        return f"lm_f32_to_f16({value})"
-    if isinstance(elem, BFloat16Type):
-        return f"lm_f32_to_bf16({value})"
-    return value
-
-
-def float_literal(value: float, t: Attribute) -> str:
-    if math.isnan(value):
-        return "NAN"
-    if math.isinf(value):
-        return "INFINITY" if value > 0 else "(-INFINITY)"
-    text = float.hex(value)
-    return f"({text})" if isinstance(t, Float64Type) else f"({text}f)"
-
-
-def int_literal(value: int, t: Attribute) -> str:
-    if isinstance(t, IndexType):
-        if value == -(2**63):
-            return "INT64_MIN"
-        return f"INT64_C({value})"
-    w = width(t)
-    bits = value & ((1 << w) - 1)
-    return f"(({ctype(t)})UINT64_C({bits}))"
-
-
-# ---------------------------------------------------------------- expressions
-
-_CMPF = ("0", "{a} == {b}", "{a} > {b}", "{a} >= {b}", "{a} < {b}", "{a} <= {b}",
-         "({a} < {b} || {a} > {b})", "({a} == {a} && {b} == {b})", "!({a} < {b} || {a} > {b})",
-         "!({a} <= {b})", "!({a} < {b})", "!({a} >= {b})", "!({a} > {b})", "{a} != {b}",
-         "({a} != {a} || {b} != {b})", "1")
-_CMPI = ("==", "!=", "s<", "s<=", "s>", "s>=", "u<", "u<=", "u>", "u>=")
-
-_FLOAT_BIN: dict[type[Operation], str] = {
-    arith.AddfOp: "{a} + {b}", arith.SubfOp: "{a} - {b}", arith.MulfOp: "{a} * {b}",
-    arith.DivfOp: "{a} / {b}", arith.MaximumfOp: "lm_max{f}({a}, {b})",
-    arith.MinimumfOp: "lm_min{f}({a}, {b})", arith.MaxnumfOp: "fmax{f}({a}, {b})",
-    arith.MinnumfOp: "fmin{f}({a}, {b})", mth.PowFOp: "pow{f}({a}, {b})",
-    mth.Atan2Op: "atan2{f}({a}, {b})", mth.CopySignOp: "copysign{f}({a}, {b})",
-}
-_FLOAT_UN: dict[type[Operation], str] = {
-    arith.NegfOp: "-{a}", mth.AbsFOp: "fabs{f}({a})", mth.ExpOp: "exp{f}({a})",
-    mth.Exp2Op: "exp2{f}({a})", mth.ExpM1Op: "expm1{f}({a})", mth.LogOp: "log{f}({a})",
-    mth.Log2Op: "log2{f}({a})", mth.Log10Op: "log10{f}({a})", mth.Log1pOp: "log1p{f}({a})",
-    mth.SqrtOp: "sqrt{f}({a})", mth.RsqrtOp: "1 / sqrt{f}({a})", mth.TanhOp: "tanh{f}({a})",
-    mth.ErfOp: "erf{f}({a})", mth.SinOp: "sin{f}({a})", mth.CosOp: "cos{f}({a})",
-    mth.TanOp: "tan{f}({a})", mth.AsinOp: "asin{f}({a})", mth.AcosOp: "acos{f}({a})",
-    mth.AtanOp: "atan{f}({a})", mth.SinhOp: "sinh{f}({a})", mth.CoshOp: "cosh{f}({a})",
-    mth.AsinhOp: "asinh{f}({a})", mth.AcoshOp: "acosh{f}({a})", mth.AtanhOp: "atanh{f}({a})",
-    mth.CbrtOp: "cbrt{f}({a})", mth.FloorOp: "floor{f}({a})", mth.CeilOp: "ceil{f}({a})",
-    mth.RoundOp: "round{f}({a})", mth.RoundEvenOp: "nearbyint{f}({a})",
-    mth.TruncOp: "trunc{f}({a})",
-}
-# integer ops: plain C on the unsigned register type, or a prelude helper
-_INT_BIN: dict[type[Operation], str] = {
-    arith.AddiOp: "{a} + {b}", arith.SubiOp: "{a} - {b}", arith.MuliOp: "{a} * {b}",
-    arith.AndIOp: "{a} & {b}", arith.OrIOp: "{a} | {b}", arith.XOrIOp: "{a} ^ {b}",
-    arith.ShLIOp: "{a} << {b}", arith.ShRUIOp: "({u}){a} >> {b}",
-    arith.ShRSIOp: "({s}){a} >> {b}", arith.DivSIOp: "lm_divsi{w}({a}, {b})",
-    arith.DivUIOp: "lm_divui{w}({a}, {b})", arith.RemSIOp: "lm_remsi{w}({a}, {b})",
-    arith.RemUIOp: "lm_remui{w}({a}, {b})", arith.FloorDivSIOp: "lm_floordivsi{w}({a}, {b})",
-    arith.CeilDivSIOp: "lm_ceildivsi{w}({a}, {b})",
-    arith.CeilDivUIOp: "lm_ceildivui{w}({a}, {b})",
-    arith.MaxSIOp: "({s}){a} > ({s}){b} ? {a} : {b}",
-    arith.MinSIOp: "({s}){a} < ({s}){b} ? {a} : {b}",
-    arith.MaxUIOp: "({u}){a} > ({u}){b} ? {a} : {b}",
-    arith.MinUIOp: "({u}){a} < ({u}){b} ? {a} : {b}",
-}
-
-
-def _int_binary(op: Operation, a: str, b: str) -> str:
-    t = op.results[0].type
-    if isinstance(op, arith.MuliOp) and not isinstance(t, IndexType) and _c_width(t) < 32:
-        a = f"(uint32_t){a}"  # uint16*uint16 promotes to signed int and may overflow
-    w = 64 if isinstance(t, IndexType) else _c_width(t)
-    return _INT_BIN[type(op)].format(a=a, b=b, s=signed(t), u=unsigned(t), w=w)
-
-
-def _cast(op: Operation, a: str) -> str:
-    src, dst = op.operands[0].type, op.results[0].type
-    if isinstance(op, arith.ExtFOp | arith.TruncFOp):
-        if isinstance(dst, Float16Type) and isinstance(src, Float64Type):
-            return f"lm_f16_to_f32(lm_f64_to_f16({a}))"
-        return round_to(dst, f"({ctype(dst)}){a}")
-    if isinstance(op, arith.SIToFPOp):
-        return round_to(dst, f"({ctype(dst)})({signed(src)}){a}")
-    if isinstance(op, arith.UIToFPOp):
-        return round_to(dst, f"({ctype(dst)})({unsigned(src)}){a}")
-    if isinstance(op, arith.FPToSIOp):
-        return f"({ctype(dst)})({signed(dst)}){a}"
-    if isinstance(op, arith.FPToUIOp):
-        return f"({ctype(dst)})({unsigned(dst)}){a}"
-    if isinstance(op, arith.ExtSIOp | arith.IndexCastOp):
-        if width(src) == 1:
-            return f"({ctype(dst)})(0 - ({unsigned(dst)}){a})"
-        if width(dst) > width(src):  # sign-extend: through the signed type of the source
-            return f"({ctype(dst)})({signed(dst)})({signed(src)}){a}"
-        return f"({ctype(dst)}){a}" if width(dst) > 1 else f"({a} & 1)"
-    if isinstance(op, arith.ExtUIOp):
-        return f"({ctype(dst)})({unsigned(src)}){a}"
-    if isinstance(op, arith.TruncIOp):
-        return f"({a} & 1)" if width(dst) == 1 else f"({ctype(dst)}){a}"
-    raise CompileError(f"C codegen: no rule for {op.name}")
-
-
-_CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.UIToFPOp, arith.FPToSIOp,
-          arith.FPToUIOp, arith.ExtSIOp, arith.ExtUIOp, arith.TruncIOp, arith.IndexCastOp)
-
-
-def expression(op: Operation, args: list[str]) -> str:
-    """The C expression of a scalar op's result, given its operands' C names."""
-    t = op.results[0].type
-    if isinstance(op, arith.ConstantOp):
-        value = op.value
-        if isinstance(value, FloatAttr):
-            return float_literal(float(value.value.data), t)
-        if isinstance(value, IntegerAttr):
-            return int_literal(int(value.value.data), t)
-        raise CompileError(f"C codegen: unsupported constant {value}")
-    if type(op) in _FLOAT_BIN:
-        return round_to(t, _FLOAT_BIN[type(op)].format(a=args[0], b=args[1], f=fsuffix(t)))
-    if type(op) in _FLOAT_UN:
-        return round_to(t, _FLOAT_UN[type(op)].format(a=args[0], f=fsuffix(t)))
-    if isinstance(op, mth.FmaOp):
-        return round_to(t, f"fma{fsuffix(t)}({args[0]}, {args[1]}, {args[2]})")
-    if isinstance(op, mth.FPowIOp):
-        return round_to(t, f"pow{fsuffix(t)}({args[0]}, ({signed(op.operands[1].type)}){args[1]})")
-    if type(op) in _INT_BIN:
-        return _int_binary(op, args[0], args[1])
-    if isinstance(op, mth.AbsIOp):
-        return f"({signed(t)}){args[0]} < 0 ? 0 - {args[0]} : {args[0]}"
-    if isinstance(op, arith.CmpfOp):
-        return _CMPF[op.predicate.value.data].format(a=args[0], b=args[1])
-    if isinstance(op, arith.CmpiOp):
-        pred = _CMPI[op.predicate.value.data]
-        ot = op.operands[0].type
-        cast = "" if pred in ("==", "!=") else f"({signed(ot) if pred[0] == 's' else unsigned(ot)})"
-        return f"{cast}{args[0]} {pred.lstrip('su')} {cast}{args[1]}"
-    if isinstance(op, arith.SelectOp):
-        return f"{args[0]} ? {args[1]} : {args[2]}"
-    if isinstance(op, _CASTS):
-        return _cast(op, args[0])
-    if isinstance(op, arith.BitcastOp):
-        return f"lm_bitcast_{ctype(t).replace('_t', '')}({args[0]})"
-    raise CompileError(f"C codegen has no rule for op '{op.name}'")
-
-
 # ---------------------------------------------------------------- statements
 
 
@@ -311,6 +84,14 @@ class CEmitter:
         self.names: dict[SSAValue, str] = {}
         self.counter = 0
         self.gemms: dict[str, tuple[str, str, str, str]] = {}
+        self.kernels: dict[cpu.KernelOp, str] = {}
+
+    def kernel_name(self, op: cpu.KernelOp) -> str:
+        """A unique C name for the kernel's function (kernel names need not be unique)."""
+        if op not in self.kernels:
+            clean = "".join(ch if ch.isalnum() else "_" for ch in op.sym_name.data)
+            self.kernels[op] = f"lm_k{len(self.kernels)}_{clean}"
+        return self.kernels[op]
 
     def fresh(self, prefix: str) -> str:
         self.counter += 1
@@ -342,11 +123,15 @@ class CEmitter:
         else:
             self.define(op.results[0], expression(op, [self.name(v) for v in op.operands]))
 
-    def loop_nest(self, bounds, ivs, pragma: str | None) -> contextlib.ExitStack:
+    def loop_nest(self, bounds, ivs, pragma: str | None,
+                  inner_pragma: str | None = None) -> contextlib.ExitStack:
+        """Nested `for`s; `pragma` before the outermost, `inner_pragma` before the last."""
         stack = contextlib.ExitStack()
-        if pragma:
-            self.out.line(pragma)
-        for bound, iv in zip(bounds, ivs, strict=True):
+        for depth, (bound, iv) in enumerate(zip(bounds, ivs, strict=True)):
+            if depth == 0 and pragma:
+                self.out.line(pragma)
+            if depth == len(bounds) - 1 and inner_pragma:
+                self.out.line(inner_pragma)
             n = self.fresh("i")
             self.names[iv] = n
             stack.enter_context(self.out.block(f"for (int64_t {n} = 0; {n} < {bound}; ++{n})"))
@@ -529,12 +314,7 @@ def _half_bits(value: float, elem: Attribute) -> str:
 
 
 def _emit_kernel_call(em: CEmitter, op: cpu.KernelOp) -> None:
-    em.out.line(f"{_kernel_name(op)}({', '.join(em.name(a) for a in op.args)});")
-
-
-def _kernel_name(op: cpu.KernelOp) -> str:
-    clean = "".join(ch if ch.isalnum() else "_" for ch in op.sym_name.data)
-    return f"lm_k_{clean}"
+    em.out.line(f"{em.kernel_name(op)}({', '.join(em.name(a) for a in op.args)});")
 
 
 _STATEMENTS: dict[type[Operation], Callable] = {
@@ -569,13 +349,38 @@ def _emit_kernel(em: CEmitter, op: cpu.KernelOp, aliased: set[int]) -> None:
             decls.append(f"{const}{ctype(p.type)}{restrict} {n}")
         else:
             decls.append(f"{ctype(p.type)} {n}")
-    n = len(op.space)
-    pragma = f"#pragma omp parallel for collapse({n}) schedule(static)" \
-        if op.omp is not None and n else None
-    with em.out.block(f"static void {_kernel_name(op)}({', '.join(decls) or 'void'})"):
-        with em.loop_nest(op.space, op.ivs, pragma):
+    pragma, inner = _kernel_pragmas(op)
+    with em.out.block(f"static void {em.kernel_name(op)}({', '.join(decls) or 'void'})"):
+        with em.loop_nest(op.space, op.ivs, pragma, inner):
             em.emit_block(op.body.block)
     em.out.line()
+
+
+# below this many outer iterations, threads split the whole space (no inner simd loop)
+_MIN_OUTER_ITERATIONS = 64
+
+
+def _omp_for(collapse: int, simd: bool = False) -> str:
+    clauses = (" simd" if simd else "") + (f" collapse({collapse})" if collapse > 1 else "")
+    return f"#pragma omp parallel for{clauses} schedule(static)"
+
+
+def _kernel_pragmas(op: cpu.KernelOp) -> tuple[str | None, str | None]:
+    """OpenMP over the parallel dims; when the body is straight-line scalar code, the
+    last dim is a `simd` loop (collapsing it with the others would hide the affine
+    offsets from the vectorizer)."""
+    space = op.space
+    n = len(space)
+    if n == 0:
+        return None, None
+    simple = not any(isinstance(o, cpu.ForOp | cpu.ReduceOp) for o in op.body.block.ops)
+    if op.omp is None:
+        return None, "#pragma omp simd" if simple else None
+    if simple and n == 1:
+        return _omp_for(1, simd=True), None
+    if simple and math.prod(space[:-1]) >= _MIN_OUTER_ITERATIONS:
+        return _omp_for(n - 1), "#pragma omp simd"
+    return _omp_for(n), None
 
 
 def _aliased_params(main: func.FuncOp, kernel: cpu.KernelOp) -> set[int]:
