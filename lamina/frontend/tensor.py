@@ -237,7 +237,8 @@ class Tensor:
         graph = graphs.current()
         value = new._ssa(graph)
         if graph.kind != "eager":
-            graph.mutated[id(self)] = self  # written back after each call of the program
+            if self._data is not None:  # a tensor from outside the trace: written back
+                graph.mutated[id(self)] = self  # after every call of the program
         else:
             self._data = None  # lazy until realized (an optimizer realizes its step at once)
         self._value, self._graph = value, graph
