@@ -229,6 +229,28 @@ def test_matmul_batched_transposed_accumulate():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("ta,tb_", [(False, True), (True, True), (False, False)])
+def test_f32_matmul_operands_relaid_out(monkeypatch, ta, tb_):
+    """Big f32 GEMMs take A as [k, m] and B as [k, n]: others are transposed first by a
+    separate kernel (threshold lowered here so tiny shapes take that path)."""
+    from lamina.passes.lower_loop_to_tile import layout
+
+    monkeypatch.setattr(layout, "MIN_ELEMENTS", 0)
+    a = RNG.standard_normal((2, 9, 5) if ta else (2, 5, 9)).astype(np.float32)
+    b = RNG.standard_normal((2, 6, 9) if tb_ else (2, 9, 6)).astype(np.float32)
+    text = _matmul_ir("f32", 2, 5, 6, 9, ta=ta, tb_=tb_, acc=True)
+    module = lower(text)
+    launches = [o.kernel.root_reference.data for o in module.walk()
+                if isinstance(o, tile.LaunchOp)]
+    assert launches[-1].startswith("matmul")
+    assert sum(n.startswith("transpose") for n in launches) == (not ta) + tb_
+    prev = RNG.standard_normal((2, 5, 6)).astype(np.float32)
+    got = _run_with_initial_output(text, [a, b], prev)
+    a_ = np.swapaxes(a, 1, 2) if ta else a
+    b_ = np.swapaxes(b, 1, 2) if tb_ else b
+    np.testing.assert_allclose(got, prev + a_ @ b_, rtol=1e-5, atol=1e-5)
+
+
 def _run_with_initial_output(text, inputs, initial):
     module = lower(text)
     fn = tb._main(module)

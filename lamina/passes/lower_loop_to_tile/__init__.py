@@ -5,7 +5,8 @@ memrefs; gives the same function with each of them replaced by a `tile.launch`
 of a new `tile.kernel` (inserted before the function). Kernels take the root
 buffers (views resolved: a kernel addresses a flat, contiguous buffer, so a view
 only changes index arithmetic); views left without users are erased. Allocs,
-deallocs and copies stay as `memref` ops on the host side.
+deallocs and copies stay as `memref` ops on the host side. Big f32 GEMMs first get
+their operands transposed into the layout Triton's FMA dot prefers (layout.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from lamina.dialects import loop, tile
 from lamina.passes.lower_loop_to_tile.gemm import GemmLowering
 from lamina.passes.lower_loop_to_tile.kernel import KernelLowering
+from lamina.passes.lower_loop_to_tile.layout import relayout
 
 
 def _symbol(name: str, taken: set[str]) -> str:
@@ -51,6 +53,9 @@ class LowerLoopToTile(ModulePass):
                     lowering = KernelLowering(src, _symbol(src.kernel_name.data, taken))
                     warps, stages = None, 1
                 else:
+                    if not self.allow_tf32:
+                        src = relayout(src, InsertPoint.before(fn),
+                                       lambda base: _symbol(base, taken))
                     lowering = GemmLowering(src, _symbol("matmul", taken), self.allow_tf32)
                     warps, stages = lowering.cfg.num_warps, lowering.cfg.num_stages
                 kernel = lowering.build()

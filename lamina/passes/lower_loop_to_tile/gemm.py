@@ -37,8 +37,6 @@ def choose_config(m: int, n: int, k: int, elem, use_dot: bool) -> GemmConfig:
     if not use_dot:
         return GemmConfig(16, 16, 16, 4, 1)
     wide = isinstance(elem, Float16Type | BFloat16Type)
-    if not wide and m >= 64 and n >= 128 and k >= 32:  # f32 FMA dots: tuned on an H200
-        return GemmConfig(64, 128, 32, 4, 3)
     bm = max(16, min(128, next_pow2(m)))
     bn = max(16, min(256 if wide and n >= 256 and m >= 128 else 128, next_pow2(n)))
     bk = max(16, min(64 if wide else 32, next_pow2(k)))
