@@ -242,6 +242,20 @@ def test_custom_vjp_with_residuals_nested_in_grad():
     np.testing.assert_allclose(np.asarray(gg), s * (1 - s), rtol=1e-10)
 
 
+def test_custom_vjp_in_eager_backward():
+    """Called eagerly on a tensor that requires grad, the custom rule (with a tensor
+    residual) is what `.backward()` uses; a concrete tensor argument works too."""
+    xs = np.linspace(-2, 2, 5).astype(np.float32)
+    x = lm.tensor(xs, requires_grad=True)
+    weight = lm.tensor(np.full(5, 3.0, np.float32))
+    (softplus(x * 2.0) * weight).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 / (1 + np.exp(-2 * xs)), rtol=1e-5)
+    y = lm.tensor(xs, requires_grad=True)
+    (clip_gradient(y) * 3.0).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), np.full(5, 0.1, np.float32))
+    np.testing.assert_allclose(softplus(lm.tensor(xs)).numpy(), np.log1p(np.exp(xs)), rtol=1e-5)
+
+
 def test_custom_vjp_wrong_cotangent_count():
     @lm.custom_vjp
     def f(x, y):

@@ -19,8 +19,8 @@ import numpy as np
 
 from lamina.errors import ArgumentError, GradientError, with_location
 from lamina.frontend import graph as graphs
+from lamina.frontend import lazy, pytree
 from lamina.frontend import ops as F
-from lamina.frontend import pytree
 from lamina.frontend.tensor import Tensor
 from lamina.passes.autodiff import emit_vjp
 
@@ -202,9 +202,7 @@ class custom_vjp:
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None or self.bwd is None:
             return self.fn(*args)
-        if not graphs.tracing():
-            return _in_trace(self.__call__)(*args)
-        graph = graphs.current()
+        graph = graphs.current()  # a trace, or the eager graph (so eager .backward() sees it)
         inputs = [a if isinstance(a, Tensor) else F.as_tensor(a) for a in args]
         out, residuals = self.fwd(*inputs)
         outs, _ = pytree.flatten(out)
@@ -244,36 +242,72 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
 
 
 def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) -> None:
-    """Cut loss's slice from the eager graph, add its backward ops, compile (cached), run."""
-    from lamina.frontend import lazy
+    """Cut loss's slice from the eager graph, add its backward ops, compile (cached), run.
+
+    Custom rules (`lm.custom_vjp` called eagerly) travel with the slice: their inputs
+    and tensor residuals join it, and the rules are re-attached to the cloned values."""
     from lamina.frontend.compile import _CACHE, compile_module
     from lamina.runtime import backends
 
-    ops_, args = lazy.backward_slice([loss._value])
+    ops_, args, rules = _slice_with_rules(graph, loss._value)
     used = set(args)
     leaves = [(a, o) for a, o in leaves if a in used]
     grad_array = np.broadcast_to(np.asarray(gradient, dtype=loss.dtype.np_dtype), loss.shape)
-    key = ("backward", lazy.structural_key(ops_, args, [loss._value]),
-           tuple(args.index(a) for a, _ in leaves))
-    program = _CACHE.get((key, backends.default_name()))
+    key = None if rules else (
+        "backward", lazy.structural_key(ops_, args, [loss._value]),
+        tuple(args.index(a) for a, _ in leaves))
+    program = _CACHE.get((key, backends.default_name())) if key is not None else None
+    sub = graphs.Graph("pass", captured=[graph.captured[a.index] for a in args])
+    mapping: dict = dict(zip(args, [sub.block.insert_arg(a.type, i) for i, a in enumerate(args)],
+                             strict=True))
     if program is None:
-        fn = lazy.extract(ops_, args, [loss._value]).body.block.first_op
-        block = fn.body.block
-        fn.body.detach_block(block)
-        sub = graphs.Graph("pass", block=block, captured=[None] * len(args))
-        ret = sub.block.last_op
-        outputs = list(ret.operands)
-        ret.detach()
-        ret.erase()
+        for op in ops_:
+            clone = op.clone(value_mapper=mapping)
+            sub.block.add_op(clone)
+            mapping.update(zip(op.results, clone.results, strict=True))
+        for rule in rules:
+            moved = graphs.CustomRule(
+                inputs=[mapping[v] for v in rule.inputs],
+                outputs=[mapping[v] for v in rule.outputs], backward=rule.backward,
+                residuals=pytree.tree_map(lambda r: _move(r, graph, sub, mapping),
+                                          rule.residuals))
+            sub.custom_rules.update({v: moved for v in moved.outputs})
         with graphs.push(sub):
             ct_arg = sub.add_input(loss._ir_type(), "ct")
-            wrt = [sub.block.args[args.index(a)] for a, _ in leaves]
-            grads = emit_vjp(sub, outputs, [Tensor._from_value(ct_arg, sub, False)], wrt)
+            wrt = [mapping[a] for a, _ in leaves]
+            grads = emit_vjp(sub, [mapping[loss._value]], [Tensor._from_value(ct_arg, sub, False)],
+                             wrt)
             results = [(g if g is not None else F.zeros_like(Tensor._from_value(w, sub, False)))
                        ._ssa(sub) for g, w in zip(grads, wrt, strict=True)]
         module = sub.to_module(results, name="backward")
         program = compile_module(module, key=key, name="backward")
-    inputs = [graph.captured[a.index] for a in args] + [np.array(grad_array)]  # keeps 0-d
+    else:
+        sub.add_input(loss._ir_type(), "ct")
+    inputs = [np.array(grad_array) if c is None  # (np.array keeps a 0-d cotangent 0-d)
+              else c._concrete() if isinstance(c, Tensor) else c for c in sub.captured]
     for (_, owner), g in zip(leaves, program(inputs), strict=True):
         owner._grad = Tensor(g) if owner._grad is None else Tensor(np.asarray(owner._grad) + g)
 
+
+def _slice_with_rules(graph: graphs.Graph, loss_value):
+    """backward_slice of the loss, grown until it holds the inputs and tensor residuals
+    of every custom rule whose outputs it contains."""
+    extra: list = []
+    while True:
+        ops_, args = lazy.backward_slice([loss_value, *extra])
+        inside = set(ops_)
+        rules = list({id(r): r for v, r in graph.custom_rules.items()
+                      if v.owner in inside}.values())
+        needed = [v for r in rules for v in r.inputs] + [
+            t._value for r in rules for t in pytree.flatten(r.residuals)[0]
+            if isinstance(t, Tensor) and t._graph is graph and t._value is not None]
+        if all(v in extra for v in needed):
+            return ops_, args, rules
+        extra = list(dict.fromkeys([*extra, *needed]))
+
+
+def _move(residual: Any, graph: graphs.Graph, sub: graphs.Graph, mapping: dict) -> Any:
+    """A residual tensor of the eager graph, as the same value in the backward graph."""
+    if isinstance(residual, Tensor) and residual._graph is graph and residual._value in mapping:
+        return Tensor._from_value(mapping[residual._value], sub, False)
+    return residual
