@@ -143,3 +143,13 @@ ALL: dict[str, Callable[[], Workload]] = {
     "matmul2048": lambda: matmul(2048),
     "sum": big_sum,
 }
+
+
+def _models() -> dict[str, Callable[[], Workload]]:
+    from bench import models
+
+    return {"mlp_step": models.mlp_train_step, "cnn": models.cnn_fwd_bwd,
+            "attention": models.attention_block}
+
+
+ALL.update(_models())
