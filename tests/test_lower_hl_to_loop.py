@@ -162,3 +162,14 @@ def test_scatter_add_is_one_kernel_with_a_sequential_loop():
                  and op.kernel_name.data.startswith("scatter_add")]
     assert kernel.bound_values == (3,)
     assert any(isinstance(op, loop.SeqForOp) for op in kernel.walk())
+
+
+def test_batched_weight_gradient_is_one_matmul():
+    """d/dw sum((x @ w)^2) for a 3-d x: the batch folds into the contraction."""
+    x, w = _rand(2, 3, 4), _rand(4, 5)
+    module = _check(lm.grad(lambda w, x: ((x @ w) ** 2).sum()), [w, x], rtol=1e-4)
+    matmuls = [op for op in module.walk() if isinstance(op, loop.MatmulOp)]
+    assert any(op.size("batch") == 1 and op.size("k") == 6 and op.flag("transpose_a")
+               for op in matmuls), [str(op) for op in matmuls]
+    assert not any(isinstance(op, loop.KernelOp) and op.kernel_name.data.startswith("broad")
+                   for op in module.walk())

@@ -35,43 +35,57 @@ def _swaps_last_two(perm: tuple[int, ...]) -> bool:
 def matrix_operand(v: SSAValue, is_buffer: IsBuffer) -> tuple[SSAValue, bool, bool] | None:
     """(value in memory, transposed, shared by all batches) holding the data of the
     matrix stack `v` ([..., rows, cols]), or None if `v` must be materialized."""
-    rows_cols = shape(v)[-2:]
-    w = _strip_reshapes(v, is_buffer)
-    if is_buffer(w):
-        return w, False, False  # a reshape of a buffer keeps its row-major data
-    if isinstance(w.owner, sh.TransposeOp) and shape(w)[-2:] == rows_cols \
-            and _swaps_last_two(w.owner.prop("perm")):
-        src = _strip_reshapes(w.owner.operands[0], is_buffer)
-        if is_buffer(src) and shape(src)[-2:] == rows_cols[::-1]:
-            return src, True, False
-    if isinstance(w.owner, sh.BroadcastInDimOp) and shape(w)[-2:] == rows_cols:
-        src = w.owner.operands[0]
-        dims, rank = w.owner.prop("dims"), len(shape(w))
-        lead = shape(src)[:-2]
-        if len(dims) >= 2 and tuple(dims[-2:]) == (rank - 2, rank - 1) \
-                and shape(src)[-2:] == rows_cols and all(n == 1 for n in lead):
-            found = matrix_operand(src, is_buffer) if len(shape(src)) >= 2 else None
-            if found is not None and not found[2]:
-                return found[0], found[1], True
+    if is_buffer(v):
+        return v, False, False
+    op = v.owner
+    if isinstance(op, sh.ReshapeOp):
+        src = op.operands[0]
+        found = matrix_operand(src, is_buffer) if len(shape(src)) >= 2 else \
+            ((src, False, False) if is_buffer(src) else None)
+        if found is None:
+            return None
+        if not found[1] and not found[2]:
+            return found  # plain row-major data: any reshape is the same buffer
+        regroups_batch = shape(src)[-2:] == shape(v)[-2:]
+        return found if regroups_batch else None
+    if isinstance(op, sh.TransposeOp) and _swaps_last_two(op.prop("perm")):
+        found = matrix_operand(op.operands[0], is_buffer)
+        return None if found is None else (found[0], not found[1], found[2])
+    if isinstance(op, sh.BroadcastInDimOp) and _batch_broadcast(op):
+        found = matrix_operand(op.operands[0], is_buffer)
+        if found is not None and not found[2]:
+            return found[0], found[1], True
     return None
 
 
 def to_materialize(v: SSAValue, is_buffer: IsBuffer) -> SSAValue:
     """What to put in memory so that `matrix_operand(v)` succeeds: the source of a
-    transpose of the last two dims rather than the transpose (read with the flag)."""
-    w = _strip_reshapes(v, is_buffer)
-    if isinstance(w.owner, sh.TransposeOp) and _swaps_last_two(w.owner.prop("perm")) \
-            and shape(w)[-2:] == shape(v)[-2:]:
-        src = _strip_reshapes(w.owner.operands[0], is_buffer)
-        if shape(src)[-2:] == shape(v)[-2:][::-1]:
-            return src
+    transpose of the last two dims rather than the transpose (read with the flag), the
+    matrix under a batch broadcast rather than its copies."""
+    op = v.owner
+    if isinstance(op, sh.TransposeOp) and _swaps_last_two(op.prop("perm")):
+        return to_materialize(op.operands[0], is_buffer)
+    if isinstance(op, sh.BroadcastInDimOp) and _batch_broadcast(op):
+        return to_materialize(op.operands[0], is_buffer)
     return v
+
+
+def _batch_broadcast(op: sh.BroadcastInDimOp) -> bool:
+    """Copies one matrix (stack of size 1) to every batch: a shared operand."""
+    src, v = op.operands[0], op.results[0]
+    dims, rank = op.prop("dims"), len(shape(v))
+    return len(shape(src)) >= 2 and tuple(dims[-2:]) == (rank - 2, rank - 1) \
+        and shape(src)[-2:] == shape(v)[-2:] and all(n == 1 for n in shape(src)[:-2])
 
 
 class MatmulProducer:
     def operands_in_memory(self, op, is_buffer: IsBuffer) -> list[SSAValue]:
-        return [to_materialize(v, is_buffer) for v in op.operands
-                if matrix_operand(v, is_buffer) is None]
+        wanted = []
+        for v in op.operands:
+            if matrix_operand(v, is_buffer) is None:
+                source = to_materialize(v, is_buffer)
+                wanted.append(v if is_buffer(source) else source)  # no progress: copy v
+        return wanted
 
     def lower(self, op, lowering, out: SSAValue) -> None:
         lhs, rhs = op.operands

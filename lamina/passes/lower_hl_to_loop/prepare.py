@@ -1,0 +1,53 @@
+"""hl -> hl rewrites that let the lowering use fewer, larger kernels.
+
+`reduce_sum(matmul(transpose(X), G), dims=batch)` -- the weight gradient of a
+batched `x @ w` -- is one matmul with the batch folded into the contraction:
+`transpose(reshape(X, [B*K, M])) @ reshape(G, [B*K, N])`, which `loop.matmul`
+reads in place (`transpose_a`), instead of B matmuls and a reduction kernel.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.dialects import func
+from xdsl.ir import Operation
+
+from lamina.dialects.hl import contract, reduce
+from lamina.dialects.hl import shape as sh
+from lamina.dialects.hl.base import element_of, shape_of, tensor_type
+
+
+def _swaps_last_two(op: Operation) -> bool:
+    if not isinstance(op, sh.TransposeOp):
+        return False
+    perm, n = op.prop("perm"), len(op.prop("perm"))
+    return perm == (*range(n - 2), n - 1, n - 2)
+
+
+def fold_batch_reduced_matmuls(fn: func.FuncOp) -> None:
+    for red in [op for op in fn.body.block.ops if isinstance(op, reduce.ReduceSumOp)]:
+        mm = red.operands[0].owner
+        if not isinstance(mm, contract.MatmulOp) or len(list(mm.results[0].uses)) != 1:
+            continue
+        rank = len(shape_of(mm.results[0].type))
+        if rank < 3 or tuple(red.prop("dims")) != tuple(range(rank - 2)):
+            continue
+        lhs, rhs = mm.operands
+        if not _swaps_last_two(lhs.owner):
+            continue
+        x = lhs.owner.operands[0]  # [*batch, K, M]
+        *batch, k, m = shape_of(x.type)
+        n = shape_of(rhs.type)[-1]
+        bk = math.prod(batch) * k
+        new = [sh.ReshapeOp.build(x, result_type=tensor_type(element_of(x.type), [bk, m]))]
+        new.append(sh.TransposeOp.build(new[0].results[0], perm=(1, 0)))
+        new.append(sh.ReshapeOp.build(rhs, result_type=tensor_type(element_of(rhs.type),
+                                                                   [bk, n])))
+        new.append(contract.MatmulOp.build(new[1].results[0], new[2].results[0]))
+        fn.body.block.insert_ops_before(new, red)
+        red.results[0].replace_all_uses_with(new[-1].results[0])
+        red.detach()
+        red.erase()
+        mm.detach()
+        mm.erase()
