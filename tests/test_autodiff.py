@@ -509,3 +509,70 @@ def _is_float(t) -> bool:
     from lamina.dialects.hl.base import dtype_of
 
     return dtype_of(t).is_floating_point
+
+
+# ---------------------------------------------------------------- clean backward IR
+
+
+def ir_problems(module) -> list[str]:
+    """What canonicalize/cse/dce should have removed from a gradient program."""
+    from lamina.dialects import hl
+    from lamina.passes.hl_patterns import splat_value
+
+    problems, seen = [], {}
+    for op in module.walk():
+        if not isinstance(op, hl.HlOp):
+            continue
+        key = (op.name, tuple(op.operands), tuple(op.properties.items()), op.out.type)
+        if key in seen:
+            problems.append(f"duplicate {op.name}")
+        seen[key] = op
+        if not op.out.uses:
+            problems.append(f"dead {op.name}")
+        if isinstance(op, hl.ReshapeOp | hl.BroadcastInDimOp | hl.CastOp) and \
+                op.operands[0].type == op.out.type:
+            problems.append(f"identity {op.name}")
+        if isinstance(op, hl.AddOp | hl.SubOp) and any(splat_value(v) == 0 for v in
+                                                        op.operands[1 if isinstance(op, hl.SubOp)
+                                                                    else 0:]):
+            problems.append("add of zero")
+        if isinstance(op, hl.MulOp) and any(splat_value(v) == 1 for v in op.operands):
+            problems.append("multiplication by one")
+        if isinstance(op, hl.ReshapeOp | hl.TransposeOp) and isinstance(
+                op.operands[0].owner, type(op)):
+            problems.append(f"{op.name} chain")
+    return problems
+
+
+def _lowered_hl(fn, *args):
+    from xdsl.parser import Parser
+
+    from lamina.passes import pipeline
+
+    text = lm.jit(fn).lower(*args, backend="interp").ir("hl")
+    return Parser(pipeline.context(), text).parse_module()
+
+
+def test_gradient_programs_are_clean():
+    import lamina.nn.functional as NF
+    from lamina.dialects import hl
+
+    x, y = XF, np.array([0, 1, 2, 1])
+    w1, w2 = WF, (W2 @ np.ones((2, 3))).astype(np.float32)
+
+    def ce(w1, w2, x, y):
+        return NF.cross_entropy((x @ w1).relu() @ w2, y)
+
+    programs = {
+        "mlp": (lm.value_and_grad(mlp_loss, argnums=(0, 1)), (w1, W2.astype(np.float32), x)),
+        "cross-entropy": (lm.grad(ce, argnums=(0, 1)), (w1, w2, x, y)),
+        "grad-of-grad": (lm.grad(_grad_norm, argnums=(0, 1)), (w1, W2.astype(np.float32), x)),
+    }
+    for name, (fn, args) in programs.items():
+        module = _lowered_hl(fn, *args)
+        assert ir_problems(module) == [], name
+    # the forward of value_and_grad is computed once, and reused by the backward
+    fn, args = programs["mlp"]
+    module = _lowered_hl(fn, *args)
+    assert sum(isinstance(op, hl.TanhOp) for op in module.walk()) == 1
+    assert sum(isinstance(op, hl.MatmulOp) for op in module.walk()) == 2 + 3
