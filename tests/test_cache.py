@@ -24,7 +24,7 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def _entry(cache_dir, source):
-    key = cache.cache_key(source, cache._compiler(), cache.knobs.cflags())
+    key = cache.cache_key(source, cache._compiler(), cache.all_flags(cache._compiler()))
     return cache_dir / f"{key}.so", cache_dir / f"{key}.sum"
 
 

@@ -11,6 +11,33 @@
 
 typedef int64_t lm_index;
 
+/* Vector math from glibc's libmvec (x86-64, glibc >= 2.35; the runtime defines
+ * LM_LIBMVEC and links -lmvec when present): declaring the float functions
+ * `omp declare simd` lets `#pragma omp simd` loops call their vector versions
+ * (within 4 ulp, special values handled) instead of one scalar call per element. */
+#if defined(LM_LIBMVEC) && defined(_OPENMP)
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+float logf(float);
+#pragma omp declare simd notinbranch
+float sinf(float);
+#pragma omp declare simd notinbranch
+float cosf(float);
+#pragma omp declare simd notinbranch
+float tanhf(float);
+#pragma omp declare simd notinbranch
+float erff(float);
+#pragma omp declare simd notinbranch
+float expm1f(float);
+#pragma omp declare simd notinbranch
+float log1pf(float);
+#pragma omp declare simd notinbranch
+float exp2f(float);
+#pragma omp declare simd notinbranch
+float log2f(float);
+#endif
+
 /* ---- half precision: stored as uint16_t bits, computed in float ---- */
 
 static inline float lm_bits_to_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }

@@ -56,6 +56,29 @@ def compiler_version(path: str) -> str:
     return done.stdout.strip() or done.stderr.strip()
 
 
+@functools.cache
+def platform_flags(cc: str) -> tuple[str, ...]:
+    """Flags this machine adds to every compile: glibc's vector math library where the
+    linker finds it (x86-64 Linux, glibc >= 2.35), see c_prelude.h."""
+    import platform
+
+    libc, version = platform.libc_ver()
+    if platform.machine() != "x86_64" or libc != "glibc":
+        return ()
+    if tuple(int(p) for p in version.split(".")[:2]) < (2, 35):
+        return ()
+    try:
+        found = subprocess.run([cc, "-print-file-name=libmvec.so"], capture_output=True,
+                               text=True, timeout=60).stdout.strip()
+    except OSError:
+        return ()
+    return ("-DLM_LIBMVEC", "-lmvec") if os.path.isabs(found) else ()
+
+
+def all_flags(cc: str) -> list[str]:
+    return knobs.cflags() + list(platform_flags(cc))
+
+
 def cache_key(source: str, cc: str, flags: list[str]) -> str:
     h = hashlib.sha256()
     for part in (source, compiler_version(cc), " ".join(flags)):
@@ -101,8 +124,10 @@ def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -
         out = os.path.join(work, f"{key[:16]}.so")
         with open(src, "w") as f:
             f.write(source)
-        done = subprocess.run([cc, *flags, src, "-o", out, "-lm"], capture_output=True,
-                              text=True, cwd=work)
+        libs = [f for f in flags if f.startswith("-l")]  # after the source (--as-needed)
+        options = [f for f in flags if not f.startswith("-l")]
+        done = subprocess.run([cc, *options, src, "-o", out, *libs, "-lm"],
+                              capture_output=True, text=True, cwd=work)
         if done.returncode != 0:
             kept = _keep_failed_source(source, key)
             raise CompileError(
@@ -129,7 +154,7 @@ def _keep_failed_source(source: str, key: str) -> str:
 def build(source: str) -> tuple[str, str]:
     """(key, path of a valid shared library) for this C source, compiling if needed."""
     cc = _compiler()
-    flags = knobs.cflags()
+    flags = all_flags(cc)
     key = cache_key(source, cc, flags)
     directory = cache_dir()
     so_path, sum_path = (os.path.join(directory, f"{key}.{ext}") for ext in ("so", "sum"))
@@ -142,7 +167,8 @@ def build(source: str) -> tuple[str, str]:
 
 def load(source: str) -> ctypes.CDLL:
     """The shared library of this C source: from memory, from disk, or compiled now."""
-    key = cache_key(source, _compiler(), knobs.cflags())
+    cc = _compiler()
+    key = cache_key(source, cc, all_flags(cc))
     if key in _LOADED:
         return _LOADED[key]
     key, so_path = build(source)
