@@ -306,17 +306,17 @@ class KernelWriter:
         elif op.name in _UNSIGNED:
             self.assign(op, self._unsigned(op, n))
         elif op.name in ("arith.extf", "arith.truncf"):
-            self.assign(op, f"{n[0]}.to({tl_type(op.results[0].type)})")
+            self.assign(op, f"tl.cast({n[0]}, {tl_type(op.results[0].type)})")
         else:
             raise CompileError(f"triton codegen: no Triton text for {op.name}")
 
     def _unsigned(self, op: Operation, n: list[str]) -> str:
         u, s = unsigned_of(op.results[0].type), tl_type(op.results[0].type)
-        a, b = (f"{x}.to({u}, bitcast=True)" for x in n)
+        a, b = (f"tl.cast({x}, {u}, bitcast=True)" for x in n)
         sym = _UNSIGNED[op.name]
         body = f"tl.maximum({a}, {b})" if sym == "max" else \
             f"tl.minimum({a}, {b})" if sym == "min" else f"({a} {sym} {b})"
-        return f"{body}.to({s}, bitcast=True)"
+        return f"tl.cast({body}, {s}, bitcast=True)"
 
     # -------------------------------------------------------------- statements
     def constant(self, op: arith.ConstantOp) -> None:
@@ -333,7 +333,7 @@ class KernelWriter:
         elif p in ("ult", "ule", "ugt", "uge") and not float_t:
             u = unsigned_of(op.lhs.type)
             sym = {"ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}[p]
-            self.assign(op, f"{a}.to({u}, bitcast=True) {sym} {b}.to({u}, bitcast=True)")
+            self.assign(op, f"tl.cast({a}, {u}, bitcast=True) {sym} tl.cast({b}, {u}, bitcast=True)")
         else:  # unordered float predicates: true when either side is NaN
             nan = f"(({a} != {a}) | ({b} != {b}))"
             ordered = {"uno": None, "ord": None, "ueq": "==", "une": "!=", "ne": "!=",
