@@ -3,8 +3,8 @@
 Every node test of an op lamina imports is included; the exclusion list below
 says why each excluded test is excluded. The default set runs on the "interp"
 backend (fast); a subset also runs on the compiled "c" backend when it is
-registered, and all of them on "c" under `-m slow`. Node tests compare against ONNX's stored outputs (rtol 1e-3,
-atol 1e-7, dtype and shape exact).
+registered, and all of them on "c" under `-m slow`. Node tests compare
+against ONNX's stored outputs (rtol 1e-3, atol 1e-7, dtype and shape exact).
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ EXCLUDED = {
 C_SUBSET = ["add", "relu", "softmax", "reduce_sum", "gemm", "matmul", "transpose", "reshape",
             "where", "conv", "gather", "concat"]
 # failures of the C backend itself, not of the import (the interp runs these tests)
-C_EXCLUDED: dict[str, str] = {}
+C_EXCLUDED = {
+    r"^test_reduce_min_bool_inputs": "c backend: reduce_min over bool gives wrong values",
+    r"^test_constantofshape_int_shape_zero|^test_shape_start_greater_than_end":
+        "c backend: zero-size constants fail in lower-hl-to-loop",
+}
 
 
 def _test_class(name: str, backend_name: str, ops: list[str],
