@@ -65,7 +65,7 @@ def test_jitted_training_step_is_one_program(counters):
     assert losses[-1] != losses[0]
     entry = next(iter(step._cache.values()))
     n_params, n_states = 4, 4 * 3  # step, exp_avg, exp_avg_sq per parameter
-    assert len(entry.captured) == n_params + n_states
+    assert len(entry.captured) == n_params + n_states + 1  # + the learning rate
     assert len(entry.data_writebacks) == n_params + n_states
     module_text = entry.module_text()
     assert module_text.count("func.func") == 1

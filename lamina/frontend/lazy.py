@@ -36,7 +36,10 @@ def backward_slice(outputs: Sequence[SSAValue]) -> tuple[list[Operation], list[S
         stack.extend(owner.operands)
     block = outputs[0].owner if isinstance(outputs[0].owner, Block) else outputs[0].owner.parent
     ops = [op for op in block.ops if op in seen] if block is not None else []
-    ordered_args = sorted(args, key=lambda a: a.index)
+    # arguments in order of first use, not of capture: a tensor captured by an earlier
+    # iteration of a loop (a constant, an lr) must not change the slice's structural key
+    ordered_args = list(dict.fromkeys(
+        [v for op in ops for v in op.operands if v in args] + [v for v in outputs if v in args]))
     return ops, ordered_args
 
 
