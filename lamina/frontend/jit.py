@@ -114,6 +114,7 @@ class Jitted:
     # ------------------------------------------------------------ tracing
 
     def _trace_module(self, args, kwargs, leaves, treedef):
+        _check_arguments(self.fn, args, kwargs)
         graph = graphs.Graph("jit")
         names = _arg_names(self.fn, len(args)) if len(leaves) == len(args) else {}
         arg_leaf_indices: list[int] = []
@@ -221,6 +222,32 @@ class Lowered:
 
     def compile(self) -> Callable[..., list[np.ndarray]]:
         return lambda *arrays: self.program([_as_array(a) for a in arrays])
+
+
+def _check_arguments(fn: Callable, args: tuple, kwargs: dict) -> None:
+    """A call that does not fit the function's signature fails here, naming the function,
+    what it was given and the caller's line (not deep inside the trace)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        given = ", ".join([_describe(a) for a in args]
+                          + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+        name = getattr(fn, "__name__", "function")
+        raise ArgumentError(with_location(
+            f"lm.jit({name}): {err} (signature {name}{signature}; called with ({given}))"
+        )) from None
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, Tensor):
+        return f"Tensor{list(x.shape)} {x.dtype.name}"
+    if isinstance(x, np.ndarray):
+        return f"ndarray{list(x.shape)} {x.dtype}"
+    return type(x).__name__
 
 
 def _arg_names(fn: Callable, n: int) -> dict[int, str]:
