@@ -176,6 +176,11 @@ def result_dtype(*xs: TensorLike) -> dtypes.DType:
 
 def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> list[Tensor]:
     """Promote and broadcast a mix of tensors, arrays and scalars to one type."""
+    for x in xs:
+        if not isinstance(x, Tensor | bool | int | float | np.ndarray | np.generic | list | tuple):
+            raise DTypeError(with_location(
+                f"{op}: operands must be tensors, arrays or numbers, got "
+                f"{' and '.join(_describe(x) for x in xs)}"))
     xs = tuple(x if isinstance(x, Tensor) or np.ndim(x) == 0 else Tensor(np.asarray(x))
                for x in xs)
     dt = dtype or result_dtype(*xs)
@@ -188,6 +193,12 @@ def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> li
         else:
             out.append(full(shape, _scalar(x), dtype=dt))
     return out
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, Tensor):
+        return f"a tensor of shape {list(x.shape)} and dtype {x.dtype.name}"
+    return f"{type(x).__name__} {x!r:.40}"
 
 
 def _scalar(x: Any) -> Scalar:
@@ -312,16 +323,27 @@ def logical_not(a):
     return emit(hl.NotOp, a.to(dtypes.bool_) if a.dtype != dtypes.bool_ else a)
 
 
+def _bitwise(op_cls: type[HlOp], a: TensorLike, b: TensorLike) -> Tensor:
+    """Bitwise ops are defined on integer and bool tensors only (as in torch)."""
+    dt = result_dtype(a, b)
+    if dt.is_floating_point:
+        name = op_cls.name.removeprefix("hl.")
+        raise DTypeError(with_location(
+            f"bitwise_{name}: needs integer or bool tensors, got "
+            f"{' and '.join(_describe(x) for x in (a, b))}"))
+    return _binary(op_cls, a, b)
+
+
 def bitwise_and(a, b):
-    return _binary(hl.AndOp, a, b)
+    return _bitwise(hl.AndOp, a, b)
 
 
 def bitwise_or(a, b):
-    return _binary(hl.OrOp, a, b)
+    return _bitwise(hl.OrOp, a, b)
 
 
 def bitwise_xor(a, b):
-    return _binary(hl.XorOp, a, b)
+    return _bitwise(hl.XorOp, a, b)
 
 
 def where(cond, a, b):
