@@ -26,6 +26,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
+from lamina.errors import DTypeError, with_location
+
 
 @dataclass(frozen=True)
 class DType:
@@ -85,7 +87,9 @@ def from_numpy(dt: np.dtype | type) -> DType:
         return _BY_NP[dt]
     if dt in _NP_FALLBACK:
         return _NP_FALLBACK[dt]
-    raise TypeError(f"lamina has no dtype for numpy dtype {dt}")
+    raise DTypeError(with_location(
+        f"lamina has no dtype for numpy dtype {dt} (supported: "
+        f"{', '.join(sorted({d.name for d in _BY_NP.values()}))})"))
 
 
 def from_ir(t: Attribute) -> DType:
