@@ -173,3 +173,13 @@ def test_batched_weight_gradient_is_one_matmul():
                for op in matmuls), [str(op) for op in matmuls]
     assert not any(isinstance(op, loop.KernelOp) and op.kernel_name.data.startswith("broad")
                    for op in module.walk())
+
+
+def test_intermediate_buffers_are_reused_and_freed():
+    from xdsl.dialects import memref
+
+    x, w = _rand(8, 8), _rand(8, 8)
+    module = _check(lambda x, w: (((x @ w) @ w) @ w) @ w, [x, w], rtol=1e-4)
+    allocs = [op for op in module.walk() if isinstance(op, memref.AllocOp)]
+    deallocs = [op for op in module.walk() if isinstance(op, memref.DeallocOp)]
+    assert len(allocs) == 2 and len(deallocs) == 2

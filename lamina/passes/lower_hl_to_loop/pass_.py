@@ -32,6 +32,7 @@ from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import HlOp
 from lamina.passes.lower_hl_to_loop import plan as planning
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, memref_of, shape
+from lamina.passes.lower_hl_to_loop.memory import insert_deallocs, reuse_buffers
 from lamina.passes.lower_hl_to_loop.prepare import fold_batch_reduced_matmuls
 from lamina.passes.lower_hl_to_loop.producers import PRODUCERS
 from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
@@ -97,7 +98,8 @@ class FunctionLowering:
         self._flush(group)
         for v, out in copies:
             self._flush([(v, out)], copy=True)
-        self._deallocs()
+        insert_deallocs(self.block, self.allocs)
+        reuse_buffers(self.block)
         self.add(func.ReturnOp())
         lowered = func.FuncOp(self.fn.sym_name.data, FunctionType.from_lists(
             [a.type for a in self.block.args], []))
@@ -177,17 +179,6 @@ class FunctionLowering:
         full = tuple(idx[d] for d in range(len(dims)))
         kb.store(kb.element(root, full), dest, full, elem_type(root))
         kb.stack = kb.stack[:1]
-
-    def _deallocs(self) -> None:
-        top = list(self.block.ops)
-        position = {op: i for i, op in enumerate(top)}
-        for alloc in self.allocs:
-            last = alloc
-            for use in alloc.memref.uses:
-                user = self.block.find_ancestor_op_in_block(use.operation)
-                if user is not None and position[user] > position[last]:
-                    last = user
-            self.block.insert_op_after(memref.DeallocOp.get(alloc.memref), last)
 
 
 def _needs_global(op: sh.ConstantOp) -> bool:
