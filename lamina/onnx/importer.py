@@ -88,6 +88,7 @@ class OnnxFunction:
         for node in self.graph.node:  # fail at load time, naming the first unsupported op
             if node.domain not in ("", "ai.onnx") or node.op_type not in CONVERTERS:
                 raise Node(node, self.opset).unsupported()
+
         def main(*args: Any) -> tuple:  # backends look for func.func @main
             return self._body(*args)
 
