@@ -366,3 +366,14 @@ def test_jit_matmul_chain_on_c():
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((33, 70), (70, 19), (19,)))
     got = lm.jit(lambda x, w, b: lm.relu(x @ w + b), backend="c")(x, w, b)
     np.testing.assert_allclose(np.asarray(got), np.maximum(x @ w + b, 0), rtol=1e-4, atol=1e-4)
+
+
+def test_scalars_and_strided_inputs():
+    import lamina as lm
+
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # not contiguous
+    s = np.float32(2.5)  # 0-d
+    got = lm.jit(lambda x, s: x * s + s, backend="c")(x, s)
+    np.testing.assert_allclose(np.asarray(got), x * s + s)
+    run = lm.jit(lambda s: s * 2, backend="c").lower(np.array(3.0, np.float32)).compile()
+    assert np.asarray(run(np.array(3.0, np.float32))[0]).shape == ()
