@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import compiled_backends
 
 import lamina as lm
 import lamina.frontend.compile as compile_mod
@@ -137,6 +138,9 @@ def _cnn(lib, nnm, Fm):
     return CNN()
 
 
+@pytest.mark.parametrize("backend", [
+    pytest.param(b, marks=pytest.mark.slow) if b == "triton" else b  # Triton's interpreter: ~40 s
+    for b in compiled_backends()])
 def test_cnn_sgd_training_matches_torch(backend):
     torch.manual_seed(0)
     tmodel, model = _cnn(torch, torch.nn, torch.nn.functional), _cnn(lm, nn, F)
