@@ -183,3 +183,43 @@ def test_intermediate_buffers_are_reused_and_freed():
     allocs = [op for op in module.walk() if isinstance(op, memref.AllocOp)]
     deallocs = [op for op in module.walk() if isinstance(op, memref.DeallocOp)]
     assert len(allocs) == 2 and len(deallocs) == 2
+
+
+_UNARY = [lambda a: a.exp(), lambda a: a.tanh(), lambda a: -a, lambda a: a.abs(),
+          lambda a: a * 2.0 + 1.0, lambda a: a.relu(), lambda a: a.sigmoid()]
+_BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b,
+           lambda a, b: lm.maximum(a, b) if hasattr(lm, "maximum") else a + b]
+_REDUCE = [lambda a, d: a.sum(dim=d), lambda a, d: a.amax(dim=d, keepdim=True),
+           lambda a, d: a.mean(dim=d), lambda a, d: F.softmax(a, dim=d)]
+
+
+def test_random_fused_programs_match_the_hl_interpreter():
+    """Random chains of elementwise ops, broadcasts, transposes and reductions."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=25, deadline=None, derandomize=True)
+    @hypothesis.given(st.data())
+    def run(data):
+        shape = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+        ops = data.draw(st.lists(st.tuples(st.sampled_from(["u", "b", "r", "t"]),
+                                           st.integers(0, 10)), min_size=1, max_size=6))
+        x = np.random.default_rng(len(ops)).uniform(-1, 1, shape).astype(np.float32)
+        y = np.random.default_rng(1).uniform(-1, 1, shape[-1:]).astype(np.float32)
+
+        def program(x, y):
+            a = x
+            for kind, k in ops:
+                if kind == "u":
+                    a = _UNARY[k % len(_UNARY)](a)
+                elif kind == "b" and a.shape[-1:] == y.shape:
+                    a = _BINARY[k % len(_BINARY)](a, y)
+                elif kind == "r" and a.ndim >= 1:
+                    a = _REDUCE[k % len(_REDUCE)](a, k % a.ndim)
+                elif kind == "t" and a.ndim >= 2:
+                    a = a.transpose(0, a.ndim - 1)
+            return a, a * 3.0
+
+        _check(program, [x, y], rtol=1e-4, atol=1e-5)
+
+    run()

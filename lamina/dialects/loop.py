@@ -36,6 +36,19 @@ Conventions shared by every backend:
 - booleans are `i1` in registers and `i8` (0/1) in buffers: `arith.trunci`
   after a load, `arith.extui` before a store;
 - integers are signless; unsigned buffers (ui8) are handled with unsigned ops.
+
+Program-level conventions (what `lower-hl-to-loop` produces):
+- the function carries `lamina.dtypes = ["float32", "bool", ...]`: the lamina dtype
+  of each argument (inputs, then outputs), since bool and uint8 buffers are i8;
+- output buffers never alias input buffers; the function writes every output;
+- a kernel may compute several results: several top-level `loop.reduce` /
+  `loop.for` / `loop.seq_for` and several `loop.store`s to different buffers; a
+  kernel point never reads what another point of the same kernel writes, except
+  through `loop.seq_for` read-modify-write on buffers it alone owns;
+- non-uniform constants are `memref.global "private" constant` ops in the module,
+  read with `memref.get_global`;
+- `loop.reduce "argmax"/"argmin"` start their index at 0: when no element beats
+  `init` (all -inf), the result is index 0, as numpy.
 """
 
 from __future__ import annotations
