@@ -14,7 +14,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina import knobs
-from lamina.errors import LaminaError
+from lamina.errors import LaminaError, with_location
 
 
 @dataclass
@@ -47,7 +47,8 @@ def register(name: str, factory: Callable[[], Backend]) -> None:
 def get(name: str | None = None) -> Backend:
     name = name or default_name()
     if name not in _REGISTRY:
-        raise LaminaError(f"unknown backend {name!r}; choose one of {sorted(_REGISTRY)}")
+        raise LaminaError(with_location(
+            f"unknown backend {name!r}; choose one of {sorted(_REGISTRY)}"))
     if name not in _INSTANCES:
         _INSTANCES[name] = _REGISTRY[name]()
     return _INSTANCES[name]
