@@ -140,14 +140,18 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Ten
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of `weight` picked by the integer `input` (any shape): out[..., :] = weight[i].
-    (`padding_idx` only matters to nn.Embedding's initialization here.)"""
+    Rows looked up at `padding_idx` get no gradient, as in torch."""
     from lamina.frontend import indexing
 
     input = _t(input)
     if input.dtype.is_floating_point:
         raise DTypeError(with_location(
             f"embedding: indices must be integers, got {input.dtype.name}"))
-    return indexing.embedding(input, weight)
+    out = indexing.embedding(input, weight)
+    if padding_idx is None:
+        return out
+    padding_idx = padding_idx % weight.shape[0]
+    return O.where(O.ne(input, padding_idx).unsqueeze(-1), out, O.stop_gradient(out))
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
