@@ -377,3 +377,21 @@ def test_scalars_and_strided_inputs():
     np.testing.assert_allclose(np.asarray(got), x * s + s)
     run = lm.jit(lambda s: s * 2, backend="c").lower(np.array(3.0, np.float32)).compile()
     assert np.asarray(run(np.array(3.0, np.float32))[0]).shape == ()
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8"])
+def test_integer_arithmetic_wraps_like_numpy(dtype):
+    import lamina as lm
+
+    info = np.iinfo(dtype)
+    a = np.array([info.max, info.min, info.max // 2 + 7, -3 if info.min else 200, 1], dtype)
+    b = np.array([info.max, info.max, 3, 5, info.min], dtype)
+
+    def fn(a, b):
+        return a * b, a + b, a - b, -a
+
+    got = lm.jit(fn, backend="c")(a, b)
+    with np.errstate(over="ignore"):
+        want = (a * b, a + b, a - b, (0 - a).astype(dtype))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(np.asarray(g), w)
