@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
 
 from lamina import dtypes, knobs
 from lamina.errors import ArgumentError, CompileError, with_location
@@ -107,7 +108,9 @@ def lower_to_cpu(module: ModuleOp, tag: str = "") -> dict[str, str]:
     levels["loop"] = str(module)
     from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
 
-    pipeline.run_passes(module, [LowerLoopToCpuPass()], dump_tag=f"{tag}cpu-")
+    # cse merges the offset arithmetic that every access computes for itself
+    pipeline.run_passes(module, [LowerLoopToCpuPass(), CommonSubexpressionElimination()],
+                        dump_tag=f"{tag}cpu-")
     levels["hw"] = str(module)
     return levels
 
