@@ -223,3 +223,10 @@ def test_random_fused_programs_match_the_hl_interpreter():
         _check(program, [x, y], rtol=1e-4, atol=1e-5)
 
     run()
+
+
+def test_large_full_reduction_is_split_in_two_parallel_stages():
+    x = np.random.default_rng(0).standard_normal((256, 512)).astype(np.float32)
+    module = _check(lambda x: (x * x).sum(), [x], rtol=1e-4)
+    bounds = sorted(op.bound_values for op in module.walk() if isinstance(op, loop.KernelOp))
+    assert bounds == [(), (256,)], bounds

@@ -33,7 +33,10 @@ from lamina.dialects.hl.base import HlOp
 from lamina.passes.lower_hl_to_loop import plan as planning
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, memref_of, shape
 from lamina.passes.lower_hl_to_loop.memory import insert_deallocs, reuse_buffers
-from lamina.passes.lower_hl_to_loop.prepare import fold_batch_reduced_matmuls
+from lamina.passes.lower_hl_to_loop.prepare import (
+    fold_batch_reduced_matmuls,
+    split_full_reductions,
+)
 from lamina.passes.lower_hl_to_loop.producers import PRODUCERS
 from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
 
@@ -44,6 +47,7 @@ class FunctionLowering:
     def __init__(self, fn: func.FuncOp, module: ModuleOp):
         self.fn, self.module = fn, module
         fold_batch_reduced_matmuls(fn)
+        split_full_reductions(fn)
         self.plan = planning.Planner(fn, RULES, REDUCING, PRODUCERS).run()
         ins = [memref_of(t) for t in fn.function_type.inputs.data]  # type: ignore[arg-type]
         outs = [memref_of(t) for t in fn.function_type.outputs.data]  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""hl -> hl rewrites that let the lowering use fewer, larger kernels.
+"""hl -> hl rewrites that let the lowering use fewer, larger or more parallel kernels.
 
 `reduce_sum(matmul(transpose(X), G), dims=batch)` -- the weight gradient of a
 batched `x @ w` -- is one matmul with the batch folded into the contraction:
@@ -51,3 +51,39 @@ def fold_batch_reduced_matmuls(fn: func.FuncOp) -> None:
         red.erase()
         mm.detach()
         mm.erase()
+
+
+SPLIT_MIN = 1 << 16  # a full reduction of at least this many elements is split in two
+
+
+def _split_factor(n: int) -> int | None:
+    """A divisor of n near sqrt(n), at most 4096, so that both stages have work."""
+    best = None
+    for s in range(2, min(4096, n) + 1):
+        if n % s == 0 and s * s <= n:
+            best = s
+    return best if best and best >= 64 else None
+
+
+def split_full_reductions(fn: func.FuncOp) -> None:
+    """reduce(x, all dims) of a large x -> reduce(reduce(reshape(x, [S, N/S]), [1]), [0]):
+    the first stage is a kernel parallel over S partial results, instead of one
+    single-point kernel looping over all N elements."""
+    kinds = (reduce.ReduceSumOp, reduce.ReduceProdOp, reduce.ReduceMaxOp, reduce.ReduceMinOp)
+    for red in [op for op in fn.body.block.ops if isinstance(op, kinds)]:
+        x = red.operands[0]
+        dims = shape_of(x.type)
+        n = math.prod(dims)
+        if tuple(red.prop("dims")) != tuple(range(len(dims))) or n < SPLIT_MIN:
+            continue
+        s = _split_factor(n)
+        if s is None:
+            continue
+        element = element_of(x.type)
+        flat = sh.ReshapeOp.build(x, result_type=tensor_type(element, [s, n // s]))
+        partial = type(red).build(flat.results[0], dims=(1,))
+        total = type(red).build(partial.results[0], dims=(0,))
+        fn.body.block.insert_ops_before([flat, partial, total], red)
+        red.results[0].replace_all_uses_with(total.results[0])
+        red.detach()
+        red.erase()
