@@ -24,6 +24,7 @@ from lamina.dtypes import bool_ as bool  # noqa: A001  (lm.bool, as torch.bool)
 from lamina.errors import (
     ArgumentError,
     CompileError,
+    DimError,
     DTypeError,
     GradientError,
     LaminaError,

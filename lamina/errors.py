@@ -20,6 +20,10 @@ class DTypeError(LaminaError, TypeError):
     """Operands whose dtypes do not fit the op."""
 
 
+class DimError(LaminaError, IndexError):
+    """A dim (axis) argument out of range for the tensor's rank."""
+
+
 class ArgumentError(LaminaError, TypeError):
     """Wrong number or kind of arguments."""
 

@@ -13,7 +13,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import tensor_type
-from lamina.errors import ArgumentError, DTypeError, ShapeError, TraceError, with_location
+from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, TraceError, with_location
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
@@ -25,7 +25,7 @@ def _t(x: Any) -> Tensor:
 def _dim(x: Tensor, dim: int, op: str, extra: int = 0) -> int:
     rank = x.ndim + extra
     if not -builtins.max(rank, 1) <= dim < builtins.max(rank, 1):
-        raise IndexError(with_location(
+        raise DimError(with_location(
             f"{op}: dim {dim} is out of range for a tensor of shape {list(x.shape)}"))
     return dim % builtins.max(rank, 1)
 
@@ -118,7 +118,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = _dim(x, dim, "narrow")
     start = start + x.shape[d] if start < 0 else start
     if not (0 <= start and length >= 0 and start + length <= x.shape[d]):
-        raise IndexError(with_location(
+        raise DimError(with_location(
             f"narrow: start {start} and length {length} are out of range for dim {d} of "
             f"shape {list(x.shape)}"))
     return _slice_dim(x, d, start, start + length)

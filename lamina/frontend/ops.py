@@ -14,7 +14,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import HlOp, tensor_type
-from lamina.errors import DTypeError, ShapeError, with_location
+from lamina.errors import DimError, DTypeError, ShapeError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Tensor
 
@@ -499,7 +499,7 @@ def _dims(x: Tensor, dim: int | Sequence[int] | None, op: str) -> tuple[int, ...
     for d in dims:
         d = int(d)
         if not -builtins.max(x.ndim, 1) <= d < builtins.max(x.ndim, 1):
-            raise IndexError(with_location(
+            raise DimError(with_location(
                 f"{op}: dim {d} is out of range for a tensor of shape {list(x.shape)} "
                 f"(rank {x.ndim})"))
         out.append(d % builtins.max(x.ndim, 1))
@@ -682,7 +682,7 @@ def t(x: Tensor) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -x.ndim - 1 <= dim <= x.ndim:
-        raise IndexError(with_location(
+        raise DimError(with_location(
             f"unsqueeze: dim {dim} is out of range for a tensor of rank {x.ndim}"))
     dim = dim % (x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])

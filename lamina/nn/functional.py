@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, with_location
 from lamina.frontend import ops as O
 from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
 from lamina.frontend.tensor import Tensor
@@ -79,7 +79,7 @@ def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
     if dim is None:  # torch's legacy implicit choice
         dim = 0 if input.ndim in (0, 1, 3) else 1
     if not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
-        raise IndexError(with_location(
+        raise DimError(with_location(
             f"{op}: dim {dim} is out of range for a tensor of shape {list(input.shape)}"))
     return dim
 
