@@ -37,6 +37,10 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _batch_fits(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return all(x == y or 1 in (x, y) for x, y in zip(a[::-1], b[::-1], strict=False))
+
+
 def _shape_error(op: str, message: str) -> ShapeError:
     return ShapeError(with_location(f"{op}: {message}"))
 
@@ -59,6 +63,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a2.shape[-1] != b2.shape[-2]:
         raise _shape_error("matmul", f"shapes {list(a.shape)} and {list(b.shape)} cannot be "
                            f"multiplied ({a2.shape[-1]} vs {b2.shape[-2]})")
+    if not _batch_fits(a2.shape[:-2], b2.shape[:-2]):
+        raise _shape_error("matmul", f"shapes {list(a.shape)} and {list(b.shape)}: batch dims "
+                           f"{list(a2.shape[:-2])} and {list(b2.shape[:-2])} do not broadcast")
     batch = ops.broadcast_shapes(a2.shape[:-2], b2.shape[:-2], op="matmul")
     a2 = ops.broadcast_to(a2.to(dt), (*batch, *a2.shape[-2:]))
     b2 = ops.broadcast_to(b2.to(dt), (*batch, *b2.shape[-2:]))
