@@ -27,7 +27,7 @@ class Tensor:
         elif array.dtype == np.float64 and not isinstance(data, np.ndarray):
             array = array.astype(np.float32)  # Python floats default to float32, as torch
         elif array.dtype.kind in "US" or array.dtype == object:
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} data")
+            dtypes.from_numpy(array.dtype)  # raises DTypeError naming the dtype and line
         self._dtype = dtypes.from_numpy(array.dtype)
         if array.dtype != self._dtype.np_dtype:
             array = array.astype(self._dtype.np_dtype)
