@@ -91,8 +91,9 @@ def _shifted(input: Tensor, dim: int, dtype: Any) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    z = O.exp(_shifted(input, _softmax_dim(input, dim, "softmax"), dtype))
-    return z / z.sum(_softmax_dim(input, dim, "softmax"), keepdim=True)
+    dim = _softmax_dim(input, dim, "softmax")
+    z = O.exp(_shifted(input, dim, dtype))
+    return z / z.sum(dim, keepdim=True)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:

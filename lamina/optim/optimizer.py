@@ -37,7 +37,7 @@ class ParamGroup(dict):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.lr_tensor = Tensor(np.array(self["lr"], np.float64))
+        self.lr_tensor = Tensor(np.array(float(self.get("lr", 0.0)), np.float64))
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
