@@ -165,6 +165,14 @@ def _rint(x):
 
 
 @triton.jit
+def _sqrt(x):
+    if x.dtype == tl.float32:
+        return tl.sqrt_rn(x)  # tl.sqrt is approximate in f32
+    else:
+        return tl.sqrt(x)
+
+
+@triton.jit
 def _round(x):
     t = tl.floor(tl.abs(x) + 0.5)
     return tl.where(x < 0, -t, t)
@@ -251,8 +259,8 @@ _UNSIGNED = {"arith.divui": "//", "arith.remui": "%", "arith.shrui": ">>",
              "arith.maxui": "max", "arith.minui": "min"}
 _UNARY = {
     "arith.negf": "-{a}", "math.exp": "tl.exp({a})", "math.exp2": "tl.exp2({a})",
-    "math.log": "tl.log({a})", "math.log2": "tl.log2({a})", "math.sqrt": "tl.sqrt_rn({a})",
-    "math.rsqrt": "(1.0 / tl.sqrt_rn({a}))", "math.absf": "tl.abs({a})",
+    "math.log": "tl.log({a})", "math.log2": "tl.log2({a})", "math.sqrt": "_sqrt({a})",
+    "math.rsqrt": "(1.0 / _sqrt({a}))", "math.absf": "tl.abs({a})",
     "math.absi": "tl.abs({a})", "math.sin": "tl.sin({a})", "math.cos": "tl.cos({a})",
     "math.erf": "tl.erf({a})", "math.floor": "tl.floor({a})", "math.ceil": "tl.ceil({a})",
     "math.tanh": "_tanh({a})", "math.log1p": "_log1p({a})", "math.expm1": "_expm1({a})",
