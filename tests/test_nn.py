@@ -315,6 +315,13 @@ def test_multihead_attention_matches_torch(batch_first):
     np.testing.assert_allclose(np.asarray(weights), t_weights.detach().numpy(), rtol=1e-4,
                                atol=1e-5)
 
+    # unbatched input: a batch of one
+    out1, w1 = mha(lm.tensor(q[0] if batch_first else q[:, 0]), lm.tensor(kv[0] if batch_first
+                   else kv[:, 0]), lm.tensor(kv[0] if batch_first else kv[:, 0]))
+    t_out1, t_w1 = tmha(*(torch.tensor(a[0] if batch_first else a[:, 0]) for a in (q, kv, kv)))
+    np.testing.assert_allclose(np.asarray(out1), t_out1.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(w1), t_w1.detach().numpy(), rtol=1e-4, atol=1e-5)
+
     def loss(x):
         return mha(x, x, x, need_weights=False)[0].sum()
 
@@ -322,6 +329,15 @@ def test_multihead_attention_matches_torch(batch_first):
     tq = torch.tensor(q, requires_grad=True)
     tmha(tq, tq, tq, need_weights=False)[0].sum().backward()
     np.testing.assert_allclose(np.asarray(grad), tq.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_module_accepts_same_padding():
+    torch.manual_seed(0)
+    t_conv, conv = torch.nn.Conv2d(2, 3, 3, padding="same"), nn.Conv2d(2, 3, 3, padding="same")
+    conv.load_state_dict(t_conv.state_dict())
+    x = _rand(1, 2, 5, 5)
+    np.testing.assert_allclose(np.asarray(conv(lm.tensor(x))),
+                               t_conv(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_layers_match_torch_modules():

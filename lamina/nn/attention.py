@@ -18,6 +18,10 @@ from lamina.nn.layers import Linear, _empty
 from lamina.nn.module import Module
 
 
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else O.tensor(x)
+
+
 class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  batch_first: bool = False, dtype: Any = None):
@@ -65,6 +69,13 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Any = None, need_weights: bool = True, attn_mask: Any = None,
                 average_attn_weights: bool = True, is_causal: bool = False):
+        if query.ndim == 2:  # unbatched (L, E): a batch of one
+            b = 0 if self.batch_first else 1
+            kpm = None if key_padding_mask is None else O.unsqueeze(_tensor(key_padding_mask), 0)
+            out, weights = self.forward(query.unsqueeze(b), key.unsqueeze(b), value.unsqueeze(b),
+                                        kpm, need_weights, attn_mask, average_attn_weights,
+                                        is_causal)
+            return out.squeeze(b), None if weights is None else weights.squeeze(0)
         if not self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         q, k, v = self._project(query, 0), self._project(key, 1), self._project(value, 2)

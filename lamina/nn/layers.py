@@ -21,7 +21,9 @@ def _empty(*shape: int, dtype: Any = None) -> Parameter:
     return Parameter(np.zeros(shape, dt.np_dtype))
 
 
-def _pair(x: int | Sequence[int]) -> tuple[int, int]:
+def _pair(x: Any) -> Any:
+    if isinstance(x, str):  # padding="same" / "valid"
+        return x
     return (x, x) if isinstance(x, int) else (int(x[0]), int(x[1]))
 
 
