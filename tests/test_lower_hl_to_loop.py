@@ -230,3 +230,15 @@ def test_large_full_reduction_is_split_in_two_parallel_stages():
     module = _check(lambda x: (x * x).sum(), [x], rtol=1e-4)
     bounds = sorted(op.bound_values for op in module.walk() if isinstance(op, loop.KernelOp))
     assert bounds == [(), (256,)], bounds
+
+
+def test_shifted_reads_share_their_index_math():
+    """A chain of stencils `a[1:] + a[:-1]` stays linear in size (index CSE)."""
+    def stencil(x):
+        a = x
+        for _ in range(14):
+            a = a[1:] + a[:-1]
+        return a
+
+    module = _check(stencil, [_rand(64) * 0.01], rtol=1e-4, atol=1e-5)
+    assert sum(1 for _ in module.walk()) < 400

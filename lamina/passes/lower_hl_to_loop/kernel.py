@@ -141,7 +141,16 @@ class KernelBuilder:
         operands = list(op.operands)
         if level is None:
             level = self._target(operands)
+        key = None
+        if op.name.startswith(("arith.", "math.")) and len(op.results) == 1:
+            key = ("op", op.name, tuple(operands), tuple(op.properties.items()))
+            found = self.stack[level].memo.get(key)
+            if found is not None:  # common subexpression: the index math of shifted reads
+                op.erase()
+                return found
         self._insert(op, level)
+        if key is not None:
+            self.stack[level].memo[key] = op.results[0]
         for r in op.results:
             self.home[r] = self.stack[level]
             self.deps[r] = frozenset().union(*(self.dep(o) for o in operands))
@@ -189,6 +198,10 @@ class KernelBuilder:
             return b
         if cb == 0:
             return a
+        if cb is not None and isinstance(a.owner, arith.AddiOp):  # (x + c1) + c2
+            c1 = self._const_value(a.owner.rhs)
+            if c1 is not None:
+                return self.add(a.owner.lhs, self.index(c1 + cb))
         return self.op(arith.AddiOp(a, b))
 
     def sub(self, a: SSAValue, b: SSAValue) -> SSAValue:
