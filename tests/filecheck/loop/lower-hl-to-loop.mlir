@@ -106,3 +106,39 @@ func.func @chain(%x: tensor<4x8xf32>, %y: tensor<8x4xf32>) -> (tensor<4x8xf32>, 
   %5 = hl.matmul %4, %3 : (tensor<8x4xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
   func.return %3, %5, %x : tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A non-uniform constant is a global buffer; a uniform one is a scalar.
+// CHECK:       "memref.global"() <{sym_name = "__constant_0", type = memref<2x3xf32>
+// CHECK-LABEL: func.func @consts
+// CHECK-NEXT:    %[[G:.*]] = memref.get_global @__constant_0 : memref<2x3xf32>
+// CHECK-NEXT:    loop.kernel "add_0" parallel [2, 3] (%[[I:.*]], %[[J:.*]]) {
+// CHECK-NEXT:      %[[C:.*]] = arith.constant 2.500000e+00 : f32
+// CHECK-NEXT:      %[[X:.*]] = loop.load %0[%[[I]], %[[J]]] : memref<2x3xf32>
+// CHECK-NEXT:      %[[K:.*]] = loop.load %[[G]][%[[I]], %[[J]]] : memref<2x3xf32>
+// CHECK-NEXT:      %[[M:.*]] = arith.mulf %[[X]], %[[K]] : f32
+// CHECK-NEXT:      %[[A:.*]] = arith.addf %[[M]], %[[C]] : f32
+// CHECK-NEXT:      loop.store %[[A]], %1[%[[I]], %[[J]]] : memref<2x3xf32>
+func.func @consts(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %0 = hl.constant value=dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32> : tensor<2x3xf32>
+  %1 = hl.constant value=dense<2.5> : tensor<2x3xf32> : tensor<2x3xf32>
+  %2 = hl.mul %x, %0 : tensor<2x3xf32>
+  %3 = hl.add %2, %1 : tensor<2x3xf32>
+  func.return %3 : tensor<2x3xf32>
+}
+
+// -----
+
+// Bool and uint8 live in i8 buffers; the dtypes attribute keeps what they were.
+// CHECK-LABEL: func.func @bytes(%0: memref<4xi8>, %1: memref<4xi8>, %2: memref<4xi8>)
+// CHECK-SAME:    attributes {lamina.dtypes = ["uint8", "bool", "uint8"]}
+// CHECK:         %[[B:.*]] = loop.load %1[%{{.*}}] : memref<4xi8>
+// CHECK-NEXT:    arith.trunci %[[B]] : i8 to i1
+// CHECK:         arith.divui
+func.func @bytes(%u: tensor<4xui8>, %b: tensor<4xi1>) -> tensor<4xui8> {
+  %0 = hl.splat value=3 : tensor<4xui8>
+  %1 = hl.div %u, %0 : tensor<4xui8>
+  %2 = hl.select %b, %1, %u : (tensor<4xi1>, tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  func.return %2 : tensor<4xui8>
+}
