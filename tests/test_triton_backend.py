@@ -12,7 +12,7 @@ import lamina  # noqa: F401  (registers the triton backend, the tile dialect, th
 from lamina.codegen.triton import generate
 from lamina.dialects import tile
 from lamina.passes.lower_loop_to_tile import LowerLoopToTile
-from lamina.passes.lower_loop_to_tile import kernel as kernel_mod
+from lamina.passes.lower_loop_to_tile import inner as inner_mod
 from lamina.passes.pipeline import context
 from lamina.runtime import triton_backend as tb
 
@@ -95,7 +95,7 @@ def test_softmax_row_kernel():
 
 def test_softmax_in_chunks(monkeypatch):
     """Rows longer than one block loop over chunks (block capped at 16 here)."""
-    monkeypatch.setattr(kernel_mod, "MAX_ROW_BLOCK", 16)
+    monkeypatch.setattr(inner_mod, "MAX_ROW_BLOCK", 16)
     x = RNG.standard_normal((5, 37)).astype(np.float32)
     x[2, 30] = 40.0  # the max sits in the last, partial chunk
     (got,), source = run_ir(SOFTMAX, x)
@@ -182,7 +182,7 @@ func.func @main(%x: memref<4x50xf32>, %i: memref<4xi64>) {
 @pytest.mark.parametrize("chunk", [None, 16])
 def test_argmin_blocked(monkeypatch, chunk):
     if chunk:
-        monkeypatch.setattr(kernel_mod, "MAX_ROW_BLOCK", chunk)
+        monkeypatch.setattr(inner_mod, "MAX_ROW_BLOCK", chunk)
     x = RNG.integers(0, 4, (4, 50)).astype(np.float32)
     x[3, 41] = np.nan
     (idx,), source = run_ir(ARGMIN_ROW, x)

@@ -22,20 +22,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from xdsl.dialects import arith, scf
-from xdsl.dialects.builtin import AnyFloat, IntegerType, Signedness, i1, i64
+from xdsl.dialects import arith
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects import loop, tile
-from lamina.dialects.tile import element_of, shape_of
+from lamina.dialects.tile import shape_of
 from lamina.errors import CompileError
-from lamina.passes.lower_loop_to_tile.emit import Emitter, is_float, next_pow2, scalar_type
+from lamina.passes.lower_loop_to_tile.emit import Emitter, next_pow2, scalar_type
+from lamina.passes.lower_loop_to_tile.inner import MIN_BLOCK, InnerLoops, Scope
 
 ELEMENTWISE_BLOCK = 1024
-MAX_ROW_BLOCK = 4096
-MIN_BLOCK = 16
 
 _CMP_NAMES = {"arith.cmpi": arith.CMPI_COMPARISON_OPERATIONS,
               "arith.cmpf": arith.CMPF_COMPARISON_OPERATIONS}
@@ -54,43 +51,7 @@ def root_buffer(v: SSAValue) -> SSAValue:
     return v
 
 
-@dataclass
-class Scope:
-    lanes: tuple[int, ...]  # () in a scalar scope, (B,) in a vector scope
-    mask: SSAValue | None  # the lanes that are valid, in a vector scope
-
-
-def _combine(e: Emitter, kind: str, acc: SSAValue, y: SSAValue) -> SSAValue:
-    """acc (+) y, elementwise, for reduce kinds add/mul/max/min."""
-    elem = element_of(acc.type)
-    if elem == i1:
-        cls = {"add": arith.OrIOp, "max": arith.OrIOp, "mul": arith.AndIOp,
-               "min": arith.AndIOp}[kind]
-    elif isinstance(elem, AnyFloat):
-        cls = {"add": arith.AddfOp, "mul": arith.MulfOp, "max": arith.MaximumfOp,
-               "min": arith.MinimumfOp}[kind]
-    else:
-        unsigned = isinstance(elem, IntegerType) and elem.signedness.data == Signedness.UNSIGNED
-        cls = {"add": arith.AddiOp, "mul": arith.MuliOp,
-               "max": arith.MaxUIOp if unsigned else arith.MaxSIOp,
-               "min": arith.MinUIOp if unsigned else arith.MinSIOp}[kind]
-    return e.op(cls, acc, y)
-
-
-def _better(e: Emitter, kind: str, new: SSAValue, old: SSAValue) -> SSAValue:
-    """new strictly beats old for argmax/argmin (a NaN beats any number)."""
-    pred = ("ogt" if kind == "argmax" else "olt") if is_float(new.type) else \
-        ("sgt" if kind == "argmax" else "slt")
-    wins = e.cmp(pred, new, old)
-    if is_float(new.type):
-        new_nan = e.cmp("uno", new, new)
-        old_nan = e.cmp("uno", old, old)
-        not_old = e.cmp("eq", old_nan, e.const(0, i1))
-        wins = e.op(arith.OrIOp, wins, e.op(arith.AndIOp, new_nan, not_old))
-    return wins
-
-
-class KernelLowering:
+class KernelLowering(InnerLoops):
     """Builds the body of one tile.kernel from one loop.kernel."""
 
     def __init__(self, kernel: loop.KernelOp, name: str):
@@ -208,118 +169,7 @@ class KernelLowering:
         mask = self.scope.mask if shape_of(offs.type) else None
         e.add(tile.StoreOp(value, self.ptr[root_buffer(op.buf)], offs, mask))
 
-    # -------------------------------------------------------------- inner loops
-    def _inner(self, op: loop.ReduceOp | loop.ForOp | loop.SeqForOp) -> None:
-        n = math.prod(op.bound_values)
-        if n == 0:
-            if isinstance(op, loop.ReduceOp):
-                init = self.get(op.init)
-                self.vmap[op.res[0]] = init
-                if len(op.res) == 2:
-                    self.vmap[op.res[1]] = self.e.const(0, i64)
-            return
-        if not self.scope.lanes and not isinstance(op, loop.SeqForOp):
-            self._blocked(op, n)
-        else:
-            self._sequential(op, n)
-
-    def _run_body(self, op, indices: Sequence[SSAValue]) -> SSAValue | None:
-        """Lower the body of an inner loop; returns the yielded value of a reduce."""
-        self._bind(op.body.block.args, indices)
-        ops = list(op.body.block.ops)
-        if isinstance(op, loop.ReduceOp):
-            self.lower_ops(ops[:-1])
-            return self.get(ops[-1].values[0])  # type: ignore[attr-defined]
-        self.lower_ops(ops)
-        return None
-
-    def _sequential(self, op, n: int) -> None:
-        e = self.e
-        lanes = self.scope.lanes
-        carried: list[SSAValue] = []
-        if isinstance(op, loop.ReduceOp):
-            carried.append(e.splat(self.get(op.init), lanes))
-            if op.kind_name in loop.ARG_KINDS:
-                carried.append(e.splat(e.const(0, i64), lanes))
-        for_op, t = e.for_loop(0, n, 1, carried)
-        outer, e.block = e.block, for_op.body.block
-        y = self._run_body(op, e.delinear(t, op.bound_values))
-        new = list(for_op.body.block.args[1:])
-        if y is not None:
-            kind = op.kind_name
-            if kind in loop.ARG_KINDS:
-                wins = _better(e, kind, y, new[0])
-                new = [e.where(wins, y, new[0]), e.where(wins, e.cast(t, i64), new[1])]
-            else:
-                new = [_combine(e, kind, new[0], y)]
-        e.add(scf.YieldOp(*new))
-        e.block = outer
-        for r, v in zip(getattr(op, "res", ()), for_op.res, strict=False):
-            self.vmap[r] = v
-
-    def _blocked(self, op, n: int) -> None:
-        e = self.e
-        block = max(MIN_BLOCK, min(MAX_ROW_BLOCK, next_pow2(n)))
-        self.num_warps = max(self.num_warps, min(16, max(4, block // 256)))
-        is_reduce = isinstance(op, loop.ReduceOp)
-        kind = op.kind_name if is_reduce else ""
-        carried: list[SSAValue] = []
-        if is_reduce:
-            carried.append(e.splat(self.get(op.init), (block,)))
-            if kind in loop.ARG_KINDS:
-                carried.append(e.splat(e.const(0, i64), (block,)))
-        single = n <= block
-        if single:
-            start = None
-            state = carried
-        else:
-            for_op, start = e.for_loop(0, n, block, carried)
-            outer, e.block = e.block, for_op.body.block
-            state = list(for_op.body.block.args[1:])
-        lanes = e.arange(block)
-        if start is not None:
-            lanes = e.binary(arith.AddiOp, lanes, start)
-        mask = e.cmp("slt", lanes, n) if n % block else None
-        saved, self.scope = self.scope, Scope((block,), mask)
-        y = self._run_body(op, e.delinear(lanes, op.bound_values))
-        self.scope = saved
-        if is_reduce:
-            assert y is not None
-            if mask is not None:
-                y = e.where(mask, y, e.splat(self.get(op.init), (block,)))
-            if kind in loop.ARG_KINDS:
-                y = e.splat(y, (block,))
-                wins = _better(e, kind, y, state[0])
-                state = [e.where(wins, y, state[0]), e.where(wins, e.cast(lanes, i64), state[1])]
-            else:
-                state = [_combine(e, kind, state[0], y)]
-        if not single:
-            e.add(scf.YieldOp(*state))
-            e.block = outer
-            state = list(for_op.res)
-        if is_reduce:
-            self._finish_reduce(op, state)
-
-    def _finish_reduce(self, op: loop.ReduceOp, state: list[SSAValue]) -> None:
-        e = self.e
-        kind = op.kind_name
-        if kind in loop.ARG_KINDS:
-            red = e.add(tile.ArgReduceOp(kind, state[0], state[1]))
-            self.vmap[op.res[0]], self.vmap[op.res[1]] = red.owner.results  # type: ignore
-            return
-        elem = element_of(state[0].type)
-        tkind = {"add": "sum", "mul": "prod", "max": "max", "min": "min"}[kind]
-        if elem == i1:
-            tkind = "or" if kind in ("add", "max") else "and"
-        self.vmap[op.res[0]] = e.add(tile.ReduceOp(tkind, state[0]))
-
     _HANDLERS: dict[type, Callable] = {
-        loop.LoadOp: _load, loop.StoreOp: _store, loop.ReduceOp: _inner,
-        loop.ForOp: _inner, loop.SeqForOp: _inner,
+        loop.LoadOp: _load, loop.StoreOp: _store, loop.ReduceOp: InnerLoops._inner,
+        loop.ForOp: InnerLoops._inner, loop.SeqForOp: InnerLoops._inner,
     }
-
-
-def kernel_args(lowering: KernelLowering) -> list[SSAValue]:
-    return list(lowering.buffers)
-
-
