@@ -242,3 +242,12 @@ def test_shifted_reads_share_their_index_math():
 
     module = _check(stencil, [_rand(64) * 0.01], rtol=1e-4, atol=1e-5)
     assert sum(1 for _ in module.walk()) < 400
+
+
+def test_every_hl_op_has_an_element_rule_or_a_producer():
+    from lamina.dialects import hl
+    from lamina.passes.lower_hl_to_loop.producers import PRODUCERS
+    from lamina.passes.lower_hl_to_loop.registry import RULES
+
+    missing = sorted(set(hl.OPS_BY_NAME) - set(RULES) - set(PRODUCERS))
+    assert not missing, f"hl ops lower-hl-to-loop cannot lower: {missing}"
