@@ -182,6 +182,11 @@ class KernelBuilder:
     def index(self, value: int) -> SSAValue:
         return self.const(value, IndexType())
 
+    def number(self, value: int | float, t: Attribute) -> SSAValue:
+        """A numeric constant of register type `t` (int for integer types)."""
+        return self.const(int(value) if isinstance(t, IntegerType | IndexType) else float(value),
+                          t)
+
     # ---- index arithmetic (folded when constant)
 
     def _const_value(self, v: SSAValue) -> int | None:

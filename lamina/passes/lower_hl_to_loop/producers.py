@@ -132,7 +132,7 @@ class ScatterAddProducer:
         pre, post = tuple(args[:axis]), tuple(args[axis:])
         element = elem_type(op.results[0])
         t = compute_type(element)
-        zero = kb.const(0, t) if isinstance(t, IntegerType) else kb.const(0.0, t)
+        zero = kb.number(0, t)
 
         fill = loop.ForOp([res[axis]])
         kb.nest(fill, 0)

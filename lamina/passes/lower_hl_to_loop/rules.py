@@ -118,7 +118,7 @@ def _reduce(kb: KernelBuilder, kind: str, src: SSAValue, dims, idx, element: Att
                   "min": _extreme(element, True), "argmax": _extreme(element, False),
                   "argmin": _extreme(element, True)}[kind]
     t = wide or compute_type(element)
-    init = kb.const(init_value if not isinstance(t, IntegerType) else int(init_value), t)
+    init = kb.number(init_value, t)
 
     def body(ks):
         full, kept, red_it = [], iter(idx), iter(ks)

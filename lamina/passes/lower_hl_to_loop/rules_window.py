@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerType, i64
+from xdsl.dialects.builtin import i64
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.hl import contract, window
@@ -75,7 +75,7 @@ def windowed(kb: KernelBuilder, x: SSAValue, geo: Geometry, o, w, fill) -> SSAVa
 
 def conv_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     x, w = op.operands
-    (_, c, *sizes), (o_total, cg, *k) = shape(x), shape(w)
+    (_, _, *sizes), (o_total, cg, *k) = shape(x), shape(w)
     nd = len(sizes)
     lo, _ = split_padding(op.prop("padding"))  # type: ignore[attr-defined]
     geo = Geometry(sizes, shape(op.results[0])[2:], k, op.prop("stride"), lo,  # type: ignore[attr-defined]
@@ -94,7 +94,6 @@ def conv_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
         return kb.op(arith.MulfOp(xv, wv))
 
     (value,) = kb.reduce("add", [cg, *k], zero, body, idx)
-    _ = c
     return value
 
 
@@ -108,7 +107,7 @@ def reduce_window_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     t = compute_type(element)
     is_max = op.prop("kind") == "max"  # type: ignore[attr-defined]
     fill_value = _extreme(element, False) if is_max else 0
-    fill = kb.const(int(fill_value) if isinstance(t, IntegerType) else float(fill_value), t)
+    fill = kb.number(fill_value, t)
     moving = geo.moving()
 
     def body(ks):
@@ -129,7 +128,7 @@ def _first_max(kb: KernelBuilder, x: SSAValue, geo: Geometry, o) -> SSAValue:
     element = elem_type(x)
     t = compute_type(element)
     low = _extreme(element, False)
-    fill = kb.const(int(low) if isinstance(t, IntegerType) else float(low), t)
+    fill = kb.number(low, t)
     moving = geo.moving()
     if not moving:
         return kb.const(0, i64)
@@ -145,8 +144,7 @@ def select_and_gather_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     linear = kb.op(arith.IndexCastOp(_first_max(kb, x, geo, idx), kb.index(0).type))
     w = kb.delinearize(linear, [geo.window[d] for d in moving]) if moving else ()
     offs = geo.offsets(kb, w)
-    zero = kb.const(0, compute_type(elem_type(v))) if isinstance(
-        compute_type(elem_type(v)), IntegerType) else kb.const(0.0, compute_type(elem_type(v)))
+    zero = kb.number(0, compute_type(elem_type(v)))
     return windowed(kb, v, geo, idx, offs, zero)
 
 
@@ -155,7 +153,7 @@ def select_and_scatter_add_rule(kb: KernelBuilder, op: Operation, idx) -> SSAVal
     geo = Geometry.of_window_op(op)
     moving = geo.moving()
     t = compute_type(elem_type(src))
-    zero = kb.const(0, t) if isinstance(t, IntegerType) else kb.const(0.0, t)
+    zero = kb.number(0, t)
 
     def contribution(ks) -> SSAValue:
         """What window offset `ks` (over the moving dims) adds to operand point idx."""
