@@ -395,3 +395,26 @@ def test_integer_arithmetic_wraps_like_numpy(dtype):
         want = (a * b, a + b, a - b, (0 - a).astype(dtype))
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(np.asarray(g), w)
+
+
+@pytest.mark.parametrize("elem,np_dtype", [("f32", np.float32), ("f16", np.float16),
+                                           ("bf16", ml_dtypes.bfloat16), ("i32", np.int32),
+                                           ("i64", np.int64)])
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (9, 33, 5), (4, 64, 0)])
+def test_gemm_every_element_type_and_edge_tiles(elem, np_dtype, m, n, k):
+    def ty(*s):
+        return "memref<" + "x".join(map(str, s)) + f"x{elem}>"
+
+    text = f"""
+func.func @main(%a: {ty(m, k)}, %b: {ty(k, n)}, %c: {ty(m, n)}) {{
+  loop.matmul %a, %b, %c batch=1 m={m} n={n} k={k} : {ty(m, k)}, {ty(k, n)}, {ty(m, n)}
+  func.return
+}}
+"""
+    rng = np.random.default_rng(6)
+    a = rng.integers(-4, 5, (m, k)).astype(np_dtype)
+    b = rng.integers(-4, 5, (k, n)).astype(np_dtype)
+    c = np.full((m, n), 99, np_dtype)
+    run(text, a, b, c)
+    want = a.astype(np.float64) @ b.astype(np.float64)  # small integers: exact in every type
+    np.testing.assert_array_equal(c.astype(np.float64), want)

@@ -140,38 +140,59 @@ static inline void *lm_alloc(int64_t bytes) {
   return aligned_alloc(64, n ? n : 64);
 }
 
-/* ---- GEMM: C[b] (+)= op(A[b]) @ op(B[b]); op(B) is packed row-major per batch,
- * then rows of C are accumulated in blocks of 4 rows x LM_NB columns ---- */
+/* ---- GEMM: C[b] (+)= op(A[b]) @ op(B[b]). op(B) is packed per batch into rows
+ * padded to whole LM_NR panels (64-byte aligned, zero-filled), so every tile of C
+ * is one LM_MR x LM_NR register tile computed by a fixed-size aligned simd loop;
+ * column panels are outermost so that a panel of B stays in cache across row tiles.
+ * Missing rows of an edge tile multiply zeros; only the real part is stored. ---- */
 
-#define LM_NB 256
+#define LM_MR 4
+#define LM_NR 32
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc -O3 unroll-and-jam of the `p` loop turns the register tile scalar (5x slower) */
+#define LM_GEMM_ATTR __attribute__((optimize("no-loop-unroll-and-jam")))
+#else
+#define LM_GEMM_ATTR
+#endif
 #define LM_DEFINE_GEMM(NAME, T, ACC, LOAD, STORE)                                    \
-  static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m,           \
+  LM_GEMM_ATTR static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m,           \
                    int64_t n, int64_t k, int64_t a_stride, int64_t b_stride, int ta,  \
                    int tb, int accumulate) {                                          \
-    ACC *bp = (ACC *)lm_alloc((k * n > 0 ? k * n : 1) * (int64_t)sizeof(ACC));        \
+    int64_t mt = (m + LM_MR - 1) / LM_MR, nt = (n + LM_NR - 1) / LM_NR;               \
+    int64_t ldb = nt * LM_NR;                                                         \
+    ACC *bp = (ACC *)lm_alloc((k * ldb > 0 ? k * ldb : 1) * (int64_t)sizeof(ACC));    \
+    int64_t sp = ta ? m : 1, sr = ta ? 1 : k; /* A(i, p) = a[i * sr + p * sp] */     \
     for (int64_t bt = 0; bt < batch; ++bt) {                                          \
       const T *a = A + bt * a_stride;                                                 \
       const T *b = B + bt * b_stride;                                                 \
       T *c = C + bt * m * n;                                                          \
-      for (int64_t p = 0; p < k; ++p)                                                 \
+      for (int64_t p = 0; p < k; ++p) {                                               \
         for (int64_t j = 0; j < n; ++j)                                               \
-          bp[p * n + j] = (ACC)LOAD(tb ? b[j * k + p] : b[p * n + j]);                \
-      _Pragma("omp parallel for schedule(static) if (m * n * k > 65536)")             \
-      for (int64_t i0 = 0; i0 < m; i0 += 4) {                                         \
-        ACC acc[4][LM_NB];                                                            \
-        int64_t rows = m - i0 < 4 ? m - i0 : 4;                                       \
-        for (int64_t j0 = 0; j0 < n; j0 += LM_NB) {                                   \
-          int64_t cols = n - j0 < LM_NB ? n - j0 : LM_NB;                             \
-          for (int64_t r = 0; r < rows; ++r)                                          \
-            for (int64_t j = 0; j < cols; ++j) acc[r][j] = 0;                         \
+          bp[p * ldb + j] = (ACC)LOAD(tb ? b[j * k + p] : b[p * n + j]);              \
+        for (int64_t j = n; j < ldb; ++j) bp[p * ldb + j] = 0;                        \
+      }                                                                               \
+      _Pragma("omp parallel for collapse(2) schedule(static) if (m * n * k > 65536)") \
+      for (int64_t jt = 0; jt < nt; ++jt) {                                           \
+        for (int64_t it = 0; it < mt; ++it) {                                         \
+          int64_t i0 = it * LM_MR, j0 = jt * LM_NR;                                   \
+          int64_t rows = m - i0 < LM_MR ? m - i0 : LM_MR;                             \
+          int64_t cols = n - j0 < LM_NR ? n - j0 : LM_NR;                             \
+          const T *ai = a + i0 * sr;                                                  \
+          ACC acc[LM_MR][LM_NR] __attribute__((aligned(64)));                         \
+          memset(acc, 0, sizeof(acc));                                                \
           for (int64_t p = 0; p < k; ++p) {                                           \
-            const ACC *brow = bp + p * n + j0;                                        \
-            for (int64_t r = 0; r < rows; ++r) {                                      \
-              int64_t i = i0 + r;                                                     \
-              ACC av = (ACC)LOAD(ta ? a[p * m + i] : a[i * k + p]);                   \
-              ACC *cr = acc[r];                                                       \
-              _Pragma("omp simd")                                                     \
-              for (int64_t j = 0; j < cols; ++j) cr[j] += av * brow[j];               \
+            const ACC *brow = bp + p * ldb + j0;                                      \
+            const T *ap = ai + p * sp;                                                \
+            ACC a0 = (ACC)LOAD(ap[0]);                                                \
+            ACC a1 = rows > 1 ? (ACC)LOAD(ap[sr]) : (ACC)0;                           \
+            ACC a2 = rows > 2 ? (ACC)LOAD(ap[2 * sr]) : (ACC)0;                       \
+            ACC a3 = rows > 3 ? (ACC)LOAD(ap[3 * sr]) : (ACC)0;                       \
+            _Pragma("omp simd aligned(brow : 64)")                                    \
+            for (int64_t j = 0; j < LM_NR; ++j) {                                     \
+              acc[0][j] += a0 * brow[j];                                              \
+              acc[1][j] += a1 * brow[j];                                              \
+              acc[2][j] += a2 * brow[j];                                              \
+              acc[3][j] += a3 * brow[j];                                              \
             }                                                                         \
           }                                                                           \
           for (int64_t r = 0; r < rows; ++r)                                          \
