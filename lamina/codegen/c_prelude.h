@@ -166,7 +166,7 @@ static inline void *lm_alloc(int64_t bytes) {
       const T *a = A + bt * a_stride;                                                 \
       const T *b = B + bt * b_stride;                                                 \
       T *c = C + bt * m * n;                                                          \
-      for (int64_t p = 0; p < k; ++p) {                                               \
+      for (int64_t p = 0; p < k && (bt == 0 || b_stride); ++p) { /* shared B: once */ \
         for (int64_t j = 0; j < n; ++j)                                               \
           bp[p * ldb + j] = (ACC)LOAD(tb ? b[j * k + p] : b[p * n + j]);              \
         for (int64_t j = n; j < ldb; ++j) bp[p * ldb + j] = 0;                        \
