@@ -41,6 +41,10 @@ def test_compiles_once_and_reuses_the_entry(cache_dir):
 def test_cache_dir_is_user_only(cache_dir):
     cache.load(_source(1))
     assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+    os.chmod(cache_dir, 0o777)  # loosened by someone: tightened again before use
+    cache._LOADED.clear()
+    assert cache.load(_source(1)).lamina_answer() == 1
+    assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "truncate", "drop_checksum"])

@@ -29,10 +29,17 @@ _LOADED: dict[str, ctypes.CDLL] = {}  # in-memory: key -> loaded library
 
 
 def cache_dir() -> str:
+    """The cache directory, created user-only; compiled code is loaded from it, so a
+    directory that other users could write to is refused."""
     path = knobs.cache_dir()
     os.makedirs(path, mode=0o700, exist_ok=True)
-    if os.stat(path).st_mode & 0o077 and os.stat(path).st_uid == os.getuid():
+    info = os.stat(path)
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
         os.chmod(path, 0o700)
+    elif info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise CompileError(
+            f"refusing to load compiled code from {path}: it belongs to another user or "
+            "others can write to it; point LAMINA_CACHE_DIR at a private directory")
     return path
 
 
