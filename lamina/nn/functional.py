@@ -16,7 +16,9 @@ from typing import Any
 
 from lamina import dtypes
 from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, with_location
+from lamina.frontend import indexing, random
 from lamina.frontend import ops as O
+from lamina.frontend.indexing import one_hot  # noqa: F401  (re-exported)
 from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
 from lamina.frontend.tensor import Tensor
 
@@ -27,18 +29,7 @@ __all__ = [
     "softmax", "tanh",
 ]
 
-# Re-exported from the module that owns it, resolved on first use (see __getattr__).
-_REEXPORTS = {"one_hot": "indexing"}
-__all__ += ["avg_pool2d", "conv2d", "max_pool2d", *_REEXPORTS]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _REEXPORTS:
-        import importlib
-
-        module = importlib.import_module(f"lamina.frontend.{_REEXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'lamina.nn.functional' has no attribute {name!r}")
+__all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot"]  # re-exported from their owners
 
 
 def _t(x: Any) -> Tensor:
@@ -142,8 +133,6 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Ten
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of `weight` picked by the integer `input` (any shape): out[..., :] = weight[i].
     Rows looked up at `padding_idx` get no gradient, as in torch."""
-    from lamina.frontend import indexing
-
     input = _t(input)
     if input.dtype.is_floating_point:
         raise DTypeError(with_location(
@@ -165,8 +154,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input * 0.0
-    from lamina.frontend import random
-
     keep = random.dropout_mask(input.shape, p, dtype=input.dtype)
     return O.where(keep, input * (1.0 / (1.0 - p)), 0.0)
 
