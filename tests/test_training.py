@@ -4,6 +4,10 @@ a CNN and a GPT block trained side by side with torch."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -239,3 +243,31 @@ def test_gpt_block_adamw_training_matches_torch():
     for k, v in model.state_dict().items():
         np.testing.assert_allclose(v, tmodel.state_dict()[k].numpy(), rtol=1e-4, atol=1e-6,
                                    err_msg=k)
+
+
+# ---------------------------------------------------------------- the examples run
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+@pytest.mark.slow
+def test_demo_trains_and_writes_its_outputs(tmp_path):
+    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, "demo.py"), "--epochs", "2",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    accuracy = float(run.stdout.split("final test accuracy: ")[1].split("%")[0])
+    assert accuracy > 80  # 2 epochs; `make demo` runs 10 and reaches > 95 %
+    assert (tmp_path / "loss.png").stat().st_size > 0
+    assert "hl." in (tmp_path / "step.hl.mlir").read_text()
+
+
+@pytest.mark.slow
+def test_gpt_example_trains_and_samples():
+    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, "gpt.py"), "--steps", "20",
+                          "--d-model", "16", "--layers", "1", "--sample", "20"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    losses = [float(line.split("loss ")[1].split()[0]) for line in run.stdout.splitlines()
+              if line.startswith("step")]
+    assert losses[-1] < losses[0]
+    assert len(run.stdout.split("--- sample ---\n")[1]) >= 20
