@@ -17,7 +17,6 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
-    i1,
     i32,
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
@@ -144,5 +143,3 @@ class Emitter:
         self.add(loop)
         return loop, body.args[0]
 
-
-BOOL = i1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.dialects import arith, scf
-from xdsl.dialects.builtin import BFloat16Type, Float16Type, Float32Type, i32
+from xdsl.dialects.builtin import BFloat16Type, Float16Type, Float32Type, f32, i32
 from xdsl.ir import Block, Region, SSAValue
 
 from lamina.dialects import loop, tile
@@ -86,7 +86,7 @@ class GemmLowering:
         b_offs = self._grid2(e, rn, k, rk, 1) if tb else self._grid2(e, rk, n, rn, 1)
         m_ok = e.cmp("slt", rm, m) if m % cfg.bm else None
         n_ok = e.cmp("slt", rn, n) if n % cfg.bn else None
-        acc_elem = self._f32() if self.use_dot else self.out_elem
+        acc_elem = f32 if self.use_dot else self.out_elem
         acc = e.splat(e.const(0, acc_elem), (cfg.bm, cfg.bn))
         loop_op, k0 = e.for_loop(0, k, cfg.bk, [acc])
         outer, e.block = e.block, loop_op.body.block
@@ -117,20 +117,14 @@ class GemmLowering:
         if op.flag("accumulate"):
             prev = e.add(tile.LoadOp(pc, c_offs, c_mask))
             add = arith.AddfOp if is_float(prev.type) else arith.AddiOp
-            if self.use_dot and self.out_elem != self._f32():
-                result = e.cast(e.op(add, e.cast(prev, self._f32()), loop_op.res[0]),
+            if self.use_dot and self.out_elem != f32:
+                result = e.cast(e.op(add, e.cast(prev, f32), loop_op.res[0]),
                                 self.out_elem)
             else:
                 result = e.op(add, prev, result)
         e.add(tile.StoreOp(result, pc, c_offs, c_mask))
         e.add(tile.ReturnOp())
         return tile.KernelOp(self.name, Region(block))
-
-    @staticmethod
-    def _f32():
-        from xdsl.dialects.builtin import f32
-
-        return f32
 
     def _grouped_ids(self, e: Emitter) -> tuple[SSAValue, SSAValue]:
         """Tile coordinates of this program in GROUP_M-row grouped order."""
