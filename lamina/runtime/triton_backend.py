@@ -181,12 +181,29 @@ class TritonProgram(backends.Program):
 LAST_CALL: tuple[TritonProgram, Sequence[np.ndarray]] | None = None  # for bench/gpu.py
 
 
+def _require_packages() -> None:
+    """The packages this backend drives; a missing one is named with what to install
+    (instead of an ImportError from inside the generated kernel module)."""
+    for package, role in (("triton", "generates and runs the kernels"),
+                          ("torch", "holds the device buffers")):
+        try:
+            importlib.import_module(package)
+        except ImportError as err:
+            raise CompileError(with_location(
+                f"triton backend: the {package!r} package cannot be imported ({err}); it "
+                f"{role}. Install it (`pip install {package}`; a CUDA or ROCm GPU runs the "
+                "kernels natively, otherwise Triton's interpreter runs them on the CPU), or "
+                "choose another backend: lm.jit(fn, backend='c') or LAMINA_BACKEND=c"
+            )) from None
+
+
 class TritonBackend(backends.Backend):
     """hl -> loop (shared with C) -> tile -> Triton source; runs on GPU or interpreter."""
 
     name = "triton"
 
     def compile(self, module: ModuleOp) -> backends.Program:
+        _require_packages()
         from lamina.codegen.triton import generate
         from lamina.dialects import loop
         from lamina.passes.lower_loop_to_tile import LowerLoopToTile
