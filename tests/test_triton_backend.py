@@ -260,6 +260,17 @@ def _run_with_initial_output(text, inputs, initial):
     return tb.to_host(bufs[-1], initial.dtype, initial.shape)
 
 
+def test_matmul_many_batches_fold_into_grid_axis_0(monkeypatch):
+    from lamina.passes.lower_loop_to_tile import gemm
+
+    monkeypatch.setattr(gemm, "MAX_GRID_Y", 2)
+    a = RNG.standard_normal((3, 17, 5)).astype(np.float32)
+    b = RNG.standard_normal((3, 5, 20)).astype(np.float32)
+    (c,), source = run_ir(_matmul_ir("f32", 3, 17, 20, 5), a, b)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+    assert "[(3, 1, 1)]" in source  # one 32x32 tile per batch, batches on axis 0
+
+
 def test_matmul_int_without_dot():
     a = RNG.integers(-5, 5, (1, 4, 7)).astype(np.int32)
     b = RNG.integers(-5, 5, (1, 7, 3)).astype(np.int32)

@@ -21,6 +21,7 @@ from lamina.passes.lower_loop_to_tile.emit import Emitter, is_float, next_pow2
 from lamina.passes.lower_loop_to_tile.kernel import root_buffer
 
 GROUP_M = 8
+MAX_GRID_Y = 65535
 
 
 @dataclass
@@ -60,7 +61,10 @@ class GemmLowering:
         self.cfg = choose_config(self.m, self.n, self.k, self.elem, self.use_dot)
         tiles_m = -(-self.m // self.cfg.bm)
         tiles_n = -(-self.n // self.cfg.bn)
-        self.grid = (tiles_m * tiles_n, self.b)
+        # CUDA caps grid axis 1 at 65535: more batches share axis 0 with the tiles
+        self.fold_batch = self.b > MAX_GRID_Y
+        self.grid = (tiles_m * tiles_n * self.b, 1) if self.fold_batch else \
+            (tiles_m * tiles_n, self.b)
         self.tiles = (tiles_m, tiles_n)
 
     def build(self) -> tile.KernelOp:
@@ -71,8 +75,14 @@ class GemmLowering:
             arg.name_hint = buf.name_hint
         e = Emitter(block)
         m, n, k = self.m, self.n, self.k
-        pid_m, pid_n = self._grouped_ids(e)
-        batch = e.add(tile.ProgramIdOp(1))
+        pid = e.add(tile.ProgramIdOp(0))
+        if self.fold_batch:
+            per_batch = self.tiles[0] * self.tiles[1]
+            batch = e.binary(arith.DivSIOp, pid, per_batch)
+            pid = e.binary(arith.RemSIOp, pid, per_batch)
+        else:
+            batch = e.add(tile.ProgramIdOp(1))
+        pid_m, pid_n = self._grouped_ids(e, pid)
         rm = e.binary(arith.AddiOp, e.arange(cfg.bm), e.binary(arith.MuliOp, pid_m, cfg.bm))
         rn = e.binary(arith.AddiOp, e.arange(cfg.bn), e.binary(arith.MuliOp, pid_n, cfg.bn))
         rk = e.arange(cfg.bk)
@@ -126,10 +136,9 @@ class GemmLowering:
         e.add(tile.ReturnOp())
         return tile.KernelOp(self.name, Region(block))
 
-    def _grouped_ids(self, e: Emitter) -> tuple[SSAValue, SSAValue]:
+    def _grouped_ids(self, e: Emitter, pid: SSAValue) -> tuple[SSAValue, SSAValue]:
         """Tile coordinates of this program in GROUP_M-row grouped order."""
         tiles_m, tiles_n = self.tiles
-        pid = e.add(tile.ProgramIdOp(0))
         in_group = GROUP_M * tiles_n
         group = e.binary(arith.DivSIOp, pid, in_group)
         first_m = e.binary(arith.MuliOp, group, GROUP_M)
