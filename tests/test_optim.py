@@ -65,9 +65,13 @@ def _lamina_losses(model, opt, batches, jit: bool):
 
 
 def _assert_same_params(model, tmodel, rtol=1e-4, atol=1e-6):
+    """Same parameters, and the same gradients of the last step in `.grad`."""
     t_state = tmodel.state_dict()
     for k, v in model.state_dict().items():
         np.testing.assert_allclose(v, t_state[k].numpy(), rtol=rtol, atol=atol, err_msg=k)
+    for (k, p), (_, tp) in zip(model.named_parameters(), tmodel.named_parameters(), strict=True):
+        np.testing.assert_allclose(np.asarray(p.grad), tp.grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=f"{k}.grad")
 
 
 @pytest.mark.parametrize("jit", [True, False], ids=["jit", "eager"])

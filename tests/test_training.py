@@ -173,6 +173,9 @@ def test_cnn_sgd_training_matches_torch(backend):
     for k, v in model.state_dict().items():
         np.testing.assert_allclose(v, tmodel.state_dict()[k].numpy(), rtol=1e-4, atol=1e-6,
                                    err_msg=k)
+    for (k, p), (_, tp) in zip(model.named_parameters(), tmodel.named_parameters(), strict=True):
+        np.testing.assert_allclose(np.asarray(p.grad), tp.grad.numpy(), rtol=1e-4, atol=1e-6,
+                                   err_msg=f"{k}.grad")
 
 
 def _gpt(lib, nnm, Fm, vocab=11, d=8, heads=2, block=6):
