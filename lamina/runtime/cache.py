@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 
 from lamina import knobs
-from lamina.errors import CompileError
+from lamina.errors import CompileError, with_location
 
 _LOADED: dict[str, ctypes.CDLL] = {}  # in-memory: key -> loaded library
 
@@ -47,10 +47,10 @@ def _compiler() -> str:
     cc = knobs.cc()
     path = shutil.which(cc)
     if path is None:
-        raise CompileError(
-            f"the C compiler {cc!r} was not found: install gcc or clang "
+        raise CompileError(with_location(
+            f"c backend: the C compiler {cc!r} was not found: install gcc or clang "
             "(e.g. `apt install gcc`, `dnf install gcc`, Xcode command line tools) "
-            "or point LAMINA_CC at one; or choose another backend (LAMINA_BACKEND=interp)")
+            "or point LAMINA_CC at one; or choose another backend (LAMINA_BACKEND=interp)"))
     return path
 
 
@@ -137,9 +137,9 @@ def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -
                               capture_output=True, text=True, cwd=work)
         if done.returncode != 0:
             kept = _keep_failed_source(source, key)
-            raise CompileError(
+            raise CompileError(with_location(
                 f"the C compiler failed ({cc} {' '.join(flags)}):\n{done.stderr.strip()}\n"
-                f"source kept at {kept}")
+                f"source kept at {kept}"))
         with open(out, "rb") as f:
             data = f.read()
         # the library first, then the checksum that vouches for it
