@@ -260,6 +260,15 @@ def _emit_alloc(em: CEmitter, op: memref.AllocOp) -> None:
     em.define(op.memref, f"({c}*)lm_alloc({_numel(t)} * (int64_t)sizeof({c}))", prefix="t")
 
 
+def _emit_alloca(em: CEmitter, op: memref.AllocaOp) -> None:
+    """A small scratch array on the stack (e.g. the lanes of a column reduction)."""
+    t = op.memref.type
+    assert isinstance(t, MemRefType)
+    arr = em.fresh("s")
+    em.out.line(f"{storage_ctype(t.element_type)} {arr}[{max(_numel(t), 1)}];")
+    em.names[op.memref] = arr
+
+
 def _emit_dealloc(em: CEmitter, op: memref.DeallocOp) -> None:
     em.out.line(f"free((void*){em.name(op.memref)});")
 
@@ -322,7 +331,7 @@ _STATEMENTS: dict[type[Operation], Callable] = {
     cpu.ReduceOp: _emit_reduce, cpu.ViewOp: _emit_view, cpu.GemmOp: _emit_gemm,
     cpu.KernelOp: _emit_kernel_call, memref.AllocOp: _emit_alloc,
     memref.DeallocOp: _emit_dealloc, memref.CopyOp: _emit_copy,
-    memref.GetGlobalOp: _emit_get_global,
+    memref.GetGlobalOp: _emit_get_global, memref.AllocaOp: _emit_alloca,
     func.ReturnOp: lambda em, op: None,
 }
 

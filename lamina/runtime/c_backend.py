@@ -106,11 +106,12 @@ def lower_to_cpu(module: ModuleOp, tag: str = "") -> dict[str, str]:
         raise CompileError("c backend: the hl -> loop lowering is not available")
     pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag=f"{tag}loop-")
     levels["loop"] = str(module)
+    from lamina.passes.cpu_column_reduce import CpuColumnReducePass
     from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
 
     # cse merges the offset arithmetic that every access computes for itself
-    pipeline.run_passes(module, [LowerLoopToCpuPass(), CommonSubexpressionElimination()],
-                        dump_tag=f"{tag}cpu-")
+    pipeline.run_passes(module, [LowerLoopToCpuPass(), CpuColumnReducePass(),
+                                 CommonSubexpressionElimination()], dump_tag=f"{tag}cpu-")
     levels["hw"] = str(module)
     return levels
 
@@ -165,4 +166,13 @@ def _hl_lowering_present() -> bool:
 if _hl_lowering_present():  # the backend needs the hl -> loop lowering to exist
     backends.register("c", CBackend)
 pipeline.register_dialect(_cpu_dialect)
+
+
+def _column_pass():
+    from lamina.passes.cpu_column_reduce import CpuColumnReducePass
+
+    return CpuColumnReducePass
+
+
+registry.register("cpu-column-reduce", _column_pass)
 registry.register("lower-loop-to-cpu", _lower_pass)

@@ -1,0 +1,193 @@
+"""`cpu-column-reduce`: vectorize reductions that stride across memory (cpu -> cpu).
+
+A kernel parallel over columns `j` whose reduction walks rows (`sum(x, dim=0)`,
+a bias gradient) reads with a stride of a whole row at every step: one cache
+line per element. This pass tiles `j` by a width `w` that divides it and keeps `w`
+accumulators in a small stack buffer, so the reduction loop runs over rows and the
+inner `simd` loop over `w` neighbouring columns (unit stride):
+
+    cpu.kernel "k" parallel [512] (%j) ... {          cpu.kernel "k" parallel [16] (%jb) ... {
+      %s = cpu.reduce "add" [1024] (%i) ...    ==>      %acc = memref.alloca() : memref<32xf32>
+      cpu.store %s, %o[%j] ...                          cpu.for [32] (%l) simd { init -> %acc[%l] }
+    }                                                   cpu.for [1024] (%i) { cpu.for [32] (%l) simd {
+                                                          %j = jb * 32 + l; ...; %acc[%l] += v } }
+                                                        cpu.for [32] (%l) simd { %s = %acc[%l]; store }
+
+Applies to kernels whose body is straight-line code around one add/mul/max/min
+`cpu.reduce` with a load that is unit-stride in `j` but not in the reduction's
+innermost index. Afterwards every such reduction reads contiguous memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import arith, memref
+from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from lamina.dialects import cpu
+
+WIDTHS = (32, 16, 8)
+_COMBINE_FLOAT = {"add": arith.AddfOp, "mul": arith.MulfOp, "max": arith.MaximumfOp,
+                  "min": arith.MinimumfOp}
+_COMBINE_INT = {"add": arith.AddiOp, "mul": arith.MuliOp, "max": arith.MaxSIOp,
+                "min": arith.MinSIOp}
+
+
+def _probe(value: SSAValue, env: dict[SSAValue, int]) -> int | None:
+    """Evaluate an index expression of add/mul/constant over known values."""
+    if value in env:
+        return env[value]
+    op = value.owner
+    if isinstance(op, arith.ConstantOp) and isinstance(op.value, IntegerAttr):
+        return int(op.value.value.data)
+    if isinstance(op, arith.AddiOp | arith.MuliOp):
+        a, b = _probe(op.lhs, env), _probe(op.rhs, env)
+        if a is None or b is None:
+            return None
+        return a + b if isinstance(op, arith.AddiOp) else a * b
+    return None
+
+
+def _stride(offset: SSAValue, iv: SSAValue, ivs: Sequence[SSAValue]) -> int | None:
+    """d offset / d iv with every other iv at 0 (None when not affine in the ivs)."""
+    base = {v: 0 for v in ivs}
+    f0 = _probe(offset, base)
+    f1 = _probe(offset, base | {iv: 1})
+    return None if f0 is None or f1 is None else f1 - f0
+
+
+def _candidate(kernel: cpu.KernelOp) -> tuple[cpu.ReduceOp, int] | None:
+    space = kernel.space
+    if not space:
+        return None
+    ops = list(kernel.body.block.ops)
+    reduces = [o for o in ops if isinstance(o, cpu.ReduceOp)]
+    if len(reduces) != 1 or any(isinstance(o, cpu.ForOp) for o in ops):
+        return None
+    red = reduces[0]
+    if red.kind.data not in _COMBINE_FLOAT or any(
+            isinstance(o, cpu.ReduceOp | cpu.ForOp) for o in red.body.block.ops):
+        return None
+    if not isinstance(red.init.owner, arith.ConstantOp) and red.init not in kernel.params:
+        return None
+    before = ops[: ops.index(red)]
+    if any(isinstance(o, cpu.StoreOp) for o in before):
+        return None
+    j, k = kernel.ivs[-1], red.ivs[-1]
+    ivs = [*kernel.ivs, *red.ivs]
+    strided = False
+    for load in (o for o in red.body.block.ops if isinstance(o, cpu.LoadOp)):
+        if _stride(load.offset, j, ivs) == 1 and _stride(load.offset, k, ivs) not in (1, None):
+            strided = True
+    width = next((w for w in WIDTHS if space[-1] % w == 0 and space[-1] > w), None)
+    return (red, width) if strided and width else None
+
+
+class _Cloner:
+    """Clones ops into a block through a value map."""
+
+    def __init__(self, vmap: dict[SSAValue, SSAValue]):
+        self.vmap = vmap
+
+    def clone_all(self, block: Block, ops: Sequence[Operation]) -> None:
+        for op in ops:
+            new = op.clone(value_mapper=self.vmap)
+            block.add_op(new)
+            self.vmap.update(zip(op.results, new.results, strict=True))
+
+
+def _column(block: Block, jb: SSAValue, lane: SSAValue, width: int) -> SSAValue:
+    c = arith.ConstantOp(IntegerAttr(width, IndexType()))
+    mul = arith.MuliOp(jb, c.result)
+    add = arith.AddiOp(mul.result, lane)
+    for op in (c, mul, add):
+        block.add_op(op)
+    return add.result
+
+
+def vectorize(kernel: cpu.KernelOp, red: cpu.ReduceOp, width: int) -> cpu.KernelOp:
+    """The kernel with its last parallel dim tiled by `width` lanes of accumulators."""
+    space = list(kernel.space)
+    new = cpu.KernelOp(kernel.sym_name.data, [*space[:-1], space[-1] // width],
+                       list(kernel.args), omp=kernel.omp is not None)
+    block = new.body.block
+    outer: dict[SSAValue, SSAValue] = dict(zip(kernel.params, new.params, strict=True))
+    outer.update(zip(kernel.ivs[:-1], new.ivs[:-1], strict=True))
+    jb = new.ivs[-1]
+    ops = list(kernel.body.block.ops)
+    before, after = ops[: ops.index(red)], ops[ops.index(red) + 1:]
+    t = red.init.type
+    init = outer[red.init] if red.init in outer else None
+    if init is None:
+        const = red.init.owner.clone()  # type: ignore[union-attr]
+        block.add_op(const)
+        init = const.results[0]
+    acc = memref.AllocaOp.get(t, shape=[width])
+    block.add_op(acc)
+
+    def lanes() -> tuple[cpu.ForOp, Block, _Cloner]:
+        """A simd loop over the lanes, with `j` = jb * width + lane mapped."""
+        loop = cpu.ForOp([width], simd=True)
+        body = loop.body.block
+        cloner = _Cloner(dict(outer))
+        cloner.vmap[kernel.ivs[-1]] = _column(body, jb, body.args[0], width)
+        return loop, body, cloner
+
+    init_loop, init_body, _ = lanes()
+    init_body.add_op(cpu.StoreOp(init, acc.memref, init_body.args[0]))
+    block.add_op(init_loop)
+
+    rows = cpu.ForOp(red.space, simd=False)
+    block.add_op(rows)
+    step_loop, step_body, cl = lanes()
+    rows.body.block.add_op(step_loop)
+    cl.vmap.update(zip(red.ivs, rows.body.block.args, strict=True))
+    cl.clone_all(step_body, before)
+    yielded = red.body.block.last_op
+    assert isinstance(yielded, cpu.YieldOp)
+    cl.clone_all(step_body, list(red.body.block.ops)[:-1])
+    lane = step_body.args[0]
+    old = cpu.LoadOp(acc.memref, lane)
+    combine = (_COMBINE_FLOAT if _is_float(t) else _COMBINE_INT)[red.kind.data]
+    upd = combine(old.result, cl.vmap.get(yielded.operands[0], yielded.operands[0]))
+    for op in (old, upd, cpu.StoreOp(upd.result, acc.memref, lane)):
+        step_body.add_op(op)
+
+    fin_loop, fin_body, cf = lanes()
+    cf.clone_all(fin_body, before)
+    result = cpu.LoadOp(acc.memref, fin_body.args[0])
+    fin_body.add_op(result)
+    cf.vmap[red.res[0]] = result.result
+    cf.clone_all(fin_body, after)
+    block.add_op(fin_loop)
+    return new
+
+
+def _is_float(t) -> bool:
+    from lamina.codegen.c_scalar import is_float
+
+    return is_float(t)
+
+
+@dataclass(frozen=True)
+class CpuColumnReducePass(ModulePass):
+    """cpu -> cpu: reductions across rows run row by row over `w` columns at once."""
+
+    name = "cpu-column-reduce"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for kernel in [k for k in op.walk() if isinstance(k, cpu.KernelOp)]:
+            found = _candidate(kernel)
+            if found is None:
+                continue
+            new = vectorize(kernel, *found)
+            block = kernel.parent_block()
+            assert block is not None
+            block.insert_op_before(new, kernel)
+            kernel.detach()
+            kernel.erase(safe_erase=False)
