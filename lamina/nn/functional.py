@@ -245,8 +245,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """-input[n, target[n]] (weighted); `mean` divides by the total weight of the
     targets that are not `ignore_index`, as torch does."""
     target = _t(target)
-    if input.ndim == 1:
-        return nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction)
+    if input.ndim == 1:  # one sample: a batch of one, unbatched again for "none"
+        out = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction)
+        return out.reshape(()) if reduction == "none" else out
     _check_targets(input, target, "nll_loss")
     onehot = _class_one_hot(target, input.shape[1], input.ndim, input.dtype)
     w = onehot if weight is None else onehot * _class_view(weight, input.ndim)
@@ -265,9 +266,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """Class indices (integer target) or class probabilities (float target, same shape
     as input), with torch's weight / ignore_index / label_smoothing semantics."""
     target = _t(target)
-    if input.ndim == 1:
-        return cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index,
-                             reduction, label_smoothing)
+    if input.ndim == 1:  # one sample: a batch of one, unbatched again for "none"
+        out = cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index,
+                            reduction, label_smoothing)
+        return out.reshape(()) if reduction == "none" else out
     logp = log_softmax(input, 1)
     n_classes = input.shape[1]
     if target.dtype.is_floating_point:  # class probabilities
