@@ -67,8 +67,19 @@ class Emitter:
         return self.add(tile.SplatOp(v, shape))
 
     def common(self, *values: SSAValue) -> list[SSAValue]:
+        """The values broadcast to the largest shape among them: scalars are splatted,
+        a block whose shape ends the target's gains leading dims ((P,) -> (R, P))."""
         shape = max((shape_of(v.type) for v in values), key=len)
-        return [self.splat(v, shape) for v in values]
+        return [self.to_shape(v, shape) for v in values]
+
+    def to_shape(self, v: SSAValue, shape: tuple[int, ...]) -> SSAValue:
+        have = shape_of(v.type)
+        if have == shape or not have:
+            return self.splat(v, shape)
+        assert shape[len(shape) - len(have):] == have, f"cannot broadcast {have} to {shape}"
+        for _ in range(len(shape) - len(have)):
+            v = self.add(tile.ExpandDimsOp(v, 0))
+        return self.add(tile.BroadcastOp(v, shape))
 
     def arange(self, n: int) -> SSAValue:
         return self.add(tile.ArangeOp(0, n))

@@ -23,6 +23,7 @@ from lamina.dialects.tile import element_of
 from lamina.passes.lower_loop_to_tile.emit import Emitter, is_float, next_pow2
 
 MAX_ROW_BLOCK = 4096  # the longest block of a blocked inner loop (tests lower it)
+COLUMN_TILE = 4096  # elements of a 2-d (inner x lanes) block under a vector scope
 MIN_BLOCK = 16
 
 
@@ -77,7 +78,8 @@ class InnerLoops:
                 if len(op.res) == 2:
                     self.vmap[op.res[1]] = self.e.const(0, i64)
             return
-        if not self.scope.lanes and not isinstance(op, loop.SeqForOp):
+        blockable = not self.scope.lanes or (self.column and len(self.scope.lanes) == 1)
+        if blockable and not isinstance(op, loop.SeqForOp):
             self._blocked(op, n)
         else:
             self._sequential(op, n)
@@ -117,44 +119,50 @@ class InnerLoops:
             self.vmap[r] = v
 
     def _blocked(self, op, n: int) -> None:
+        """Blocks of the inner space: (B,) in a scalar scope, (B, *lanes) under lanes."""
         e = self.e
-        block = max(MIN_BLOCK, min(MAX_ROW_BLOCK, next_pow2(n)))
-        self.num_warps = max(self.num_warps, min(16, max(4, block // 256)))
+        outer = self.scope.lanes
+        limit = MAX_ROW_BLOCK if not outer else max(MIN_BLOCK, COLUMN_TILE // outer[0])
+        rows = max(MIN_BLOCK, min(limit, next_pow2(n)))
+        shape = (rows, *outer)
+        self.num_warps = max(self.num_warps, min(16, max(4, math.prod(shape) // 256)))
         is_reduce = isinstance(op, loop.ReduceOp)
         kind = op.kind_name if is_reduce else ""
         carried: list[SSAValue] = []
         if is_reduce:
-            carried.append(e.splat(self.get(op.init), (block,)))
+            carried.append(e.splat(self.get(op.init), shape))
             if kind in loop.ARG_KINDS:
-                carried.append(e.splat(e.const(0, i64), (block,)))
-        single = n <= block
+                carried.append(e.splat(e.const(0, i64), shape))
+        single = n <= rows
         if single:
             start = None
             state = carried
         else:
-            for_op, start = e.for_loop(0, n, block, carried)
-            outer, e.block = e.block, for_op.body.block
+            for_op, start = e.for_loop(0, n, rows, carried)
+            saved_block, e.block = e.block, for_op.body.block
             state = list(for_op.body.block.args[1:])
-        lanes = e.arange(block)
+        lanes = e.arange(rows)
         if start is not None:
             lanes = e.binary(arith.AddiOp, lanes, start)
-        mask = e.cmp("slt", lanes, n) if n % block else None
-        saved, self.scope = self.scope, Scope((block,), mask)
+        if outer:  # inner positions down axis 0, the outer lanes along axis 1
+            lanes = e.add(tile.BroadcastOp(e.add(tile.ExpandDimsOp(lanes, 1)), shape))
+        mask = e.logical_and(e.cmp("slt", lanes, n) if n % rows else None, self.scope.mask)
+        saved, self.scope = self.scope, Scope(shape, mask)
         y = self._run_body(op, e.delinear(lanes, op.bound_values))
         self.scope = saved
         if is_reduce:
             assert y is not None
+            y = e.common(y, state[0])[0]
             if mask is not None:
-                y = e.where(mask, y, e.splat(self.get(op.init), (block,)))
+                y = e.where(mask, y, e.splat(self.get(op.init), shape))
             if kind in loop.ARG_KINDS:
-                y = e.splat(y, (block,))
                 wins = _better(e, kind, y, state[0])
                 state = [e.where(wins, y, state[0]), e.where(wins, e.cast(lanes, i64), state[1])]
             else:
                 state = [_combine(e, kind, state[0], y)]
         if not single:
             e.add(scf.YieldOp(*state))
-            e.block = outer
+            e.block = saved_block
             state = list(for_op.res)
         if is_reduce:
             self._finish_reduce(op, state)

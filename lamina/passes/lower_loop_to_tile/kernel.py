@@ -13,6 +13,11 @@ lane shape. Two strategies, chosen per kernel:
   loop over chunks of B when it is longer than one block, and reductions end in
   a block reduction (`tl.sum`, NaN-propagating max, first-index argmax...).
 
+- **column**: a row strategy turned sideways, for reductions whose loads walk
+  memory along a parallel index (`x.sum(0)`): programs own 64 parallel lanes and
+  each top-level inner loop is blocked as 2-d (inner x lanes) tiles, reduced
+  along axis 0, so loads stay contiguous.
+
 Row is chosen when the kernel has a top-level inner loop long enough to fill a
 block (or too few parallel points to fill a grid); loops nested inside a vector
 scope and every `loop.seq_for` run sequentially.
@@ -33,6 +38,7 @@ from lamina.passes.lower_loop_to_tile.emit import Emitter, next_pow2, scalar_typ
 from lamina.passes.lower_loop_to_tile.inner import MIN_BLOCK, InnerLoops, Scope
 
 ELEMENTWISE_BLOCK = 1024
+COLUMN_LANES = 64  # parallel lanes of a column kernel (its blocks are inner x lanes)
 
 _CMP_NAMES = {"arith.cmpi": arith.CMPI_COMPARISON_OPERATIONS,
               "arith.cmpf": arith.CMPF_COMPARISON_OPERATIONS}
@@ -73,21 +79,23 @@ class KernelLowering(InnerLoops):
         self.scope = Scope((), None)
         self.grid = 1
         self.num_warps = 4
+        self.column = False
 
     # -------------------------------------------------------------- driver
     def build(self) -> tile.KernelOp:
         bounds = self.src.bound_values
         total = math.prod(bounds)
         e = self.e
-        if self._row_strategy(total):
+        strategy = self._strategy(total)
+        pid = e.add(tile.ProgramIdOp(0))
+        if strategy == "row":
             self.grid = max(total, 1)
-            pid = e.add(tile.ProgramIdOp(0))
             self._bind(self.src.indices, e.delinear(pid, bounds))
-            self.num_warps = 4
         else:
-            block = max(MIN_BLOCK, min(ELEMENTWISE_BLOCK, next_pow2(total)))
+            size = COLUMN_LANES if strategy == "column" else ELEMENTWISE_BLOCK
+            block = max(MIN_BLOCK, min(size, next_pow2(total)))
             self.grid = -(-total // block)
-            pid = e.add(tile.ProgramIdOp(0))
+            self.column = strategy == "column"
             lanes = e.binary(arith.AddiOp, e.arange(block), e.binary(arith.MuliOp, pid, block))
             mask = e.cmp("slt", lanes, total) if total % block else None
             self.scope = Scope((block,), mask)
@@ -96,12 +104,26 @@ class KernelLowering(InnerLoops):
         e.add(tile.ReturnOp())
         return tile.KernelOp(self.name, Region(self.block))
 
-    def _row_strategy(self, total: int) -> bool:
-        inner = [math.prod(op.bound_values) for op in self.src.body.block.ops
+    def _strategy(self, total: int) -> str:
+        """"row", "column" or "elementwise" (see the module docstring)."""
+        inner = [op for op in self.src.body.block.ops
                  if isinstance(op, loop.ReduceOp | loop.ForOp)]
         if not inner:
-            return False
-        return max(inner) >= 64 or total < 256
+            return "elementwise"
+        longest = max(math.prod(op.bound_values) for op in inner)
+        if longest < 64 and total >= 256:
+            return "elementwise"
+        if total >= 64 and longest >= 64 and self._contiguous_along_parallel(inner):
+            return "column"
+        return "row"
+
+    def _contiguous_along_parallel(self, inner: list) -> bool:
+        """Every load in the inner loops walks memory along a parallel index (a column
+        reduction): lanes over the parallel space then read contiguous memory."""
+        parallel = set(self.src.indices)
+        loads = [o for op in inner for o in op.walk() if isinstance(o, loop.LoadOp)]
+        return bool(loads) and all(ld.indices and ld.indices[-1] in parallel
+                                   for ld in loads)
 
     def _bind(self, args: Sequence[SSAValue], values: Sequence[SSAValue]) -> None:
         for a, v in zip(args, values, strict=True):
