@@ -175,6 +175,8 @@ def test_dropout_module_follows_train_and_eval():
 def test_loss_errors_name_the_op_and_shapes():
     with pytest.raises(lm.ShapeError, match=r"cross_entropy.*\[3\].*\[4, 5\]"):
         F.cross_entropy(lm.tensor(LOGITS), lm.tensor(TARGET[:3]))
+    with pytest.raises(lm.ArgumentError, match=r"cross_entropy: target 5 is out of range for 5"):
+        F.cross_entropy(lm.tensor(LOGITS), lm.tensor(np.array([0, 5, 1, 1])))
     with pytest.raises(lm.ArgumentError, match="reduction"):
         F.mse_loss(lm.ones(2), lm.ones(2), reduction="avg")
     with pytest.raises(lm.ShapeError, match=r"linear.*\[2, 3\].*\[4, 5\]"):

@@ -229,7 +229,7 @@ def _class_view(weight: Tensor, ndim: int) -> Tensor:
     return weight.reshape(*shape)
 
 
-def _check_targets(input: Tensor, target: Tensor, op: str) -> None:
+def _check_targets(input: Tensor, target: Tensor, op: str, ignore_index: int) -> None:
     if input.ndim < 1 or (input.ndim == 1 and target.ndim != 0) or (
             input.ndim > 1 and target.shape != input.shape[:1] + input.shape[2:]):
         raise ShapeError(with_location(
@@ -238,6 +238,13 @@ def _check_targets(input: Tensor, target: Tensor, op: str) -> None:
     if target.dtype.is_floating_point:
         raise DTypeError(with_location(
             f"{op}: class-index targets must be integers, got {target.dtype.name}"))
+    data = None if target.is_traced else target._data  # known values are checked (not traced)
+    if data is not None:
+        bad = data[((data < 0) | (data >= input.shape[1])) & (data != ignore_index)]
+        if bad.size:
+            raise ArgumentError(with_location(
+                f"{op}: target {int(bad.flat[0])} is out of range for {input.shape[1]} classes "
+                f"(input of shape {list(input.shape)})"))
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -248,7 +255,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if input.ndim == 1:  # one sample: a batch of one, unbatched again for "none"
         out = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction)
         return out.reshape(()) if reduction == "none" else out
-    _check_targets(input, target, "nll_loss")
+    _check_targets(input, target, "nll_loss", ignore_index)
     onehot = _class_one_hot(target, input.shape[1], input.ndim, input.dtype)
     w = onehot if weight is None else onehot * _class_view(weight, input.ndim)
     w = w.sum(1)  # weight of each target; 0 where ignored (no class matches)
@@ -286,7 +293,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if reduction == "mean":
             return loss.sum() / (input.numel() // n_classes)
         return _reduce(loss, reduction, "cross_entropy")
-    _check_targets(input, target, "cross_entropy")
+    _check_targets(input, target, "cross_entropy", ignore_index)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing <= 0:
         return nll
