@@ -118,8 +118,11 @@ class LoopInterpreter:
 
     @staticmethod
     def _to_storage(x: np.ndarray, t: MemRefType) -> np.ndarray:
-        return np.ascontiguousarray(x.astype(np_type(t.element_type)) if x.dtype == np.bool_
-                                    else x.view(np_type(t.element_type)))
+        x = np.asarray(x).reshape(t.get_shape())
+        want = np_type(t.element_type)
+        if x.dtype.kind in "iu" and want.kind == "i" and x.dtype.itemsize == want.itemsize:
+            return x.copy(order="C").view(want)  # uint8 data in a signless i8 buffer
+        return x.astype(want, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
 
     @staticmethod
     def _from_storage(x: np.ndarray, kind: dtypes.DType) -> np.ndarray:

@@ -112,6 +112,7 @@ class KernelBuilder:
         # every reducing hl value emitted inline, with the dims its indices depend on
         self.reductions: list[tuple[SSAValue, frozenset[int]]] = []
         self.consts: dict[tuple, SSAValue] = {}
+        self.inlined: set[SSAValue] = set()  # hl values computed by their element rules
         self._const_anchor: Operation | None = None
         for arg, d in zip(self.kernel.body.block.args, dims, strict=True):
             self.home[arg] = self.stack[0]
@@ -292,6 +293,7 @@ class KernelBuilder:
             if v in self.buffers:
                 result = self.load(self.buffers[v], idx, elem_type(v))
             else:
+                self.inlined.add(v)
                 result = self._rule(v, idx)
                 if v.owner.name in self.reducing:  # type: ignore[union-attr]
                     self.reductions.append((v, frozenset().union(*(self.dep(i) for i in idx))))

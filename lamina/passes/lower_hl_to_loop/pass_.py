@@ -56,6 +56,7 @@ class FunctionLowering:
             zip(fn.body.block.args, self.block.args[: len(ins)], strict=True))
         self.outs = self.block.args[len(ins):]
         self.allocs: list[memref.AllocOp] = []
+        self.open: tuple[KernelBuilder, list[tuple[SSAValue, SSAValue]]] | None = None
         self.kernels = 0
 
     # ---- helpers used by producers
@@ -81,7 +82,6 @@ class FunctionLowering:
                 destination[v] = out
             else:
                 copies.append((v, out))
-        group: list[tuple[SSAValue, SSAValue]] = []  # roots sharing the open kernel
         for op in self.fn.body.block.ops:
             if not isinstance(op, HlOp) or op.results[0] not in self.plan.materialized:
                 continue
@@ -89,19 +89,19 @@ class FunctionLowering:
             if isinstance(op, sh.ConstantOp) and _needs_global(op):
                 self.buffers[v] = self._global(op)
                 if v in destination:
-                    group = self._extend(group, v, destination[v], copy=True)
+                    self._copy(v, destination[v])
                 continue
             buf = destination.get(v) or self._alloc(v)
             if op.name in PRODUCERS:
-                group = self._flush(group)
+                self._flush()
                 PRODUCERS[op.name].lower(op, self, buf)  # type: ignore[attr-defined]
                 self.kernels += 1
             else:
-                group = self._extend(group, v, buf)
+                self._extend(v, buf)
             self.buffers[v] = buf
-        self._flush(group)
+        self._flush()
         for v, out in copies:
-            self._flush([(v, out)], copy=True)
+            self._copy(v, out)
         insert_deallocs(self.block, self.allocs)
         reuse_buffers(self.block)
         self.add(func.ReturnOp())
@@ -134,42 +134,56 @@ class FunctionLowering:
     def _bounds(self, root: SSAValue, copy: bool = False) -> list[int]:
         return [shape(root)[d] for d in self._parallel(root, copy)]
 
-    def _extend(self, group, root: SSAValue, dest: SSAValue, copy: bool = False):
-        """Add `root` to the open kernel if it reads the earlier roots only at the same
-        kernel point (their values are reused as scalars); else start a new kernel."""
-        if group and not copy and self._bounds(group[0][0]) == self._bounds(root):
-            trial = [*group, (root, dest)]
-            kb = self._build(trial)
-            written = {d for _, d in group}
-            if not any(isinstance(op, loop.LoadOp) and op.buf in written
-                       for op in kb.kernel.walk()):
-                return trial
+    def _extend(self, root: SSAValue, dest: SSAValue) -> None:
+        """Add `root` to the open kernel if it reads the open kernel's results only at the
+        same kernel point, where they are reused as scalars; else start a new kernel."""
+        if self.open is not None and self._bounds(self.open[1][0][0]) == self._bounds(root):
+            kb, group = self.open
+            if self._fits(root, dest, group):
+                kb.buffers = dict(self.buffers)
+                self._emit_root(kb, root, dest, self._parallel(root, False))
+                group.append((root, dest))
+                return
             planning.log(f"{planning.describe(root)} starts a new kernel: it reads the "
                          f"values of the previous kernel at other points")
-        self._flush(group)
-        if copy:
-            return self._flush([(root, dest)], copy=True)
-        return [(root, dest)]
+        self._flush()
+        kb = self._builder(root, False)
+        self._emit_root(kb, root, dest, self._parallel(root, False))
+        self.open = (kb, [(root, dest)])
 
-    def _flush(self, group, copy: bool = False) -> list:
-        if group:
-            self.add(self._build(group, copy).kernel)
+    def _fits(self, root: SSAValue, dest: SSAValue, group) -> bool:
+        """Emit `root` alone: every read of the open group's results must be at exactly
+        the kernel point, of a result computed at that point (all dims parallel)."""
+        trial = self._builder(root, False)
+        self._emit_root(trial, root, dest, self._parallel(root, False))
+        point = tuple(trial.kernel.body.block.args)
+        ok = True
+        for value, buf in group:
+            at_point = self._parallel(value, False) == tuple(range(len(shape(value))))
+            for use in buf.uses:
+                if isinstance(use.operation, loop.LoadOp) and \
+                        trial.kernel.is_ancestor(use.operation):
+                    ok = ok and at_point and tuple(use.operation.indices) == point
+        trial.kernel.erase()
+        return ok
+
+    def _flush(self) -> None:
+        if self.open is not None:
+            self.add(self.open[0].kernel)
             self.kernels += 1
-        return []
+            self.open = None
 
-    def _build(self, group, copy: bool = False) -> KernelBuilder:
-        first = group[0][0]
-        name = "copy" if copy else first.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
-        parallel = self._parallel(first, copy)
-        kb = KernelBuilder(f"{name}_{self.kernels}", self._bounds(first, copy), parallel,
-                           self.buffers, RULES, REDUCING)
-        base = {v: b for v, b in self.buffers.items() if all(v is not r for r, _ in group)}
-        for k, (root, dest) in enumerate(group):
-            kb.buffers = {**base, **dict(group[:k])}
-            if copy:
-                kb.buffers[root] = self.buffers[root]
-            self._emit_root(kb, root, dest, self._parallel(root, copy))
-        return kb
+    def _copy(self, value: SSAValue, dest: SSAValue) -> None:
+        self._flush()
+        kb = self._builder(value, True)
+        self._emit_root(kb, value, dest, self._parallel(value, True))
+        self.add(kb.kernel)
+        self.kernels += 1
+
+    def _builder(self, root: SSAValue, copy: bool) -> KernelBuilder:
+        name = "copy" if copy else root.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
+        return KernelBuilder(f"{name}_{self.kernels}", self._bounds(root, copy),
+                             self._parallel(root, copy), dict(self.buffers), RULES, REDUCING)
 
     def _emit_root(self, kb: KernelBuilder, root: SSAValue, dest: SSAValue,
                    parallel: tuple[int, ...]) -> None:

@@ -58,6 +58,8 @@ class Planner:
         self.rules, self.reducing, self.producers = rules, reducing, producers
         self.ops = [op for op in fn.body.block.ops if isinstance(op, HlOp)]
         self.plan = Plan()
+        self.placeholders: dict[SSAValue, SSAValue] = {}
+        self.probed: dict[SSAValue, set[SSAValue]] = {}  # root -> values its kernel inlines
 
     # ---- driver
 
@@ -132,19 +134,19 @@ class Planner:
     def _probe_all(self) -> set[SSAValue]:
         new: set[SSAValue] = set()
         for root in self._roots():
+            inlined = self.probed.get(root)
+            if inlined is not None and not any(self.is_buffer(v) for v in inlined):
+                continue  # nothing it inlines was materialized since: same decision
             new |= self._probe(root)
         return new
 
     def _probe(self, root: SSAValue) -> set[SSAValue]:
         """Emit `root` into a scratch kernel parallel over all its dims, then decide."""
         dims = shape(root)
-        scratch = Block(arg_types=[memref_of(v.type) for v in self.plan.materialized])  # type: ignore[arg-type]
-        buffers = dict(zip(self.plan.materialized, scratch.args, strict=True))
-        for a in self.fn.body.block.args:
-            buffers[a] = Block(arg_types=[_memref(a)]).args[0]
-        buffers.pop(root, None)
-        kb = KernelBuilder("probe", dims, range(len(dims)), buffers, self.rules, self.reducing)
+        buffers = _Placeholders(self, root)
+        kb = KernelBuilder("probe", dims, range(len(dims)), buffers, self.rules, self.reducing)  # type: ignore[arg-type]
         kb.element(root, kb.kernel.body.block.args)
+        self.probed[root] = kb.inlined - {root}
         inner = [(v, d) for v, d in kb.reductions if v is not root]
         new = {v for v, d in inner if INNER in d}
         for v in new:
@@ -164,6 +166,19 @@ class Planner:
         return new
 
 
-def _memref(v: SSAValue):
-    t = v.type
-    return t if isinstance(t, MemRefType) else memref_of(t)  # type: ignore[arg-type]
+class _Placeholders:
+    """The buffers a probe sees: a stand-in memref for every value in memory but the
+    root, made on first use (probing must not cost O(materialized values))."""
+
+    def __init__(self, planner: Planner, root: SSAValue):
+        self.planner, self.root = planner, root
+
+    def __contains__(self, v: SSAValue) -> bool:
+        return v is not self.root and self.planner.is_buffer(v)
+
+    def __getitem__(self, v: SSAValue) -> SSAValue:
+        cache = self.planner.placeholders
+        if v not in cache:
+            t = v.type
+            cache[v] = Block(arg_types=[t if isinstance(t, MemRefType) else memref_of(t)]).args[0]  # type: ignore[arg-type]
+        return cache[v]
