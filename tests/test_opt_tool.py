@@ -158,3 +158,37 @@ def test_invalid_ir_made_by_a_pass_names_the_pass(tmp_path, monkeypatch):
     assert code == 1
     assert "after pass 'break-it'" in err.getvalue()
     assert "input.mlir:2:3" in err.getvalue()
+
+
+EXPECTING = """\
+func.func @a(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{perm [1, 0] is not a permutation of 1 dims}}
+  %b = hl.transpose %x perm=[1, 0] : tensor<4xf32> -> tensor<4xf32>
+  func.return %b : tensor<4xf32>
+}
+// -----
+func.func @b(%x: tensor<4xi32>) -> tensor<4xi32> {
+  %r = hl.exp %x : tensor<4xi32>  // expected-error {{needs a floating-point tensor}}
+  func.return %r : tensor<4xi32>
+}
+"""
+
+
+def test_expected_errors_met(tmp_path):
+    proc = run(tmp_path, EXPECTING, "--split-input-file", "--verify-diagnostics")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+
+
+def test_expected_error_not_produced_or_unexpected(tmp_path):
+    wrong = EXPECTING.replace("{{needs a floating-point tensor}}", "{{something else}}")
+    proc = run(tmp_path, wrong, "--split-input-file", "--verify-diagnostics")
+    assert proc.returncode == 1
+    assert 'input.mlir:8: error: expected error "something else" was not produced' in proc.stderr
+    assert "input.mlir:8: error: unexpected error: hl.exp: needs a floating-point" in proc.stderr
+    moved = EXPECTING.replace("expected-error@+1", "expected-error@+2")
+    proc = run(tmp_path, moved, "--split-input-file", "--verify-diagnostics")
+    assert proc.returncode == 1 and "input.mlir:4: error: expected error" in proc.stderr
+    valid = EXPECTING.replace("perm=[1, 0]", "perm=[0]")
+    proc = run(tmp_path, valid, "--split-input-file", "--verify-diagnostics")
+    assert proc.returncode == 1 and "was not produced" in proc.stderr

@@ -10,8 +10,11 @@ line, and exit status 1, never a Python traceback:
   op starts, and verification runs op by op, reporting the first failing op at its
   position (ops a pass created report the nearest enclosing op that was parsed, and
   name the pass);
-- `--verify-diagnostics` (for `*-invalid.mlir` lit tests) prints the diagnostic of
-  each `// -----` chunk to stdout and exits 0, as xdsl-opt does.
+- `--verify-diagnostics` (for `*-invalid.mlir` lit tests): when the input holds
+  mlir-opt's `// expected-error {{...}}` annotations, every one must be produced on
+  its line (exit 1 otherwise, naming what was missing or unexpected); without
+  annotations it prints each `// -----` chunk's diagnostic to stdout and exits 0, as
+  xdsl-opt does, for FileCheck to match.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import difflib
 import re
 import sys
 from collections.abc import Sequence
+from io import BytesIO
 from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
@@ -104,6 +108,7 @@ class LaminaOptMain(xDSLOptMain):
                  args: Sequence[str] | None = None):
         self._spans: dict[Operation, Span] = {}
         self._line_offset = 0
+        self._chunks: list[tuple[IO[bytes], int]] | None = None
         super().__init__(description=description, args=args)
 
     # ---- what lamina-opt knows
@@ -185,6 +190,70 @@ class LaminaOptMain(xDSLOptMain):
             if self.args.verify_diagnostics:
                 raise _Diagnostic(str(err)) from None
             raise
+
+    def run(self) -> None:
+        if self.args.verify_diagnostics and not self.args.shrink:
+            chunks, extension = self.prepare_input()
+            texts = [(chunk.read(), offset) for chunk, offset in chunks]
+            for chunk, _ in chunks:
+                chunk.close()
+            if any(_EXPECTED.search(t.decode("utf-8", "replace")) for t, _ in texts):
+                problems = self._check_expected(texts, extension)
+                for problem in problems:
+                    print(problem, file=sys.stderr)
+                if problems:
+                    raise SystemExit(1)
+                return
+            self._chunks = [(BytesIO(t), offset) for t, offset in texts]
+        super().run()
+
+    def prepare_input(self):
+        if getattr(self, "_chunks", None) is not None:
+            chunks, self._chunks = self._chunks, None
+            return chunks, self.args.frontend or "mlir"
+        return super().prepare_input()
+
+    def _check_expected(self, texts: list[tuple[bytes, int]], extension: str) -> list[str]:
+        """mlir-opt's `--verify-diagnostics`: every `// expected-error {{text}}` (on its own
+        line, or `@+N`, `@-N`, `@above`, `@below`) must be met by a diagnostic on that line
+        containing the text, and every diagnostic must have been expected."""
+        name, problems = self.get_input_name(), []
+        for text, offset in texts:
+            expected = []
+            for i, line in enumerate(text.decode("utf-8", "replace").splitlines()):
+                for m in _EXPECTED.finditer(line):
+                    where = m.group(1) or ""
+                    shift = {"": 0, "@above": -1, "@below": 1}.get(where)
+                    expected.append((offset + i + 1 + (int(where[1:]) if shift is None
+                                                       else shift), m.group(2)))
+            got = self._first_diagnostic(text, offset, extension)
+            for line, message in expected:
+                if got is None or got[0] != line or message not in got[1]:
+                    problems.append(f"{name}:{line}: error: expected error \"{message}\" was "
+                                    "not produced" + (f" (got line {got[0]}: {got[1]})"
+                                                      if got else ""))
+            if got is not None and not any(got[0] == ln and m in got[1] for ln, m in expected):
+                problems.append(f"{name}:{got[0]}: error: unexpected error: {got[1]}")
+        return problems
+
+    def _first_diagnostic(self, text: bytes, offset: int,
+                          extension: str) -> tuple[int, str] | None:
+        """(line, message) of the first error this chunk produces, or None."""
+        try:
+            module = self.parse_chunk(BytesIO(text), extension, offset)
+            if module is not None:
+                super().apply_passes(module)
+        except LocatedError as err:
+            line = err.span.get_location().line + err.line_offset if err.span else 0
+            return line, err.message
+        except ParseError as err:
+            return err.span.get_location().line + offset, err.msg.strip()
+        except DiagnosticException as err:
+            return 0, str(err).strip()
+        return None
+
+
+_EXPECTED = re.compile(r"//\s*expected-error(@[+-]\d+|@above|@below)?\s*\{\{(.*?)\}\}")
 
 
 class _Diagnostic(DiagnosticException):
