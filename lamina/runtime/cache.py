@@ -133,7 +133,10 @@ def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -
             f.write(source)
         libs = [f for f in flags if f.startswith("-l")]  # after the source (--as-needed)
         options = [f for f in flags if not f.startswith("-l")]
-        done = subprocess.run([cc, *options, src, "-o", out, *libs, "-lm"],
+        # relative names: the object records the file name, so every process makes the
+        # same bytes and concurrent writers of one entry agree
+        done = subprocess.run([cc, *options, os.path.basename(src), "-o", os.path.basename(out),
+                               *libs, "-lm"],
                               capture_output=True, text=True, cwd=work)
         if done.returncode != 0:
             kept = _keep_failed_source(source, key)
