@@ -56,7 +56,8 @@ class FunctionLowering:
             zip(fn.body.block.args, self.block.args[: len(ins)], strict=True))
         self.outs = self.block.args[len(ins):]
         self.allocs: list[memref.AllocOp] = []
-        self.open: tuple[KernelBuilder, list[tuple[SSAValue, SSAValue]]] | None = None
+        # open kernels by parallel bounds: (builder, [(root, its buffer)])
+        self.groups: dict[tuple[int, ...], tuple[KernelBuilder, list]] = {}
         self.kernels = 0
 
     # ---- helpers used by producers
@@ -135,54 +136,49 @@ class FunctionLowering:
         return [shape(root)[d] for d in self._parallel(root, copy)]
 
     def _extend(self, root: SSAValue, dest: SSAValue) -> None:
-        """Add `root` to the open kernel if it reads the open kernel's results only at the
-        same kernel point, where they are reused as scalars; else start a new kernel."""
-        if self.open is not None and self._bounds(self.open[1][0][0]) == self._bounds(root):
-            kb, group = self.open
-            if self._fits(root, dest, group):
-                kb.buffers = dict(self.buffers)
-                self._emit_root(kb, root, dest, self._parallel(root, False))
-                group.append((root, dest))
-                return
-            planning.log(f"{planning.describe(root)} starts a new kernel: it reads the "
-                         f"values of the previous kernel at other points")
-        self._flush()
-        kb = self._builder(root, False)
-        self._emit_root(kb, root, dest, self._parallel(root, False))
-        self.open = (kb, [(root, dest)])
-
-    def _fits(self, root: SSAValue, dest: SSAValue, group) -> bool:
-        """Emit `root` alone: every read of the open group's results must be at exactly
-        the kernel point, of a result computed at that point (all dims parallel)."""
-        trial = self._builder(root, False)
+        """Put `root` in the open kernel over its parallel space, if it reads that
+        kernel's results only at the same point (reused as scalars there). Open kernels
+        whose results it reads otherwise are closed (emitted) first."""
+        bounds = tuple(self._bounds(root))
+        trial = self._builder(root, False, trial=True)
         self._emit_root(trial, root, dest, self._parallel(root, False))
         point = tuple(trial.kernel.body.block.args)
-        ok = True
-        for value, buf in group:
-            at_point = self._parallel(value, False) == tuple(range(len(shape(value))))
-            for use in buf.uses:
-                if isinstance(use.operation, loop.LoadOp) and \
-                        trial.kernel.is_ancestor(use.operation):
-                    ok = ok and at_point and tuple(use.operation.indices) == point
+        loads = [(op.buf, tuple(op.indices)) for op in trial.kernel.walk()
+                 if isinstance(op, loop.LoadOp)]
         trial.kernel.erase()
-        return ok
+        for key, (_, group) in list(self.groups.items()):
+            results = {d: v for v, d in group}
+            reads = [(buf, idx) for buf, idx in loads if buf in results]
+            at_point = all(idx == point and self._parallel(results[buf], False)
+                           == tuple(range(len(shape(results[buf])))) for buf, idx in reads)
+            if reads and not (key == bounds and at_point):
+                if key == bounds:
+                    planning.log(f"{planning.describe(root)} starts a new kernel: it reads "
+                                 f"the open kernel's values at other points")
+                self._flush(key)
+        if bounds not in self.groups:
+            self.groups[bounds] = (self._builder(root, False), [])
+        kb, group = self.groups[bounds]
+        kb.buffers = dict(self.buffers)
+        self._emit_root(kb, root, dest, self._parallel(root, False))
+        group.append((root, dest))
 
-    def _flush(self) -> None:
-        if self.open is not None:
-            self.add(self.open[0].kernel)
-            self.kernels += 1
-            self.open = None
+    def _flush(self, key: tuple[int, ...] | None = None) -> None:
+        """Emit the open kernel over `key` (all open kernels when None)."""
+        for k in [key] if key is not None else list(self.groups):
+            kb, _ = self.groups.pop(k)
+            self.add(kb.kernel)
 
     def _copy(self, value: SSAValue, dest: SSAValue) -> None:
         self._flush()
         kb = self._builder(value, True)
         self._emit_root(kb, value, dest, self._parallel(value, True))
         self.add(kb.kernel)
-        self.kernels += 1
 
-    def _builder(self, root: SSAValue, copy: bool) -> KernelBuilder:
+    def _builder(self, root: SSAValue, copy: bool, trial: bool = False) -> KernelBuilder:
         name = "copy" if copy else root.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
-        return KernelBuilder(f"{name}_{self.kernels}", self._bounds(root, copy),
+        self.kernels += not trial
+        return KernelBuilder(f"{name}_{self.kernels - 1}", self._bounds(root, copy),
                              self._parallel(root, copy), dict(self.buffers), RULES, REDUCING)
 
     def _emit_root(self, kb: KernelBuilder, root: SSAValue, dest: SSAValue,
