@@ -498,3 +498,23 @@ def test_jit_column_ops_end_to_end():
     np.testing.assert_array_equal(m, x.max(0))
     e = np.exp(x - x.max(0))
     np.testing.assert_allclose(p, e / e.sum(0), rtol=1e-5, atol=1e-6)
+
+
+def test_empty_parallel_space_launches_nothing():
+    text = """
+func.func @main(%x: memref<0x80xf32>, %out: memref<0xf32>) {
+  loop.kernel "rowsum_0" parallel [0] (%i) {
+    %z = arith.constant 0.0 : f32
+    %s = loop.reduce "add" [80] (%k) init(%z) {
+      %v = loop.load %x[%i, %k] : memref<0x80xf32>
+      loop.yield %v : f32
+    } : f32
+    loop.store %s, %out[%i] : memref<0xf32>
+  }
+  func.return
+}
+"""
+    module = lower(text)
+    assert not any(isinstance(o, tile.LaunchOp) for o in module.walk())
+    (got,), _ = run_ir(text, np.zeros((0, 80), np.float32))
+    assert got.shape == (0,)

@@ -89,7 +89,7 @@ class KernelLowering(InnerLoops):
         strategy = self._strategy(total)
         pid = e.add(tile.ProgramIdOp(0))
         if strategy == "row":
-            self.grid = max(total, 1)
+            self.grid = total  # 0 points: nothing is launched
             self._bind(self.src.indices, e.delinear(pid, bounds))
         else:
             size = COLUMN_LANES if strategy == "column" else ELEMENTWISE_BLOCK
