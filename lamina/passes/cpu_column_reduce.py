@@ -14,8 +14,9 @@ inner `simd` loop over `w` neighbouring columns (unit stride):
                                                         cpu.for [32] (%l) simd { %s = %acc[%l]; store }
 
 Applies to kernels whose body is straight-line code around one add/mul/max/min
-`cpu.reduce` with a load that is unit-stride in `j` but not in the reduction's
-innermost index. Afterwards every such reduction reads contiguous memory.
+`cpu.reduce` with a load that is unit-stride in `j` but not along the reduction's
+innermost index, or whose innermost reduction is too short to vectorize (a 3x3
+convolution window). Afterwards such reductions read neighbouring columns at once.
 """
 
 from __future__ import annotations
@@ -38,26 +39,34 @@ _COMBINE_INT = {"add": arith.AddiOp, "mul": arith.MuliOp, "max": arith.MaxSIOp,
                 "min": arith.MinSIOp}
 
 
+_PROBE_OPS = {arith.AddiOp: lambda a, b: a + b, arith.SubiOp: lambda a, b: a - b,
+              arith.MuliOp: lambda a, b: a * b, arith.MaxSIOp: max, arith.MinSIOp: min,
+              arith.FloorDivSIOp: lambda a, b: a // b if b else 0,
+              arith.DivUIOp: lambda a, b: a // b if b else 0,
+              arith.RemUIOp: lambda a, b: a % b if b else 0}
+
+
 def _probe(value: SSAValue, env: dict[SSAValue, int]) -> int | None:
-    """Evaluate an index expression of add/mul/constant over known values."""
+    """Evaluate an index expression (add/sub/mul/min/max/div/rem of constants and
+    known values); None when it depends on anything else."""
     if value in env:
         return env[value]
     op = value.owner
     if isinstance(op, arith.ConstantOp) and isinstance(op.value, IntegerAttr):
         return int(op.value.value.data)
-    if isinstance(op, arith.AddiOp | arith.MuliOp):
-        a, b = _probe(op.lhs, env), _probe(op.rhs, env)
-        if a is None or b is None:
-            return None
-        return a + b if isinstance(op, arith.AddiOp) else a * b
-    return None
+    rule = _PROBE_OPS.get(type(op))  # type: ignore[arg-type]
+    if rule is None:
+        return None
+    a, b = _probe(op.operands[0], env), _probe(op.operands[1], env)  # type: ignore[union-attr]
+    return None if a is None or b is None else rule(a, b)
 
 
-def _stride(offset: SSAValue, iv: SSAValue, ivs: Sequence[SSAValue]) -> int | None:
-    """d offset / d iv with every other iv at 0 (None when not affine in the ivs)."""
-    base = {v: 0 for v in ivs}
+def _stride(offset: SSAValue, iv: SSAValue, ivs: dict[SSAValue, int]) -> int | None:
+    """d offset / d iv at the middle of the iteration space (where clamps of padded
+    windows are inactive); None when the offset is not computable from the ivs."""
+    base = {v: extent // 2 for v, extent in ivs.items()}
     f0 = _probe(offset, base)
-    f1 = _probe(offset, base | {iv: 1})
+    f1 = _probe(offset, base | {iv: base[iv] + 1})
     return None if f0 is None or f1 is None else f1 - f0
 
 
@@ -79,10 +88,11 @@ def _candidate(kernel: cpu.KernelOp) -> tuple[cpu.ReduceOp, int] | None:
     if any(isinstance(o, cpu.StoreOp) for o in before):
         return None
     j, k = kernel.ivs[-1], red.ivs[-1]
-    ivs = [*kernel.ivs, *red.ivs]
-    strided = False
+    ivs = dict(zip([*kernel.ivs, *red.ivs], [*space, *red.space], strict=True))
+    strided = False  # some load is unit-stride across j but not along a long k
     for load in (o for o in red.body.block.ops if isinstance(o, cpu.LoadOp)):
-        if _stride(load.offset, j, ivs) == 1 and _stride(load.offset, k, ivs) not in (1, None):
+        along_k = _stride(load.offset, k, ivs)
+        if _stride(load.offset, j, ivs) == 1 and (along_k != 1 or red.space[-1] < 16):
             strided = True
     width = next((w for w in WIDTHS if space[-1] % w == 0 and space[-1] > w), None)
     return (red, width) if strided and width else None
