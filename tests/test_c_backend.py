@@ -439,3 +439,26 @@ def test_column_reductions_are_vectorized_and_match_numpy():
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
     assert np.isnan(got[1][17])
     assert "memref.alloca" in jitted.lower(x, y, n).ir("hw")  # the lanes' accumulators
+
+
+def test_wide_convolution_and_pooling_windows_match_torch():
+    import torch
+
+    import lamina as lm
+    import lamina.nn.functional as F
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+
+    def fn(x, w):
+        return F.conv2d(x, w, padding=1), F.max_pool2d(x, 2), F.avg_pool2d(x, 3, 1, 1)
+
+    jitted = lm.jit(fn, backend="c")
+    got = [np.asarray(g) for g in jitted(x, w)]
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    want = [torch.nn.functional.conv2d(tx, tw, padding=1), torch.nn.functional.max_pool2d(tx, 2),
+            torch.nn.functional.avg_pool2d(tx, 3, 1, 1)]
+    for g, t in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, t.numpy(), rtol=1e-4, atol=1e-4)
+    assert jitted.lower(x, w).ir("hw").count("memref.alloca") >= 2  # lanes of windows
