@@ -101,11 +101,13 @@ class KernelBuilder:
 
     def __init__(self, name: str, bounds: Sequence[int], dims: Sequence[int],
                  buffers: dict[SSAValue, SSAValue], rules: dict[type, ElementRule],
-                 reducing: frozenset[type] = frozenset()):
+                 reducing: frozenset[type] = frozenset(),
+                 recompute: frozenset[SSAValue] = frozenset()):
         self.kernel = loop.KernelOp(name, bounds)
         self.buffers = buffers
         self.rules = rules
         self.reducing = reducing
+        self.recompute = recompute  # materialized values cheaper to recompute than to load
         self.stack: list[Scope] = [Scope(self.kernel.body.block, None)]
         self.home: dict[SSAValue, Scope] = {}  # index value -> scope defining it
         self.deps: dict[SSAValue, frozenset[int]] = {}
@@ -290,7 +292,7 @@ class KernelBuilder:
             scope.anchor = saved[level + 1].op
         self.stack = saved[: level + 1]
         try:
-            if v in self.buffers:
+            if v in self.buffers and v not in self.recompute:
                 result = self.load(self.buffers[v], idx, elem_type(v))
             else:
                 self.inlined.add(v)

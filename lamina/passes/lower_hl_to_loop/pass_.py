@@ -12,6 +12,7 @@ returned twice, is copied. The function records its arguments' lamina dtypes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -48,7 +49,14 @@ class FunctionLowering:
         self.fn, self.module = fn, module
         fold_batch_reduced_matmuls(fn)
         split_full_reductions(fn)
-        self.plan = planning.Planner(fn, RULES, REDUCING, PRODUCERS).run()
+        planner = planning.Planner(fn, RULES, REDUCING, PRODUCERS)
+        self.plan = planner.run()
+        # single-element results computed without reductions (an optimizer's step count):
+        # their readers recompute them rather than wait for their kernel
+        self.scalars = frozenset(
+            v for v, inlined in planner.probed.items()
+            if math.prod(shape(v)) == 1 and v.owner.name not in REDUCING  # type: ignore[union-attr]
+            and all(u.owner.name not in REDUCING for u in inlined))  # type: ignore[union-attr]
         ins = [memref_of(t) for t in fn.function_type.inputs.data]  # type: ignore[arg-type]
         outs = [memref_of(t) for t in fn.function_type.outputs.data]  # type: ignore[arg-type]
         self.block = Block(arg_types=[*ins, *outs])
@@ -179,7 +187,8 @@ class FunctionLowering:
         name = "copy" if copy else root.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
         self.kernels += not trial
         return KernelBuilder(f"{name}_{self.kernels - 1}", self._bounds(root, copy),
-                             self._parallel(root, copy), dict(self.buffers), RULES, REDUCING)
+                             self._parallel(root, copy), dict(self.buffers), RULES, REDUCING,
+                             self.scalars)
 
     def _emit_root(self, kb: KernelBuilder, root: SSAValue, dest: SSAValue,
                    parallel: tuple[int, ...]) -> None:
