@@ -10,9 +10,7 @@ A run is one foreign call `lamina_main(void **bufs)`: input arrays are made
 contiguous with the program's dtype, outputs are fresh `np.empty` arrays.
 
 OpenMP threads wait passively between kernels unless `OMP_WAIT_POLICY` says
-otherwise: lamina calls kernels from Python with gaps in between, and spinning
-threads would steal the cores that Python (or a busy shared machine) needs —
-measured 5-10x slower kernels on a loaded 2-core machine.
+otherwise (see `lamina.runtime.cache.load`).
 """
 
 from __future__ import annotations
@@ -35,8 +33,6 @@ from lamina.passes import (
     registry,
 )
 from lamina.runtime import backends
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when libgomp first loads
 
 
 @dataclass(frozen=True)

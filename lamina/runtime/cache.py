@@ -175,6 +175,24 @@ def build(source: str) -> tuple[str, str]:
     return key, so_path
 
 
+@contextlib.contextmanager
+def _passive_openmp():
+    """OpenMP threads that sleep between kernels instead of spinning, unless the user
+    set OMP_WAIT_POLICY: lamina calls kernels from Python with gaps in between, and
+    spinning threads steal the cores Python (or a busy shared machine) needs (5-10x
+    slower kernels measured on a loaded 2-core machine). libgomp reads the variable
+    once, when it is loaded by the first library; it is restored right after, so
+    other OpenMP runtimes (torch's) keep their defaults."""
+    if "OMP_WAIT_POLICY" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
+
+
 def load(source: str) -> ctypes.CDLL:
     """The shared library of this C source: from memory, from disk, or compiled now."""
     cc = _compiler()
@@ -183,7 +201,8 @@ def load(source: str) -> ctypes.CDLL:
         return _LOADED[key]
     key, so_path = build(source)
     try:
-        lib = ctypes.CDLL(so_path)
+        with _passive_openmp():
+            lib = ctypes.CDLL(so_path)
     except OSError as err:
         raise CompileError(f"cannot load the compiled library {so_path}: {err}") from err
     _LOADED[key] = lib
