@@ -34,7 +34,8 @@ def _is_array(x: Any) -> bool:
 
 def _leaf_signature(x: Any) -> tuple:
     if isinstance(x, Tensor):
-        return ("T", x.shape, x.dtype.name, x.requires_grad)
+        # same signature as an ndarray of that shape and dtype: no retrace between the two
+        return ("A", x.shape, x.dtype.name) + (("grad",) if x.requires_grad else ())
     if isinstance(x, np.ndarray | np.generic):
         return ("A", tuple(np.shape(x)), dtypes.from_numpy(np.asarray(x).dtype).name)
     if isinstance(x, bool | int | float | str | bytes | type(None)):

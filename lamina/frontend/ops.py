@@ -467,7 +467,9 @@ def tan(x):
 
 
 def relu(x):
-    return maximum(x, 0)
+    # where, not maximum: the gradient at exactly 0 is 0, as torch's (maximum splits ties)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return where(gt(x, 0), x, 0)
 
 
 def clamp(x, min=None, max=None):
