@@ -175,13 +175,13 @@ class FunctionLowering:
         """Emit the open kernel over `key` (all open kernels when None)."""
         for k in [key] if key is not None else list(self.groups):
             kb, _ = self.groups.pop(k)
-            self.add(kb.kernel)
+            self.add(_without_dead_scalars(kb.kernel))
 
     def _copy(self, value: SSAValue, dest: SSAValue) -> None:
         self._flush()
         kb = self._builder(value, True)
         self._emit_root(kb, value, dest, self._parallel(value, True))
-        self.add(kb.kernel)
+        self.add(_without_dead_scalars(kb.kernel))
 
     def _builder(self, root: SSAValue, copy: bool, trial: bool = False) -> KernelBuilder:
         name = "copy" if copy else root.owner.name.removeprefix("hl.")  # type: ignore[union-attr]
@@ -202,6 +202,15 @@ class FunctionLowering:
         full = tuple(idx[d] for d in range(len(dims)))
         kb.store(kb.element(root, full), dest, full, elem_type(root))
         kb.stack = kb.stack[:1]
+
+
+def _without_dead_scalars(kernel: loop.KernelOp) -> loop.KernelOp:
+    """Drop unused constants and scalar ops (left by index folding and CSE)."""
+    for op in reversed(list(kernel.walk())):
+        if op.name.startswith(("arith.", "math.")) and all(not r.uses for r in op.results):
+            op.detach()
+            op.erase()
+    return kernel
 
 
 def _needs_global(op: sh.ConstantOp) -> bool:
