@@ -113,11 +113,13 @@ def to_host(buf, np_dtype: np.dtype, shape: Sequence[int]) -> np.ndarray:
 
 def _load_source(source: str) -> ModuleType:
     """Write the source to the cache dir (Triton reads kernels from files) and import it."""
+    from lamina.runtime import cache
+
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]
-    folder = os.path.join(knobs.cache_dir(), "triton")
-    os.makedirs(folder, exist_ok=True)
+    folder = os.path.join(cache.cache_dir(), "triton")  # inside the user-only (0700) dir
+    os.makedirs(folder, mode=0o700, exist_ok=True)
     path = os.path.join(folder, f"lamina_{digest}.py")
-    if not os.path.exists(path):
+    if _read(path) != source:  # missing, damaged or foreign: never import what we did not write
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
             f.write(source)
@@ -129,8 +131,20 @@ def _load_source(source: str) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a failed import must not be found next time
+        raise
     return module
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _main(module: ModuleOp) -> func.FuncOp:
