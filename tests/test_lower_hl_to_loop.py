@@ -289,3 +289,15 @@ def test_gpt_training_step_lowers_and_matches():
     # AdamW: one kernel per parameter shape updates every parameter of that shape and
     # its two moments; step counts are recomputed where read
     assert sum(isinstance(op, loop.KernelOp) for op in module.walk()) <= 75
+
+
+def test_integer_division_never_traps():
+    """x // 0 and x % 0 give 0 as numpy does; INT_MIN // -1 wraps instead of trapping."""
+    a = np.array([7, -7, 5, np.iinfo(np.int32).min, 9], np.int32)
+    b = np.array([0, 0, -1, -1, 2], np.int32)
+    hl_module, module, inputs = lower(lambda a, b: (a // b, a % b), a, b)
+    got = loop_interp.run(module, inputs)
+    with np.errstate(all="ignore"):
+        want = [a // b, a % b]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)

@@ -145,12 +145,8 @@ def _int_binary(kb: KernelBuilder, op: Operation, a: SSAValue, b: SSAValue, t: A
             return kb.op(arith.OrIOp(a, b))
         case ew.XorOp():
             return kb.op(arith.XOrIOp(a, b))
-        case ew.DivOp():
-            return kb.op(arith.DivUIOp(a, b) if unsigned else arith.FloorDivSIOp(a, b))
-        case ew.RemOp():
-            if unsigned:
-                return kb.op(arith.RemUIOp(a, b))
-            return _floor_rem_adjust(kb, a, b, kb.op(arith.RemSIOp(a, b)), t)
+        case ew.DivOp() | ew.RemOp():
+            return _safe_int_division(kb, op, a, b, t, unsigned)
         case ew.PowOp():
             return _int_pow(kb, a, b, t)
         case ew.MaxOp():
@@ -162,6 +158,27 @@ def _int_binary(kb: KernelBuilder, op: Operation, a: SSAValue, b: SSAValue, t: A
                 return kb.op(arith.AndIOp(a, b))
             return kb.op(arith.MinUIOp(a, b) if unsigned else arith.MinSIOp(a, b))
     raise NotImplementedError(f"{op.name} on {t}")
+
+
+def _safe_int_division(kb: KernelBuilder, op: Operation, a: SSAValue, b: SSAValue,
+                       t: Attribute, unsigned: bool) -> SSAValue:
+    """Integer // and % that never trap: x // 0 and x % 0 give 0 (as numpy), and
+    x // -1 is -x, x % -1 is 0 (no INT_MIN / -1 overflow trap in C)."""
+    zero, one = kb.const(0, t), kb.const(1, t)
+    by_zero = kb.op(arith.CmpiOp(b, zero, "eq"))
+    if unsigned:
+        safe = kb.op(arith.SelectOp(by_zero, one, b))
+        q = kb.op(arith.DivUIOp(a, safe) if isinstance(op, ew.DivOp) else arith.RemUIOp(a, safe))
+        return kb.op(arith.SelectOp(by_zero, zero, q))
+    by_minus_one = kb.op(arith.CmpiOp(b, kb.const(-1, t), "eq"))
+    safe = kb.op(arith.SelectOp(kb.op(arith.OrIOp(by_zero, by_minus_one)), one, b))
+    if isinstance(op, ew.DivOp):
+        q = kb.op(arith.FloorDivSIOp(a, safe))
+        q = kb.op(arith.SelectOp(by_minus_one, kb.op(arith.SubiOp(zero, a)), q))
+    else:
+        q = _floor_rem_adjust(kb, a, safe, kb.op(arith.RemSIOp(a, safe)), t)
+        q = kb.op(arith.SelectOp(by_minus_one, zero, q))
+    return kb.op(arith.SelectOp(by_zero, zero, q))
 
 
 _FCMP = {ew.EqOp: "oeq", ew.NeOp: "une", ew.LtOp: "olt", ew.LeOp: "ole", ew.GtOp: "ogt",
