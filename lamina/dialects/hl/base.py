@@ -116,6 +116,15 @@ def from_attr(attr: Attribute) -> Any:
     return attr
 
 
+def _float_literal(value: float) -> str:
+    """repr() round-trips exactly, but MLIR's lexer needs a '.' in `1e-05`: `1.0e-05`."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + ("e" + exponent if exponent else "")
+
+
 def _print_prop(printer: Printer, attr: Attribute) -> None:
     value = from_attr(attr)
     if isinstance(value, bool):
@@ -130,7 +139,7 @@ def _print_prop(printer: Printer, attr: Attribute) -> None:
         elif math.isinf(value):
             printer.print_string("inf" if value > 0 else "-inf")
         else:
-            printer.print_string(repr(value))
+            printer.print_string(_float_literal(value))
     elif isinstance(value, str):
         printer.print_string_literal(value)
     else:
