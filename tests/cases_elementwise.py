@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import torch
+from opcases import OpCase, f32, positive
 
 import lamina as lm
-from opcases import OpCase, f32, positive
 
 _erf = np.vectorize(math.erf)
 

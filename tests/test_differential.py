@@ -9,11 +9,11 @@ import os
 
 import numpy as np
 import pytest
+from conftest import compiled_backends
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lamina as lm
-from conftest import compiled_backends
 
 COMPILED = [b for b in compiled_backends() if b != "interp"]
 

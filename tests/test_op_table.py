@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from opcases import all_cases
 
 import lamina as lm
 from lamina.dialects import hl
-from opcases import all_cases
 
 CASES = all_cases()
 

@@ -9,12 +9,12 @@ from xdsl.ir import Dialect
 from lamina.dialects.hl import elementwise, reduce, shape  # noqa: F401  (register ops)
 from lamina.dialects.hl.base import HlOp, HlTypeError
 from lamina.dialects.hl.contract import *  # noqa: F403
-from lamina.dialects.hl.window import *  # noqa: F403
 from lamina.dialects.hl.elementwise import *  # noqa: F403
-from lamina.dialects.hl.reduce import *  # noqa: F403
-from lamina.dialects.hl.shape import *  # noqa: F403
 from lamina.dialects.hl.indexing import *  # noqa: F403
 from lamina.dialects.hl.random import *  # noqa: F403
+from lamina.dialects.hl.reduce import *  # noqa: F403
+from lamina.dialects.hl.shape import *  # noqa: F403
+from lamina.dialects.hl.window import *  # noqa: F403
 
 
 def _all_ops() -> list[type[HlOp]]:

@@ -10,7 +10,7 @@ from xdsl.dialects.builtin import TensorType, i64
 from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
 from xdsl.traits import Pure
 
-from lamina.dialects.hl.base import HlOp, element_of, ints_prop, require, shape_of, int_prop
+from lamina.dialects.hl.base import HlOp, element_of, int_prop, ints_prop, require, shape_of
 
 
 def _kept_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> list[int]:
