@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from lamina.codegen import c_kernels
 from lamina.codegen.c_scalar import (
     ctype,
     expression,
@@ -257,7 +258,7 @@ def _emit_alloc(em: CEmitter, op: memref.AllocOp) -> None:
     t = op.memref.type
     assert isinstance(t, MemRefType)
     c = storage_ctype(t.element_type)
-    em.define(op.memref, f"({c}*)lm_alloc({_numel(t)} * (int64_t)sizeof({c}))", prefix="t")
+    em.define(op.memref, f"({c}*)lm_pool_alloc({_numel(t)} * (int64_t)sizeof({c}))", prefix="t")
 
 
 def _emit_alloca(em: CEmitter, op: memref.AllocaOp) -> None:
@@ -270,7 +271,7 @@ def _emit_alloca(em: CEmitter, op: memref.AllocaOp) -> None:
 
 
 def _emit_dealloc(em: CEmitter, op: memref.DeallocOp) -> None:
-    em.out.line(f"free((void*){em.name(op.memref)});")
+    em.out.line(f"lm_pool_free((void*){em.name(op.memref)});")
 
 
 def _emit_copy(em: CEmitter, op: memref.CopyOp) -> None:
@@ -425,7 +426,7 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
             em.names[arg] = em.fresh("b")
             em.out.line(f"{c} {em.names[arg]} = ({c})bufs[{i}];")
         em.emit_block(main.body.block)
-    gemms = [f"LM_DEFINE_GEMM({name}, {s}, {acc}, {load}, {store})"
+    gemms = [c_kernels.define_gemm(name, s, acc, load, store)
              for name, (s, acc, load, store) in em.gemms.items()]
-    parts = [prelude(), "\n".join(gemms), body.text(), em.out.text()]
+    parts = [prelude(), c_kernels.SOURCE, "\n".join(gemms), body.text(), em.out.text()]
     return "\n".join(p for p in parts if p)

@@ -247,8 +247,11 @@ class KernelBuilder:
     def delinearize(self, flat: SSAValue, dims: Sequence[int]) -> tuple[SSAValue, ...]:
         out: list[SSAValue] = []
         stride = 1
-        for n in reversed(dims):
-            out.append(self.rem(self.div(flat, stride), n))
+        for pos, n in enumerate(reversed(dims)):
+            q = self.div(flat, stride)
+            # flat < prod(dims) (callers linearize in-range indices): the outermost index
+            # needs no `rem`, so a reshape to 1-d stays affine and vectorizes
+            out.append(q if pos == len(dims) - 1 else self.rem(q, n))
             stride *= n
         return tuple(reversed(out))
 

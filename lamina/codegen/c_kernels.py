@@ -1,0 +1,118 @@
+"""C text for the performance-critical library routines every C program may call.
+
+Two pieces, appended to the prelude by `lamina.codegen.c`:
+
+* **BLAS dispatch for float32/float64 GEMM.** Measured on the 2-core Zen 4 VM
+  (bench/README.md): numpy's bundled OpenBLAS (Haswell kernels, its own threads)
+  reaches ~2x the GFLOP/s of the generated 4x32 register-tile microkernel at 1024^3
+  and more at 2048^3, so `cpu.gemm` on f32/f64 calls `cblas_?gemm` through a
+  function pointer that the runtime stores into the loaded library
+  (`lamina.runtime.blas.bind`). Without one (no BLAS found, a library loaded by
+  another tool, tiny products where the call costs more than it saves) the
+  portable microkernel from the prelude (`LM_DEFINE_GEMM`) runs. The library is
+  never linked: programs stay loadable anywhere.
+
+* **Buffer reuse for intermediates.** `lm_alloc` in the prelude is `aligned_alloc`;
+  glibc serves big requests with a fresh `mmap`, so every call of a program would
+  page-fault its intermediates in again (~0.4 ms per MiB here). `lm_pool_alloc` /
+  `lm_pool_free` keep a few freed blocks per program in lock-free slots (a block is
+  taken with a compare-and-swap, so concurrent calls of one program never share
+  one); a block remembers its size in a 64-byte header.
+"""
+
+from __future__ import annotations
+
+# symbol names the runtime writes (see lamina.runtime.blas)
+BLAS_SYMBOLS = {"float": "lamina_blas_sgemm", "double": "lamina_blas_dgemm"}
+ILP64_SYMBOL = "lamina_blas_ilp64"
+
+# below this many multiply-adds per product a BLAS call (argument checks, thread
+# decisions) costs more than the register-tile kernel takes
+BLAS_MIN_MACS = 32 * 32 * 32
+
+SOURCE = r"""
+/* ---- lamina c_kernels: BLAS dispatch and intermediate-buffer reuse ---- */
+
+/* set by the runtime after loading (lamina/runtime/blas.py); NULL = no BLAS */
+void *lamina_blas_sgemm = 0;
+void *lamina_blas_dgemm = 0;
+int lamina_blas_ilp64 = 1; /* 1: 64-bit integer arguments (OpenBLAS USE64BITINT) */
+
+#define LM_CBLAS_ROW_MAJOR 101
+#define LM_CBLAS_NO_TRANS 111
+#define LM_CBLAS_TRANS 112
+
+#define LM_DEFINE_BLAS_GEMM(NAME, T, FALLBACK, HOOK)                                  \
+  typedef void (*NAME##_f64i)(int, int, int, int64_t, int64_t, int64_t, T, const T *, \
+                              int64_t, const T *, int64_t, T, T *, int64_t);          \
+  typedef void (*NAME##_f32i)(int, int, int, int32_t, int32_t, int32_t, T, const T *, \
+                              int32_t, const T *, int32_t, T, T *, int32_t);          \
+  static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m, int64_t n, \
+                   int64_t k, int64_t a_stride, int64_t b_stride, int ta, int tb,     \
+                   int accumulate) {                                                  \
+    void *hook = HOOK;                                                                \
+    int small = m * n * k < LM_BLAS_MIN_MACS || k == 0;                               \
+    int narrow = !lamina_blas_ilp64 && (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX); \
+    if (!hook || small || narrow) {                                                   \
+      FALLBACK(A, B, C, batch, m, n, k, a_stride, b_stride, ta, tb, accumulate);      \
+      return;                                                                         \
+    }                                                                                 \
+    int opa = ta ? LM_CBLAS_TRANS : LM_CBLAS_NO_TRANS;                                \
+    int opb = tb ? LM_CBLAS_TRANS : LM_CBLAS_NO_TRANS;                                \
+    int64_t lda = ta ? m : k, ldb = tb ? k : n;                                       \
+    T beta = accumulate ? (T)1 : (T)0;                                                \
+    for (int64_t bt = 0; bt < batch; ++bt) {                                          \
+      const T *a = A + bt * a_stride, *b = B + bt * b_stride;                         \
+      T *c = C + bt * m * n;                                                          \
+      if (lamina_blas_ilp64)                                                          \
+        ((NAME##_f64i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, m, n, k, (T)1, a, lda, b,    \
+                            ldb, beta, c, n);                                         \
+      else                                                                            \
+        ((NAME##_f32i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, (int32_t)m, (int32_t)n,      \
+                            (int32_t)k, (T)1, a, (int32_t)lda, b, (int32_t)ldb, beta,  \
+                            c, (int32_t)n);                                           \
+    }                                                                                 \
+  }
+
+/* intermediates: a few freed blocks kept per program, taken back by size */
+#define LM_POOL_SLOTS 16
+#define LM_POOL_HEADER 64
+static void *lm_pool_slots[LM_POOL_SLOTS];
+
+static inline void *lm_pool_alloc(int64_t bytes) {
+  for (int s = 0; s < LM_POOL_SLOTS; ++s) {
+    char *p = (char *)__atomic_load_n(&lm_pool_slots[s], __ATOMIC_ACQUIRE);
+    if (p && *(int64_t *)(p - LM_POOL_HEADER) == bytes &&
+        __atomic_compare_exchange_n(&lm_pool_slots[s], (void **)&p, (void *)0, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      return p;
+  }
+  char *base = (char *)lm_alloc(bytes + LM_POOL_HEADER);
+  if (!base) return 0;
+  *(int64_t *)base = bytes;
+  return base + LM_POOL_HEADER;
+}
+
+static inline void lm_pool_free(void *ptr) {
+  if (!ptr) return;
+  for (int s = 0; s < LM_POOL_SLOTS; ++s) {
+    void *empty = 0;
+    if (__atomic_compare_exchange_n(&lm_pool_slots[s], &empty, ptr, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+  free((char *)ptr - LM_POOL_HEADER);
+}
+"""
+
+SOURCE = SOURCE.replace("LM_BLAS_MIN_MACS", str(BLAS_MIN_MACS))
+
+
+def define_gemm(name: str, storage: str, acc: str, load: str, store: str) -> str:
+    """The C definition of one GEMM routine `name` (see `LM_DEFINE_GEMM` in the
+    prelude for the contract): f32/f64 try BLAS first, the others are the tiles."""
+    if storage in BLAS_SYMBOLS and acc == storage:
+        tiles = f"{name}_tiles"
+        return (f"LM_DEFINE_GEMM({tiles}, {storage}, {acc}, {load}, {store})\n"
+                f"LM_DEFINE_BLAS_GEMM({name}, {storage}, {tiles}, {BLAS_SYMBOLS[storage]})")
+    return f"LM_DEFINE_GEMM({name}, {storage}, {acc}, {load}, {store})"
