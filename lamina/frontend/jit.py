@@ -85,6 +85,9 @@ class Jitted:
         self.fn = fn
         self.backend = backend
         self._cache: dict[tuple, _Entry] = {}
+        # calls whose arguments are all plain ndarrays skip flattening and signatures:
+        # (backend, (shape, dtype) per argument) -> entry
+        self._fast: dict[tuple, _Entry] = {}
         functools.update_wrapper(self, fn)
 
     # ------------------------------------------------------------ calling
@@ -92,17 +95,27 @@ class Jitted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if graphs.tracing():  # inside another trace: inline
             return self.fn(*args, **kwargs)
-        leaves, treedef = pytree.flatten((args, kwargs))
         backend = self.backend or backends.default_name()
+        fast = None if kwargs else _fast_key(backend, args)
+        if fast is not None:
+            entry = self._fast.get(fast)
+            if entry is not None and entry.guards_hold():
+                return self._run(entry, args, ready=True)
+        leaves, treedef = pytree.flatten((args, kwargs))
         key = (treedef, tuple(_leaf_signature(x) for x in leaves), backend)
         entry = self._cache.get(key)
         if entry is None or not entry.guards_hold():
             entry = self._trace(args, kwargs, leaves, treedef, backend)
             self._cache[key] = entry
+        if fast is not None and entry.arg_leaf_indices == list(range(len(args))) and all(
+                a.dtype == dtypes.from_numpy(a.dtype).np_dtype for a in args):
+            self._fast[fast] = entry
         return self._run(entry, leaves)
 
-    def _run(self, entry: _Entry, leaves: list[Any]) -> Any:
-        inputs = [_as_array(leaves[i]) for i in entry.arg_leaf_indices]
+    def _run(self, entry: _Entry, leaves: list[Any] | tuple, ready: bool = False) -> Any:
+        """`ready`: the leaves are exactly the program's arrays (the fast path)."""
+        inputs = list(leaves) if ready else [_as_array(leaves[i])
+                                             for i in entry.arg_leaf_indices]
         inputs += [t._concrete() for t in entry.captured]
         outputs = entry.program(inputs)
         for tensor, j in entry.data_writebacks:
@@ -223,6 +236,16 @@ class Lowered:
 
     def compile(self) -> Callable[..., list[np.ndarray]]:
         return lambda *arrays: self.program([_as_array(a) for a in arrays])
+
+
+def _fast_key(backend: str, args: tuple) -> tuple | None:
+    """The cache key of a call whose arguments are all plain ndarrays, else None."""
+    key: list = [backend]
+    for a in args:
+        if type(a) is not np.ndarray:
+            return None
+        key.append((a.shape, a.dtype))
+    return tuple(key)
 
 
 def _check_arguments(fn: Callable, args: tuple, kwargs: dict) -> None:
