@@ -10,7 +10,10 @@ Two pieces, appended to the prelude by `lamina.codegen.c`:
   (`lamina.runtime.blas.bind`). Without one (no BLAS found, a library loaded by
   another tool, tiny products where the call costs more than it saves) the
   portable microkernel from the prelude (`LM_DEFINE_GEMM`) runs. The library is
-  never linked: programs stay loadable anywhere.
+  never linked: programs stay loadable anywhere. Big products run on lamina's
+  OpenMP team, each thread calling BLAS single-threaded on its share of the
+  batches (or rows): OpenBLAS's own workers spin-wait after a call and steal the
+  cores from the kernels that follow (attention block 3-4x slower measured).
 
 * **Buffer reuse for intermediates.** `lm_alloc` in the prelude is `aligned_alloc`;
   glibc serves big requests with a fresh `mmap`, so every call of a program would
@@ -25,10 +28,14 @@ from __future__ import annotations
 # symbol names the runtime writes (see lamina.runtime.blas)
 BLAS_SYMBOLS = {"float": "lamina_blas_sgemm", "double": "lamina_blas_dgemm"}
 ILP64_SYMBOL = "lamina_blas_ilp64"
+THREADS_SYMBOL = "lamina_blas_threads_local"
 
 # below this many multiply-adds per product a BLAS call (argument checks, thread
 # decisions) costs more than the register-tile kernel takes
 BLAS_MIN_MACS = 32 * 32 * 32
+# from this many multiply-adds per call, the OpenMP team splits the batches (or the
+# rows) and each thread calls a single-threaded BLAS
+BLAS_PARALLEL_MACS = 1 << 18
 
 SOURCE = r"""
 /* ---- lamina c_kernels: BLAS dispatch and intermediate-buffer reuse ---- */
@@ -36,7 +43,20 @@ SOURCE = r"""
 /* set by the runtime after loading (lamina/runtime/blas.py); NULL = no BLAS */
 void *lamina_blas_sgemm = 0;
 void *lamina_blas_dgemm = 0;
+void *lamina_blas_threads_local = 0; /* int openblas_set_num_threads_local(int) */
 int lamina_blas_ilp64 = 1; /* 1: 64-bit integer arguments (OpenBLAS USE64BITINT) */
+
+#ifdef _OPENMP
+#include <omp.h>
+#define LM_NUM_THREADS() omp_get_num_threads()
+#define LM_THREAD_ID() omp_get_thread_num()
+#define LM_MAX_THREADS() omp_get_max_threads()
+#else
+#define LM_NUM_THREADS() 1
+#define LM_THREAD_ID() 0
+#define LM_MAX_THREADS() 1
+#endif
+typedef int (*lm_blas_threads_fn)(int);
 
 #define LM_CBLAS_ROW_MAJOR 101
 #define LM_CBLAS_NO_TRANS 111
@@ -47,6 +67,18 @@ int lamina_blas_ilp64 = 1; /* 1: 64-bit integer arguments (OpenBLAS USE64BITINT)
                               int64_t, const T *, int64_t, T, T *, int64_t);          \
   typedef void (*NAME##_f32i)(int, int, int, int32_t, int32_t, int32_t, T, const T *, \
                               int32_t, const T *, int32_t, T, T *, int32_t);          \
+  static void NAME##_call(void *hook, int opa, int opb, int64_t m, int64_t n,          \
+                          int64_t k, const T *a, int64_t lda, const T *b, int64_t ldb, \
+                          T beta, T *c, int ta) {                                     \
+    (void)ta;                                                                         \
+    if (lamina_blas_ilp64)                                                            \
+      ((NAME##_f64i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, m, n, k, (T)1, a, lda, b, ldb,  \
+                          beta, c, n);                                                \
+    else                                                                              \
+      ((NAME##_f32i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, (int32_t)m, (int32_t)n,        \
+                          (int32_t)k, (T)1, a, (int32_t)lda, b, (int32_t)ldb, beta, c, \
+                          (int32_t)n);                                                \
+  }                                                                                   \
   static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m, int64_t n, \
                    int64_t k, int64_t a_stride, int64_t b_stride, int ta, int tb,     \
                    int accumulate) {                                                  \
@@ -61,16 +93,29 @@ int lamina_blas_ilp64 = 1; /* 1: 64-bit integer arguments (OpenBLAS USE64BITINT)
     int opb = tb ? LM_CBLAS_TRANS : LM_CBLAS_NO_TRANS;                                \
     int64_t lda = ta ? m : k, ldb = tb ? k : n;                                       \
     T beta = accumulate ? (T)1 : (T)0;                                                \
-    for (int64_t bt = 0; bt < batch; ++bt) {                                          \
-      const T *a = A + bt * a_stride, *b = B + bt * b_stride;                         \
-      T *c = C + bt * m * n;                                                          \
-      if (lamina_blas_ilp64)                                                          \
-        ((NAME##_f64i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, m, n, k, (T)1, a, lda, b,    \
-                            ldb, beta, c, n);                                         \
-      else                                                                            \
-        ((NAME##_f32i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, (int32_t)m, (int32_t)n,      \
-                            (int32_t)k, (T)1, a, (int32_t)lda, b, (int32_t)ldb, beta,  \
-                            c, (int32_t)n);                                           \
+    lm_blas_threads_fn local = (lm_blas_threads_fn)lamina_blas_threads_local;         \
+    int team = local && batch * m * n * k >= LM_BLAS_PARALLEL_MACS ? LM_MAX_THREADS() : 1; \
+    if (!local) { /* BLAS threads itself: one call per batch */                       \
+      for (int64_t bt = 0; bt < batch; ++bt)                                          \
+        NAME##_call(hook, opa, opb, m, n, k, A + bt * a_stride, lda, B + bt * b_stride, \
+                    ldb, beta, C + bt * m * n, ta);                                   \
+      return;                                                                         \
+    }                                                                                 \
+    _Pragma("omp parallel num_threads(team)") {                                      \
+      int nt = LM_NUM_THREADS(), id = LM_THREAD_ID();                                 \
+      int old = local(1); /* this thread computes its share alone: no BLAS workers */ \
+      if (batch >= nt) {                                                              \
+        for (int64_t bt = batch * id / nt; bt < batch * (id + 1) / nt; ++bt)          \
+          NAME##_call(hook, opa, opb, m, n, k, A + bt * a_stride, lda,                \
+                      B + bt * b_stride, ldb, beta, C + bt * m * n, ta);              \
+      } else {                                                                        \
+        int64_t r0 = m * id / nt, r1 = m * (id + 1) / nt;                             \
+        for (int64_t bt = 0; bt < batch && r1 > r0; ++bt)                             \
+          NAME##_call(hook, opa, opb, r1 - r0, n, k,                                  \
+                      A + bt * a_stride + (ta ? r0 : r0 * k), lda, B + bt * b_stride,  \
+                      ldb, beta, C + bt * m * n + r0 * n, ta);                        \
+      }                                                                               \
+      local(old);                                                                     \
     }                                                                                 \
   }
 
@@ -105,7 +150,8 @@ static inline void lm_pool_free(void *ptr) {
 }
 """
 
-SOURCE = SOURCE.replace("LM_BLAS_MIN_MACS", str(BLAS_MIN_MACS))
+SOURCE = SOURCE.replace("LM_BLAS_MIN_MACS", str(BLAS_MIN_MACS)).replace(
+    "LM_BLAS_PARALLEL_MACS", str(BLAS_PARALLEL_MACS))
 
 
 def define_gemm(name: str, storage: str, acc: str, load: str, store: str) -> str:

@@ -4,7 +4,10 @@ entry points to compiled C programs (see `lamina.codegen.c_kernels`).
 Nothing is downloaded or linked: numpy wheels ship `libscipy_openblas64_*.so`
 (64-bit integers, symbols `scipy_cblas_sgemm64_`), older ones `libopenblas*.so`
 (`cblas_sgemm`). Loading the path numpy already loaded returns numpy's handle, so
-lamina and numpy share one BLAS thread pool. `LAMINA_BLAS=0` turns the dispatch off
+lamina and numpy share one library. lamina calls it single-threaded from its own
+OpenMP team (`openblas_set_num_threads_local(1)` on each thread): OpenBLAS's
+worker threads spin after each call and, interleaved with lamina's kernels on a
+2-core machine, measured 3-4x slower attention blocks (and slowed torch too). `LAMINA_BLAS=0` turns the dispatch off
 (every GEMM then runs the generated microkernel), `LAMINA_BLAS=/path/lib.so` picks
 a library.
 """
@@ -17,7 +20,7 @@ import glob
 import os
 from dataclasses import dataclass
 
-from lamina.codegen.c_kernels import BLAS_SYMBOLS, ILP64_SYMBOL
+from lamina.codegen.c_kernels import BLAS_SYMBOLS, ILP64_SYMBOL, THREADS_SYMBOL
 
 # (single, double, 64-bit integers) symbol names, most specific first
 _NAMES = [("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", True),
@@ -31,6 +34,7 @@ class Blas:
     sgemm: int
     dgemm: int
     ilp64: bool
+    threads_local: int = 0  # openblas_set_num_threads_local, 0 when absent
 
 
 def _candidates() -> list[str]:
@@ -74,9 +78,14 @@ def find() -> Blas | None:
             except AttributeError:
                 continue
             wide = _ilp64(lib, path) if ilp64 is None else ilp64
-            return Blas(path, ctypes.cast(s, ctypes.c_void_p).value or 0,
-                        ctypes.cast(d, ctypes.c_void_p).value or 0, wide)
+            local = getattr(lib, "openblas_set_num_threads_local", None)
+            return Blas(path, _address(s), _address(d), wide,
+                        _address(local) if local is not None else 0)
     return None
+
+
+def _address(fn) -> int:
+    return ctypes.cast(fn, ctypes.c_void_p).value or 0
 
 
 def bind(lib: ctypes.CDLL) -> bool:
@@ -87,6 +96,8 @@ def bind(lib: ctypes.CDLL) -> bool:
         ctypes.c_void_p.in_dll(lib, BLAS_SYMBOLS["float"]).value = blas.sgemm if blas else None
         ctypes.c_void_p.in_dll(lib, BLAS_SYMBOLS["double"]).value = blas.dgemm if blas else None
         ctypes.c_int.in_dll(lib, ILP64_SYMBOL).value = int(blas.ilp64) if blas else 1
+        ctypes.c_void_p.in_dll(lib, THREADS_SYMBOL).value = (blas.threads_local or None
+                                                             if blas else None)
     except ValueError:  # a library built without the hook
         return False
     return blas is not None
