@@ -1,5 +1,8 @@
 """lamina-opt under fuzzing: mutated IR text of every dialect never produces a Python
-traceback, only a diagnostic and a non-zero exit (or valid output)."""
+traceback, only a diagnostic and a non-zero exit (or valid output).
+
+The default budget is 15 mutations per seed file (CI); the long mode is
+`LAMINA_OPT_FUZZ_EXAMPLES=500 pytest tests/test_opt_fuzz.py` (docs/reliability.md)."""
 
 import contextlib
 import glob
@@ -63,7 +66,8 @@ def _strip_run_lines(text: str) -> str:
 
 
 @pytest.mark.parametrize("seed_file", SEEDS, ids=[os.path.relpath(p, HERE) for p in SEEDS])
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("LAMINA_OPT_FUZZ_EXAMPLES", "15")), deadline=None,
+          suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_mutated_ir_gets_a_diagnostic_not_a_traceback(seed_file, data, tmp_path_factory):
     chunks = [c for c in _strip_run_lines(open(seed_file).read()).split("// -----") if c.strip()]
