@@ -92,6 +92,8 @@ def iota_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
 
 
 def _extreme(element: Attribute, largest: bool) -> float | int:
+    if element == i1:  # bools reduce as 0/1 (in a widened register)
+        return 1 if largest else 0
     t = compute_type(element)
     if not isinstance(t, IntegerType):
         return math.inf if largest else -math.inf
