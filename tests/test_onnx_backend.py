@@ -48,7 +48,6 @@ C_SUBSET = ["add", "relu", "softmax", "reduce_sum", "gemm", "matmul", "transpose
             "where", "conv", "gather", "concat"]
 # failures of the C backend itself, not of the import (the interp runs these tests)
 C_EXCLUDED = {
-    r"^test_reduce_min_bool_inputs": "c backend: reduce_min over bool gives wrong values",
     r"^test_constantofshape_int_shape_zero|^test_shape_start_greater_than_end":
         "c backend: zero-size constants fail in lower-hl-to-loop",
 }
