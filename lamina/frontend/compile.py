@@ -7,22 +7,31 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import ModuleOp
 
-from lamina.passes.canonicalize import StripStopGradientPass
-from lamina.passes.pipeline import run_passes, simplify_hl
-from lamina.runtime import backends
+from lamina.runtime import backends, plan_cache
 
 _CACHE: dict[tuple, backends.Program] = {}
 
 
 def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | None = None,
-                   name: str = "main") -> backends.Program:
+                   name: str = "main", warm_start: bool = False) -> backends.Program:
+    """`warm_start`: look the traced module up in the disk cache first and skip the
+    pipeline on a hit (`lamina.runtime.plan_cache`; lm.jit calls, not `.lower()`)."""
     backend_name = backend or backends.default_name()
     if key is not None and (key, backend_name) in _CACHE:
         return _CACHE[(key, backend_name)]
+    traced = str(module) if warm_start else None
+    if traced is not None and (found := plan_cache.lookup(traced, backend_name)):
+        return found
+    # imported here: a warm start (plan found) never loads the pass pipeline
+    from lamina.passes.canonicalize import StripStopGradientPass
+    from lamina.passes.pipeline import run_passes, simplify_hl
+
     run_passes(module, [StripStopGradientPass()], dump_tag=f"{name}-hl-strip-")  # autodiff is done
     simplify_hl(module, dump_tag=f"{name}-hl-")
     program = backends.get(backend_name).compile(module)
     program.levels.setdefault("hl", str(module))
+    if traced is not None:
+        plan_cache.store(traced, backend_name, program)
     if key is not None:
         _CACHE[(key, backend_name)] = program
     return program

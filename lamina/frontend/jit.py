@@ -105,7 +105,7 @@ class Jitted:
         key = (treedef, tuple(_leaf_signature(x) for x in leaves), backend)
         entry = self._cache.get(key)
         if entry is None or not entry.guards_hold():
-            entry = self._trace(args, kwargs, leaves, treedef, backend)
+            entry = self._trace(args, kwargs, leaves, treedef, backend, warm_start=True)
             self._cache[key] = entry
         if fast is not None and entry.arg_leaf_indices == list(range(len(args))) and all(
                 a.dtype == dtypes.from_numpy(a.dtype).np_dtype for a in args):
@@ -190,11 +190,13 @@ class Jitted:
                     grad_writebacks=grad_writebacks, guards=guards)
         return module, plan
 
-    def _trace(self, args, kwargs, leaves, treedef, backend: str) -> _Entry:
+    def _trace(self, args, kwargs, leaves, treedef, backend: str,
+               warm_start: bool = False) -> _Entry:
         from lamina.frontend.compile import compile_module
 
         module, plan = self._trace_module(args, kwargs, leaves, treedef)
-        program = compile_module(module, backend, name=module.body.block.first_op.sym_name.data)
+        program = compile_module(module, backend, name=module.body.block.first_op.sym_name.data,
+                                 warm_start=warm_start)
         return _Entry(program=program, module_text=lambda: str(module), **plan)
 
     # ------------------------------------------------------------ inspection
