@@ -56,6 +56,8 @@ class Graph:
     grad_original: dict[int, tuple[Tensor, Any]] = field(default_factory=dict)  # restored after
     grad_read: set[int] = field(default_factory=set)  # ids whose .grad was read before set
     finished: bool = False
+    n_ops: int = 0  # ops appended (len(block.ops) walks the whole block)
+    swept_at: int = -1  # n_ops at the last check for dead ops (eager graphs)
 
     def add_input(self, t: TensorType, name: str | None = None) -> SSAValue:
         arg = self.block.insert_arg(t, len(self.block.args))
@@ -91,6 +93,7 @@ class Graph:
     def append(self, op: Operation) -> Operation:
         self.block.add_op(op)
         self.locations[op] = user_location()
+        self.n_ops += 1
         return op
 
     def to_module(self, outputs: list[SSAValue], name: str = "main") -> ModuleOp:
@@ -107,7 +110,8 @@ class Graph:
 
 _STACK: list[Graph] = []
 _EAGER: list[Graph] = []
-_LIVE_EAGER: weakref.WeakSet = weakref.WeakSet()
+# id -> lazy tensor of an eager graph (a WeakSet would compare tensors with Tensor.__eq__)
+_LIVE_EAGER: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def current() -> Graph:
@@ -117,10 +121,35 @@ def current() -> Graph:
     return eager_graph()
 
 
+_EAGER_CHECK_EVERY = 64  # ops between checks whether the eager graph is still referenced
+_EAGER_MAX_OPS = 20000
+
+
 def eager_graph() -> Graph:
-    if not _EAGER or len(_EAGER[0].block.ops) > 20000:
+    """The eager graph. Every 64 ops: a fresh one if no live lazy tensor refers to the
+    current one, else the current one swept of what no live tensor can reach.
+
+    Realized tensors let go of the graph, but the graph keeps their ops and the data
+    snapshots it captured (`captured`): an eager loop would otherwise hold every
+    iteration's arrays until the op cap (measured: +1 MiB per step of a 512x512
+    update). Tensors still pointing at an old graph keep it alive, so starting a
+    fresh one is always safe."""
+    graph = _EAGER[0] if _EAGER else None
+    if graph is None or graph.n_ops > _EAGER_MAX_OPS:
         _EAGER[:] = [Graph("eager")]
+    elif graph.n_ops % _EAGER_CHECK_EVERY == 0 and graph.n_ops != graph.swept_at:
+        graph.swept_at = graph.n_ops
+        if _referenced(graph):
+            from lamina.frontend import lazy
+
+            lazy.sweep(graph)  # keep what live tensors need, drop the rest
+        else:
+            _EAGER[:] = [Graph("eager")]
     return _EAGER[0]
+
+
+def _referenced(graph: Graph) -> bool:
+    return any(t._graph is graph for t in list(_LIVE_EAGER.values()))
 
 
 def tracing() -> bool:

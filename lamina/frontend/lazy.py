@@ -97,9 +97,70 @@ def realize(*tensors: Tensor) -> None:
     for group in by_graph.values():
         graph = group[0]._graph
         assert graph is not None
+        group = group + _live_intermediates(graph, group)
         outputs = [t._value for t in group]
         for t, data in zip(group, run_slice(graph, outputs), strict=True):
             t._data = data
             if t._is_leaf or not t._needs_grad:
                 # later ops read the data; values gradients flow through stay in the graph
                 t._value, t._graph = None, None
+
+
+def _live_intermediates(graph: graphs.Graph, wanted: list[Tensor]) -> list[Tensor]:
+    """Other live lazy tensors the requested values depend on, computed by the same
+    program: `acc = acc + x; print(acc[0])` in a loop then starts each step from
+    `acc`'s data instead of recomputing an ever longer chain from the first step."""
+    ops, _ = backward_slice([t._value for t in wanted])
+    position = {r: i for i, r in enumerate(r for op in ops for r in op.results)}
+    seen = {id(t) for t in wanted}
+    extra = []
+    for t in list(graphs._LIVE_EAGER.values()):
+        if t._graph is graph and t._value in position and id(t) not in seen:
+            seen.add(id(t))
+            extra.append(t)
+    return sorted(extra, key=lambda t: position[t._value])  # block order: a stable program
+
+
+def sweep(graph: graphs.Graph) -> None:
+    """Drop what no live lazy tensor of the eager graph can reach: dead ops and the data
+    snapshots only they read. An eager loop that keeps one lazy tensor alive across
+    iterations (so the graph is never replaced) would otherwise hold every iteration's
+    ops and arrays until the graph's op cap. Custom rules (`lm.custom_vjp`) on live
+    values keep their inputs and residuals."""
+    roots = [t._value for t in list(graphs._LIVE_EAGER.values())
+             if t._graph is graph and t._value is not None]
+    live_ops: list[Operation] = []
+    live_args: list[SSAValue] = []
+    while roots:
+        live_ops, live_args = backward_slice(roots)
+        keep = set(live_ops)
+        more = [v for v in _rule_values(graph, keep) if v not in roots]
+        if not more:
+            break
+        roots = roots + list(dict.fromkeys(more))
+    keep = set(live_ops)
+    for op in reversed(list(graph.block.ops)):  # users before their operands
+        if op not in keep:
+            graph.locations.pop(op, None)
+            graph.block.erase_op(op, safe_erase=False)
+    for value in [v for v in graph.custom_rules if v.owner not in keep]:
+        del graph.custom_rules[value]
+    live = set(live_args)
+    for key, arg in list(graph.captured_ids.items()):
+        if arg not in live:
+            del graph.captured_ids[key]
+            graph.captured[arg.index] = None
+            graph.leaf_owners.pop(arg, None)
+
+
+def _rule_values(graph: graphs.Graph, keep: set[Operation]) -> list[SSAValue]:
+    """Inputs and tensor residuals of the custom rules whose outputs are kept."""
+    from lamina.frontend import pytree
+
+    values: list[SSAValue] = []
+    for output, rule in graph.custom_rules.items():
+        if output.owner in keep:
+            values += rule.inputs
+            values += [t._value for t in pytree.flatten(rule.residuals)[0]
+                       if isinstance(t, Tensor) and t._graph is graph and t._value is not None]
+    return values

@@ -58,7 +58,7 @@ class Tensor:
         t._grad = None
         t._is_leaf = False
         if graph.kind == "eager":
-            graphs._LIVE_EAGER.add(t)
+            graphs._LIVE_EAGER[id(t)] = t
         return t
 
     # ------------------------------------------------------------ metadata
@@ -241,6 +241,7 @@ class Tensor:
                 graph.mutated[id(self)] = self  # after every call of the program
         else:
             self._data = None  # lazy until realized (an optimizer realizes its step at once)
+            graphs._LIVE_EAGER[id(self)] = self  # the eager graph now holds its value
         self._value, self._graph = value, graph
         return self
 
