@@ -91,6 +91,23 @@ def test_eager_loop_keeps_memory_and_program_cache_flat():
     assert len(compile_mod._CACHE) == programs  # one program, reused
 
 
+def test_eager_loop_next_to_a_live_lazy_tensor_stays_flat():
+    """A lazy tensor kept alive for the whole loop pins the eager graph (it cannot be
+    replaced); the ops and arrays of realized steps must still be released."""
+    pinned = lm.ones((3,)) * 2.0
+    w = lm.tensor(np.zeros((256, 256), np.float32))  # 256 KiB per step
+
+    def step():
+        nonlocal w
+        w = w * 0.5 + 1.0
+        w.numpy()
+
+    growth = _flat(step, calls=300)
+    assert growth < SLACK, f"RSS grew by {growth / 2**20:.1f} MiB"
+    np.testing.assert_allclose(w.numpy(), 2.0)
+    np.testing.assert_array_equal(pinned.numpy(), [2.0, 2.0, 2.0])
+
+
 def test_eager_accumulation_does_not_keep_history():
     """An eager running value (a += ..., 1,000 times) must not keep the whole chain of
     earlier steps alive: Python-level allocations stay flat."""

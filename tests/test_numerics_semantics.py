@@ -135,6 +135,18 @@ def test_integer_overflow_wraps_around(dtype, backend):
     _check(lambda x, y: x - y, a, b, backend=backend)
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_division_by_zero_does_not_crash(dtype, backend):
+    """torch raises for integer division by zero; lamina returns 0 (as numpy) and never
+    traps (x86 `idiv` by zero or INT_MIN / -1 would kill the process)."""
+    info = np.iinfo(dtype)
+    a = np.array([7, -7, 0, info.min, info.min], dtype)
+    b = np.array([0, 0, 0, -1, 0], dtype)
+    quotient, remainder = lm.jit(lambda x, y: (x // y, x % y), backend=backend)(a, b)
+    np.testing.assert_array_equal(np.asarray(quotient), [0, 0, 0, info.min, 0])
+    np.testing.assert_array_equal(np.asarray(remainder), [0, 0, 0, 0, 0])
+
+
 def test_integer_true_division_is_float(backend):
     a, b = INTS.astype(np.int64), DIVS.astype(np.int64)
     _check(lambda x, y: x / y, a, b, backend=backend)
