@@ -186,3 +186,18 @@ def test_damaged_triton_source_in_the_cache_is_rewritten(private_cache):
     assert triton_backend._load_source(source).VALUE == pytest.approx(np.pi)
     assert oct(os.stat(private_cache).st_mode & 0o777) == oct(0o700)
     assert oct(os.stat(private_cache / "triton").st_mode & 0o077) == oct(0)
+
+
+def test_damaged_warm_start_plan_falls_back_to_compiling(private_cache):
+    x = np.arange(6, dtype=np.float32)
+
+    def affine(a):
+        return a * 3.0 + 1.0
+
+    np.testing.assert_allclose(np.asarray(lm.jit(affine, backend="c")(x)), x * 3 + 1)
+    plans = list(private_cache.glob("*.plan.json"))
+    if not plans:
+        pytest.skip("this build keeps no warm-start plans")
+    for plan in plans:
+        plan.write_text(plan.read_text()[: len(plan.read_text()) // 2])  # truncated JSON
+    np.testing.assert_allclose(np.asarray(lm.jit(affine, backend="c")(x)), x * 3 + 1)
