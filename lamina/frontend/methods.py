@@ -5,11 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from lamina import dtypes
+from lamina.errors import DTypeError, with_location
 from lamina.frontend import ops
 
 
 def _swap(fn):
     return lambda self, other: fn(other, self)
+
+
+def _invert(self):
+    """`~x`: logical not of bools, bitwise not (-x - 1) of integers; floats are an error."""
+    if self.dtype == dtypes.bool_:
+        return ops.logical_not(self)
+    if self.dtype.is_floating_point:
+        raise DTypeError(with_location(
+            f"bitwise_not: needs an integer or bool tensor, got shape {list(self.shape)} "
+            f"and dtype {self.dtype.name}"))
+    return ops.sub(ops.neg(self), 1)
 
 
 def _inplace(fn):
@@ -64,8 +76,7 @@ def install(Tensor: type) -> None:
     Tensor.__neg__ = lambda self: ops.neg(self)
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: ops.abs(self)
-    Tensor.__invert__ = lambda self: ops.logical_not(self) if self.dtype == dtypes.bool_ \
-        else ops.sub(ops.neg(self), 1)
+    Tensor.__invert__ = _invert
     Tensor.__getitem__ = _getitem
     Tensor.__setitem__ = _setitem
 
