@@ -264,6 +264,11 @@ def remainder(a, b):
 
 
 def pow(a, b):
+    if (isinstance(b, int) and not isinstance(b, bool) and b < 0 and isinstance(a, Tensor)
+            and not a.dtype.is_floating_point):
+        raise DTypeError(with_location(
+            f"pow: integers to negative integer powers are not allowed (a tensor of shape "
+            f"{list(a.shape)} and dtype {a.dtype.name} ** {b}); use a float tensor"))
     if isinstance(b, int | float) and not isinstance(b, bool) and isinstance(a, Tensor):
         if b == 2:
             return mul(a, a)
