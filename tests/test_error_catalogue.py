@@ -89,6 +89,8 @@ DTYPE_MISTAKES = {
     "index-select-float": (lambda: lm.index_select(_t(3), 0, _t(2)),
                            ["index_select", "float32"]),
     "bitwise-float": (lambda: _t(3) & _t(3), ["bitwise_and", "[3]", "float32"]),
+    "invert-float": (lambda: ~_t(3), ["bitwise_not", "[3]", "float32"]),
+    "int-negative-power": (lambda: _t(2, dtype=np.int64) ** -1, ["pow", "[2]", "int64"]),
     "sub-bool": (lambda: _t(3, dtype=bool) - _t(3, dtype=bool), ["sub", "bool"]),
     "neg-bool": (lambda: -_t(3, dtype=bool), ["neg", "bool"]),
     "matmul-bool": (lambda: _t(2, 2, dtype=bool) @ _t(2, 2, dtype=bool), ["matmul", "bool"]),
