@@ -452,11 +452,19 @@ def exp2(x):
 
 
 def expm1(x):
-    return sub(exp(x), 1.0)
+    # e^x - 1 = tanh(x/2) (e^x + 1): no cancellation near 0 (exp(x) - 1 loses every digit)
+    x = _float_operand(x)
+    return mul(tanh(mul(x, 0.5)), add(exp(x), 1.0))
 
 
 def log1p(x):
-    return log(add(_float_operand(x), 1.0))
+    # Goldberg's trick: with u = fl(1 + x), log(u) * x / (u - 1) is accurate near 0
+    x = _float_operand(x)
+    u = add(x, 1.0)
+    exact = eq(u, 1.0)
+    safe = where(exact, ones_like(u), sub(u, 1.0))
+    ratio = where(eq(u, float("inf")), ones_like(u), div(x, safe))  # inf/inf would be nan
+    return where(exact, x, mul(log(u), ratio))
 
 
 def log2(x):
