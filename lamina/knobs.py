@@ -10,6 +10,8 @@
 | `LAMINA_EXTRA_CFLAGS` | flags added to the C flags (e.g. `-fsanitize=address,undefined`) | unset |
 | `LAMINA_LOG_FUSION` | `1`: log every fusion the compiler declined, with the reason | unset |
 | `LAMINA_VERIFY` | `1`: verify the IR after every pass (always on in tests) | unset |
+| `LAMINA_BLAS` | f32/f64 matmuls on the C backend: `0` = lamina's own kernel, a path = that BLAS library | numpy's bundled OpenBLAS |
+| `LAMINA_POOL_MB` | size cap of the C backend's output buffer pool in MiB (`0` turns it off) | `1024` |
 """
 
 from __future__ import annotations
@@ -53,3 +55,14 @@ def log_fusion() -> bool:
 
 def verify_each_pass() -> bool:
     return get("LAMINA_VERIFY") == "1"
+
+
+def blas_choice() -> str:
+    return get("LAMINA_BLAS", "") or ""
+
+
+def pool_limit_bytes() -> int:
+    try:
+        return max(0, int(get("LAMINA_POOL_MB", "1024") or "1024")) << 20
+    except ValueError:
+        return 1024 << 20

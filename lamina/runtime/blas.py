@@ -20,6 +20,7 @@ import glob
 import os
 from dataclasses import dataclass
 
+from lamina import knobs
 from lamina.codegen.c_kernels import BLAS_SYMBOLS, ILP64_SYMBOL, THREADS_SYMBOL
 
 # (single, double, 64-bit integers) symbol names, most specific first
@@ -38,7 +39,7 @@ class Blas:
 
 
 def _candidates() -> list[str]:
-    choice = os.environ.get("LAMINA_BLAS", "")
+    choice = knobs.blas_choice()
     if choice == "0":
         return []
     if choice:

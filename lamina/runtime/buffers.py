@@ -20,10 +20,11 @@ returned while the pool is full is simply freed.
 from __future__ import annotations
 
 import math
-import os
 import threading
 
 import numpy as np
+
+from lamina import knobs
 
 # below this size np.empty is mostly served from the malloc heap (glibc raises its mmap
 # threshold to the sizes it sees freed, up to 32 MiB): pooling
@@ -33,10 +34,7 @@ _ALIGN = 64
 
 
 def _limit_bytes() -> int:
-    try:
-        return max(0, int(os.environ.get("LAMINA_POOL_MB", "1024"))) << 20
-    except ValueError:
-        return 1024 << 20
+    return knobs.pool_limit_bytes()
 
 
 class BufferPool:
