@@ -8,6 +8,7 @@
 """
 
 from lamina import dtypes as _dtypes
+from lamina import xdsl_patches as _xdsl_patches
 from lamina.dtypes import (
     DType,
     bfloat16,

@@ -76,3 +76,14 @@ def test_mutated_ir_gets_a_diagnostic_not_a_traceback(seed_file, data, tmp_path_
     assert "Traceback (most recent call last)" not in output, output
     if code != 0:
         assert "error" in output.lower(), output
+
+
+def test_unterminated_string_on_a_long_line_is_diagnosed_quickly(tmp_path):
+    """xDSL's string regex backtracked exponentially here (lamina patches it)."""
+    import time
+
+    line = '" func.func @f(%x: tensor<2x3xf32>) -> (tensor<3xf32>) attributes {autodiff} {' * 3
+    start = time.perf_counter()
+    code, output = run_opt(line + "\n", tmp_path)
+    assert time.perf_counter() - start < 10
+    assert code == 1 and "error" in output

@@ -35,6 +35,8 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError
 from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from lamina import xdsl_patches  # noqa: F401  (linear-time string lexing)
+
 
 class LocatedError(Exception):
     """A diagnostic with its source position: printed as `file:line:col: error: ...`."""
