@@ -7,6 +7,7 @@ The package, in the order the pass runs:
 | module | what it does |
 |---|---|
 | `prepare.py` | hl -> hl rewrites: batch-reduced matmuls fold into one, large full reductions split in two stages |
+| `conv_gemm.py` | (called first, re-exported by `prepare.py`) large f32/f64 `hl.conv` -> im2col `hl.gather` + `hl.matmul` (BLAS) |
 | `plan.py` | which values get a buffer and each kernel's parallel dims (fusion decisions, by probing) |
 | `pass_.py` | the pass: destination-passing function, kernels (consecutive roots share one), copies |
 | `kernel.py` | `KernelBuilder`: scopes, hoisting, CSE, element emission -- the fusion engine |

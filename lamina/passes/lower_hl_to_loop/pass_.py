@@ -35,6 +35,7 @@ from lamina.passes.lower_hl_to_loop import plan as planning
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, memref_of, shape
 from lamina.passes.lower_hl_to_loop.memory import insert_deallocs, reuse_buffers
 from lamina.passes.lower_hl_to_loop.prepare import (
+    convs_to_matmuls,
     fold_batch_reduced_matmuls,
     split_full_reductions,
 )
@@ -47,6 +48,7 @@ class FunctionLowering:
 
     def __init__(self, fn: func.FuncOp, module: ModuleOp):
         self.fn, self.module = fn, module
+        convs_to_matmuls(fn)
         fold_batch_reduced_matmuls(fn)
         split_full_reductions(fn)
         planner = planning.Planner(fn, RULES, REDUCING, PRODUCERS)

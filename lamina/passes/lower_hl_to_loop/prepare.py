@@ -4,6 +4,7 @@
 batched `x @ w` -- is one matmul with the batch folded into the contraction:
 `transpose(reshape(X, [B*K, M])) @ reshape(G, [B*K, N])`, which `loop.matmul`
 reads in place (`transpose_a`), instead of B matmuls and a reduction kernel.
+Large floating-point `hl.conv`s become im2col + `hl.matmul` (`conv_gemm.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from xdsl.ir import Operation
 from lamina.dialects.hl import contract, reduce
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import element_of, shape_of, tensor_type
+from lamina.passes.lower_hl_to_loop.conv_gemm import convs_to_matmuls
+
+__all__ = ["convs_to_matmuls", "fold_batch_reduced_matmuls", "split_full_reductions"]
 
 
 def _swaps_last_two(op: Operation) -> bool:
