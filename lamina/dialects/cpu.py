@@ -67,15 +67,12 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.dialects.syntax import int_array as _ints
+from lamina.dialects.syntax import int_tuple as _int_list
+from lamina.dialects.syntax import numel as _numel
+from lamina.dialects.syntax import parse_index_vars, parse_int_list
+
 REDUCE_KINDS = ("add", "mul", "max", "min", "argmax", "argmin")
-
-
-def _ints(values: Sequence[int]) -> DenseArrayBase:
-    return DenseArrayBase.from_list(i64, [int(v) for v in values])
-
-
-def _int_list(attr: DenseArrayBase) -> tuple[int, ...]:
-    return tuple(int(v) for v in attr.get_values())
 
 
 def _print_bounds_and_ivs(printer: Printer, bounds: Sequence[int], ivs: Sequence[SSAValue]):
@@ -85,11 +82,8 @@ def _print_bounds_and_ivs(printer: Printer, bounds: Sequence[int], ivs: Sequence
 
 
 def _parse_bounds_and_ivs(parser: Parser) -> tuple[list[int], list[Parser.Argument]]:
-    bounds = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parser.parse_integer)
-    ivs = parser.parse_comma_separated_list(
-        parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=False)
-    )
-    return bounds, [iv.resolve(IndexType()) for iv in ivs]
+    bounds = parse_int_list(parser)
+    return bounds, parse_index_vars(parser)
 
 
 def _verify_space(op: IRDLOperation, bounds: Sequence[int], block: Block, first: int = 0):
@@ -478,13 +472,6 @@ class ViewOp(IRDLOperation):
         assert isinstance(src, MemRefType) and isinstance(dst, MemRefType)
         if src.element_type != dst.element_type or _numel(src) != _numel(dst):
             raise VerifyException(f"cpu.view: {src} and {dst} differ in element type or count")
-
-
-def _numel(t: MemRefType) -> int:
-    n = 1
-    for d in t.get_shape():
-        n *= d
-    return n
 
 
 GEMM_FLAGS = ("transpose_a", "transpose_b", "accumulate")

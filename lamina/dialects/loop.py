@@ -93,6 +93,12 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.dialects.syntax import int_array as _bounds_attr
+from lamina.dialects.syntax import int_tuple as _ints
+from lamina.dialects.syntax import numel as _numel
+from lamina.dialects.syntax import parse_index_vars
+from lamina.dialects.syntax import parse_int_list as _parse_ints
+
 REDUCE_KINDS = ("add", "mul", "max", "min", "argmax", "argmin")
 ARG_KINDS = ("argmax", "argmin")
 
@@ -100,20 +106,8 @@ ARG_KINDS = ("argmax", "argmin")
 # ---------------------------------------------------------------- helpers
 
 
-def _bounds_attr(bounds: Sequence[int]) -> DenseArrayBase:
-    return DenseArrayBase.from_list(i64, [int(b) for b in bounds])
-
-
-def _ints(attr: DenseArrayBase) -> tuple[int, ...]:
-    return tuple(int(v) for v in attr.get_values())
-
-
 def _print_ints(printer: Printer, values: Sequence[int]) -> None:
     printer.print_string("[" + ", ".join(str(v) for v in values) + "]")
-
-
-def _parse_ints(parser: Parser) -> list[int]:
-    return parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parser.parse_integer)
 
 
 def _print_space(printer: Printer, op: _LoopNest, keyword: str | None) -> None:
@@ -129,12 +123,7 @@ def _print_space(printer: Printer, op: _LoopNest, keyword: str | None) -> None:
 
 def _parse_space(parser: Parser) -> tuple[list[int], list[Parser.Argument]]:
     bounds = _parse_ints(parser)
-    unresolved = parser.parse_comma_separated_list(
-        parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=False)
-    )
-    if len(unresolved) != len(bounds):
-        parser.raise_error(f"{len(bounds)} bounds but {len(unresolved)} index variables")
-    return bounds, [u.resolve(IndexType()) for u in unresolved]
+    return bounds, parse_index_vars(parser, len(bounds))
 
 
 def _index_block(rank: int) -> Region:
@@ -531,13 +520,6 @@ class StoreOp(IRDLOperation):
 
 
 # ---------------------------------------------------------------- buffer-level ops
-
-
-def _numel(t: MemRefType) -> int:
-    n = 1
-    for d in t.get_shape():
-        n *= int(d)
-    return n
 
 
 @irdl_op_definition
