@@ -207,6 +207,12 @@ def require_same_types(op_name: str, types: Sequence[TensorType]) -> None:
         raise HlTypeError(f"operands must have the same type, got {fmt_types(types)}", kind)
 
 
+def require_dims(dims, rank: int) -> None:
+    """`dims` names distinct dims of a rank-`rank` operand (reductions, reverse)."""
+    require(len(set(dims)) == len(dims) and all(0 <= d < rank for d in dims),
+            f"dims {list(dims)} out of range or repeated for rank {rank}")
+
+
 def normalize_dim(dim: int, rank: int) -> int:
     require(-rank <= dim < max(rank, 1), f"dim {dim} is out of range for rank {rank}",
             ShapeError)

@@ -34,6 +34,7 @@ from lamina.dialects.hl.base import (
     int_prop,
     ints_prop,
     require,
+    require_dims,
     shape_of,
 )
 from lamina.errors import DTypeError, LaminaError
@@ -214,8 +215,7 @@ class ReverseOp(HlOp):
     def infer(cls, types, props, result_type):
         (t,) = types
         dims, rank = props["dims"], len(shape_of(t))
-        require(len(set(dims)) == len(dims) and all(0 <= d < rank for d in dims),
-                f"dims {list(dims)} out of range or repeated for rank {rank}")
+        require_dims(dims, rank)
         return t
 
     def reference(self, x):

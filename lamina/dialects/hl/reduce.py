@@ -10,7 +10,15 @@ from xdsl.dialects.builtin import TensorType, i64
 from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
 from xdsl.traits import Pure
 
-from lamina.dialects.hl.base import HlOp, element_of, int_prop, ints_prop, require, shape_of
+from lamina.dialects.hl.base import (
+    HlOp,
+    element_of,
+    int_prop,
+    ints_prop,
+    require,
+    require_dims,
+    shape_of,
+)
 
 
 def _kept_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> list[int]:
@@ -30,8 +38,7 @@ class ReduceOp(HlOp):
     def infer(cls, types, props, result_type):
         (t,) = types
         dims, shape = props["dims"], shape_of(t)
-        require(len(set(dims)) == len(dims) and all(0 <= d < len(shape) for d in dims),
-                f"dims {list(dims)} out of range or repeated for rank {len(shape)}")
+        require_dims(dims, len(shape))
         return TensorType(element_of(t), _kept_shape(shape, dims))
 
     def reference(self, x):
