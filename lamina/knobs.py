@@ -12,6 +12,7 @@
 | `LAMINA_VERIFY` | `1`: verify the IR after every pass (always on in tests) | unset |
 | `LAMINA_BLAS` | f32/f64 matmuls on the C backend: `0` = lamina's own kernel, a path = that BLAS library | numpy's bundled OpenBLAS |
 | `LAMINA_POOL_MB` | size cap of the C backend's output buffer pool in MiB (`0` turns it off) | `1024` |
+| `LAMINA_PROFILE` | `1`: the C backend times every kernel and BLAS call of each program and prints a table to stderr at exit | unset |
 """
 
 from __future__ import annotations
@@ -66,3 +67,7 @@ def pool_limit_bytes() -> int:
         return max(0, int(get("LAMINA_POOL_MB", "1024") or "1024")) << 20
     except ValueError:
         return 1024 << 20
+
+
+def profile() -> bool:
+    return get("LAMINA_PROFILE") == "1"

@@ -13,6 +13,7 @@ a call is one ctypes foreign call. Every SSA value becomes one C local.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from lamina import knobs
 from lamina.codegen import c_kernels
 from lamina.codegen.c_scalar import (
     ctype,
@@ -86,6 +88,7 @@ class CEmitter:
         self.counter = 0
         self.gemms: dict[str, tuple[str, str, str, str]] = {}
         self.kernels: dict[cpu.KernelOp, str] = {}
+        self.profiled: list[str] = []  # label of each timed statement (LAMINA_PROFILE)
 
     def kernel_name(self, op: cpu.KernelOp) -> str:
         """A unique C name for the kernel's function (kernel names need not be unique)."""
@@ -114,6 +117,21 @@ class CEmitter:
     def emit_block(self, block: Block) -> None:
         for op in block.ops:
             self.emit_op(op)
+
+    def emit_timed_block(self, block: Block) -> None:
+        """The entry's body with a timer around every kernel, GEMM and copy
+        (`LAMINA_PROFILE=1`); the totals are printed when the process exits."""
+        for op in block.ops:
+            label = _profile_label(self, op)
+            if label is None:
+                self.emit_op(op)
+                continue
+            slot = len(self.profiled)
+            self.profiled.append(label)
+            with self.out.block(""):
+                self.out.line("const double lm_t0 = lm_prof_now();")
+                self.emit_op(op)
+                self.out.line(f"lm_prof_add({slot}, lm_prof_now() - lm_t0);")
 
     def emit_op(self, op: Operation) -> None:
         rule = _STATEMENTS.get(type(op))
@@ -425,8 +443,56 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
             c = ctype(arg.type)
             em.names[arg] = em.fresh("b")
             em.out.line(f"{c} {em.names[arg]} = ({c})bufs[{i}];")
-        em.emit_block(main.body.block)
+        if knobs.profile():
+            em.emit_timed_block(main.body.block)
+        else:
+            em.emit_block(main.body.block)
     gemms = [c_kernels.define_gemm(name, s, acc, load, store)
              for name, (s, acc, load, store) in em.gemms.items()]
-    parts = [prelude(), c_kernels.SOURCE, "\n".join(gemms), body.text(), em.out.text()]
+    parts = [prelude(), c_kernels.SOURCE, "\n".join(gemms), body.text(),
+             _profile_support(em.profiled), em.out.text()]
     return "\n".join(p for p in parts if p)
+
+
+def _profile_label(em: CEmitter, op: Operation) -> str | None:
+    if isinstance(op, cpu.KernelOp):
+        return em.kernel_name(op)
+    if isinstance(op, cpu.GemmOp):
+        dims = "x".join(str(op.dim(d)) for d in cpu.GemmOp.DIMS)
+        return f"gemm b,m,n,k={dims}"
+    if isinstance(op, memref.CopyOp):
+        return "copy"
+    return None
+
+
+def _profile_support(labels: list[str]) -> str:
+    """Timers and the exit-time report of a profiled program (empty when not profiling)."""
+    if not labels:
+        return ""
+    names = ", ".join(json.dumps(label) for label in labels)
+    n = len(labels)
+    return f"""#include <stdio.h>
+#include <time.h>
+static double lm_prof_total[{n}];
+static long lm_prof_calls[{n}];
+static const char *lm_prof_names[{n}] = {{{names}}};
+static double lm_prof_now(void) {{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}}
+static void lm_prof_add(int slot, double seconds) {{
+  lm_prof_total[slot] += seconds;
+  lm_prof_calls[slot] += 1;
+}}
+__attribute__((destructor)) static void lm_prof_report(void) {{
+  double all = 0;
+  for (int i = 0; i < {n}; i++) all += lm_prof_total[i];
+  if (lm_prof_calls[0] == 0) return;
+  fprintf(stderr, "lamina profile: %ld calls, %.3f ms per call in timed statements\\n",
+          lm_prof_calls[0], 1e3 * all / lm_prof_calls[0]);
+  for (int i = 0; i < {n}; i++)
+    fprintf(stderr, "  %8.3f ms %5.1f%%  %s\\n", 1e3 * lm_prof_total[i] / lm_prof_calls[i],
+            100.0 * lm_prof_total[i] / (all > 0 ? all : 1), lm_prof_names[i]);
+}}
+"""

@@ -50,7 +50,8 @@ def _key(hl_text: str, backend: str) -> str | None:
     try:
         cc = cache._compiler()
         parts = (_VERSION, backend, hl_text, cache.compiler_version(cc),
-                 " ".join(cache.all_flags(cc)), _compiler_fingerprint())
+                 " ".join(cache.all_flags(cc)), _compiler_fingerprint(),
+                 "profile" if knobs.profile() else "")
     except Exception:  # no compiler: nothing to look up
         return None
     h = hashlib.sha256()
