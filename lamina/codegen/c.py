@@ -41,7 +41,7 @@ from lamina.codegen.c_scalar import (
     storage_ctype,
     store_expr,
 )
-from lamina.dialects import cpu
+from lamina.dialects import cpu, gemm_layout
 from lamina.errors import CompileError
 
 ENTRY = "lamina_main"
@@ -242,14 +242,39 @@ def _emit_view(em: CEmitter, op: cpu.ViewOp) -> None:
 
 
 def _emit_gemm(em: CEmitter, op: cpu.GemmOp) -> None:
+    """One call of the element type's GEMM routine with the op's layout as an
+    `lm_gemm_layout` literal; the operands' offsets are applied to the pointers."""
     elem = op.c.type.element_type  # type: ignore[attr-defined]
     fn = _gemm_function(em, elem)
     batch, m, n, k = (op.dim(d) for d in cpu.GemmOp.DIMS)
-    a_stride = m * k if _numel(op.a.type) == batch * m * k else 0
-    b_stride = k * n if _numel(op.b.type) == batch * k * n else 0
-    flags = ", ".join("1" if op.flag(f) else "0" for f in cpu.GEMM_FLAGS)
-    args = ", ".join(em.name(v) for v in (op.a, op.b, op.c))
-    em.out.line(f"{fn}({args}, {batch}, {m}, {n}, {k}, {a_stride}, {b_stride}, {flags});")
+    ta, tb, accumulate = (op.flag(f) for f in cpu.GEMM_FLAGS)
+    layout = op.views().merged()
+    if _stacks_rows(layout, m, ta):
+        # shared B, A and C batches one after another: one product of all batches'
+        # rows (x @ W.T over a batch of sequences), one BLAS call of batch*m rows
+        m, batch = m * batch, 1
+        layout = gemm_layout.GemmLayout((), *(gemm_layout.OperandView(v.offset, v.ld, ())
+                                              for v in (layout.a, layout.b, layout.c)))
+    nb = len(layout.batch)
+    assert nb <= gemm_layout.MAX_BATCH_DIMS, "producers keep GEMM batch dims mergeable"
+
+    def ints(values: tuple[int, ...]) -> str:
+        return "{" + ", ".join(str(v) for v in values or (0,)) + "}"
+
+    g = (f"&(const lm_gemm_layout){{{nb}, {ints(layout.batch)}, {layout.a.ld}, "
+         f"{layout.b.ld}, {layout.c.ld}, {ints(layout.a.strides)}, {ints(layout.b.strides)}, "
+         f"{ints(layout.c.strides)}}}")
+    ptrs = ", ".join(em.name(v) + (f" + {view.offset}" if view.offset else "") for v, view in
+                     ((op.a, layout.a), (op.b, layout.b), (op.c, layout.c)))
+    flags = ", ".join("1" if f else "0" for f in (ta, tb, accumulate))
+    em.out.line(f"{fn}({ptrs}, {batch}, {m}, {n}, {k}, {g}, {flags});")
+
+
+def _stacks_rows(layout: gemm_layout.GemmLayout, m: int, ta: bool) -> bool:
+    if len(layout.batch) != 1 or ta:
+        return False
+    return layout.b.strides == (0,) and layout.a.strides == (m * layout.a.ld,) \
+        and layout.c.strides == (m * layout.c.ld,)
 
 
 def _numel(t: Attribute) -> int:

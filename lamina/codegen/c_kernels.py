@@ -69,41 +69,38 @@ typedef int (*lm_blas_threads_fn)(int);
                               int32_t, const T *, int32_t, T, T *, int32_t);          \
   static void NAME##_call(void *hook, int opa, int opb, int64_t m, int64_t n,          \
                           int64_t k, const T *a, int64_t lda, const T *b, int64_t ldb, \
-                          T beta, T *c, int ta) {                                     \
-    (void)ta;                                                                         \
+                          T beta, T *c, int64_t ldc) {                                \
     if (lamina_blas_ilp64)                                                            \
       ((NAME##_f64i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, m, n, k, (T)1, a, lda, b, ldb,  \
-                          beta, c, n);                                                \
+                          beta, c, ldc);                                              \
     else                                                                              \
       ((NAME##_f32i)hook)(LM_CBLAS_ROW_MAJOR, opa, opb, (int32_t)m, (int32_t)n,        \
                           (int32_t)k, (T)1, a, (int32_t)lda, b, (int32_t)ldb, beta, c, \
-                          (int32_t)n);                                                \
+                          (int32_t)ldc);                                              \
   }                                                                                   \
   static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m, int64_t n, \
-                   int64_t k, int64_t a_stride, int64_t b_stride, int ta, int tb,     \
-                   int accumulate) {                                                  \
+                   int64_t k, const lm_gemm_layout *g, int ta, int tb, int accumulate) { \
     void *hook = HOOK;                                                                \
     int small = m * n * k < LM_BLAS_MIN_MACS || k == 0;                               \
-    int narrow = !lamina_blas_ilp64 && (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX); \
-    if (!hook || small || narrow) {                                                   \
-      FALLBACK(A, B, C, batch, m, n, k, a_stride, b_stride, ta, tb, accumulate);      \
+    int64_t widest = m > n ? m : n;                                                   \
+    widest = widest > k ? widest : k;                                                 \
+    widest = widest > g->lda ? widest : g->lda;                                       \
+    widest = widest > g->ldb ? widest : g->ldb;                                       \
+    widest = widest > g->ldc ? widest : g->ldc;                                       \
+    if (!hook || small || (!lamina_blas_ilp64 && widest > INT32_MAX)) {               \
+      FALLBACK(A, B, C, batch, m, n, k, g, ta, tb, accumulate);                       \
       return;                                                                         \
-    }                                                                                 \
-    if (batch > 1 && b_stride == 0 && a_stride == m * k && !ta) { /* shared B: one  \
-      product of all batches' rows (x @ W.T over a batch of sequences) */             \
-      m *= batch;                                                                     \
-      batch = 1;                                                                      \
     }                                                                                 \
     int opa = ta ? LM_CBLAS_TRANS : LM_CBLAS_NO_TRANS;                                \
     int opb = tb ? LM_CBLAS_TRANS : LM_CBLAS_NO_TRANS;                                \
-    int64_t lda = ta ? m : k, ldb = tb ? k : n;                                       \
     T beta = accumulate ? (T)1 : (T)0;                                                \
     lm_blas_threads_fn local = (lm_blas_threads_fn)lamina_blas_threads_local;         \
     int team = local && batch * m * n * k >= LM_BLAS_PARALLEL_MACS ? LM_MAX_THREADS() : 1; \
     if (!local) { /* BLAS threads itself: one call per batch */                       \
       for (int64_t bt = 0; bt < batch; ++bt)                                          \
-        NAME##_call(hook, opa, opb, m, n, k, A + bt * a_stride, lda, B + bt * b_stride, \
-                    ldb, beta, C + bt * m * n, ta);                                   \
+        NAME##_call(hook, opa, opb, m, n, k, A + lm_batch_offset(g, g->sa, bt), g->lda, \
+                    B + lm_batch_offset(g, g->sb, bt), g->ldb, beta,                  \
+                    C + lm_batch_offset(g, g->sc, bt), g->ldc);                       \
       return;                                                                         \
     }                                                                                 \
     _Pragma("omp parallel num_threads(team)") {                                      \
@@ -111,14 +108,16 @@ typedef int (*lm_blas_threads_fn)(int);
       int old = local(1); /* this thread computes its share alone: no BLAS workers */ \
       if (batch >= nt) {                                                              \
         for (int64_t bt = batch * id / nt; bt < batch * (id + 1) / nt; ++bt)          \
-          NAME##_call(hook, opa, opb, m, n, k, A + bt * a_stride, lda,                \
-                      B + bt * b_stride, ldb, beta, C + bt * m * n, ta);              \
+          NAME##_call(hook, opa, opb, m, n, k, A + lm_batch_offset(g, g->sa, bt),     \
+                      g->lda, B + lm_batch_offset(g, g->sb, bt), g->ldb, beta,        \
+                      C + lm_batch_offset(g, g->sc, bt), g->ldc);                     \
       } else {                                                                        \
         int64_t r0 = m * id / nt, r1 = m * (id + 1) / nt;                             \
         for (int64_t bt = 0; bt < batch && r1 > r0; ++bt)                             \
           NAME##_call(hook, opa, opb, r1 - r0, n, k,                                  \
-                      A + bt * a_stride + (ta ? r0 : r0 * k), lda, B + bt * b_stride,  \
-                      ldb, beta, C + bt * m * n + r0 * n, ta);                        \
+                      A + lm_batch_offset(g, g->sa, bt) + (ta ? r0 : r0 * g->lda),    \
+                      g->lda, B + lm_batch_offset(g, g->sb, bt), g->ldb, beta,        \
+                      C + lm_batch_offset(g, g->sc, bt) + r0 * g->ldc, g->ldc);       \
       }                                                                               \
       local(old);                                                                     \
     }                                                                                 \

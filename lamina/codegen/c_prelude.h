@@ -144,7 +144,33 @@ static inline void *lm_alloc(int64_t bytes) {
  * padded to whole LM_NR panels (64-byte aligned, zero-filled), so every tile of C
  * is one LM_MR x LM_NR register tile computed by a fixed-size aligned simd loop;
  * column panels are outermost so that a panel of B stays in cache across row tiles.
- * Missing rows of an edge tile multiply zeros; only the real part is stored. ---- */
+ * Missing rows of an edge tile multiply zeros; only the real part is stored.
+ * Where the matrices lie is an lm_gemm_layout (lamina/dialects/gemm_layout.py): rows
+ * lda/ldb/ldc apart, batch index bt at its multi-index over dims[0..nb) times the
+ * per-dim strides (0: shared), after the pointer offsets the caller applied. ---- */
+
+#define LM_GEMM_MAX_BATCH 4
+typedef struct {
+  int nb;
+  int64_t dims[LM_GEMM_MAX_BATCH];
+  int64_t lda, ldb, ldc;
+  int64_t sa[LM_GEMM_MAX_BATCH], sb[LM_GEMM_MAX_BATCH], sc[LM_GEMM_MAX_BATCH];
+} lm_gemm_layout;
+
+static inline int64_t lm_batch_offset(const lm_gemm_layout *g, const int64_t *s, int64_t bt) {
+  int64_t off = 0;
+  for (int d = g->nb - 1; d >= 0; --d) {
+    off += bt % g->dims[d] * s[d];
+    bt /= g->dims[d];
+  }
+  return off;
+}
+
+static inline int lm_shared(const lm_gemm_layout *g, const int64_t *s) {
+  for (int d = 0; d < g->nb; ++d)
+    if (s[d]) return 0;
+  return 1;
+}
 
 #define LM_MR 4
 #define LM_NR 32
@@ -156,19 +182,21 @@ static inline void *lm_alloc(int64_t bytes) {
 #endif
 #define LM_DEFINE_GEMM(NAME, T, ACC, LOAD, STORE)                                    \
   LM_GEMM_ATTR static void NAME(const T *A, const T *B, T *C, int64_t batch, int64_t m,           \
-                   int64_t n, int64_t k, int64_t a_stride, int64_t b_stride, int ta,  \
-                   int tb, int accumulate) {                                          \
+                   int64_t n, int64_t k, const lm_gemm_layout *g, int ta, int tb,     \
+                   int accumulate) {                                                  \
     int64_t mt = (m + LM_MR - 1) / LM_MR, nt = (n + LM_NR - 1) / LM_NR;               \
-    int64_t ldb = nt * LM_NR;                                                         \
+    int64_t ldb = nt * LM_NR, ldc = g->ldc;                                           \
     ACC *bp = (ACC *)lm_alloc((k * ldb > 0 ? k * ldb : 1) * (int64_t)sizeof(ACC));    \
-    int64_t sp = ta ? m : 1, sr = ta ? 1 : k; /* A(i, p) = a[i * sr + p * sp] */     \
+    int64_t sp = ta ? g->lda : 1, sr = ta ? 1 : g->lda; /* A(i, p) = a[i*sr + p*sp] */ \
+    int64_t bj = tb ? g->ldb : 1, bq = tb ? 1 : g->ldb; /* B(p, j) = b[p*bq + j*bj] */ \
+    int shared_b = lm_shared(g, g->sb);                                               \
     for (int64_t bt = 0; bt < batch; ++bt) {                                          \
-      const T *a = A + bt * a_stride;                                                 \
-      const T *b = B + bt * b_stride;                                                 \
-      T *c = C + bt * m * n;                                                          \
-      for (int64_t p = 0; p < k && (bt == 0 || b_stride); ++p) { /* shared B: once */ \
+      const T *a = A + lm_batch_offset(g, g->sa, bt);                                 \
+      const T *b = B + lm_batch_offset(g, g->sb, bt);                                 \
+      T *c = C + lm_batch_offset(g, g->sc, bt);                                       \
+      for (int64_t p = 0; p < k && (bt == 0 || !shared_b); ++p) { /* shared B: once */ \
         for (int64_t j = 0; j < n; ++j)                                               \
-          bp[p * ldb + j] = (ACC)LOAD(tb ? b[j * k + p] : b[p * n + j]);              \
+          bp[p * ldb + j] = (ACC)LOAD(b[p * bq + j * bj]);                            \
         for (int64_t j = n; j < ldb; ++j) bp[p * ldb + j] = 0;                        \
       }                                                                               \
       _Pragma("omp parallel for collapse(2) schedule(static) if (m * n * k > 65536)") \
@@ -197,7 +225,7 @@ static inline void *lm_alloc(int64_t bytes) {
           }                                                                           \
           for (int64_t r = 0; r < rows; ++r)                                          \
             for (int64_t j = 0; j < cols; ++j) {                                      \
-              T *dst = &c[(i0 + r) * n + j0 + j];                                     \
+              T *dst = &c[(i0 + r) * ldc + j0 + j];                                   \
               ACC v = acc[r][j];                                                      \
               if (accumulate) v += (ACC)LOAD(*dst);                                   \
               *dst = STORE(v);                                                        \

@@ -67,6 +67,7 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.dialects import gemm_layout
 from lamina.dialects.syntax import int_array as _ints
 from lamina.dialects.syntax import int_tuple as _int_list
 from lamina.dialects.syntax import numel as _numel
@@ -482,9 +483,12 @@ class GemmOp(IRDLOperation):
     """`c[b] (+)= op(a[b]) @ op(b[b])` for every batch b: a call into the blocked GEMM
     microkernel of the element type. `a` holds batch×m×k (k×m if transpose_a), `b`
     batch×k×n (n×k if transpose_b), `c` batch×m×n, all contiguous; an `a` of m×k
-    (a `b` of k×n) elements is shared by every batch, as in `loop.matmul`.
+    (a `b` of k×n) elements is shared by every batch, as in `loop.matmul`. A `views`
+    clause (`lamina.dialects.gemm_layout`) gives offsets, row strides (lda, ldb, ldc)
+    and per-batch-dim strides instead.
 
         cpu.gemm %a, %b, %c batch=1 m=64 n=32 k=16 transpose_b : memref<64x16xf32>, memref<32x16xf32>, memref<64x32xf32>
+        cpu.gemm %a, %b, %c batch=8 m=4 n=4 k=2 transpose_b views [2, 4] a=[0, 24, 96, 2] b=[8, 24, 96, 2] c=[0, 4, 64, 16] : memref<2x4x24xf32>, memref<2x4x24xf32>, memref<2x4x4x4xf32>
     """
 
     name = "cpu.gemm"
@@ -493,16 +497,31 @@ class GemmOp(IRDLOperation):
     c = operand_def(MemRefType)
     dims = prop_def(ArrayAttr)  # [batch, m, n, k] as IntegerAttrs
     flags = prop_def(ArrayAttr)  # names from GEMM_FLAGS that are set
+    layout = opt_prop_def(DenseArrayBase)  # GemmLayout.flat(); absent: contiguous
     DIMS: ClassVar = ("batch", "m", "n", "k")
 
     def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, batch: int, m: int, n: int,
                  k: int, transpose_a: bool = False, transpose_b: bool = False,
-                 accumulate: bool = False):
+                 accumulate: bool = False, views: gemm_layout.GemmLayout | None = None):
         flags = [name for name, on in zip(GEMM_FLAGS, (transpose_a, transpose_b, accumulate),
                                           strict=True) if on]
-        super().__init__(operands=[a, b, c], properties={
+        props: dict[str, Attribute] = {
             "dims": ArrayAttr([IntegerAttr(v, i64) for v in (batch, m, n, k)]),
-            "flags": ArrayAttr([StringAttr(f) for f in flags])})
+            "flags": ArrayAttr([StringAttr(f) for f in flags])}
+        default = gemm_layout.implicit(batch, m, n, k, transpose_a, transpose_b,
+                                       tuple(_numel(v.type) for v in (a, b, c)))  # type: ignore[arg-type]
+        if views is not None and views != default:
+            props["layout"] = views.flat()
+        super().__init__(operands=[a, b, c], properties=props)
+
+    def views(self) -> gemm_layout.GemmLayout:
+        """Where the matrices lie (the contiguous layout unless a `views` clause says)."""
+        if self.layout is not None:
+            return gemm_layout.GemmLayout.from_flat(self.layout)
+        batch, m, n, k = (self.dim(d) for d in self.DIMS)
+        return gemm_layout.contiguous(batch, m, n, k, self.flag("transpose_a"),
+                                      self.flag("transpose_b"), _numel(self.a.type),  # type: ignore[arg-type]
+                                      _numel(self.b.type))  # type: ignore[arg-type]
 
     def dim(self, name: str) -> int:
         return int(self.dims.data[self.DIMS.index(name)].value.data)  # type: ignore[attr-defined]
@@ -518,9 +537,16 @@ class GemmOp(IRDLOperation):
                 "c": (batch * m * n,)}
         for name, counts in want.items():
             t = getattr(self, name).type
-            if _numel(t) not in counts:
+            if self.layout is None and _numel(t) not in counts:
                 raise VerifyException(f"cpu.gemm: {name} is {t} but batch={batch} m={m} "
                                       f"n={n} k={k} needs {counts[-1]} elements")
+        if self.layout is not None:
+            shapes = gemm_layout.stored_shapes(m, n, k, self.flag("transpose_a"),
+                                               self.flag("transpose_b"))
+            numels = {o: _numel(getattr(self, o).type) for o in gemm_layout.OPERANDS}
+            why = gemm_layout.check(self.views(), batch, shapes, numels)
+            if why is not None:
+                raise VerifyException(f"cpu.gemm: {why}")
         types = {self.a.type.element_type, self.b.type.element_type, self.c.type.element_type}
         if len(types) != 1:
             raise VerifyException(f"cpu.gemm: element types differ: {sorted(map(str, types))}")
@@ -535,6 +561,8 @@ class GemmOp(IRDLOperation):
             printer.print_string(f" {d}={self.dim(d)}")
         for f in self.flags.data:
             printer.print_string(f" {f.data}")  # type: ignore[attr-defined]
+        if self.layout is not None:
+            gemm_layout.print_views(printer, self.views())
         printer.print_string(" : ")
         printer.print_list((self.a.type, self.b.type, self.c.type), printer.print_attribute)
 
@@ -552,12 +580,13 @@ class GemmOp(IRDLOperation):
         flags = {f: False for f in GEMM_FLAGS}
         while (word := parser.parse_optional_keyword_in(GEMM_FLAGS)) is not None:
             flags[word] = True
+        views = gemm_layout.parse_views(parser)
         parser.parse_punctuation(":")
         types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
         if len(types) != 3:
             parser.raise_error("cpu.gemm needs three buffer types")
         a, b, c = parser.resolve_operands(ops, types, parser.pos)
-        return cls(a, b, c, **dims, **flags)
+        return cls(a, b, c, **dims, **flags, views=views)
 
 
 CPU = Dialect("cpu", [KernelOp, ForOp, ReduceOp, YieldOp, LoadOp, StoreOp, ViewOp, GemmOp],

@@ -74,6 +74,7 @@ from xdsl.irdl import (
     lazy_traits_def,
     operand_def,
     opt_operand_def,
+    opt_prop_def,
     prop_def,
     region_def,
     result_def,
@@ -93,6 +94,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from lamina.dialects import gemm_layout
 from lamina.dialects.syntax import int_array as _bounds_attr
 from lamina.dialects.syntax import int_tuple as _ints
 from lamina.dialects.syntax import numel as _numel
@@ -531,10 +533,13 @@ class MatmulOp(IRDLOperation):
     A[b, p, i] at b*k*m + p*m + i); B[b, p, j] at b*k*n + p*n + j (transpose_b:
     B[b, j, p] at b*n*k + j*k + p); C[b, i, j] at b*m*n + i*n + j. An operand with
     only m*k (resp. k*n) elements is shared by every batch. `accumulate` adds to C
-    instead of overwriting it. f16/bf16 accumulate in f32.
+    instead of overwriting it. f16/bf16 accumulate in f32. A `views` clause
+    (`lamina.dialects.gemm_layout`) places the matrices elsewhere in the buffers:
+    offsets, row strides and per-batch-dim strides (a head-split view, a slice).
 
         loop.matmul %a, %b, %c batch=1 m=4 n=8 k=16 : memref<4x16xf32>, memref<16x8xf32>, memref<4x8xf32>
         loop.matmul %a, %b, %c batch=2 m=4 n=8 k=16 transpose_b accumulate : ...
+        loop.matmul %a, %b, %c batch=8 m=4 n=4 k=2 transpose_b views [2, 4] a=[0, 24, 96, 2] b=[8, 24, 96, 2] c=[0, 4, 64, 16] : memref<2x4x24xf32>, memref<2x4x24xf32>, memref<2x4x4x4xf32>
     """
 
     name = "loop.matmul"
@@ -548,6 +553,7 @@ class MatmulOp(IRDLOperation):
     transpose_a = prop_def(BoolAttr)
     transpose_b = prop_def(BoolAttr)
     accumulate = prop_def(BoolAttr)
+    layout = opt_prop_def(DenseArrayBase)  # GemmLayout.flat(); absent: contiguous
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
     SIZES: ClassVar = ("batch", "m", "n", "k")
@@ -555,7 +561,7 @@ class MatmulOp(IRDLOperation):
 
     def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, *, batch: int, m: int, n: int,
                  k: int, transpose_a: bool = False, transpose_b: bool = False,
-                 accumulate: bool = False):
+                 accumulate: bool = False, views: gemm_layout.GemmLayout | None = None):
         props: dict[str, Attribute] = {
             "batch": IntegerAttr(batch, i64), "m": IntegerAttr(m, i64),
             "n": IntegerAttr(n, i64), "k": IntegerAttr(k, i64),
@@ -563,7 +569,20 @@ class MatmulOp(IRDLOperation):
             "transpose_b": BoolAttr.from_bool(transpose_b),
             "accumulate": BoolAttr.from_bool(accumulate),
         }
+        default = gemm_layout.implicit(batch, m, n, k, transpose_a, transpose_b,
+                                       tuple(_numel(v.type) for v in (a, b, c)))  # type: ignore[arg-type]
+        if views is not None and views != default:
+            props["layout"] = views.flat()
         super().__init__(operands=[a, b, c], properties=props)
+
+    def views(self) -> gemm_layout.GemmLayout:
+        """Where the matrices lie (the contiguous layout unless a `views` clause says)."""
+        if self.layout is not None:
+            return gemm_layout.GemmLayout.from_flat(self.layout)
+        bt, m, n, k = (self.size(s) for s in self.SIZES)
+        return gemm_layout.contiguous(bt, m, n, k, self.flag("transpose_a"),
+                                      self.flag("transpose_b"), _numel(self.a.type),  # type: ignore[arg-type]
+                                      _numel(self.b.type))  # type: ignore[arg-type]
 
     def size(self, name: str) -> int:
         return int(self.properties[name].value.data)  # type: ignore[attr-defined]
@@ -582,6 +601,16 @@ class MatmulOp(IRDLOperation):
 
     def verify_(self) -> None:
         bt, m, n, k = (self.size(s) for s in self.SIZES)
+        if self.layout is not None:
+            shapes = gemm_layout.stored_shapes(m, n, k, self.flag("transpose_a"),
+                                               self.flag("transpose_b"))
+            numels = {o: _numel(getattr(self, o).type) for o in gemm_layout.OPERANDS}
+            why = gemm_layout.check(self.views(), bt, shapes, numels)
+            if why is not None:
+                raise VerifyException(f"loop.matmul: {why}")
+            if _enclosing_kernel(self) is not None:
+                raise VerifyException("loop.matmul cannot be nested in a loop.kernel")
+            return
         ta, tb, tc = self.a.type, self.b.type, self.c.type
         for name, t, per in (("a", ta, m * k), ("b", tb, k * n)):
             if _numel(t) not in (per, bt * per):  # type: ignore[arg-type]
@@ -605,6 +634,8 @@ class MatmulOp(IRDLOperation):
         for f in self.FLAGS:
             if self.flag(f):
                 printer.print_string(f" {f}")
+        if self.layout is not None:
+            gemm_layout.print_views(printer, self.views())
         printer.print_string(" : ")
         printer.print_list(self.operand_types, printer.print_attribute)
 
@@ -619,12 +650,13 @@ class MatmulOp(IRDLOperation):
             parser.parse_punctuation("=")
             sizes[s] = parser.parse_integer()
         flags = {f: parser.parse_optional_keyword(f) is not None for f in cls.FLAGS}
+        views = gemm_layout.parse_views(parser)
         parser.parse_punctuation(":")
         types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
         if len(unresolved) != 3 or len(types) != 3:
             parser.raise_error("loop.matmul takes three buffers (a, b, c) and their types")
         a, b, c = parser.resolve_operands(unresolved, types, parser.pos)
-        return cls(a, b, c, **sizes, **flags)
+        return cls(a, b, c, **sizes, **flags, views=views)
 
 
 @irdl_op_definition

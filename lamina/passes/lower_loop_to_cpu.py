@@ -193,7 +193,7 @@ def _lower_top(op: Operation, vmap: dict[SSAValue, SSAValue]) -> Operation:
     if isinstance(op, loop.MatmulOp):
         return cpu.GemmOp(vmap[op.a], vmap[op.b], vmap[op.c],
                           **{s: op.size(s) for s in loop.MatmulOp.SIZES},
-                          **{f: op.flag(f) for f in loop.MatmulOp.FLAGS})
+                          **{f: op.flag(f) for f in loop.MatmulOp.FLAGS}, views=op.views())
     if isinstance(op, loop.ViewOp):
         return cpu.ViewOp(vmap[op.source], op.res.type)  # type: ignore[arg-type]
     if op.dialect_name() == "loop":

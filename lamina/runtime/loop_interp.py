@@ -156,18 +156,32 @@ class LoopInterpreter:
                 raise NotImplementedError(f"loop interpreter: {op.name}")
 
     def _matmul(self, op: loop.MatmulOp, env: dict) -> None:
+        from lamina.dialects import gemm_layout
+
         bt, m, n, k = (op.size(s) for s in op.SIZES)
-        a, b, c = env[op.a], env[op.b], env[op.c]
+        layout = op.views()
+        shapes = gemm_layout.stored_shapes(m, n, k, op.flag("transpose_a"),
+                                           op.flag("transpose_b"))
+        if bt * m * n == 0:
+            return
+
+        def view(name: str) -> np.ndarray:
+            """The batch x rows x cols matrices of operand `name`, in place."""
+            flat, v = env[getattr(op, name)].reshape(-1), layout.operand(name)
+            steps = (*v.strides, v.ld, 1)
+            return np.lib.stride_tricks.as_strided(
+                flat[v.offset:], (*layout.batch, *shapes[name]),
+                tuple(s * flat.itemsize for s in steps))
+
+        a, b, c = view("a"), view("b"), view("c")
         wide = np.float32 if a.dtype.kind == "f" and a.dtype.itemsize < 4 else a.dtype
-        a = a.reshape(-1, k, m) if op.flag("transpose_a") else a.reshape(-1, m, k)
-        b = b.reshape(-1, n, k) if op.flag("transpose_b") else b.reshape(-1, k, n)
-        a = a.swapaxes(1, 2) if op.flag("transpose_a") else a
-        b = b.swapaxes(1, 2) if op.flag("transpose_b") else b
-        out = np.matmul(a.astype(wide), b.astype(wide)).reshape(bt, m, n)
-        flat = c.reshape(bt, m, n)
+        a = a.swapaxes(-1, -2) if op.flag("transpose_a") else a
+        b = b.swapaxes(-1, -2) if op.flag("transpose_b") else b
+        out = np.matmul(a.astype(wide), b.astype(wide)) if k else \
+            np.zeros(c.shape, wide)
         if op.flag("accumulate"):
-            out = out + flat
-        flat[...] = out.astype(c.dtype)
+            out = out + c
+        c[...] = out.astype(c.dtype)
 
     # ---- kernels (vectorized over the parallel dims)
 

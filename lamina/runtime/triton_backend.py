@@ -157,7 +157,9 @@ def lower_to_loop(module: ModuleOp, tag: str = "") -> None:
     passes = registry.lamina_passes()
     if "lower-hl-to-loop" not in passes:
         raise CompileError("triton backend: the hl -> loop lowering is not available")
-    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag=f"{tag}loop-")
+    # the tile GEMM reads contiguous operands only: no strided views
+    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()(gemm_views=False)],
+                        dump_tag=f"{tag}loop-")
 
 
 class TritonProgram(backends.Program):

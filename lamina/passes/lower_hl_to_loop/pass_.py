@@ -37,21 +37,25 @@ from lamina.passes.lower_hl_to_loop.memory import insert_deallocs, reuse_buffers
 from lamina.passes.lower_hl_to_loop.prepare import (
     convs_to_matmuls,
     fold_batch_reduced_matmuls,
+    fold_transposed_matmuls,
     split_full_reductions,
 )
-from lamina.passes.lower_hl_to_loop.producers import PRODUCERS
+from lamina.passes.lower_hl_to_loop.producers import PRODUCERS, MatmulProducer
 from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
 
 
 class FunctionLowering:
     """Lowers one function; `module` receives the globals of its constants."""
 
-    def __init__(self, fn: func.FuncOp, module: ModuleOp):
+    def __init__(self, fn: func.FuncOp, module: ModuleOp, gemm_views: bool = True):
         self.fn, self.module = fn, module
+        self.producers = PRODUCERS if gemm_views else \
+            {**PRODUCERS, "hl.matmul": MatmulProducer(views=False)}
         convs_to_matmuls(fn)
         fold_batch_reduced_matmuls(fn)
+        fold_transposed_matmuls(fn)
         split_full_reductions(fn)
-        planner = planning.Planner(fn, RULES, REDUCING, PRODUCERS)
+        planner = planning.Planner(fn, RULES, REDUCING, self.producers)
         self.plan = planner.run()
         # single-element results computed without reductions (an optimizer's step count):
         # their readers recompute them rather than wait for their kernel
@@ -103,9 +107,9 @@ class FunctionLowering:
                     self._copy(v, destination[v])
                 continue
             buf = destination.get(v) or self._alloc(v)
-            if op.name in PRODUCERS:
+            if op.name in self.producers:
                 self._flush()
-                PRODUCERS[op.name].lower(op, self, buf)  # type: ignore[attr-defined]
+                self.producers[op.name].lower(op, self, buf)  # type: ignore[attr-defined]
                 self.kernels += 1
             else:
                 self._extend(v, buf)
@@ -229,13 +233,14 @@ def _detach_all(block: Block) -> list[Operation]:
     return ops
 
 
-def lower_module(module: ModuleOp) -> None:
-    """Replace every hl function of `module` by its loop-level form, in place."""
+def lower_module(module: ModuleOp, gemm_views: bool = True) -> None:
+    """Replace every hl function of `module` by its loop-level form, in place;
+    `gemm_views=False` keeps every `loop.matmul` on contiguous operands."""
     for fn in [op for op in module.ops if isinstance(op, func.FuncOp)]:
         if not any(isinstance(t, TensorType) for t in
                    [*fn.function_type.inputs.data, *fn.function_type.outputs.data]):
             continue
-        lowered = FunctionLowering(fn, module).run()
+        lowered = FunctionLowering(fn, module, gemm_views).run()
         module.body.block.insert_op_before(lowered, fn)
         fn.detach()
         fn.erase()
@@ -243,9 +248,12 @@ def lower_module(module: ModuleOp) -> None:
 
 @dataclass(frozen=True)
 class LowerHlToLoopPass(ModulePass):
-    """hl (tensors, value semantics) -> loop (buffers, fused kernels), per function."""
+    """hl (tensors, value semantics) -> loop (buffers, fused kernels), per function.
+    `gemm_views=False` (the Triton backend: its GEMM reads contiguous operands only)
+    copies strided GEMM operands instead of giving `loop.matmul` a views clause."""
 
     name = "lower-hl-to-loop"
+    gemm_views: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        lower_module(op)
+        lower_module(op, self.gemm_views)

@@ -5,6 +5,9 @@ batched `x @ w` -- is one matmul with the batch folded into the contraction:
 `transpose(reshape(X, [B*K, M])) @ reshape(G, [B*K, N])`, which `loop.matmul`
 reads in place (`transpose_a`), instead of B matmuls and a reduction kernel.
 Large floating-point `hl.conv`s become im2col + `hl.matmul` (`conv_gemm.py`).
+`transpose(a @ b)` (last two dims) is `b^T @ a^T`, which reads both operands in
+place: the weight gradient `(x^T g)^T` of a linear layer is one GEMM instead of a
+GEMM and a transpose kernel (mlp_step: two transposes of 0.3 and 0.5 ms).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import element_of, shape_of, tensor_type
 from lamina.passes.lower_hl_to_loop.conv_gemm import convs_to_matmuls
 
-__all__ = ["convs_to_matmuls", "fold_batch_reduced_matmuls", "split_full_reductions"]
+__all__ = ["convs_to_matmuls", "fold_batch_reduced_matmuls", "fold_transposed_matmuls",
+           "split_full_reductions"]
 
 
 def _swaps_last_two(op: Operation) -> bool:
@@ -53,6 +57,27 @@ def fold_batch_reduced_matmuls(fn: func.FuncOp) -> None:
         red.results[0].replace_all_uses_with(new[-1].results[0])
         red.detach()
         red.erase()
+        mm.detach()
+        mm.erase()
+
+
+def fold_transposed_matmuls(fn: func.FuncOp) -> None:
+    """transpose(a @ b) -> transpose(b) @ transpose(a), for a matmul read only by the
+    transpose: GEMM operands are read transposed in place, its result is not."""
+    for tr in [op for op in fn.body.block.ops if _swaps_last_two(op)]:
+        mm = tr.operands[0].owner
+        if not isinstance(mm, contract.MatmulOp) or len(list(mm.results[0].uses)) != 1:
+            continue
+        lhs, rhs = mm.operands
+        rank = len(shape_of(mm.results[0].type))
+        perm = (*range(rank - 2), rank - 1, rank - 2)
+        new: list[Operation] = [sh.TransposeOp.build(rhs, perm=perm),
+                                sh.TransposeOp.build(lhs, perm=perm)]
+        new.append(contract.MatmulOp.build(new[0].results[0], new[1].results[0]))
+        fn.body.block.insert_ops_before(new, tr)
+        tr.results[0].replace_all_uses_with(new[-1].results[0])
+        tr.detach()
+        tr.erase()
         mm.detach()
         mm.erase()
 

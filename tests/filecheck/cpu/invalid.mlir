@@ -41,3 +41,11 @@ func.func @bad_view(%a: memref<4x8xf32>) {
   %v = cpu.view %a : memref<4x8xf32> -> memref<30xf32>
   func.return
 }
+
+// -----
+
+func.func @gemm_view_past_end(%a: memref<2x4x24xf32>, %c: memref<2x4x4x4xf32>) {
+  // CHECK: cpu.gemm: b: the view reaches past the buffer's 192 elements
+  cpu.gemm %a, %a, %c batch=8 m=4 n=4 k=2 transpose_b views [2, 4] a=[0, 24, 96, 2] b=[8, 24, 96, 9] c=[0, 4, 64, 16] : memref<2x4x24xf32>, memref<2x4x24xf32>, memref<2x4x4x4xf32>
+  func.return
+}
