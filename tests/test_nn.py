@@ -119,6 +119,19 @@ FUNCTIONAL = {
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
         lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
         [_rand(2, 4, 4), _rand(2, 4, 4, seed=1), _rand(2, 4, 4, seed=2)], (0, 1, 2)),
+    # at least 128 queries: causal attention runs in blocks of 64 query rows
+    "sdpa-causal-blocked": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [_rand(2, 150, 8), _rand(2, 150, 8, seed=1), _rand(2, 150, 5, seed=2)], (0, 1, 2)),
+    "sdpa-causal-blocked-fewer-keys": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [_rand(140, 4), _rand(100, 4, seed=1), _rand(100, 3, seed=2)], (0, 1, 2)),
+    "sdpa-causal-blocked-more-keys": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [_rand(130, 4), _rand(200, 4, seed=1), _rand(200, 3, seed=2)], (0, 1, 2)),
     "sdpa-bool-mask": (
         lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
         lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m),

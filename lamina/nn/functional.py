@@ -170,6 +170,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             f"{list(key.shape)} and value {list(value.shape)} do not fit"))
     n_q, n_k = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if is_causal and attn_mask is None and dropout_p == 0.0 and n_q >= CAUSAL_MIN_QUERIES \
+            and n_k > 0:
+        return _causal_attention_in_blocks(query, key, value, scale)
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         scores = O.where(causal_mask(n_q, n_k), scores, float("-inf"))
@@ -183,6 +186,32 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ value
+
+
+# Causal attention over at least CAUSAL_MIN_QUERIES queries runs in blocks of
+# CAUSAL_BLOCK queries, each against only the keys it can see: the masked half of
+# q k^T, of the softmax and of the product with v is never computed (4 blocks of
+# 64 rows: 10/16 of the work).
+CAUSAL_BLOCK = 64
+CAUSAL_MIN_QUERIES = 2 * CAUSAL_BLOCK
+
+
+def _causal_attention_in_blocks(q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:
+    """softmax(causal(q kᵀ·scale))·v, one block of query rows at a time; rows i of a
+    block see keys j <= i, so the block reads the keys before its last row only. The
+    slices are strided views that the GEMMs read in place."""
+    from lamina.frontend import movement
+
+    n_q, n_k = q.shape[-2], k.shape[-2]
+    outs = []
+    for start in range(0, n_q, CAUSAL_BLOCK):
+        stop = min(start + CAUSAL_BLOCK, n_q)
+        seen = min(stop, n_k)
+        scores = (q[..., start:stop, :] @ k[..., :seen, :].transpose(-2, -1)) * scale
+        rows = O.arange(start, stop).reshape(stop - start, 1)
+        scores = O.where(O.ge(rows, O.arange(seen).reshape(1, seen)), scores, float("-inf"))
+        outs.append(softmax(scores, dim=-1) @ v[..., :seen, :])
+    return movement.cat(outs, dim=-2)
 
 
 def causal_mask(n_q: int, n_k: int) -> Tensor:
