@@ -32,6 +32,7 @@ from lamina.dialects import loop
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import HlOp
 from lamina.passes.lower_hl_to_loop import plan as planning
+from lamina.passes.lower_hl_to_loop.gemm_outputs import written_in_place
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, memref_of, shape
 from lamina.passes.lower_hl_to_loop.memory import insert_deallocs, reuse_buffers
 from lamina.passes.lower_hl_to_loop.prepare import (
@@ -63,6 +64,8 @@ class FunctionLowering:
             v for v, inlined in planner.probed.items()
             if math.prod(shape(v)) == 1 and v.owner.name not in REDUCING  # type: ignore[union-attr]
             and all(u.owner.name not in REDUCING for u in inlined))  # type: ignore[union-attr]
+        # GEMM results written straight into the buffer of a value made of them
+        self.in_place = written_in_place(self.plan.materialized) if gemm_views else {}
         ins = [memref_of(t) for t in fn.function_type.inputs.data]  # type: ignore[arg-type]
         outs = [memref_of(t) for t in fn.function_type.outputs.data]  # type: ignore[arg-type]
         self.block = Block(arg_types=[*ins, *outs])
@@ -105,6 +108,16 @@ class FunctionLowering:
                 self.buffers[v] = self._global(op)
                 if v in destination:
                     self._copy(v, destination[v])
+                continue
+            if v in self.buffers:
+                continue  # written in place by the GEMMs of its parts
+            if v in self.in_place:
+                whole, at = self.in_place[v]
+                self._flush()
+                if whole not in self.buffers:
+                    self.buffers[whole] = destination.get(whole) or self._alloc(whole)
+                self.producers[op.name].lower(op, self, self.buffers[whole], at)  # type: ignore[attr-defined]
+                self.kernels += 1
                 continue
             buf = destination.get(v) or self._alloc(v)
             if op.name in self.producers:

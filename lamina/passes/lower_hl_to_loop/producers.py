@@ -21,7 +21,13 @@ from lamina.dialects import gemm_layout, loop
 from lamina.dialects.gemm_layout import GemmLayout, OperandView
 from lamina.dialects.hl import contract
 from lamina.passes.lower_hl_to_loop.kernel import shape
-from lamina.passes.lower_hl_to_loop.views import MatrixView, as_matrices, chain, view_of
+from lamina.passes.lower_hl_to_loop.views import (
+    MatrixView,
+    Strided,
+    as_matrices,
+    chain,
+    view_of,
+)
 
 IsBuffer = Callable[[SSAValue], bool]
 
@@ -84,9 +90,13 @@ def to_materialize(v: SSAValue, is_buffer: IsBuffer, views: bool = True) -> SSAV
     return v
 
 
-def _layout(batch: tuple[int, ...], m: int, n: int, a: MatrixView,
-            b: MatrixView) -> GemmLayout:
+def _layout(batch: tuple[int, ...], m: int, n: int, a: MatrixView, b: MatrixView,
+            c_at: Strided | None = None) -> GemmLayout:
     c = OperandView(0, n, _packed_strides(batch, m * n))
+    if c_at is not None:
+        view = as_matrices(c_at)
+        assert view is not None and not view.transposed
+        c = OperandView(view.offset, view.ld, view.strides)
     return GemmLayout(batch, OperandView(a.offset, a.ld, a.strides),
                       OperandView(b.offset, b.ld, b.strides), c).merged()
 
@@ -112,7 +122,8 @@ class MatmulProducer:
         layout = _layout(tuple(batch), m, shape(op.operands[1])[-1], found[0][1], found[1][1])
         return len(layout.batch) <= gemm_layout.MAX_BATCH_DIMS
 
-    def lower(self, op, lowering, out: SSAValue) -> None:
+    def lower(self, op, lowering, out: SSAValue, out_at: Strided | None = None) -> None:
+        """`loop.matmul` of `op` into `out` (at `out_at` in it, else all of it)."""
         lhs, rhs = op.operands
         a, av = matrix_operand(lhs, lowering.is_buffer, self.views)
         b, bv = matrix_operand(rhs, lowering.is_buffer, self.views)
@@ -121,7 +132,7 @@ class MatmulProducer:
         lowering.add(loop.MatmulOp(lowering.buffer(a), lowering.buffer(b), out,
                                    batch=math.prod(batch), m=m, n=n, k=k,
                                    transpose_a=av.transposed, transpose_b=bv.transposed,
-                                   views=_layout(tuple(batch), m, n, av, bv)))
+                                   views=_layout(tuple(batch), m, n, av, bv, out_at)))
 
 
 PRODUCERS: dict[str, object] = {contract.MatmulOp.name: MatmulProducer()}

@@ -125,3 +125,18 @@ def as_matrices(s: Strided) -> MatrixView | None:
     if (r == 1 or sr == 1) and (c == 1 or sc >= r):
         return MatrixView(s.offset, sc if c > 1 else max(r, 1), True, tuple(batch))
     return None
+
+
+def under(op: Operation, out: Strided) -> Strided | None:
+    """Where the elements of `op`'s operand lie, given where those of its result lie
+    (`out`): the inverse of `through` for a transpose or a reshape."""
+    src = tuple(shape(op.operands[0]))
+    if isinstance(op, sh.TransposeOp):
+        strides = [0] * len(src)
+        for k, p in enumerate(op.prop("perm")):
+            strides[p] = out.strides[k]
+        return Strided(src, tuple(strides), out.offset)
+    if isinstance(op, sh.ReshapeOp):
+        strides = _reshaped_strides(out, src)
+        return None if strides is None else Strided(src, strides, out.offset)
+    return None
