@@ -21,6 +21,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from lamina.dialects import loop, tile
+from lamina.errors import CompileError
 from lamina.passes.lower_loop_to_tile.gemm import GemmLowering
 from lamina.passes.lower_loop_to_tile.kernel import KernelLowering
 from lamina.passes.lower_loop_to_tile.layout import relayout
@@ -53,6 +54,9 @@ class LowerLoopToTile(ModulePass):
                     lowering = KernelLowering(src, _symbol(src.kernel_name.data, taken))
                     warps, stages = None, 1
                 else:
+                    if src.layout is not None:  # the tile GEMM reads contiguous operands
+                        raise CompileError("lower-loop-to-tile: loop.matmul with a views "
+                                           "clause; lower with lower-hl-to-loop{gemm_views=false}")
                     if not self.allow_tf32:
                         src = relayout(src, InsertPoint.before(fn),
                                        lambda base: _symbol(base, taken))
