@@ -191,7 +191,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 # Causal attention over at least CAUSAL_MIN_QUERIES queries runs in blocks of
 # CAUSAL_BLOCK queries, each against only the keys it can see: the masked half of
 # q k^T, of the softmax and of the product with v is never computed (4 blocks of
-# 64 rows: 10/16 of the work).
+# 64 rows: 10/16 of the work). Bench attention block (B8 S256 D256, 4 heads), one
+# thread: 23.7 ms unblocked, blocks of 32 rows 21.9, of 64 19.3, of 128 20.9 (the
+# k = 64 GEMMs lose efficiency below 64 rows).
 CAUSAL_BLOCK = 64
 CAUSAL_MIN_QUERIES = 2 * CAUSAL_BLOCK
 
