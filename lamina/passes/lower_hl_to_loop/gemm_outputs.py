@@ -50,19 +50,16 @@ def written_in_place(materialized: Collection[SSAValue]) -> InPlace:
     for w in materialized:
         if isinstance(w.owner, contract.MatmulOp):
             continue
-        v, at = w, Strided.contiguous(tuple(shape(w)))
-        while isinstance(v.owner, sh.TransposeOp | sh.ReshapeOp):
+        v, at, private = w, Strided.contiguous(tuple(shape(w))), True
+        while private and isinstance(v.owner, sh.TransposeOp | sh.ReshapeOp):
             below = under(v.owner, at)
             if below is None:
                 break
             v, at = v.owner.operands[0], below  # type: ignore[union-attr]
-            if not _single_use(v) or (v in materialized and
-                                      not isinstance(v.owner, contract.MatmulOp)):
-                break
-        if v is not w and (not _single_use(v) or v in materialized and
-                           not isinstance(v.owner, contract.MatmulOp)):
-            continue
-        parts = _parts(v, at)
+            # read by the chain only, and not a buffer of its own (a matmul result is)
+            private = _single_use(v) and (v not in materialized or
+                                          isinstance(v.owner, contract.MatmulOp))
+        parts = _parts(v, at) if private else []
         if parts and all(isinstance(p.owner, contract.MatmulOp) and _single_use(p)
                          and _writable(s) for p, s in parts):
             found.update((p, (w, s)) for p, s in parts)
