@@ -191,9 +191,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 # Causal attention over at least CAUSAL_MIN_QUERIES queries runs in blocks of
 # CAUSAL_BLOCK queries, each against only the keys it can see: the masked half of
 # q k^T, of the softmax and of the product with v is never computed (4 blocks of
-# 64 rows: 10/16 of the work). Bench attention block (B8 S256 D256, 4 heads), one
-# thread: 23.7 ms unblocked, blocks of 32 rows 21.9, of 64 19.3, of 128 20.9 (the
-# k = 64 GEMMs lose efficiency below 64 rows).
+# 64 rows: 10/16 of the work). Bench attention block (B8 S256 D256, 4 heads), 2
+# threads, quiet machine: 12.1 ms unblocked; blocks of 32 rows 9.5-9.7, 48 9.8, 64
+# 9.7-9.9, 96 10.0, 128 10.4. 64 is within 2% of 32 with half the GEMM calls and
+# kernels (each an OpenMP region that waits for a descheduled thread on a busy
+# machine).
 CAUSAL_BLOCK = 64
 CAUSAL_MIN_QUERIES = 2 * CAUSAL_BLOCK
 
