@@ -91,3 +91,20 @@ def test_concurrent_processes_compiling_the_same_program_all_succeed(cache_dir):
     assert cache._valid(str(so), str(checksum))
     leftovers = [n for n in os.listdir(cache_dir) if n.startswith(".")]
     assert leftovers == []
+
+
+def test_compiler_probe_is_remembered_on_disk(cache_dir, monkeypatch):
+    """A new process asks the compiler for its version and flags once per compiler binary;
+    later processes read the answer from the cache (warm start skips two subprocesses)."""
+    cc = cache._compiler()
+    cache._probe.cache_clear()
+    first = cache._probe(cc)
+    assert list(cache_dir.glob("compiler-*.json"))
+
+    def no_subprocess(path):
+        raise AssertionError("the compiler was probed again")
+
+    monkeypatch.setattr(cache, "_probe_compiler", no_subprocess)
+    cache._probe.cache_clear()
+    assert cache._probe(cc) == first
+    cache._probe.cache_clear()

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -56,15 +57,49 @@ def _compiler() -> str:
 
 @functools.cache
 def compiler_version(path: str) -> str:
+    return _probe(path)["version"]
+
+
+def _probe_compiler(path: str) -> dict:
     try:
         done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
     except OSError as err:
         raise CompileError(f"cannot run the C compiler {path}: {err}") from err
-    return done.stdout.strip() or done.stderr.strip()
+    return {"version": done.stdout.strip() or done.stderr.strip(),
+            "platform_flags": list(_platform_flags(path))}
 
 
 @functools.cache
+def _probe(path: str) -> dict:
+    """The compiler's version and platform flags, remembered on disk per compiler binary
+    (its real path, size and mtime): asking the compiler costs two subprocesses, ~10 ms
+    of every new process's warm start otherwise."""
+    try:
+        real = os.path.realpath(path)
+        info = os.stat(real)
+        ident = hashlib.sha256(f"{real}:{info.st_size}:{info.st_mtime_ns}".encode()).hexdigest()
+        memo: str | None = os.path.join(cache_dir(), f"compiler-{ident[:24]}.json")
+    except (OSError, CompileError):
+        memo = None
+    if memo is not None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            with open(memo) as f:
+                found = json.load(f)
+            if isinstance(found.get("version"), str) and \
+                    isinstance(found.get("platform_flags"), list):
+                return found
+    probed = _probe_compiler(path)
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            _atomic_write(memo, json.dumps(probed).encode(), os.path.dirname(memo))
+    return probed
+
+
 def platform_flags(cc: str) -> tuple[str, ...]:
+    return tuple(_probe(cc)["platform_flags"])
+
+
+def _platform_flags(cc: str) -> tuple[str, ...]:
     """Flags this machine adds to every compile: glibc's vector math library where the
     linker finds it (x86-64 Linux, glibc >= 2.35), see c_prelude.h."""
     import platform
