@@ -89,6 +89,7 @@ class CEmitter:
         self.gemms: dict[str, tuple[str, str, str, str]] = {}
         self.kernels: dict[cpu.KernelOp, str] = {}
         self.profiled: list[str] = []  # label of each timed statement (LAMINA_PROFILE)
+        self.prototypes: list[str] = []  # one per kernel function, for the entry's unit
 
     def kernel_name(self, op: cpu.KernelOp) -> str:
         """A unique C name for the kernel's function (kernel names need not be unique)."""
@@ -378,7 +379,10 @@ def _emit_kernel(em: CEmitter, op: cpu.KernelOp, aliased: set[int]) -> None:
         else:
             decls.append(f"{ctype(p.type)} {n}")
     pragma, inner = _kernel_pragmas(op)
-    with em.out.block(f"static void {em.kernel_name(op)}({', '.join(decls) or 'void'})"):
+    head = f"LM_KERNEL void {em.kernel_name(op)}({', '.join(decls) or 'void'})"
+    em.prototypes.append(head + ";")
+    em.out.line(UNIT_KERNEL)
+    with em.out.block(head):
         with em.loop_nest(op.space, op.ivs, pragma, inner):
             em.emit_block(op.body.block)
     em.out.line()
@@ -433,6 +437,7 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
     for op in module.ops:
         if isinstance(op, memref.GlobalOp):
             _emit_global(em, op)
+    constants, em.out = em.out, SourceWriter()
     kernels = [op for op in main.body.block.ops if isinstance(op, cpu.KernelOp)]
     for k in kernels:
         _emit_kernel(em, k, _aliased_params(main, k))
@@ -449,9 +454,24 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
             em.emit_block(main.body.block)
     gemms = [c_kernels.define_gemm(name, s, acc, load, store)
              for name, (s, acc, load, store) in em.gemms.items()]
-    parts = [prelude(), c_kernels.SOURCE, "\n".join(gemms), body.text(),
-             _profile_support(em.profiled), em.out.text()]
+    parts = [prelude(), c_kernels.SOURCE, _KERNEL_LINKAGE, body.text(), UNIT_MAIN,
+             "\n".join(gemms), constants.text(), _profile_support(em.profiled),
+             "\n".join(em.prototypes), em.out.text()]
     return "\n".join(p for p in parts if p)
+
+
+# The source is one translation unit, cut by these marker lines so that the runtime may
+# compile a big program as several units in parallel (`lamina.runtime.cache`): the text
+# before the first marker is included by every unit, each kernel follows a
+# UNIT_KERNEL line, and everything after UNIT_MAIN (GEMM wrappers, constants, the
+# entry) is the main unit. Compiled as one file, kernels are `static`; split, they are
+# hidden globals that the main unit's prototypes name.
+UNIT_KERNEL = "/* lamina-unit: kernel */"
+UNIT_MAIN = "/* lamina-unit: main */"
+_KERNEL_LINKAGE = """#ifndef LM_KERNEL
+#define LM_KERNEL static
+#endif
+"""
 
 
 def _profile_label(em: CEmitter, op: Operation) -> str | None:

@@ -40,11 +40,15 @@ BLAS_PARALLEL_MACS = 1 << 18
 SOURCE = r"""
 /* ---- lamina c_kernels: BLAS dispatch and intermediate-buffer reuse ---- */
 
-/* set by the runtime after loading (lamina/runtime/blas.py); NULL = no BLAS */
+/* set by the runtime after loading (lamina/runtime/blas.py); NULL = no BLAS.
+   Defined by the main unit only when a program is compiled in parts (kernel units
+   are compiled with LM_KERNEL_UNIT, lamina/runtime/cache.py). */
+#ifndef LM_KERNEL_UNIT
 void *lamina_blas_sgemm = 0;
 void *lamina_blas_dgemm = 0;
 void *lamina_blas_threads_local = 0; /* int openblas_set_num_threads_local(int) */
 int lamina_blas_ilp64 = 1; /* 1: 64-bit integer arguments (OpenBLAS USE64BITINT) */
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
