@@ -288,3 +288,30 @@ def test_old_value_read_after_the_update_in_the_same_kernel():
     np.testing.assert_allclose(shifted.numpy(), a + 1.0)
     np.testing.assert_allclose(doubled.numpy(), a * 6.0)
     np.testing.assert_allclose(p.numpy(), a * 3.0)
+
+
+def test_warm_start_plan_keeps_the_donation_map(tmp_path, monkeypatch):
+    from lamina.runtime import cache
+
+    monkeypatch.setenv("LAMINA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "_LOADED", {})
+    x, y = _batches(1)[0]
+    maps = []
+    for _ in range(2):  # the second jit finds the first one's plan on disk
+        model, tmodel = _models(5)
+        opt = lm.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.1, momentum=0.5)
+        step = _jitted_step(model, opt)
+        weight = model[0].weight.numpy()
+        for _ in range(2):
+            step(x, y)
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tmodel(torch.tensor(x)), torch.tensor(y)).backward()
+            topt.step()
+        entry = next(iter(step._cache.values()))
+        maps.append((entry.program.run.donated, entry.program.source is None))
+        assert model[0].weight.numpy() is weight
+        np.testing.assert_allclose(weight, tmodel[0].weight.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    assert maps[0][0] and maps[0][0] == maps[1][0]
+    assert maps[1][1] or not list((tmp_path / "cache").glob("*.plan.json"))  # from the plan
