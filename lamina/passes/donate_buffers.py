@@ -85,7 +85,11 @@ def _elementwise_update(kernel: loop.KernelOp, out: SSAValue, inp: SSAValue) -> 
     """`kernel` stores `out` once per element and reads `inp` only at that element,
     before the store."""
     stores = [op for op in kernel.walk() if isinstance(op, loop.StoreOp) and op.buf == out]
-    if len(stores) != 1:
+    out_aliases = _aliases(out)
+    if len(stores) != 1 or any(v in out_aliases for op in kernel.walk() if op not in stores
+                               for v in op.operands):
+        # also no load of the output in its kernel: once it is the input's buffer, CSE
+        # could merge that load with an earlier load of the old value
         return False
     store = stores[0]
     index = tuple(store.indices)

@@ -234,5 +234,12 @@ def _column_pass():
     return CpuColumnReducePass
 
 
+def _donate_pass():
+    from lamina.passes.donate_buffers import DonateBuffersPass
+
+    return DonateBuffersPass
+
+
 registry.register("cpu-column-reduce", _column_pass)
+registry.register("donate-buffers", _donate_pass)
 registry.register("lower-loop-to-cpu", _lower_pass)
