@@ -13,9 +13,10 @@ tensor op under `no_grad`. That one design serves both ways of training:
   moment of torch's optimizers qualifies, the 0-d step counters do not).
 - outside jit (eager), the updates are recorded lazily and `step()` realizes
   all of them at once: one compiled program per step, cached by its structure.
-  That program does not donate: in the usual loop the live `loss` still reaches
-  the parameters' old arrays through the eager graph (its ops are kept for
-  autograd), so an in-place update would first have to copy each of them.
+  That program does not donate: in the usual loop `loss` is still lazy at
+  `step()` (`print(loss.item())` after it recomputes the forward from the
+  parameters' old arrays, measured), and values kept for autograd read them too,
+  so an in-place update would first have to copy each of them.
 
 The learning rate is a tensor too (see `ParamGroup`), so a schedule that
 assigns `group["lr"]` works with a jitted step. The other hyperparameters
