@@ -315,3 +315,19 @@ def test_warm_start_plan_keeps_the_donation_map(tmp_path, monkeypatch):
                                    atol=1e-6)
     assert maps[0][0] and maps[0][0] == maps[1][0]
     assert maps[1][1] or not list((tmp_path / "cache").glob("*.plan.json"))  # from the plan
+
+
+def test_tensor_only_written_keeps_its_array():
+    buf = lm.Tensor(np.full((3, 4), 7.0, np.float32))
+    view = buf.numpy()
+
+    @lm.jit(backend="c")
+    def f(x):
+        buf.copy_(x * 2.0)
+        return x + 1.0
+
+    for k in range(3):
+        x = np.arange(12, dtype=np.float32).reshape(3, 4) + k
+        np.testing.assert_array_equal(f(x).numpy(), x + 1.0)
+        np.testing.assert_array_equal(buf.numpy(), x * 2.0)
+        assert buf.numpy() is view

@@ -175,8 +175,12 @@ class Jitted:
             data_writebacks = []
             donate: dict[int, int] = {}  # output -> the captured input it is the new value of
             for tensor in graph.mutated.values():
+                # an input the output may reuse; a tensor only written (`buf.copy_(x)`,
+                # `zero_()`) becomes one too, so that it keeps its array as in torch
                 arg = graph.captured_ids.get(id(tensor))
-                if arg is not None:  # the old value was read: an input the output may reuse
+                if arg is None and knobs.donate():
+                    arg = graph.capture(tensor)
+                if arg is not None:
                     donate[len(outputs)] = arg.index
                 data_writebacks.append((tensor, len(outputs)))
                 outputs.append(tensor._value)
