@@ -16,6 +16,7 @@ import torch
 import lamina as lm
 import lamina.nn as nn
 import lamina.nn.functional as F
+from lamina.frontend.jit import Lowered
 from lamina.runtime import backends
 
 pytestmark = pytest.mark.skipif("c" not in backends._REGISTRY, reason="needs the C backend")
@@ -98,28 +99,25 @@ def test_sgd_step_program_allocates_no_output_for_donated_params():
     opt = lm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     step = _jitted_step(model, opt)
     x, y = _batches(1)[0]
-    lowered = step.lower(x, y)
-    runner = lowered.program.run
+    entry = step._trace((x, y), {}, [x, y], _treedef(x, y), "c")
+    lowered = Lowered(entry.program)
+    runner = entry.program.run
     n_params = len(list(model.parameters()))
     # every parameter and momentum buffer: its new value goes into its own input
     assert len(runner.donated) == 2 * n_params
     assert "lamina.donated" in lowered.ir("loop")
-    fresh = {j for j, _ in runner._fresh}
-    assert fresh.isdisjoint(runner.donated)
+    assert {j for j, _ in runner._fresh}.isdisjoint(runner.donated)
     # in the C entry, the donated outputs' buffer pointers are declared and never used:
     # the kernels store into the inputs' buffers
     source = lowered.source()
-    entry = source[source.index("void lamina_main(void **bufs)"):]
+    main = source[source.index("void lamina_main(void **bufs)"):]
     n_in = len(runner.inputs)
     for j in runner.donated:
-        name = re.search(rf"(\w+) = \(\w+\s*\*\)bufs\[{n_in + j}\];", entry).group(1)
-        assert len(re.findall(rf"\b{name}\b", entry)) == 1, name
+        name = re.search(rf"(\w+) = \(\w+\s*\*\)bufs\[{n_in + j}\];", main).group(1)
+        assert len(re.findall(rf"\b{name}\b", main)) == 1, name
     # and a call returns the input arrays themselves as those outputs
-    inputs = [np.asarray(x), np.asarray(y)] + [np.array(t.numpy()) for t in
-                                               step._trace(
-                                                   (x, y), {}, [x, y], _treedef(x, y),
-                                                   "c").captured]
-    outputs = lowered.program(inputs, donate=True)
+    inputs = [x, y] + [np.array(t.numpy()) for t in entry.captured]
+    outputs = entry.program(inputs, donate=True)
     for j, i in runner.donated.items():
         assert outputs[j] is inputs[i]
 
