@@ -113,11 +113,11 @@ def _elementwise_update(kernel: loop.KernelOp, out: SSAValue, inp: SSAValue) -> 
 
 def _safe(ops: list[Operation], out: SSAValue, inp: SSAValue) -> bool:
     out_aliases, in_aliases = _aliases(out), _aliases(inp)
-    writers = [n for n, op in enumerate(ops) if not isinstance(op, loop.ViewOp)
-               and _touches(op, out_aliases)]
-    if not writers:
+    touching = [n for n, op in enumerate(ops) if not isinstance(op, loop.ViewOp)
+                and _touches(op, out_aliases)]
+    if not touching:
         return False
-    first = writers[0]
+    first = touching[0]  # must be the kernel that writes the output
     kernel = ops[first]
     if not isinstance(kernel, loop.KernelOp) or not _elementwise_update(kernel, out, inp):
         return False
