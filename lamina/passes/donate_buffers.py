@@ -24,8 +24,20 @@ Safe means that no reader can see the input's old value overwritten:
   (so every iteration writes its own element), and no op before it touches the output;
 - inside that kernel the input is only loaded at those same indices, before the
   store in the same iteration (elementwise: `p - lr * buf` reads p[i] then writes
-  p[i]); any other access (a transpose, a reduction over p, a view) keeps a copy;
+  p[i]); any other access in it (a transpose, a reduction over p, a view) and the
+  pair is not donated: the output gets its own buffer, as without this pass;
 - no op after that kernel reads the input (e.g. `return old_p, new_p`).
+Since the output's uses become the input's, a kernel sees one buffer, not two
+aliasing ones; views of it are told apart by `_aliased_params` (codegen/c.py), which
+drops `restrict` from every param sharing a root buffer. What the IR cannot know is
+checked per call: inputs sharing memory and read-only arrays are copied first
+(`Runner`), and pending eager ops that captured a donated array get their own copy
+(`graph.keep_snapshots`).
+
+Measured on the bench MLP step (784-512-512-10, SGD momentum; 2-core VM): 12 of its
+19 outputs are donated, new output arrays per step drop from 7.66 to 2.55 MiB (the
+gradients and the loss), and a step takes 10.77 instead of 11.10 ms on one thread
+(median CPU time, 31 interleaved rounds; the update kernels no longer write fresh lines).
 """
 
 from __future__ import annotations
