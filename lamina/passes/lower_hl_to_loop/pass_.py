@@ -124,6 +124,8 @@ class FunctionLowering:
         io = [*self.fn.function_type.inputs.data, *self.fn.function_type.outputs.data]
         lowered.attributes["lamina.dtypes"] = ArrayAttr(
             [StringAttr(dtypes.from_ir(t.get_element_type()).name) for t in io])  # type: ignore[attr-defined]
+        if "lamina.donate" in self.fn.attributes:  # for donate-buffers (C backend only)
+            lowered.attributes["lamina.donate"] = self.fn.attributes["lamina.donate"]
         return lowered
 
     def _alloc(self, v: SSAValue) -> SSAValue:
