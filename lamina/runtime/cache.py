@@ -66,7 +66,7 @@ def _probe_compiler(path: str) -> dict:
     except OSError as err:
         raise CompileError(f"cannot run the C compiler {path}: {err}") from err
     return {"version": done.stdout.strip() or done.stderr.strip(),
-            "platform_flags": list(_platform_flags(path))}
+            "platform_flags": list(_platform_flags(path)), "answered": done.returncode == 0}
 
 
 @functools.cache
@@ -89,7 +89,7 @@ def _probe(path: str) -> dict:
                     isinstance(found.get("platform_flags"), list):
                 return found
     probed = _probe_compiler(path)
-    if memo is not None:
+    if memo is not None and probed.pop("answered", False) and probed["version"]:
         with contextlib.suppress(OSError):
             _atomic_write(memo, json.dumps(probed).encode(), os.path.dirname(memo))
     return probed
