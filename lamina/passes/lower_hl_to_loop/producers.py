@@ -163,3 +163,12 @@ def elem_type_storage(element):
 
 
 PRODUCERS["hl.scatter_add"] = ScatterAddProducer()
+
+
+def _register_window_producers() -> None:
+    from lamina.passes.lower_hl_to_loop.rules_window import SelectAndScatterAddProducer
+
+    PRODUCERS["hl.select_and_scatter_add"] = SelectAndScatterAddProducer()
+
+
+_register_window_producers()

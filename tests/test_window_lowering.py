@@ -1,0 +1,65 @@
+"""Compiled window ops (rules_window.py) against torch: the max-pool gradient
+(`hl.select_and_scatter_add`) on every window geometry -- the disjoint-window fast
+path (stride >= window, any padding) and the general gather over covering windows --
+with ties (a tie's gradient goes to the first maximum, as in torch) and a fused
+relu + bias producer (relu's zeros tie)."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import lamina as lm
+
+POOLS = [  # shape, kernel, stride, padding, dilation, ceil_mode
+    ((2, 3, 8, 8), 2, None, 0, 1, False),  # disjoint, exact cover
+    ((2, 3, 7, 9), 2, None, 0, 1, False),  # disjoint, trailing row/col in no window
+    ((2, 2, 9, 10), 2, 3, 0, 1, False),  # disjoint with gaps between windows
+    ((2, 2, 7, 7), 3, 3, 1, 1, False),  # disjoint with padding
+    ((1, 2, 7, 6), 2, 2, 0, 1, True),  # disjoint, ceil_mode: a partial last window
+    ((2, 2, 7, 7), (1, 3), (1, 3), 0, 1, False),  # window 1 in one spatial dim
+    ((2, 2, 7, 7), 3, 2, 1, 1, False),  # overlapping windows
+    ((1, 2, 8, 7), 2, 2, 1, 2, True),  # dilation: the general path
+    ((2, 2, 9, 9), 2, 1, 0, 1, False),  # stride 1
+]
+
+
+def _ids(p):
+    return "x".join(map(str, p[0])) + f"-k{p[1]}-s{p[2]}-p{p[3]}-d{p[4]}-c{int(p[5])}"
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("shape,k,s,p,d,ceil", POOLS, ids=[_ids(p) for p in POOLS])
+def test_max_pool_gradient_matches_torch(shape, k, s, p, d, ceil, ties):
+    rng = np.random.default_rng(0)
+    if ties:  # few distinct values: most windows hold a tie
+        x = rng.integers(-1, 2, shape).astype(np.float32)
+    else:
+        x = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape[1]).astype(np.float32) * (0 if ties else 1)
+
+    def loss(x, b):
+        h = lm.relu(x + b.reshape(1, -1, 1, 1))
+        y = lm.max_pool2d(h, k, s, p, d, ceil)
+        return (y * lm.arange(y.numel(), dtype=lm.float32).reshape(y.shape)).sum()
+
+    gx, gb = lm.jit(lm.grad(loss, argnums=(0, 1)))(lm.tensor(x), lm.tensor(b))
+    tx, tb = torch.tensor(x, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ty = TF.max_pool2d(TF.relu(tx + tb.reshape(1, -1, 1, 1)), k, s, p, d, ceil)
+    (ty * torch.arange(ty.numel(), dtype=torch.float32).reshape(ty.shape)).sum().backward()
+    np.testing.assert_allclose(np.asarray(gx), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(gb), tb.grad.numpy(), rtol=1e-5, atol=1e-3)
+
+
+def test_max_pool_gradient_nan_goes_to_first_nan():
+    """NaN counts as the maximum; the first NaN of a window takes the gradient."""
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
+    x[0, 0, 2, 2] = 5.0
+    ct = np.arange(1, 5, dtype=np.float32).reshape(1, 1, 2, 2)
+    got = np.asarray(lm.jit(lambda x, c: lm.vjp(lambda x: lm.max_pool2d(x, 2), x)[1](c)[0])(
+        lm.tensor(x), lm.tensor(ct)))
+    want = np.zeros_like(x)
+    want[0, 0, 0, 1], want[0, 0, 0, 2], want[0, 0, 2, 2] = 1, 2, 4
+    want[0, 0, 2, 0] = 3  # all-zero window: its first element
+    np.testing.assert_array_equal(got, want)
