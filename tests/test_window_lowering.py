@@ -63,3 +63,23 @@ def test_max_pool_gradient_nan_goes_to_first_nan():
     want[0, 0, 0, 1], want[0, 0, 0, 2], want[0, 0, 2, 2] = 1, 2, 4
     want[0, 0, 2, 0] = 3  # all-zero window: its first element
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape,k,s,p,d,ceil", POOLS, ids=[_ids(p) for p in POOLS])
+def test_pool_forward_matches_torch(shape, k, s, p, d, ceil):
+    """Forward max (with a NaN) and average pools, float and int32 (the unrolled window
+    chains of small windows)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.flat[5] = np.nan
+    got = lm.jit(lambda x: lm.max_pool2d(x, k, s, p, d, ceil))(lm.tensor(x))
+    want = TF.max_pool2d(torch.tensor(x), k, s, p, d, ceil).numpy()
+    np.testing.assert_array_equal(np.asarray(got), want)
+    xi = rng.integers(-50, 50, shape).astype(np.int32)
+    got = lm.jit(lambda x: lm.max_pool2d(x, k, s, p, d, ceil))(lm.tensor(xi))
+    want = TF.max_pool2d(torch.tensor(xi, dtype=torch.float64), k, s, p, d, ceil).numpy()
+    np.testing.assert_array_equal(np.asarray(got), want.astype(np.int32))
+    if d == 1:
+        got = lm.jit(lambda x: lm.avg_pool2d(x, k, s, p, ceil))(lm.tensor(x))
+        want = TF.avg_pool2d(torch.tensor(x), k, s, p, ceil).numpy()
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)

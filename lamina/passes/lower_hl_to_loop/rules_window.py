@@ -30,6 +30,12 @@ from lamina.passes.lower_hl_to_loop.kernel import (
 from lamina.passes.lower_hl_to_loop.rules import _extreme
 from lamina.passes.lower_hl_to_loop.rules_index import all_of, dilated_coord, fill_or, offset
 
+# Windows of at most this many positions are reduced (and pick their first maximum)
+# with an unrolled chain of ops instead of a `loop.reduce`: an argmax loop is a branch
+# per position in C (on random data half of them mispredict) and a 2x2 max is a tiny
+# simd reduction per window, where the unrolled chain vectorizes across windows.
+UNROLL_WINDOW = 16
+
 
 class Geometry:
     """Per-dim window geometry of a window op or of conv's spatial dims."""
@@ -134,19 +140,31 @@ def reduce_window_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
 
     if not moving:
         return body(())
-    (value,) = kb.reduce("max" if is_max else "add", [geo.window[d] for d in moving], fill,
-                         body, idx)
+    sizes = [geo.window[d] for d in moving]
+    if math.prod(sizes) <= UNROLL_WINDOW:
+        # a chain of max/add ops: gcc vectorizes it across neighbouring windows, while a
+        # 2x2 `loop.reduce` is a tiny simd reduction per window (bench CNN pool 2,
+        # standalone C, 1 thread: 0.26 -> ? ms)
+        values = [body([kb.index(k) for k in ks])
+                  for ks in itertools.product(*map(range, sizes))]
+        combine = _max_op(t, element) if is_max else \
+            (arith.AddiOp if isinstance(t, IntegerType) else arith.AddfOp)
+        value = values[0]
+        for v in values[1:]:
+            value = kb.op(combine(value, v))
+        return value
+    (value,) = kb.reduce("max" if is_max else "add", sizes, fill, body, idx)
     return value
 
 
+def _max_op(t, element) -> type:
+    """NaN-propagating float max (as `loop.reduce` "max"), or the integer max."""
+    if not isinstance(t, IntegerType):
+        return arith.MaximumfOp
+    return arith.MaxUIOp if is_unsigned(element) else arith.MaxSIOp
+
+
 # ---------------------------------------------------------------- max-pool gradient pair
-
-
-# Windows of at most this many positions pick their first maximum with an unrolled
-# chain of compares and selects instead of a `loop.reduce` argmax, whose C is a
-# branch per position: on random data half of them mispredict (bench CNN pool-1
-# gradient, 1 thread: 4.2 -> ? ms).
-UNROLL_ARGMAX = 16
 
 
 def _beats(kb: KernelBuilder, a: SSAValue, b: SSAValue, element) -> SSAValue:
@@ -169,7 +187,7 @@ def _first_max(kb: KernelBuilder, x: SSAValue, geo: Geometry, o) -> SSAValue:
     if not moving:
         return kb.const(0, i64)
     sizes = [geo.window[d] for d in moving]
-    if math.prod(sizes) > UNROLL_ARGMAX:
+    if math.prod(sizes) > UNROLL_WINDOW:
         _, position = kb.reduce("argmax", sizes, fill,
                                 lambda ks: windowed(kb, x, geo, o, geo.offsets(kb, ks), fill),
                                 o)
@@ -283,7 +301,7 @@ class SelectAndScatterAddProducer:
         geo = Geometry.of_window_op(op)
         moving = geo.moving()
         sizes = [geo.window[d] for d in moving]
-        over_windows = geo.tiles() and math.prod(sizes) <= UNROLL_ARGMAX
+        over_windows = geo.tiles() and math.prod(sizes) <= UNROLL_WINDOW
         dims = shape(src) if over_windows else shape(op.results[0])
         kb = KernelBuilder(f"select_and_scatter_add_{lowering.kernels}", dims,
                            range(len(dims)), lowering.buffers, RULES, REDUCING)
