@@ -19,6 +19,7 @@ Measured (1 thread, the bench CNN's convs): 2.1 -> 1.3 ms, 7.9 -> 2.3 ms (forwar
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from xdsl.dialects import func
@@ -141,12 +142,58 @@ def _lower(op: contract.ConvOp) -> tuple[list[Operation], SSAValue]:
     return e.ops, e.reshape(y, (n, o, *out))
 
 
+def _shift_adds(op: contract.ConvOp) -> bool:
+    """Whether `op` is cheaper as a product of the input itself followed by shifted
+    adds: stride 1, no input dilation, one group, and fewer output than input channels
+    (the products `O * K * S` are then fewer than the columns `C * K * P`)."""
+    x, w = op.operands
+    nd, stride, _, _, _, idil = _geometry(op)
+    o, c = shape_of(w.type)[0], shape_of(x.type)[1]
+    spatial, out = shape_of(x.type)[2:], shape_of(op.results[0].type)[2:]
+    return (op.prop("groups") == 1 and all(v == 1 for v in (*stride, *idil))
+            and o * math.prod(spatial) < c * math.prod(out))
+
+
+def _lower_shifted(op: contract.ConvOp) -> tuple[list[Operation], SSAValue]:
+    """y[n, o, p] = sum_k Z[n, o, k, p + k*d - lo] with Z = W[(o, k), c] @ x[n, c, s]
+    (zero outside x): the GEMM reads the input in place, and the adds read each product
+    once -- instead of columns with K copies of every input element. The bench CNN's
+    input gradient of conv 2 (16 -> 8 channels): columns of 903K elements, products
+    of 451K."""
+    e = _Emitter()
+    x, w = op.operands
+    _, _, lo, hi, dil, _ = _geometry(op)
+    n, c, *spatial = shape_of(x.type)
+    o, _, *k = shape_of(w.type)
+    out = shape_of(op.results[0].type)[2:]
+    nd, kt, size = len(k), math.prod(k), math.prod(spatial)
+    element = element_of(x.type)
+    wk = e(sh.TransposeOp, w, perm=(0, *range(2, 2 + nd), 1))  # [O, *k, C]
+    lhs = e.reshape(wk, (1, o * kt, c))
+    if n != 1:
+        lhs = e(sh.BroadcastInDimOp, lhs, dims=(0, 1, 2),
+                result_type=tensor_type(element, [n, o * kt, c]))
+    z = e(contract.MatmulOp, lhs, e.reshape(x, (n, c, size)))  # [N, O*K, S]
+    z = e(indexing.PadOp, e.reshape(z, (n, o, *k, *spatial)), low=(0, 0, *[0] * nd, *lo),
+          high=(0, 0, *[0] * nd, *hi), interior=(0,) * (2 + 2 * nd), value=0.0)
+    total = None
+    for ks in itertools.product(*map(range, k)):
+        start = (0, 0, *ks, *(j * d for j, d in zip(ks, dil, strict=True)))
+        stop = (n, o, *(j + 1 for j in ks), *(b + m for b, m in zip(start[2 + nd:], out,
+                                                                        strict=True)))
+        term = e.reshape(e(indexing.SliceOp, z, start=start, stop=stop,
+                           step=(1,) * (2 + 2 * nd)), (n, o, *out))
+        total = term if total is None else e(elementwise.AddOp, total, term)
+    assert total is not None
+    return e.ops, total
+
+
 def convs_to_matmuls(fn: func.FuncOp) -> None:
     """Rewrite every floating-point `hl.conv` large enough to gain from a GEMM."""
     for conv in [op for op in fn.body.block.ops if isinstance(op, contract.ConvOp)]:
         if not _pays(conv):
             continue
-        ops, result = _lower(conv)
+        ops, result = (_lower_shifted if _shift_adds(conv) else _lower)(conv)
         fn.body.block.insert_ops_before(ops, conv)
         conv.results[0].replace_all_uses_with(result)
         conv.detach()
