@@ -172,7 +172,7 @@ def _beats(kb: KernelBuilder, a: SSAValue, b: SSAValue, element) -> SSAValue:
     if not isinstance(compute_type(element), IntegerType):
         gt = kb.op(arith.CmpfOp(a, b, "ogt"))
         nan = kb.op(arith.AndIOp(kb.op(arith.CmpfOp(a, a, "uno")),
-                                 kb.op(arith.CmpfOp(b, b, "ord"))))
+                                 kb.op(arith.CmpfOp(b, b, "oeq"))))
         return kb.op(arith.OrIOp(gt, nan))
     return kb.op(arith.CmpiOp(a, b, "ugt" if is_unsigned(element) else "sgt"))
 
