@@ -40,9 +40,10 @@ UNROLL_WINDOW = 16
 class Geometry:
     """Per-dim window geometry of a window op or of conv's spatial dims."""
 
-    def __init__(self, sizes, out, window, strides, lo, dilation, input_dilation):
+    def __init__(self, sizes, out, window, strides, lo, dilation, input_dilation, hi=None):
         self.sizes, self.out, self.window = list(sizes), list(out), list(window)
         self.strides, self.lo = list(strides), list(lo)
+        self.hi = list(hi) if hi is not None else [0] * len(self.lo)
         self.dilation, self.idil = list(dilation), list(input_dilation)
 
     @classmethod
@@ -51,7 +52,7 @@ class Geometry:
         x = op.operands[0]
         out = window.WindowOp.window_shape(x.type, op.props())  # type: ignore[arg-type, attr-defined]
         return cls(shape(x), out, g["window"], g["strides"], g["lo"], g["dilation"],
-                   g["input_dilation"])
+                   g["input_dilation"], g["hi"])
 
     def moving(self) -> list[int]:
         """Dims where the window has more than one position."""
@@ -77,6 +78,11 @@ class Geometry:
         """Every operand element lies in at most one window (`max_pool2d(x, 2)`)."""
         return all(w <= s and d == 1 and i == 1 for w, s, d, i in
                    zip(self.window, self.strides, self.dilation, self.idil, strict=True))
+
+    def unpadded(self) -> bool:
+        """Every window position is an operand element (no padding, no dilation holes)."""
+        return all(lo <= 0 and hi <= 0 and i == 1 for lo, hi, i in
+                   zip(self.lo, self.hi, self.idil, strict=True))
 
     def tiles(self) -> bool:
         """The windows tile the operand exactly: each element is in exactly one window."""
@@ -141,10 +147,12 @@ def reduce_window_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     if not moving:
         return body(())
     sizes = [geo.window[d] for d in moving]
-    if math.prod(sizes) <= UNROLL_WINDOW:
-        # a chain of max/add ops: gcc vectorizes it across neighbouring windows, while a
-        # 2x2 `loop.reduce` is a tiny simd reduction per window (bench CNN pool 2,
-        # standalone C, 1 thread: 0.26 -> ? ms)
+    if math.prod(sizes) <= UNROLL_WINDOW and geo.unpadded():
+        # a chain of max/add ops: gcc vectorizes it across neighbouring windows, where a
+        # 2x2 `loop.reduce` is a tiny simd reduction per window (max_pool2d(x, 2) of
+        # [32, 8, 28, 28], 1 thread: 0.20 -> 0.04 ms). With padding every position
+        # needs a bounds check and the windows' reduction lanes win (max_pool2d(x, 3,
+        # 2, 1): 0.47 ms, unrolled 1.07 ms).
         values = [body([kb.index(k) for k in ks])
                   for ks in itertools.product(*map(range, sizes))]
         combine = _max_op(t, element) if is_max else \
@@ -167,22 +175,40 @@ def _max_op(t, element) -> type:
 # ---------------------------------------------------------------- max-pool gradient pair
 
 
-def _beats(kb: KernelBuilder, a: SSAValue, b: SSAValue, element) -> SSAValue:
-    """a > b, where NaN is above every number (the first NaN of a window is its max)."""
-    if not isinstance(compute_type(element), IntegerType):
-        gt = kb.op(arith.CmpfOp(a, b, "ogt"))
-        nan = kb.op(arith.AndIOp(kb.op(arith.CmpfOp(a, a, "uno")),
-                                 kb.op(arith.CmpfOp(b, b, "oeq"))))
-        return kb.op(arith.OrIOp(gt, nan))
-    return kb.op(arith.CmpiOp(a, b, "ugt" if is_unsigned(element) else "sgt"))
+def _first_max_unrolled(kb: KernelBuilder, x: SSAValue, geo: Geometry, o,
+                        sizes) -> SSAValue:
+    """Linear index of the first maximum of a small window, in x's compute type: the
+    window max m (NaN if any is NaN), then from the last position to the first,
+    `pos = (v == m) ? j : pos` and `pos = (v != v) ? j : pos`. Every select takes a
+    comparison and every value is one lane type, so gcc vectorizes the kernel across
+    windows; bool and/or (a compare chain with a NaN rule) or 64-bit positions among
+    32-bit values kept it scalar and branchy (bench CNN pool-1 gradient, standalone C
+    with the bench's data, 1 thread: 1.79 -> ? ms)."""
+    element = elem_type(x)
+    t = compute_type(element)
+    fill = kb.number(_extreme(element, False), t)
+    values = [windowed(kb, x, geo, o, geo.offsets(kb, [kb.index(k) for k in ks]), fill)
+              for ks in itertools.product(*map(range, sizes))]
+    m = values[0]
+    for v in values[1:]:
+        m = kb.op(_max_op(t, element)(m, v))
+    position = kb.number(len(values) - 1, t)
+    for j in reversed(range(len(values) - 1)):
+        v = values[j]
+        if isinstance(t, IntegerType):
+            hits = [kb.op(arith.CmpiOp(v, m, "eq"))]
+        else:
+            hits = [kb.op(arith.CmpfOp(v, m, "oeq")), kb.op(arith.CmpfOp(v, v, "une"))]
+        for hit in hits:
+            position = kb.op(arith.SelectOp(hit, kb.number(j, t), position))
+    return position
 
 
 def _first_max(kb: KernelBuilder, x: SSAValue, geo: Geometry, o) -> SSAValue:
-    """Linear index (over the moving dims) of the first maximum of window `o` of x."""
+    """Linear index (i64, over the moving dims) of the first maximum of window `o` of x."""
     element = elem_type(x)
     t = compute_type(element)
-    low = _extreme(element, False)
-    fill = kb.number(low, t)
+    fill = kb.number(_extreme(element, False), t)
     moving = geo.moving()
     if not moving:
         return kb.const(0, i64)
@@ -192,17 +218,10 @@ def _first_max(kb: KernelBuilder, x: SSAValue, geo: Geometry, o) -> SSAValue:
                                 lambda ks: windowed(kb, x, geo, o, geo.offsets(kb, ks), fill),
                                 o)
         return position
-    best = position = None
-    for linear, ks in enumerate(itertools.product(*map(range, sizes))):
-        v = windowed(kb, x, geo, o, geo.offsets(kb, [kb.index(k) for k in ks]), fill)
-        if best is None:
-            best, position = v, kb.const(0, i64)
-            continue
-        better = _beats(kb, v, best, element)
-        best = kb.op(arith.SelectOp(better, v, best))
-        position = kb.op(arith.SelectOp(better, kb.const(linear, i64), position))
-    assert position is not None
-    return position
+    position = _first_max_unrolled(kb, x, geo, o, sizes)
+    if not isinstance(t, IntegerType):
+        return kb.op(arith.FPToSIOp(position, i64))
+    return position if t.width.data == 64 else kb.op(arith.ExtSIOp(position, i64))
 
 
 def select_and_gather_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
@@ -311,14 +330,17 @@ class SelectAndScatterAddProducer:
             kb.store(select_and_scatter_add_rule(kb, op, idx), out, idx, element)
             lowering.add(kb.kernel)
             return
-        position = _first_max(kb, x, geo, idx)
+        t = compute_type(elem_type(x))
+        position = _first_max_unrolled(kb, x, geo, idx, sizes)
         value = kb.element(src, idx)
         zero = kb.number(0, compute_type(element))
         for linear, ks in enumerate(itertools.product(*map(range, sizes))):
             full = iter(ks)
             at = tuple(offset(kb, kb.mul(o, s), next(full) if w > 1 else 0)
                        for o, s, w in zip(idx, geo.strides, geo.window, strict=True))
-            chosen = kb.op(arith.CmpiOp(position, kb.const(linear, i64), "eq"))
+            chosen = kb.op(arith.CmpiOp(position, kb.number(linear, t), "eq")
+                           if isinstance(t, IntegerType) else
+                           arith.CmpfOp(position, kb.number(linear, t), "oeq"))
             kb.store(kb.op(arith.SelectOp(chosen, value, zero)), out, at, element)
         lowering.add(kb.kernel)
 
