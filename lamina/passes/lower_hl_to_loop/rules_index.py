@@ -18,9 +18,9 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.hl import indexing as ix
 from lamina.dialects.hl import random as rnd
-from lamina.dialects.hl.shape import TransposeOp
+from lamina.dialects.hl.shape import ReshapeOp, TransposeOp
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, shape
-from lamina.passes.lower_hl_to_loop.rules import scalar_const
+from lamina.passes.lower_hl_to_loop.rules import reshape_indices, scalar_const
 from lamina.passes.lower_hl_to_loop.scalar import convert
 
 # ---------------------------------------------------------------- shared helpers
@@ -87,16 +87,21 @@ def reverse_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
 
 
 def _in_memory(kb: KernelBuilder, v: SSAValue, idx) -> tuple[SSAValue, tuple] | None:
-    """(buffer, index) holding element `idx` of `v` when `v` is a buffer or a transpose of
-    one (read in place), else None."""
+    """(buffer, index) holding element `idx` of `v` when `v` is a buffer or transposes and
+    reshapes of one (read in place), else None."""
     at = list(idx)
     while not (v in kb.buffers and v not in kb.recompute):
-        if not isinstance(v.owner, TransposeOp):
+        op = v.owner
+        if isinstance(op, TransposeOp):
+            inner: list = [None] * len(at)
+            for i, p in enumerate(op.prop("perm")):
+                inner[p] = at[i]  # result dim i is operand dim perm[i]
+            at = inner
+        elif isinstance(op, ReshapeOp):  # out-of-range indices map anywhere: masked off
+            at = list(reshape_indices(kb, shape(op.operands[0]), shape(v), at))
+        else:
             return None
-        inner: list = [None] * len(at)
-        for i, p in enumerate(v.owner.prop("perm")):
-            inner[p] = at[i]  # result dim i is operand dim perm[i]
-        at, v = inner, v.owner.operands[0]
+        v = op.operands[0]
     return kb.buffers[v], tuple(at)
 
 
