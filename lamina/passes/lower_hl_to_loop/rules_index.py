@@ -109,7 +109,7 @@ def _masked_pad(kb: KernelBuilder, op: Operation, idx) -> SSAValue | None:
     """A pad without interior of a buffer: a masked load at the unclamped index. It stays
     contiguous along the innermost dim, so gcc vectorizes it as a masked vector load
     where a clamped index is a gather (bench CNN im2col of conv 2, standalone C, 1
-    thread: 0.34 -> ? ms)."""
+    thread: 0.34 -> 0.20 ms)."""
     src = op.operands[0]
     low, interior = op.prop("low"), op.prop("interior")  # type: ignore[attr-defined]
     if any(interior):

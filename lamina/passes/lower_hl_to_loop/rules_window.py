@@ -183,7 +183,7 @@ def _first_max_unrolled(kb: KernelBuilder, x: SSAValue, geo: Geometry, o,
     comparison and every value is one lane type, so gcc vectorizes the kernel across
     windows; bool and/or (a compare chain with a NaN rule) or 64-bit positions among
     32-bit values kept it scalar and branchy (bench CNN pool-1 gradient, standalone C
-    with the bench's data, 1 thread: 1.79 -> ? ms)."""
+    with the bench's data, 1 thread: 1.79 -> 0.71 ms)."""
     element = elem_type(x)
     t = compute_type(element)
     fill = kb.number(_extreme(element, False), t)
@@ -240,7 +240,8 @@ def _scatter_disjoint(kb: KernelBuilder, x: SSAValue, src: SSAValue, geo: Geomet
     """select_and_scatter_add where windows do not overlap: operand point q lies in
     window o = (q + lo) // stride at offset k = (q + lo) % stride (if any), and takes
     src[o] iff k is that window's first maximum -- one argmax per point and no loop
-    over candidate windows (bench CNN pool-1 gradient: 8.3 -> ? ms)."""
+    over candidate windows (2x2 pool gradient of a relu over [32, 8, 27, 27], 1 thread:
+    24.3 -> 0.64 ms)."""
     o, ks, conds = [], [], []
     for d, q in enumerate(idx):
         p = offset(kb, q, geo.lo[d])
