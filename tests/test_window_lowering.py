@@ -83,3 +83,34 @@ def test_pool_forward_matches_torch(shape, k, s, p, d, ceil):
         got = lm.jit(lambda x: lm.avg_pool2d(x, k, s, p, ceil))(lm.tensor(x))
         want = TF.avg_pool2d(torch.tensor(x), k, s, p, ceil).numpy()
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,k,s,p,d,ceil", POOLS[:6], ids=[_ids(p) for p in POOLS[:6]])
+def test_pool_gradient_loop_level_matches_hl_interpreter(shape, k, s, p, d, ceil):
+    """The same kernels run by the loop-level interpreter (masked loads, the producer
+    over windows, unrolled chains), with a tie-heavy relu input; int32 forward."""
+    from test_lower_hl_to_loop import trace
+
+    from lamina.passes.lower_hl_to_loop.pass_ import lower_module
+    from lamina.passes.pipeline import simplify_hl
+    from lamina.runtime import interp, loop_interp
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.int32):
+        x = rng.integers(-2, 3, shape).astype(dtype)
+        n_out = TF.max_pool2d(torch.zeros(shape), k, s, p, d, ceil).shape
+        ct = rng.integers(1, 9, n_out).astype(dtype)
+
+        def f(x, ct, dtype=dtype):
+            if dtype == np.int32:  # no gradients of integers: the forward pool only
+                return lm.max_pool2d(lm.relu(x), k, s, p, d, ceil)
+            y, pullback = lm.vjp(lambda x: lm.max_pool2d(lm.relu(x), k, s, p, d, ceil), x)
+            return y, pullback(ct)[0]
+
+        module, inputs = trace(f, lm.tensor(x), lm.tensor(ct))
+        inputs = [np.asarray(i) for i in inputs]
+        simplify_hl(module)
+        want = interp.run_module(module, inputs)
+        lower_module(module)
+        for got, w in zip(loop_interp.run(module, inputs), want, strict=True):
+            np.testing.assert_array_equal(got, w)
