@@ -178,7 +178,7 @@ PRODUCERS["hl.scatter_add"] = ScatterAddProducer()
 
 
 def _register_window_producers() -> None:
-    from lamina.passes.lower_hl_to_loop.rules_window import SelectAndScatterAddProducer
+    from lamina.passes.lower_hl_to_loop.rules_select import SelectAndScatterAddProducer
 
     PRODUCERS["hl.select_and_scatter_add"] = SelectAndScatterAddProducer()
 
