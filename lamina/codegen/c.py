@@ -179,6 +179,8 @@ def _emit_for(em: CEmitter, op: cpu.ForOp) -> None:
         em.emit_block(op.body.block)
 
 
+SIMD_INNER_MIN = 16  # innermost extent from which a reduction vectorizes that loop alone
+
 _REDUCE_C = {"add": ("+", "{acc} = {acc} + {v};"), "mul": ("*", "{acc} = {acc} * {v};"),
              "max": ("max", "{acc} = {v} > {acc} ? {v} : {acc};"),
              "min": ("min", "{acc} = {v} < {acc} ? {v} : {acc};")}
@@ -203,7 +205,13 @@ def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
         clauses += f" reduction(|:{nan})"
     n = len(op.space)
     pragma = f"#pragma omp simd collapse({n}) {clauses}" if n else None
-    with em.loop_nest(op.space, op.ivs, pragma):
+    inner = None
+    if n > 1 and op.space[-1] >= SIMD_INNER_MIN:
+        # gcc's collapsed simd loop recomputes every index from one counter: a bias
+        # gradient (sum over [32, 28, 28] per channel) took 1.03 ms, 0.10 ms with simd on
+        # the innermost loop only (bench CNN, 1 thread)
+        pragma, inner = None, f"#pragma omp simd {clauses}"
+    with em.loop_nest(op.space, op.ivs, pragma, inner):
         em.emit_block(op.body.block)
         v = em.name(yielded.operands[0])
         if acc_type != ctype(t):

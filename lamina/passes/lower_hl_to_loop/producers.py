@@ -67,7 +67,19 @@ def to_materialize(v: SSAValue, is_buffer: IsBuffer) -> SSAValue:
         return to_materialize(op.operands[0], is_buffer)
     if isinstance(op, sh.BroadcastInDimOp) and _batch_broadcast(op):
         return to_materialize(op.operands[0], is_buffer)
+    if isinstance(op, sh.ReshapeOp) and not is_buffer(op.operands[0]) \
+            and not _is_flag(op.operands[0]):
+        # the same data in its own shape: a kernel over im2col's [N, C, KH, KW, OH, OW]
+        # indexes affinely; over the merged [N, C*KH*KW, OH*OW] it divides by OW
+        return to_materialize(op.operands[0], is_buffer)
     return v
+
+
+def _is_flag(v: SSAValue) -> bool:
+    """A transpose or broadcast that `matrix_operand` reads as a flag of its source."""
+    op = v.owner
+    return (isinstance(op, sh.TransposeOp) and _swaps_last_two(op.prop("perm"))) or \
+        (isinstance(op, sh.BroadcastInDimOp) and _batch_broadcast(op))
 
 
 def _batch_broadcast(op: sh.BroadcastInDimOp) -> bool:
@@ -163,3 +175,12 @@ def elem_type_storage(element):
 
 
 PRODUCERS["hl.scatter_add"] = ScatterAddProducer()
+
+
+def _register_window_producers() -> None:
+    from lamina.passes.lower_hl_to_loop.rules_select import SelectAndScatterAddProducer
+
+    PRODUCERS["hl.select_and_scatter_add"] = SelectAndScatterAddProducer()
+
+
+_register_window_producers()
