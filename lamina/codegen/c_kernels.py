@@ -129,12 +129,16 @@ typedef int (*lm_blas_threads_fn)(int);
  * [-104, 89]), the scale 2^k applied as two normal powers of two so that denormal
  * results round once. Replaces libmvec's expf, whose vector version falls back to
  * one scalar call per lane for any vector holding an input outside ~[-87, 88]
- * (masked softmax rows are half -inf: measured 4-6x slower attention softmax). */
+ * (masked softmax rows are half -inf: measured 4-6x slower attention softmax).
+ * No selects: the clamps are written so that a NaN passes them (a comparison with
+ * NaN is false) and then propagates through the arithmetic; x >= 89 gives
+ * p * 2^128 = inf and x <= -104 gives p * 2^-150 < 2^-150 -> 0, so the clamps alone
+ * handle overflow, underflow and -inf. Bit-identical to the previous version (which
+ * had 4 selects) on every float in [-110, 92] and on +-inf/NaN, 0.385 vs 0.585 ns
+ * per element (one Zen 4 core, 16-lane loop summing exp). */
 static inline float lm_expf(float x) {
-  const float hi = 88.72283935546875f, lo = -103.972084045410f;
-  float xc = x > hi ? hi : x;
-  xc = xc < lo ? lo : xc;
-  xc = xc == xc ? xc : 0.0f; /* NaN: computed on 0, answered below */
+  float xc = 89.0f < x ? 89.0f : x; /* NaN: stays NaN */
+  xc = -104.0f > xc ? -104.0f : xc;
   float k = __builtin_rintf(xc * 1.44269504088896341f);
   float r = __builtin_fmaf(k, -0.693359375f, xc);
   r = __builtin_fmaf(k, 2.12194440e-4f, r);
@@ -145,15 +149,12 @@ static inline float lm_expf(float x) {
   p = __builtin_fmaf(p, r, 1.6666665459e-1f);
   p = __builtin_fmaf(p, r, 5.0000001201e-1f);
   p = __builtin_fmaf(p, r * r, r) + 1.0f;
-  int32_t ki = (int32_t)k, k1 = ki / 2, k2 = ki - k1;
+  int32_t ki = (int32_t)k, k1 = ki >> 1, k2 = ki - k1; /* k in [-150, 128] */
   uint32_t b1 = (uint32_t)(k1 + 127) << 23, b2 = (uint32_t)(k2 + 127) << 23;
   float s1, s2;
   memcpy(&s1, &b1, 4);
   memcpy(&s2, &b2, 4);
-  float y = p * s1 * s2;
-  y = x > hi ? __builtin_inff() : y;
-  y = x < lo ? 0.0f : y;
-  return x == x ? y : x;
+  return p * s1 * s2;
 }
 #define expf(x) lm_expf(x)
 
