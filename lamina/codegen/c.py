@@ -246,12 +246,6 @@ def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
         return
     omp_op, update = _REDUCE_C[kind]
     nan = em.fresh("nan") if kind in ("max", "min") and is_float(t) else None
-    if is_float(t) and len(op.space) == 1:
-        lanes = next((n for n in _LANES.get(acc_type, ()) if op.space[0] % n == 0
-                      and op.space[0] >= 2 * n), None)
-        if lanes:
-            _emit_lane_reduce(em, op, acc, acc_type, update, nan, lanes)
-            return
     clauses = f"reduction({omp_op}:{acc})"
     if nan:
         em.out.line(f"int {nan} = 0;")
@@ -268,56 +262,6 @@ def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
             em.out.line(f"{nan} |= {v} != {v};")
     if nan:
         em.out.line(f"if ({nan}) {acc} = NAN;")
-    em.names[op.res[0]] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
-
-
-# lanes of a float reduction, preferred first: four AVX-512 registers (four independent
-# add chains hide the 3-4 cycle latency: one register was no faster than the omp
-# reduction), else one register
-_LANES = {"float": (64, 16), "double": (32, 8)}
-
-
-def _emit_lane_reduce(em: CEmitter, op: cpu.ReduceOp, acc: str, acc_type: str, update: str,
-                      nan: str | None, lanes: int) -> None:
-    """A float reduction as `lanes` explicit accumulators, combined by a tree.
-
-    `#pragma omp simd reduction(...)` makes gcc keep the lanes in a stack array that it
-    sums one lane after the other after the loop (16 dependent adds per row), and one
-    vector accumulator is one dependency chain. Here a `simd` loop over the lanes
-    updates a lane array that gcc keeps in registers, and log2(lanes) steps combine
-    it; the tree is also pairwise summation across lanes (more accurate than one
-    running sum). Layer norm 8192x1024 on one core: 3.9 -> 3.2 ms with 64 lanes
-    (16 lanes, one add chain: 4.1 ms)."""
-    n, = op.space
-    arr, block, lane = em.fresh("lanes"), em.fresh("blk"), em.fresh("l")
-    em.out.line(f"{acc_type} {arr}[{lanes}] __attribute__((aligned(64)));")
-    em.out.line(f"for (int {lane} = 0; {lane} < {lanes}; ++{lane}) {arr}[{lane}] = {acc};")
-    if nan:
-        em.out.line(f"int {nan}[{lanes}] = {{0}};")
-    yielded = op.body.block.last_op
-    assert isinstance(yielded, cpu.YieldOp)
-    with em.out.block(f"for (int64_t {block} = 0; {block} < {n}; {block} += {lanes})"):
-        em.out.line("#pragma omp simd")
-        with em.out.block(f"for (int64_t {lane} = 0; {lane} < {lanes}; ++{lane})"):
-            iv = em.fresh("i")
-            em.names[op.ivs[0]] = iv
-            em.out.line(f"const int64_t {iv} = {block} + {lane};")
-            em.emit_block(op.body.block)
-            v = em.name(yielded.operands[0])
-            em.out.line(update.format(acc=f"{arr}[{lane}]", v=v))
-            if nan:
-                em.out.line(f"{nan}[{lane}] |= {v} != {v};")
-    width = em.fresh("w")
-    with em.out.block(f"for (int {width} = {lanes // 2}; {width} > 0; {width} >>= 1)"):
-        em.out.line("#pragma omp simd")
-        with em.out.block(f"for (int {lane} = 0; {lane} < {width}; ++{lane})"):
-            em.out.line(update.format(acc=f"{arr}[{lane}]", v=f"{arr}[{lane} + {width}]"))
-            if nan:
-                em.out.line(f"{nan}[{lane}] |= {nan}[{lane} + {width}];")
-    em.out.line(f"{acc} = {arr}[0];")
-    if nan:
-        em.out.line(f"if ({nan}[0]) {acc} = NAN;")
-    t = op.init.type
     em.names[op.res[0]] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
 
 
