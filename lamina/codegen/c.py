@@ -119,8 +119,18 @@ class CEmitter:
         return n
 
     def emit_block(self, block: Block) -> None:
-        for op in block.ops:
-            self.emit_op(op)
+        ops = list(block.ops)
+        i = 0
+        while i < len(ops):
+            group, between, end = _fusable_reductions(ops, i)
+            if len(group) > 1:  # one read of the row for several reductions
+                _emit_reductions(self, group)
+                for op in between:
+                    self.emit_op(op)
+                i = end
+            else:
+                self.emit_op(ops[i])
+                i += 1
 
     def emit_timed_block(self, block: Block) -> None:
         """The entry's body with a timer around every kernel, GEMM and copy
@@ -234,35 +244,86 @@ _REDUCE_C = {"add": ("+", "{acc} = {acc} + {v};"), "mul": ("*", "{acc} = {acc} *
 
 
 def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
-    kind, t = op.kind.data, op.init.type
-    acc = em.fresh("acc")
-    # integer max/min compare signed (the loop level widens unsigned bytes first)
-    acc_type = ctype(t) if is_float(t) or kind in ("add", "mul") else signed(t)
-    em.out.line(f"{acc_type} {acc} = {em.name(op.init)};")
-    yielded = op.body.block.last_op
-    assert isinstance(yielded, cpu.YieldOp)
-    if kind in ("argmax", "argmin"):
-        _emit_arg_reduce(em, op, acc, yielded)
+    _emit_reductions(em, [op])
+
+
+def _fusable_reductions(ops: list[Operation], start: int
+                        ) -> tuple[list[cpu.ReduceOp], list[Operation], int]:
+    """The reductions from `ops[start]` on that can share one loop, the scalar ops
+    between them (emitted after that loop), and the position after the last one.
+
+    They are over the same space, none reads another's result, and only pure scalar
+    ops that none of them reads stand between them (the element rules interleave
+    `sum(x) + 2 * max(x)` as reduce, mulf, reduce): e.g. a mean's sum and the shifted
+    sums of squares of `lower_hl_to_loop/variance.py`, or sum/max/min of one row."""
+    group: list[cpu.ReduceOp] = []
+    between: list[Operation] = []
+    end = start
+    pending: list[Operation] = []
+    for pos in range(start, len(ops)):
+        op = ops[pos]
+        if isinstance(op, cpu.ReduceOp) and op.kind.data in _REDUCE_C:
+            if group and op.space != group[0].space:
+                break
+            earlier = {r for o in [*group, *pending] for r in o.results}
+            if any(o in earlier for inner in op.walk() for o in inner.operands):
+                break
+            group.append(op)
+            between += pending
+            pending = []
+            end = pos + 1
+        elif group and op.name.startswith(("arith.", "math.")) and not op.regions:
+            pending.append(op)
+        else:
+            break
+    return group, between, end
+
+
+def _emit_reductions(em: CEmitter, group: list[cpu.ReduceOp]) -> None:
+    """One loop computing every reduction of `group` (argmax/argmin: alone)."""
+    first = group[0]
+    if first.kind.data in ("argmax", "argmin"):
+        t = first.init.type
+        acc = em.fresh("acc")
+        em.out.line(f"{ctype(t) if is_float(t) else signed(t)} {acc} = {em.name(first.init)};")
+        yielded = first.body.block.last_op
+        assert isinstance(yielded, cpu.YieldOp)
+        _emit_arg_reduce(em, first, acc, yielded)
         return
-    omp_op, update = _REDUCE_C[kind]
-    nan = em.fresh("nan") if kind in ("max", "min") and is_float(t) else None
-    clauses = f"reduction({omp_op}:{acc})"
-    if nan:
-        em.out.line(f"int {nan} = 0;")
-        clauses += f" reduction(|:{nan})"
-    n = len(op.space)
-    pragma = f"#pragma omp simd collapse({n}) {clauses}" if n else None
-    with em.loop_nest(op.space, op.ivs, pragma):
-        em.emit_block(op.body.block)
-        v = em.name(yielded.operands[0])
-        if acc_type != ctype(t):
-            v = f"(({acc_type}){v})"
-        em.out.line(update.format(acc=acc, v=v))
+    states, clauses = [], []
+    for op in group:
+        kind, t = op.kind.data, op.init.type
+        acc = em.fresh("acc")
+        # integer max/min compare signed (the loop level widens unsigned bytes first)
+        acc_type = ctype(t) if is_float(t) or kind in ("add", "mul") else signed(t)
+        em.out.line(f"{acc_type} {acc} = {em.name(op.init)};")
+        omp_op, update = _REDUCE_C[kind]
+        nan = em.fresh("nan") if kind in ("max", "min") and is_float(t) else None
+        clauses.append(f"reduction({omp_op}:{acc})")
         if nan:
-            em.out.line(f"{nan} |= {v} != {v};")
-    if nan:
-        em.out.line(f"if ({nan}) {acc} = NAN;")
-    em.names[op.res[0]] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
+            em.out.line(f"int {nan} = 0;")
+            clauses.append(f"reduction(|:{nan})")
+        states.append((op, acc, acc_type, update, nan))
+    n = len(first.space)
+    pragma = f"#pragma omp simd collapse({n}) {' '.join(clauses)}" if n else None
+    with em.loop_nest(first.space, first.ivs, pragma):
+        for op, acc, acc_type, update, nan in states:
+            for iv, shared in zip(op.ivs, first.ivs, strict=True):
+                em.names[iv] = em.names[shared]
+            em.emit_block(op.body.block)
+            yielded = op.body.block.last_op
+            assert isinstance(yielded, cpu.YieldOp)
+            v = em.name(yielded.operands[0])
+            if acc_type != ctype(op.init.type):
+                v = f"(({acc_type}){v})"
+            em.out.line(update.format(acc=acc, v=v))
+            if nan:
+                em.out.line(f"{nan} |= {v} != {v};")
+    for op, acc, acc_type, _, nan in states:
+        if nan:
+            em.out.line(f"if ({nan}) {acc} = NAN;")
+        t = op.init.type
+        em.names[op.res[0]] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
 
 
 def _emit_arg_reduce(em: CEmitter, op: cpu.ReduceOp, acc: str, yielded: cpu.YieldOp) -> None:

@@ -136,8 +136,9 @@ def _owns_its_point(store: loop.StoreOp, for_op: loop.ForOp, red: loop.ReduceOp)
 
 
 def _defined_before(value: SSAValue, op: Operation) -> bool:
-    """`value` is available at `op` (a block argument of a block enclosing it, or a
-    result of an op before it in an enclosing block)."""
+    """`value` is available at `op`: a block argument of a block enclosing it, a result
+    of an op before it in an enclosing block, or defined outside the outermost op (the
+    kernel, not yet inserted in its function while it is rewritten)."""
     owner = value.owner
     block = owner if isinstance(owner, Block) else owner.parent_block()
     inner: Operation | None = op
@@ -145,6 +146,19 @@ def _defined_before(value: SSAValue, op: Operation) -> bool:
         if inner.parent_block() is block:
             return isinstance(owner, Block) or owner.is_before_in_block(inner)
         inner = inner.parent_op()
+    return not _encloses(op, block)
+
+
+def _encloses(op: Operation, block: Block | None) -> bool:
+    """`block` is inside the outermost op enclosing `op` (so SSA rules apply to it)."""
+    top = op
+    while top.parent_op() is not None:
+        top = top.parent_op()  # type: ignore[assignment]
+    while block is not None:
+        parent = block.parent_op()
+        if parent is top:
+            return True
+        block = parent.parent_block() if parent is not None else None
     return False
 
 
