@@ -112,8 +112,10 @@ def test_softmax_in_double_and_half(dtype, rtol, atol):
     np.testing.assert_allclose(got.astype(np.float64), _softmax64(x), rtol=rtol, atol=atol)
 
 
-def test_softmax_computes_exp_once_per_element():
-    x = np.zeros((4, 32), np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_softmax_computes_exp_once_per_element(dtype):
+    """f16 values are rounded after every op (extf(truncf(v))): the f16 bits are kept."""
+    x = np.zeros((4, 32), dtype)
     module = _lowered(lambda x: F.softmax(x, dim=-1), x)
     assert _count(module, "math.exp") == 1, str(module)
     (kernel,) = [op for op in module.walk() if isinstance(op, loop.KernelOp)]
