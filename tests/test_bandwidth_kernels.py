@@ -264,3 +264,22 @@ def test_independent_row_reductions_share_one_loop_and_match():
     kernel = source[source.index("static void lm_k0"):source.index("void lamina_main")]
     assert kernel.count("#pragma omp simd collapse") == 1, kernel
     assert kernel.count("reduction(") == 6, kernel  # 4 accumulators + 2 NaN flags
+
+
+def test_two_kept_reductions_for_one_loop_do_not_share_the_output():
+    """exp(x)/sum(exp(x)) + exp(2x)/sum(exp(2x)): both sums could keep their values in
+    the loop's one output; only the first does (the second recomputes)."""
+    x = np.random.default_rng(12).standard_normal((5, 64)).astype(np.float32)
+
+    def fn(x):
+        a, b = x.exp(), (x * 2.0).exp()
+        return a / a.sum(-1, keepdim=True) + b / b.sum(-1, keepdim=True)
+
+    x64 = x.astype(np.float64)
+    a, b = np.exp(x64), np.exp(2 * x64)
+    want = a / a.sum(-1, keepdims=True) + b / b.sum(-1, keepdims=True)
+    np.testing.assert_allclose(_run(fn, x), want, rtol=2e-6)
+    module = _lowered(fn, x)
+    stores = [op for red in module.walk() if isinstance(red, loop.ReduceOp)
+              for op in red.body.block.ops if isinstance(op, loop.StoreOp)]
+    assert len(stores) == 1

@@ -100,6 +100,8 @@ def _reuse(red: loop.ReduceOp, for_op: loop.ForOp, stored: set[SSAValue],
             new = ext.results[0]
         match.replace_all_uses_with(new)
         _drop_dead(block)
+        stored.add(store.buf)  # now read and written twice: no other pair may use it
+        loaded.add(store.buf)
         return True
     return False
 
