@@ -283,3 +283,17 @@ def test_two_kept_reductions_for_one_loop_do_not_share_the_output():
     stores = [op for red in module.walk() if isinstance(red, loop.ReduceOp)
               for op in red.body.block.ops if isinstance(op, loop.StoreOp)]
     assert len(stores) == 1
+
+
+def test_layer_norm_of_an_expensive_expression_matches():
+    """layer_norm(gelu(x @ w.T)): gelu (erf) is kept by the mean's sum for the
+    normalizing loop; the variance stays two-pass rather than recompute erf twice more."""
+    import math
+
+    r = np.random.default_rng(13)
+    x, w = r.standard_normal((5, 16)).astype(np.float32), r.standard_normal((8, 16)).astype(np.float32)
+    got = _run(lambda x, w: F.layer_norm(F.gelu(F.linear(x, w)), (8,)), x, w)
+    h = x.astype(np.float64) @ w.T.astype(np.float64)
+    g = 0.5 * h * (1 + np.vectorize(math.erf)(h / math.sqrt(2)))
+    want = (g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

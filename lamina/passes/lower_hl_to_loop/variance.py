@@ -34,7 +34,12 @@ from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from lamina.dialects import loop
-from lamina.passes.lower_hl_to_loop.reuse import _defined_before, _expression, _find_equal
+from lamina.passes.lower_hl_to_loop.reuse import (
+    _defined_before,
+    _expression,
+    _find_equal,
+    _is_expensive,
+)
 
 
 def one_pass_variance(kernel: loop.KernelOp) -> loop.KernelOp:
@@ -79,6 +84,10 @@ def _match(total: loop.ReduceOp, stored: set[SSAValue]):
     tree = _expression(value, total.body.block)
     if n < 2 or tree is None or any(isinstance(op, loop.LoadOp) and op.buf in stored
                                     for op in tree):
+        return None
+    if any(_is_expensive(op) for op in tree):
+        # v is computed once more per reduction: the two-pass form (with the sum keeping
+        # v for the normalizing loop, `reuse.py`) is cheaper than three times
         return None
     for use in list(total.res[0].uses):
         mean = use.operation
@@ -184,7 +193,8 @@ def _rewrite(total: loop.ReduceOp, mean: Operation, squares: loop.ReduceOp,
     mean.results[0].replace_all_uses_with(mean_ops[-1].result)
     mean.detach()
     mean.erase()
-    if not any(True for _ in total.res[0].uses):
+    if not any(True for _ in total.res[0].uses) and not any(
+            isinstance(op, loop.StoreOp) for op in total.walk()):
         total.detach()
         total.erase()
 
