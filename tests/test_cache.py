@@ -91,3 +91,54 @@ def test_concurrent_processes_compiling_the_same_program_all_succeed(cache_dir):
     assert cache._valid(str(so), str(checksum))
     leftovers = [n for n in os.listdir(cache_dir) if n.startswith(".")]
     assert leftovers == []
+
+
+def test_compiler_probe_is_remembered_on_disk(cache_dir, monkeypatch):
+    """A new process asks the compiler for its version and flags once per compiler binary;
+    later processes read the answer from the cache (warm start skips two subprocesses)."""
+    cc = cache._compiler()
+    cache._probe.cache_clear()
+    first = cache._probe(cc)
+    assert list(cache_dir.glob("compiler-*.json"))
+
+    def no_subprocess(path):
+        raise AssertionError("the compiler was probed again")
+
+    monkeypatch.setattr(cache, "_probe_compiler", no_subprocess)
+    cache._probe.cache_clear()
+    assert cache._probe(cc) == first
+    cache._probe.cache_clear()
+
+
+def test_big_programs_compile_as_parallel_units(cache_dir, monkeypatch):
+    """A program over the size threshold is cut into one unit per core at the codegen's
+    markers (kernels spread over units, the entry in its own), compiled in parallel and
+    linked; it computes the same as the single-unit build."""
+    import numpy as np
+
+    import lamina as lm
+
+    x = np.random.default_rng(0).standard_normal((64, 48)).astype(np.float32)
+
+    def program(x):  # several kernels: two reductions over different dims, a GEMM
+        a = (x.exp() * 2).sum(dim=0)
+        b = x.tanh().amax(dim=1)
+        return (x @ x.T).relu() + b[:, None], a
+
+    want = lm.jit(program)(x)
+    source = lm.jit(program).lower(x).source()
+    monkeypatch.setattr(cache, "SPLIT_MIN_CHARS", 0)
+    monkeypatch.setattr(cache, "_compile_jobs", lambda: 3)
+    monkeypatch.setattr(cache, "_LOADED", {})
+    units = cache.split_units(source, 3)
+    assert units is not None and len(units) == 3, units and len(units)
+    assert all("LM_KERNEL void" in u for u in units)
+    assert "lamina_main" in units[0] and all("lamina_main" not in u for u in units[1:])
+    calls = []
+    real = cache._compile_units
+    monkeypatch.setattr(cache, "_compile_units", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setenv("LAMINA_EXTRA_CFLAGS", "-DLM_TEST_SPLIT")  # a new cache key
+    got = lm.jit(program)(x)
+    assert len(calls) == 1 and len(calls[0][0]) == 3
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-5)

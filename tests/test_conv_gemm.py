@@ -100,3 +100,31 @@ def test_large_conv_lowers_to_a_matmul_small_one_keeps_the_loop():
     for module, matmuls in ((big, 1), (small, 0)):
         lower_module(module)
         assert sum(isinstance(op, loop.MatmulOp) for op in module.walk()) == matmuls
+
+
+@pytest.mark.parametrize("xs,ws,kw", GEOMETRIES[:4], ids=[str(g[0]) for g in GEOMETRIES[:4]])
+def test_compiled_im2col_matches_torch(monkeypatch, xs, ws, kw):
+    """Through the C backend (the columns' index math, the matmul reading them in their
+    own 7-d shape, the transposed columns of the weight gradient) against torch."""
+    import torch
+    import torch.nn.functional as TF
+
+    from lamina.runtime import plan_cache
+
+    monkeypatch.setattr(conv_gemm, "MIN_MACS", 0)
+    monkeypatch.setattr(conv_gemm, "MIN_OUT_CHANNELS", 1)
+    monkeypatch.setattr(plan_cache, "lookup", lambda *a, **k: None)  # lower afresh
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+
+    def f(a, b, c):
+        y, pullback = lm.vjp(lambda a, b: lm.relu(lm.conv2d(a, b, **kw)), a, b)
+        return (y, *pullback(c))
+
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = TF.relu(TF.conv2d(tx, tw, **kw))
+    ct = rng.standard_normal(ty.shape).astype(np.float32)
+    ty.backward(torch.tensor(ct))
+    got = lm.jit(f)(lm.tensor(x), lm.tensor(w), lm.tensor(ct))
+    for g, want in zip(got, (ty.detach(), tx.grad, tw.grad), strict=True):
+        np.testing.assert_allclose(np.asarray(g), want.numpy(), rtol=1e-4, atol=1e-4)

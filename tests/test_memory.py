@@ -77,6 +77,65 @@ def test_jitted_training_step_keeps_memory_flat():
     assert len(step._cache) == 1
 
 
+# ---------------------------------------------------------------- buffer planning
+
+
+def test_intermediates_of_one_type_share_storage():
+    """lower-hl-to-loop frees each intermediate after its last reader and hands the
+    buffer to the next intermediate of the same type (memory.py): a chain of eight
+    products needs two intermediate buffers (ping-pong), not seven."""
+    rng = np.random.default_rng(3)
+    ws = [rng.standard_normal((32, 32)).astype(np.float32) / 6 for _ in range(8)]
+    x = rng.standard_normal((16, 32)).astype(np.float32)
+
+    def chain(x, *ws):
+        h = x
+        for w in ws:
+            h = h @ w
+        return h
+
+    lowered = lm.jit(chain, backend="c").lower(x, *ws)
+    loop_ir = lowered.ir("loop")
+    assert loop_ir.count("memref.alloc()") == 2, loop_ir
+    expect = x.astype(np.float64)
+    for w in ws:
+        expect = expect @ w
+    np.testing.assert_allclose(lowered.compile()(x, *ws)[0], expect, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("donate", ["1", "0"])
+def test_donated_step_takes_no_pooled_output_for_params(donate, monkeypatch):
+    """A jitted SGD step on a 512x512 layer: with donation the weight and its momentum
+    buffer are updated in their own arrays, so the only pooled (>= 1 MiB) output a call
+    takes is the weight's gradient; without it, three."""
+    from lamina.runtime import buffers
+
+    monkeypatch.setenv("LAMINA_DONATE", donate)
+    rng = np.random.default_rng(4)
+    model = lm.nn.Linear(512, 512)
+    opt = lm.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    x = rng.standard_normal((8, 512)).astype(np.float32)
+
+    @lm.jit(backend="c")
+    def step(x):
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step(x)
+    weight = model.weight.numpy()
+    pool = buffers.POOL
+    if pool.limit == 0:
+        pytest.skip("the output pool is off (LAMINA_POOL_MB=0)")
+    before = pool.hits + pool.misses
+    step(x)
+    taken = pool.hits + pool.misses - before
+    assert taken == (1 if donate == "1" else 3)
+    assert (model.weight.numpy() is weight) == (donate == "1")
+
+
 def test_eager_loop_keeps_memory_and_program_cache_flat():
     x = lm.tensor(np.random.default_rng(2).standard_normal((64, 64)).astype(np.float32))
 

@@ -44,7 +44,9 @@ Program-level conventions (what `lower-hl-to-loop` produces):
 - a kernel may compute several results: several top-level `loop.reduce` /
   `loop.for` / `loop.seq_for` and several `loop.store`s to different buffers; a
   kernel point never reads what another point of the same kernel writes, except
-  through `loop.seq_for` read-modify-write on buffers it alone owns;
+  through `loop.seq_for` read-modify-write on buffers it alone owns, and except a
+  `loop.reduce` body storing its values into the elements of its own point that a
+  later `loop.for` of the point reads back and overwrites (`lower_hl_to_loop/reuse.py`);
 - non-uniform constants are `memref.global "private" constant` ops in the module,
   read with `memref.get_global`;
 - `loop.reduce "argmax"/"argmin"` start their index at 0: when no element beats

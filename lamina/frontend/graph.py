@@ -9,7 +9,8 @@ A tensor from outside the active graph (a concrete array, a module parameter
 captured by closure, a lazy tensor of the eager graph) is *lifted*: it becomes
 a new block argument, remembered so that its current data is passed on each
 call. In-place updates of such tensors inside a jit are recorded as
-`mutations` and become outputs written back after each call.
+`mutations` and become outputs written back after each call (on the C backend
+usually written into the tensor's own array: see `lamina/passes/donate_buffers.py`).
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ _STACK: list[Graph] = []
 _EAGER: list[Graph] = []
 # id -> lazy tensor of an eager graph (a WeakSet would compare tensors with Tensor.__eq__)
 _LIVE_EAGER: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# every eager graph still referenced (the current one, older ones lazy tensors point to)
+_ALL_EAGER: weakref.WeakSet[Graph] = weakref.WeakSet()
 
 
 def current() -> Graph:
@@ -136,7 +139,7 @@ def eager_graph() -> Graph:
     fresh one is always safe."""
     graph = _EAGER[0] if _EAGER else None
     if graph is None or graph.n_ops > _EAGER_MAX_OPS:
-        _EAGER[:] = [Graph("eager")]
+        _EAGER[:] = [_new_eager()]
     elif graph.n_ops % _EAGER_CHECK_EVERY == 0 and graph.n_ops != graph.swept_at:
         graph.swept_at = graph.n_ops
         if _referenced(graph):
@@ -144,8 +147,28 @@ def eager_graph() -> Graph:
 
             lazy.sweep(graph)  # keep what live tensors need, drop the rest
         else:
-            _EAGER[:] = [Graph("eager")]
+            _EAGER[:] = [_new_eager()]
     return _EAGER[0]
+
+
+def _new_eager() -> Graph:
+    graph = Graph("eager")
+    _ALL_EAGER.add(graph)
+    return graph
+
+
+def keep_snapshots(arrays: list[Any]) -> None:
+    """`arrays` are about to be overwritten in place (a jitted step's donated
+    parameters): eager graphs that captured one of them as a snapshot for ops not yet
+    realized (`q = p * 2` before the step, `q.numpy()` after) get a private copy, so
+    those ops still see the old value. Costs a dict lookup per array and live eager
+    graph (usually one) when nothing is pending."""
+    for graph in list(_ALL_EAGER):
+        for a in arrays:
+            arg = graph.captured_ids.get(id(a))
+            if arg is not None and graph.captured[arg.index] is a:  # type: ignore[attr-defined]
+                graph.captured[arg.index] = a.copy()  # type: ignore[attr-defined]
+                del graph.captured_ids[id(a)]  # later captures of `a` see its new data
 
 
 def _referenced(graph: Graph) -> bool:

@@ -7,6 +7,13 @@ optimizer state) become extra inputs; tensors it updates in place and `.grad`
 fields it sets become extra outputs, written back after every call. Guards on
 those captured tensors (shape, dtype, whether `.grad` was None) trigger a
 retrace when they no longer hold, as Dynamo's guards do.
+
+Donation: the traced function says which output is the new value of which captured
+input (`lamina.donate`); where the C backend finds that safe it writes the output
+into the input's own array (`lamina/passes/donate_buffers.py`), so a training step
+updates parameters and optimizer state in place: no new parameter-sized arrays per
+step, and arrays or views a user holds (`p.numpy()`) see the update, as in torch.
+Other backends allocate fresh outputs (same values). `LAMINA_DONATE=0` turns it off.
 """
 
 from __future__ import annotations
@@ -18,14 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, TensorType, i64
 
-from lamina import dtypes
+from lamina import dtypes, knobs
 from lamina.errors import ArgumentError, LaminaError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import pytree
 from lamina.frontend.tensor import Tensor
 from lamina.runtime import backends
+
+DONATE = "lamina.donate"  # see lamina/passes/donate_buffers.py (not imported: no xDSL passes here)
 
 
 def _is_array(x: Any) -> bool:
@@ -72,6 +81,8 @@ class _Entry:
     data_writebacks: list[tuple[Tensor, int]]
     grad_writebacks: list[tuple[Tensor, int | None]]
     guards: list[tuple[Tensor, tuple, bool | None]] = field(default_factory=list)
+    # inputs whose arrays the program updates in place (C backend, see donate-buffers)
+    donated: list[int] = field(default_factory=list)
 
     def guards_hold(self) -> bool:
         return all(t.shape == shape and (grad_none is None or (t._grad is None) == grad_none)
@@ -117,7 +128,9 @@ class Jitted:
         inputs = list(leaves) if ready else [_as_array(leaves[i])
                                              for i in entry.arg_leaf_indices]
         inputs += [t._concrete() for t in entry.captured]
-        outputs = entry.program(inputs)
+        if entry.donated:  # arrays the program overwrites: pending eager ops keep a copy
+            graphs.keep_snapshots([inputs[i] for i in entry.donated])
+        outputs = entry.program(inputs, donate=True)
         for tensor, j in entry.data_writebacks:
             tensor._data, tensor._value, tensor._graph = outputs[j], None, None
         for tensor, j in entry.grad_writebacks:
@@ -160,7 +173,15 @@ class Jitted:
                 else:
                     out_plan.append(("static", leaf))
             data_writebacks = []
+            donate: dict[int, int] = {}  # output -> the captured input it is the new value of
             for tensor in graph.mutated.values():
+                # an input the output may reuse; a tensor only written (`buf.copy_(x)`,
+                # `zero_()`) becomes one too, so that it keeps its array as in torch
+                arg = graph.captured_ids.get(id(tensor))
+                if arg is None and knobs.donate():
+                    arg = graph.capture(tensor)
+                if arg is not None:
+                    donate[len(outputs)] = arg.index
                 data_writebacks.append((tensor, len(outputs)))
                 outputs.append(tensor._value)
             grad_writebacks = []
@@ -179,6 +200,11 @@ class Jitted:
         module = graph.to_module(outputs, name=getattr(self.fn, "__name__", "main")
                                  if str(getattr(self.fn, "__name__", "")).isidentifier()
                                  else "main")
+        if donate and knobs.donate():
+            fn = module.body.block.first_op
+            assert fn is not None
+            fn.attributes[DONATE] = DenseArrayBase.from_list(
+                i64, [donate.get(j, -1) for j in range(len(outputs))])
         n_explicit = len(arg_leaf_indices)
         captured = graph.captured[n_explicit:]
         # `.grad`'s None-ness is guarded only where the program read it before setting it
@@ -197,7 +223,8 @@ class Jitted:
         module, plan = self._trace_module(args, kwargs, leaves, treedef)
         program = compile_module(module, backend, name=module.body.block.first_op.sym_name.data,
                                  warm_start=warm_start)
-        return _Entry(program=program, module_text=lambda: str(module), **plan)
+        donated = sorted(getattr(program.run, "donated", {}).values())
+        return _Entry(program=program, module_text=lambda: str(module), donated=donated, **plan)
 
     # ------------------------------------------------------------ inspection
 

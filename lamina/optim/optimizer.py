@@ -7,9 +7,16 @@ tensor op under `no_grad`. That one design serves both ways of training:
 - inside `lm.jit`, the parameters and state tensors are captured as program
   inputs and their in-place updates become outputs written back after each
   call, so forward + backward + step compile to one program. The step count is
-  a tensor for this reason: a Python int would be baked into the trace.
+  a tensor for this reason: a Python int would be baked into the trace. On the
+  C backend those outputs are donated: written into the tensors' own arrays
+  (`lamina/passes/donate_buffers.py`; every parameter, momentum buffer and Adam
+  moment of torch's optimizers qualifies, the 0-d step counters do not).
 - outside jit (eager), the updates are recorded lazily and `step()` realizes
   all of them at once: one compiled program per step, cached by its structure.
+  That program does not donate: in the usual loop `loss` is still lazy at
+  `step()` (`print(loss.item())` after it recomputes the forward from the
+  parameters' old arrays, measured), and values kept for autograd read them too,
+  so an in-place update would first have to copy each of them.
 
 The learning rate is a tensor too (see `ParamGroup`), so a schedule that
 assigns `group["lr"]` works with a jitted step. The other hyperparameters

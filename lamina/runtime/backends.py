@@ -25,7 +25,11 @@ class Program:
     source: str | None = None
     kernel_count: int = 0
 
-    def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, args: Sequence[np.ndarray], donate: bool = False) -> list[np.ndarray]:
+        """`donate`: the caller gives up the inputs that the program writes its donated
+        outputs into (C backend, `Runner.donated`); other backends ignore it."""
+        if donate and getattr(self.run, "donated", None):
+            return self.run(args, donate=True)  # type: ignore[call-arg]
         return self.run(args)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,11 +60,21 @@ def _main(module: ModuleOp) -> func.FuncOp:
 
 
 class Runner:
-    """Calls the compiled entry with numpy buffers; checks the arguments first."""
+    """Calls the compiled entry with numpy buffers; checks the arguments first.
 
-    def __init__(self, entry, inputs: list[BufferSpec], outputs: list[BufferSpec], name: str):
+    `donated` ({output j: input i}, from the `donate-buffers` pass): the program writes
+    output j into input i's buffer. A caller that gives those inputs up (`donate=True`,
+    lm.jit for the tensors it updates in place) gets its own array back as output j,
+    updated in place; otherwise, or when the array cannot be written safely (read-only,
+    converted, or sharing memory with another input), input i is copied first."""
+
+    def __init__(self, entry, inputs: list[BufferSpec], outputs: list[BufferSpec], name: str,
+                 donated: dict[int, int] | None = None):
         self.entry = entry
         self.inputs, self.outputs, self.name = inputs, outputs, name
+        self.donated = dict(donated or {})
+        self._fresh = [(j, s) for j, s in enumerate(outputs) if j not in self.donated]
+        self._disjoint: list[int] | None = None  # input addresses last found not to overlap
         self.count = len(inputs) + len(outputs)
         self._ptr_array = ctypes.c_void_p * max(self.count, 1)
 
@@ -77,26 +87,69 @@ class Runner:
                 f"{spec.dtype}"))
         return a
 
-    def __call__(self, args: Sequence) -> list[np.ndarray]:
+    def __call__(self, args: Sequence, donate: bool = False) -> list[np.ndarray]:
         if len(args) != len(self.inputs):
             raise ArgumentError(with_location(
                 f"c program @{self.name} takes {len(self.inputs)} arguments, got {len(args)}"))
         # the per-call path is the dispatch overhead of every program: no conversion for
         # arrays that already fit, outputs from the buffer pool (see runtime/buffers.py)
         ptrs = self._ptr_array()
-        kept = []
+        arrays = []
         for i, spec in enumerate(self.inputs):
             a = args[i]
             if not (type(a) is np.ndarray and a.dtype == spec.dtype and a.shape == spec.shape
                     and a.flags.c_contiguous):
                 a = self._prepare(i, a, spec)
-                kept.append(a)
+            arrays.append(a)
             ptrs[i] = data_address(a)
-        outs = [buffers.empty(s.shape, s.dtype) for s in self.outputs]
-        for j, out in enumerate(outs, len(self.inputs)):
-            ptrs[j] = data_address(out)
+        n_in = len(self.inputs)
+        outs: list = [None] * len(self.outputs)
+        for j, spec in self._fresh:
+            outs[j] = out = buffers.empty(spec.shape, spec.dtype)
+            ptrs[n_in + j] = data_address(out)
+        if self.donated:
+            shared: set[int] = set()
+            if donate:  # a training loop passes the same arrays every call: checked once
+                addresses = ptrs[:n_in]
+                if addresses != self._disjoint:
+                    shared = _sharing(arrays, self.donated.values())
+                    self._disjoint = None if shared else addresses
+            for j, i in self.donated.items():
+                a = arrays[i]
+                if not (donate and a is args[i] and a.flags.writeable) or i in shared:
+                    a = buffers.empty(a.shape, a.dtype)  # the caller keeps its input intact
+                    np.copyto(a, arrays[i])
+                    ptrs[i] = data_address(a)
+                outs[j] = a
+                ptrs[n_in + j] = ptrs[i]
         self.entry(ptrs)
         return outs
+
+
+def _sharing(arrays: list[np.ndarray], donated: Iterable[int]) -> set[int]:
+    """The donated inputs whose memory overlaps another input's (the same parameter
+    passed twice, a view of it): writing them in place would change the other.
+    All arrays are C-contiguous here, so byte ranges decide. A sweep over the sorted
+    ranges finds whether anything overlaps (~20 us for the 15 inputs of the bench's
+    MLP step, so the runner skips it when the addresses are the last call's); only
+    then are the donated ones checked pair by pair."""
+    spans = sorted((data_address(a), data_address(a) + a.nbytes, i)
+                   for i, a in enumerate(arrays) if a.nbytes)
+    end = -1
+    for start, stop, _ in spans:
+        if start < end:
+            break
+        end = max(end, stop)
+    else:
+        return set()
+    found = set()
+    for i in donated:
+        a = arrays[i]
+        lo = data_address(a)
+        hi = lo + a.nbytes
+        if a.nbytes and any(k != i and start < hi and lo < stop for start, stop, k in spans):
+            found.add(i)
+    return found
 
 
 def _kernel_count(module: ModuleOp) -> int:
@@ -111,7 +164,10 @@ def lower_to_cpu(module: ModuleOp, tag: str = "") -> dict[str, str]:
     passes = registry.lamina_passes()
     if "lower-hl-to-loop" not in passes:
         raise CompileError("c backend: the hl -> loop lowering is not available")
-    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()()], dump_tag=f"{tag}loop-")
+    from lamina.passes.donate_buffers import DonateBuffersPass
+
+    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()(), DonateBuffersPass()],
+                        dump_tag=f"{tag}loop-")
     levels["loop"] = str(module)
     from lamina.passes.cpu_column_reduce import CpuColumnReducePass
     from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
@@ -146,8 +202,11 @@ class CBackend(backends.Backend):
         entry = getattr(lib, ENTRY)
         entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         entry.restype = None
-        return backends.Program("c", Runner(entry, inputs, outputs, name), levels=levels,
-                                source=source, kernel_count=_kernel_count(work))
+        from lamina.passes.donate_buffers import donation_map
+
+        runner = Runner(entry, inputs, outputs, name, donation_map(_main(work)))
+        return backends.Program("c", runner, levels=levels, source=source,
+                                kernel_count=_kernel_count(work))
 
 
 def _cpu_dialect():
@@ -182,5 +241,12 @@ def _column_pass():
     return CpuColumnReducePass
 
 
+def _donate_pass():
+    from lamina.passes.donate_buffers import DonateBuffersPass
+
+    return DonateBuffersPass
+
+
 registry.register("cpu-column-reduce", _column_pass)
+registry.register("donate-buffers", _donate_pass)
 registry.register("lower-loop-to-cpu", _lower_pass)

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import functools
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -56,15 +57,49 @@ def _compiler() -> str:
 
 @functools.cache
 def compiler_version(path: str) -> str:
+    return _probe(path)["version"]
+
+
+def _probe_compiler(path: str) -> dict:
     try:
         done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
     except OSError as err:
         raise CompileError(f"cannot run the C compiler {path}: {err}") from err
-    return done.stdout.strip() or done.stderr.strip()
+    return {"version": done.stdout.strip() or done.stderr.strip(),
+            "platform_flags": list(_platform_flags(path)), "answered": done.returncode == 0}
 
 
 @functools.cache
+def _probe(path: str) -> dict:
+    """The compiler's version and platform flags, remembered on disk per compiler binary
+    (its real path, size and mtime): asking the compiler costs two subprocesses, ~10 ms
+    of every new process's warm start otherwise."""
+    try:
+        real = os.path.realpath(path)
+        info = os.stat(real)
+        ident = hashlib.sha256(f"{real}:{info.st_size}:{info.st_mtime_ns}".encode()).hexdigest()
+        memo: str | None = os.path.join(cache_dir(), f"compiler-{ident[:24]}.json")
+    except (OSError, CompileError):
+        memo = None
+    if memo is not None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            with open(memo) as f:
+                found = json.load(f)
+            if isinstance(found.get("version"), str) and \
+                    isinstance(found.get("platform_flags"), list):
+                return found
+    probed = _probe_compiler(path)
+    if memo is not None and probed.pop("answered", False) and probed["version"]:
+        with contextlib.suppress(OSError):
+            _atomic_write(memo, json.dumps(probed).encode(), os.path.dirname(memo))
+    return probed
+
+
 def platform_flags(cc: str) -> tuple[str, ...]:
+    return tuple(_probe(cc)["platform_flags"])
+
+
+def _platform_flags(cc: str) -> tuple[str, ...]:
     """Flags this machine adds to every compile: glibc's vector math library where the
     linker finds it (x86-64 Linux, glibc >= 2.35), see c_prelude.h."""
     import platform
@@ -135,13 +170,17 @@ def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -
         options = [f for f in flags if not f.startswith("-l")]
         # relative names: the object records the file name, so every process makes the
         # same bytes and concurrent writers of one entry agree
-        done = subprocess.run([cc, *options, os.path.basename(src), "-o", os.path.basename(out),
-                               *libs, "-lm"],
-                              capture_output=True, text=True, cwd=work)
-        if done.returncode != 0:
+        units = split_units(source, _compile_jobs())
+        if units is None:
+            done = _run_compilers(
+                [[cc, *options, os.path.basename(src), "-o", os.path.basename(out),
+                  *libs, "-lm"]], work)
+        else:
+            done = _compile_units(units, cc, options, libs, key, os.path.basename(out), work)
+        if done is not None:
             kept = _keep_failed_source(source, key)
             raise CompileError(with_location(
-                f"the C compiler failed ({cc} {' '.join(flags)}):\n{done.stderr.strip()}\n"
+                f"the C compiler failed ({cc} {' '.join(flags)}):\n{done.strip()}\n"
                 f"source kept at {kept}"))
         with open(out, "rb") as f:
             data = f.read()
@@ -151,6 +190,72 @@ def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -
                       hashlib.sha256(data).hexdigest().encode(), directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# Below this much C a program is one compiler run: splitting costs a compile of the
+# shared prelude per unit and a link (~60 ms measured), more than it saves.
+SPLIT_MIN_CHARS = 60_000
+
+
+def _compile_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def split_units(source: str, jobs: int) -> list[str] | None:
+    """The source cut into `jobs` translation units at the codegen's markers (see
+    `lamina.codegen.c`), kernels spread by size; None where one unit is better: one
+    core, a small program, or a source without markers."""
+    from lamina.codegen.c import UNIT_KERNEL, UNIT_MAIN
+
+    if jobs < 2 or len(source) < SPLIT_MIN_CHARS or UNIT_MAIN not in source:
+        return None
+    head, _, rest = source.partition(UNIT_KERNEL)
+    kernels_text, _, main = rest.partition(UNIT_MAIN)
+    kernels = [UNIT_KERNEL + k for k in (UNIT_KERNEL + kernels_text).split(UNIT_KERNEL)[1:]]
+    if len(kernels) < 2:
+        return None
+    groups: list[list[str]] = [[] for _ in range(min(jobs, len(kernels)))]
+    sizes = [0] * len(groups)
+    for k in sorted(kernels, key=len, reverse=True):  # largest first onto the lightest unit
+        i = sizes.index(min(sizes))
+        groups[i].append(k)
+        sizes[i] += len(k)
+    units = [head + "".join(g) for g in groups]
+    return [head + main, *units]
+
+
+def _compile_units(units: list[str], cc: str, options: list[str], libs: list[str], key: str,
+                   out: str, work: str) -> str | None:
+    """Compile the units in parallel (the first is the entry's), then link them."""
+    compile_only = [o for o in options if o != "-shared"]
+    hidden = '-DLM_KERNEL=__attribute__((visibility("hidden")))'
+    commands, objects = [], []
+    for i, text in enumerate(units):
+        name = f"{key[:16]}-{i}.c"
+        with open(os.path.join(work, name), "w") as f:
+            f.write(text)
+        kernel_unit = ["-DLM_KERNEL_UNIT"] if i else []
+        objects.append(f"{key[:16]}-{i}.o")
+        commands.append([cc, *compile_only, hidden, *kernel_unit, "-c", name, "-o", objects[-1]])
+    failed = _run_compilers(commands, work)
+    if failed is not None:
+        return failed
+    return _run_compilers([[cc, *options, *objects, "-o", out, *libs, "-lm"]], work)
+
+
+def _run_compilers(commands: list[list[str]], cwd: str) -> str | None:
+    """Run the commands at once; None when all succeed, else the first one's errors."""
+    running = [subprocess.Popen(c, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for c in commands]
+    failed = None
+    for proc in running:
+        _, err = proc.communicate()
+        if proc.returncode != 0 and failed is None:
+            failed = err or f"exit status {proc.returncode}"
+    return failed
 
 
 def _keep_failed_source(source: str, key: str) -> str:

@@ -93,7 +93,8 @@ def lookup(hl_text: str, backend: str) -> backends.Program | None:
     blas.bind(lib)
     entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
     entry.restype = None
-    return backends.Program("c", Runner(entry, specs[0], specs[1], plan["name"]),
+    donated = {int(j): int(i) for j, i in plan.get("donated", {}).items()}
+    return backends.Program("c", Runner(entry, specs[0], specs[1], plan["name"], donated),
                             levels={"hl": hl_text}, kernel_count=int(plan["kernels"]))
 
 
@@ -112,7 +113,8 @@ def store(hl_text: str, backend: str, program: backends.Program) -> None:
     plan = {"so": cache.cache_key(program.source, cc, cache.all_flags(cc)), "entry": ENTRY,
             "name": runner.name, "kernels": program.kernel_count,
             "inputs": [[list(s.shape), s.dtype.name] for s in runner.inputs],
-            "outputs": [[list(s.shape), s.dtype.name] for s in runner.outputs]}
+            "outputs": [[list(s.shape), s.dtype.name] for s in runner.outputs],
+            "donated": {str(j): i for j, i in getattr(runner, "donated", {}).items()}}
     with contextlib.suppress(OSError):
         directory = cache.cache_dir()
         cache._atomic_write(_plan_path(key), json.dumps(plan).encode(), directory)

@@ -43,6 +43,8 @@ from lamina.passes.lower_hl_to_loop.prepare import (
 )
 from lamina.passes.lower_hl_to_loop.producers import PRODUCERS, MatmulProducer
 from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
+from lamina.passes.lower_hl_to_loop.reuse import keep_reduced_values
+from lamina.passes.lower_hl_to_loop.variance import one_pass_variance
 
 
 class FunctionLowering:
@@ -141,6 +143,8 @@ class FunctionLowering:
         io = [*self.fn.function_type.inputs.data, *self.fn.function_type.outputs.data]
         lowered.attributes["lamina.dtypes"] = ArrayAttr(
             [StringAttr(dtypes.from_ir(t.get_element_type()).name) for t in io])  # type: ignore[attr-defined]
+        if "lamina.donate" in self.fn.attributes:  # for donate-buffers (C backend only)
+            lowered.attributes["lamina.donate"] = self.fn.attributes["lamina.donate"]
         return lowered
 
     def _alloc(self, v: SSAValue) -> SSAValue:
@@ -194,7 +198,7 @@ class FunctionLowering:
         """Emit the open kernel over `key` (all open kernels when None)."""
         for k in [key] if key is not None else list(self.groups):
             kb, _ = self.groups.pop(k)
-            self.add(_without_dead_scalars(kb.kernel))
+            self.add(_without_dead_scalars(one_pass_variance(keep_reduced_values(kb.kernel))))
 
     def _copy(self, value: SSAValue, dest: SSAValue) -> None:
         self._flush()

@@ -79,7 +79,9 @@ def to_materialize(v: SSAValue, is_buffer: IsBuffer, views: bool = True) -> SSAV
     """What to put in memory so that `matrix_operand(v)` succeeds: the deepest value
     under `v`'s views that `v` is a GEMM-readable view of and that is not larger
     than `v` (the source of a transpose, the matrix under a batch broadcast; not the
-    whole of a tensor that `v` slices)."""
+    whole of a tensor that `v` slices). Under a reshape that is the data in its own
+    shape: a kernel over im2col's [N, C, KH, KW, OH, OW] indexes affinely, over the
+    merged [N, C*KH*KW, OH*OW] it divides by OW."""
     values = chain(v, is_buffer)
     size = math.prod(shape(v))
     for i in range(len(values) - 1, 0, -1):
@@ -200,3 +202,12 @@ def elem_type_storage(element):
 
 
 PRODUCERS["hl.scatter_add"] = ScatterAddProducer()
+
+
+def _register_window_producers() -> None:
+    from lamina.passes.lower_hl_to_loop.rules_select import SelectAndScatterAddProducer
+
+    PRODUCERS["hl.select_and_scatter_add"] = SelectAndScatterAddProducer()
+
+
+_register_window_producers()

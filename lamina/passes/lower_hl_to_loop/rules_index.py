@@ -18,8 +18,9 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.hl import indexing as ix
 from lamina.dialects.hl import random as rnd
+from lamina.dialects.hl.shape import ReshapeOp, TransposeOp
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, shape
-from lamina.passes.lower_hl_to_loop.rules import scalar_const
+from lamina.passes.lower_hl_to_loop.rules import reshape_indices, scalar_const
 from lamina.passes.lower_hl_to_loop.scalar import convert
 
 # ---------------------------------------------------------------- shared helpers
@@ -85,7 +86,59 @@ def reverse_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     return kb.element(src, inner)
 
 
+def _in_memory(kb: KernelBuilder, v: SSAValue, idx) -> tuple[SSAValue, tuple] | None:
+    """(buffer, index) holding element `idx` of `v` when `v` is a buffer or transposes and
+    reshapes of one (read in place), else None."""
+    at = list(idx)
+    while not (v in kb.buffers and v not in kb.recompute):
+        op = v.owner
+        if isinstance(op, TransposeOp):
+            inner: list = [None] * len(at)
+            for i, p in enumerate(op.prop("perm")):
+                inner[p] = at[i]  # result dim i is operand dim perm[i]
+            at = inner
+        elif isinstance(op, ReshapeOp):  # out-of-range indices map anywhere: masked off
+            at = list(reshape_indices(kb, shape(op.operands[0]), shape(v), at))
+        else:
+            return None
+        v = op.operands[0]
+    return kb.buffers[v], tuple(at)
+
+
+def _masked_pad(kb: KernelBuilder, op: Operation, idx) -> SSAValue | None:
+    """A pad without interior of a buffer: a masked load at the unclamped index. It stays
+    contiguous along the innermost dim, so gcc vectorizes it as a masked vector load
+    where a clamped index is a gather (bench CNN im2col of conv 2, standalone C, 1
+    thread: 0.34 -> 0.20 ms)."""
+    src = op.operands[0]
+    low, interior = op.prop("low"), op.prop("interior")  # type: ignore[attr-defined]
+    if any(interior):
+        return None
+    inner = tuple(offset(kb, i, -lo) for i, lo in zip(idx, low, strict=True))
+    found = _in_memory(kb, src, inner)
+    if found is None:
+        return None
+    conds: list[SSAValue] = []
+    for q, n, lo, m in zip(inner, shape(src), low, shape(op.results[0]), strict=True):
+        if lo > 0:
+            conds.append(kb.op(arith.CmpiOp(q, kb.index(0), "sge")))
+        if m - 1 - lo > n - 1:
+            conds.append(kb.op(arith.CmpiOp(q, kb.index(n - 1), "sle")))
+    mask = all_of(kb, conds)
+    if mask is None:
+        return kb.element(src, inner)
+    v = kb.load(*found, elem_type(src), mask)
+    value = op.prop("value")  # type: ignore[attr-defined]
+    if value == 0 and math.copysign(1, value) > 0:
+        return v  # a masked load gives +0
+    fill = scalar_const(kb, op.prop("value"), elem_type(src))  # type: ignore[attr-defined]
+    return kb.op(arith.SelectOp(mask, v, fill))
+
+
 def pad_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
+    masked = _masked_pad(kb, op, idx)
+    if masked is not None:
+        return masked
     src = op.operands[0]
     low, interior = op.prop("low"), op.prop("interior")  # type: ignore[attr-defined]
     out = shape(op.results[0])

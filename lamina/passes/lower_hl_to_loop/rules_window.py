@@ -1,34 +1,48 @@
-"""Element rules of the window ops: conv, reduce_window and the max-pool gradient pair.
+"""Element rules of the window ops conv and reduce_window, and the window geometry
+shared with the max-pool gradient pair (`rules_select.py`).
 
 Each is a direct loop nest: a `loop.reduce` over the window (conv: over input
 channels and kernel positions) at every output point, reading the operand through
-`dilated_coord` (padding, input dilation and cropping become bounds checks).
-`select_and_scatter_add` is written as a gather, parallel over its result: an
-operand position sums the source values of the windows that cover it AND selected
-it (their first maximum), so no two kernel points write the same element.
+`dilated_coord` (padding, input dilation and cropping become bounds checks); small
+unpadded windows are an unrolled chain instead.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import i64
+from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.hl import contract, window
 from lamina.dialects.hl.contract import ones_or, split_padding
-from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, compute_type, elem_type, shape
+from lamina.passes.lower_hl_to_loop.kernel import (
+    KernelBuilder,
+    compute_type,
+    elem_type,
+    is_unsigned,
+    shape,
+)
 from lamina.passes.lower_hl_to_loop.rules import _extreme
-from lamina.passes.lower_hl_to_loop.rules_index import all_of, dilated_coord, fill_or, offset
+from lamina.passes.lower_hl_to_loop.rules_index import dilated_coord, fill_or, offset
+
+# Windows of at most this many positions are reduced (and pick their first maximum)
+# with an unrolled chain of ops instead of a `loop.reduce`: an argmax loop is a branch
+# per position in C (on random data half of them mispredict) and a 2x2 max is a tiny
+# simd reduction per window, where the unrolled chain vectorizes across windows.
+UNROLL_WINDOW = 16
 
 
 class Geometry:
     """Per-dim window geometry of a window op or of conv's spatial dims."""
 
-    def __init__(self, sizes, out, window, strides, lo, dilation, input_dilation):
+    def __init__(self, sizes, out, window, strides, lo, dilation, input_dilation, hi=None):
         self.sizes, self.out, self.window = list(sizes), list(out), list(window)
         self.strides, self.lo = list(strides), list(lo)
+        self.hi = list(hi) if hi is not None else [0] * len(self.lo)
         self.dilation, self.idil = list(dilation), list(input_dilation)
 
     @classmethod
@@ -37,7 +51,7 @@ class Geometry:
         x = op.operands[0]
         out = window.WindowOp.window_shape(x.type, op.props())  # type: ignore[arg-type, attr-defined]
         return cls(shape(x), out, g["window"], g["strides"], g["lo"], g["dilation"],
-                   g["input_dilation"])
+                   g["input_dilation"], g["hi"])
 
     def moving(self) -> list[int]:
         """Dims where the window has more than one position."""
@@ -58,6 +72,22 @@ class Geometry:
             idx.append(q)
             conds += c
         return tuple(idx), conds
+
+    def disjoint(self) -> bool:
+        """Every operand element lies in at most one window (`max_pool2d(x, 2)`)."""
+        return all(w <= s and d == 1 and i == 1 for w, s, d, i in
+                   zip(self.window, self.strides, self.dilation, self.idil, strict=True))
+
+    def unpadded(self) -> bool:
+        """Every window position is an operand element (no padding, no dilation holes)."""
+        return all(lo <= 0 and hi <= 0 and i == 1 for lo, hi, i in
+                   zip(self.lo, self.hi, self.idil, strict=True))
+
+    def tiles(self) -> bool:
+        """The windows tile the operand exactly: each element is in exactly one window."""
+        return self.disjoint() and all(
+            w == s and lo == 0 and o * s == n for w, s, lo, o, n in
+            zip(self.window, self.strides, self.lo, self.out, self.sizes, strict=True))
 
     def offsets(self, kb: KernelBuilder, ks: Sequence[SSAValue]) -> list[SSAValue]:
         """Full window offsets from the reduction variables of the moving dims."""
@@ -115,75 +145,34 @@ def reduce_window_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
 
     if not moving:
         return body(())
-    (value,) = kb.reduce("max" if is_max else "add", [geo.window[d] for d in moving], fill,
-                         body, idx)
+    sizes = [geo.window[d] for d in moving]
+    if math.prod(sizes) <= UNROLL_WINDOW and geo.unpadded():
+        # a chain of max/add ops: gcc vectorizes it across neighbouring windows, where a
+        # 2x2 `loop.reduce` is a tiny simd reduction per window (max_pool2d(x, 2) of
+        # [32, 8, 28, 28], 1 thread: 0.20 -> 0.04 ms). With padding every position
+        # needs a bounds check and the windows' reduction lanes win (max_pool2d(x, 3,
+        # 2, 1): 0.47 ms, unrolled 1.07 ms).
+        values = [body([kb.index(k) for k in ks])
+                  for ks in itertools.product(*map(range, sizes))]
+        combine = _max_op(t, element) if is_max else \
+            (arith.AddiOp if isinstance(t, IntegerType) else arith.AddfOp)
+        value = values[0]
+        for v in values[1:]:
+            value = kb.op(combine(value, v))
+        return value
+    (value,) = kb.reduce("max" if is_max else "add", sizes, fill, body, idx)
     return value
 
 
-# ---------------------------------------------------------------- max-pool gradient pair
-
-
-def _first_max(kb: KernelBuilder, x: SSAValue, geo: Geometry, o) -> SSAValue:
-    """Linear index (over the moving dims) of the first maximum of window `o` of x."""
-    element = elem_type(x)
-    t = compute_type(element)
-    low = _extreme(element, False)
-    fill = kb.number(low, t)
-    moving = geo.moving()
-    if not moving:
-        return kb.const(0, i64)
-    _, position = kb.reduce("argmax", [geo.window[d] for d in moving], fill,
-                            lambda ks: windowed(kb, x, geo, o, geo.offsets(kb, ks), fill), o)
-    return position
-
-
-def select_and_gather_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
-    x, v = op.operands
-    geo = Geometry.of_window_op(op)
-    moving = geo.moving()
-    linear = kb.op(arith.IndexCastOp(_first_max(kb, x, geo, idx), kb.index(0).type))
-    w = kb.delinearize(linear, [geo.window[d] for d in moving]) if moving else ()
-    offs = geo.offsets(kb, w)
-    zero = kb.number(0, compute_type(elem_type(v)))
-    return windowed(kb, v, geo, idx, offs, zero)
-
-
-def select_and_scatter_add_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
-    x, src = op.operands
-    geo = Geometry.of_window_op(op)
-    moving = geo.moving()
-    t = compute_type(elem_type(src))
-    zero = kb.number(0, t)
-
-    def contribution(ks) -> SSAValue:
-        """What window offset `ks` (over the moving dims) adds to operand point idx."""
-        offs = geo.offsets(kb, ks)
-        o, conds = [], []
-        for d, (q, wi) in enumerate(zip(idx, offs, strict=True)):
-            # padded coordinate of q is lo + q*idil = o*stride + w*dilation
-            p = kb.sub(offset(kb, kb.mul(q, geo.idil[d]), geo.lo[d]),
-                       kb.mul(wi, geo.dilation[d]))
-            pmin = geo.lo[d] - (geo.window[d] - 1) * geo.dilation[d]
-            pmax = geo.lo[d] + (geo.sizes[d] - 1) * geo.idil[d]
-            oi, c = dilated_coord(kb, p, pmin, pmax, geo.out[d], geo.strides[d])
-            o.append(oi)
-            conds += c
-        linear = kb.linearize(ks, [geo.window[d] for d in moving]) if moving else kb.index(0)
-        chosen = kb.op(arith.CmpiOp(_first_max(kb, x, geo, o),
-                                    kb.op(arith.IndexCastOp(linear, i64)), "eq"))
-        take = all_of(kb, [*conds, chosen])
-        return kb.op(arith.SelectOp(take, kb.element(src, tuple(o)), zero))
-
-    if not moving:
-        return contribution(())
-    (value,) = kb.reduce("add", [geo.window[d] for d in moving], zero, contribution, idx)
-    return value
+def _max_op(t, element) -> type:
+    """NaN-propagating float max (as `loop.reduce` "max"), or the integer max."""
+    if not isinstance(t, IntegerType):
+        return arith.MaximumfOp
+    return arith.MaxUIOp if is_unsigned(element) else arith.MaxSIOp
 
 
 RULES: dict[type, Callable] = {
     contract.ConvOp: conv_rule,
     window.ReduceWindowOp: reduce_window_rule,
-    window.SelectAndGatherOp: select_and_gather_rule,
-    window.SelectAndScatterAddOp: select_and_scatter_add_rule,
 }
 REDUCING: set[type] = set(RULES)

@@ -1,14 +1,19 @@
 // RUN: lamina-opt %s -p lower-hl-to-loop --split-input-file | filecheck %s
 
 // A row softmax is ONE kernel: parallel over rows, two reductions, one normalizing loop.
+// The sum keeps exp(x - max) in the output row; the loop reads it back (exp once).
 // CHECK-LABEL: func.func @softmax(%0: memref<4x8xf32>, %1: memref<4x8xf32>)
 // CHECK-SAME:    attributes {lamina.dtypes = ["float32", "float32"]}
 // CHECK-NEXT:    loop.kernel "div_0" parallel [4] (%[[I:.*]]) {
 // CHECK:           %[[MAX:.*]] = loop.reduce "max" [8]
-// CHECK:           %[[SUM:.*]] = loop.reduce "add" [8]
+// CHECK:           %[[SUM:.*]] = loop.reduce "add" [8] (%[[K:.*]]) init
 // CHECK:             arith.subf %{{.*}}, %[[MAX]] : f32
+// CHECK-NEXT:        %[[E:.*]] = math.exp
+// CHECK-NEXT:        loop.store %[[E]], %1[%[[I]], %[[K]]] : memref<4x8xf32>
+// CHECK-NEXT:        loop.yield %[[E]] : f32
 // CHECK:           loop.for [8] (%[[J:.*]]) {
-// CHECK:             arith.divf %{{.*}}, %[[SUM]] : f32
+// CHECK-NEXT:        %[[KEPT:.*]] = loop.load %1[%[[I]], %[[J]]] : memref<4x8xf32>
+// CHECK-NEXT:        arith.divf %[[KEPT]], %[[SUM]] : f32
 // CHECK-NEXT:        loop.store %{{.*}}, %1[%[[I]], %[[J]]] : memref<4x8xf32>
 // CHECK-NOT:     loop.kernel
 // CHECK:         func.return
@@ -28,15 +33,24 @@ func.func @softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 // -----
 
-// Layer norm: one kernel; the mean is computed once per row and reused by the variance.
+// Layer norm: one kernel; the variance in one pass with the mean (shifted by the
+// row's first element K): sums of (x - K)^2 and of x - K, independent reductions.
 // CHECK-LABEL: func.func @layer_norm
-// CHECK-COUNT-1: loop.kernel "add_0" parallel [4]
+// CHECK-COUNT-1: loop.kernel "add_0" parallel [4] (%[[I:.*]])
+// CHECK:           %[[K:.*]] = loop.load %0[%[[I]], %{{.*}}]
+// CHECK-NEXT:      %[[Q:.*]] = loop.reduce "add" [8]
+// CHECK:             arith.subf %{{.*}}, %[[K]] : f32
+// CHECK:             arith.mulf
 // CHECK:           %[[S:.*]] = loop.reduce "add" [8]
-// CHECK:           %[[MEAN:.*]] = arith.divf %[[S]]
-// CHECK:           loop.reduce "add" [8]
-// CHECK:             arith.subf %{{.*}}, %[[MEAN]] : f32
+// CHECK:             %[[D:.*]] = arith.subf %{{.*}}, %[[K]] : f32
+// CHECK-NEXT:        loop.yield %[[D]] : f32
+// CHECK:           arith.mulf %[[S]], %[[S]]
+// CHECK:           %[[VAR:.*]] = arith.maximumf
+// CHECK:           %[[MEAN:.*]] = arith.addf %[[K]]
+// CHECK:           arith.divf %[[VAR]]
 // CHECK:           math.rsqrt
 // CHECK:           loop.for [8]
+// CHECK:             arith.subf %{{.*}}, %[[MEAN]] : f32
 // CHECK-NOT:     loop.kernel
 func.func @layer_norm(%x: tensor<4x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
   %0 = hl.reduce_sum %x dims=[1] : tensor<4x8xf32> -> tensor<4xf32>
