@@ -261,7 +261,7 @@ def test_independent_row_reductions_share_one_loop_and_match():
     simplify_hl(module)
     lower_to_cpu(module)
     source = emit_c(module)
-    kernel = source[source.index("static void lm_k0"):source.index("void lamina_main")]
+    kernel = source[source.index("LM_KERNEL void lm_k0"):source.index("void lamina_main")]
     assert kernel.count("#pragma omp simd collapse") == 1, kernel
     assert kernel.count("reduction(") == 6, kernel  # 4 accumulators + 2 NaN flags
 
