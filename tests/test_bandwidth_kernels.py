@@ -186,11 +186,10 @@ def test_layer_norm_matches_float64_with_a_large_mean(offset, scale, rtol):
 
 
 def test_layer_norm_outlier_first_element_and_constant_rows():
-    """The one-pass variance shifts by the row's first element. Its worst case is an
-    outlier there (|z| <= sqrt(n - 1) = 32 for n = 1024): sum((v-K)^2) and
-    sum(v-K)^2/n then cancel by ~n and the variance keeps ~2^-13 relative accuracy
-    (measured 1.4e-4 of the row's largest output; the two-pass form had 2e-6).
-    Constant rows give exactly 0 (the variance is clamped at 0, never negative)."""
+    """Rows with an extreme first element keep float32 accuracy: the variance is two
+    passes (sum of x, then of (x - mean)^2). A one-pass form shifted by the first
+    element was tried and dropped: ~10 % faster, but it lost ~13 bits on such rows
+    (1.4e-4 of the row's largest output). Constant rows give exactly 0."""
     r = np.random.default_rng(10)
     x = r.standard_normal((4, 1024)).astype(np.float32)
     x[0, 0] = 1e4
@@ -203,19 +202,7 @@ def test_layer_norm_outlier_first_element_and_constant_rows():
     assert np.all(got[2] == 0.0)
     scale = np.abs(want).max(axis=1)
     err = np.abs(got - want).max(axis=1) / np.maximum(scale, 1e-30)
-    assert err[0] <= 5e-4 and err[1] <= 5e-4, err
-    assert err[3] <= 2e-6, err
-
-
-def test_variance_reductions_share_one_loop():
-    """Layer norm lowers to one kernel whose reductions do not read each other (so C runs
-    them in one loop), and the C source has one reduction loop with two accumulators."""
-    x = np.zeros((4, 64), np.float32)
-    module = _lowered(lambda x: F.layer_norm(x, (64,)), x)
-    reduces = [op for op in module.walk() if isinstance(op, loop.ReduceOp)]
-    assert len(reduces) == 2
-    results = {r for red in reduces for r in red.res}
-    assert not any(o in results for red in reduces for op in red.walk() for o in op.operands)
+    assert np.all(err[[0, 1, 3]] <= 5e-6), err
 
 
 def test_layer_norm_double():
@@ -261,7 +248,7 @@ def test_independent_row_reductions_share_one_loop_and_match():
     simplify_hl(module)
     lower_to_cpu(module)
     source = emit_c(module)
-    kernel = source[source.index("static void lm_k0"):source.index("void lamina_main")]
+    kernel = source[source.index("LM_KERNEL void lm_k0"):source.index("void lamina_main")]
     assert kernel.count("#pragma omp simd collapse") == 1, kernel
     assert kernel.count("reduction(") == 6, kernel  # 4 accumulators + 2 NaN flags
 

@@ -257,8 +257,7 @@ def _fusable_reductions(ops: list[Operation], start: int
 
     They are over the same space, none reads another's result, and only pure scalar
     ops that none of them reads stand between them (the element rules interleave
-    `sum(x) + 2 * max(x)` as reduce, mulf, reduce): e.g. a mean's sum and the shifted
-    sums of squares of `lower_hl_to_loop/variance.py`, or sum/max/min of one row."""
+    `sum(x) + 2 * max(x)` as reduce, mulf, reduce): e.g. sum/max/min of one row."""
     group: list[cpu.ReduceOp] = []
     between: list[Operation] = []
     end = start

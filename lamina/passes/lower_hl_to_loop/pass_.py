@@ -44,7 +44,6 @@ from lamina.passes.lower_hl_to_loop.prepare import (
 from lamina.passes.lower_hl_to_loop.producers import PRODUCERS, MatmulProducer
 from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
 from lamina.passes.lower_hl_to_loop.reuse import keep_reduced_values
-from lamina.passes.lower_hl_to_loop.variance import one_pass_variance
 
 
 class FunctionLowering:
@@ -198,7 +197,7 @@ class FunctionLowering:
         """Emit the open kernel over `key` (all open kernels when None)."""
         for k in [key] if key is not None else list(self.groups):
             kb, _ = self.groups.pop(k)
-            self.add(_without_dead_scalars(one_pass_variance(keep_reduced_values(kb.kernel))))
+            self.add(_without_dead_scalars(keep_reduced_values(kb.kernel)))
 
     def _copy(self, value: SSAValue, dest: SSAValue) -> None:
         self._flush()
