@@ -111,6 +111,8 @@ def _fraction(result: dict, machine: limits.Machine) -> str:
     w, t = result["workload"], result["median"]["lamina"] / 1e3
     if w.bound == "compute":
         return f"{w.flops / t / 1e9 / machine.sgemm_gflops:.0%} of sgemm peak"
+    if w.bound == "read":
+        return f"{w.bytes_moved / t / 1e9 / machine.read_gbs:.0%} of read-only BW"
     return f"{w.bytes_moved / t / 1e9 / machine.triad_gbs:.0%} of triad BW"
 
 

@@ -25,7 +25,7 @@ class Workload:
     bytes_moved: float = 0.0  # minimal bytes read + written
     flops: float = 0.0
     rtol: float = 2e-3
-    bound: str = "memory"  # "memory" or "compute"
+    bound: str = "memory"  # "memory" (read+write), "read" (read-only) or "compute"
 
 
 def _rng() -> np.random.Generator:
@@ -132,7 +132,7 @@ def big_sum() -> Workload:
     x = _rng().standard_normal(64 * 1024 * 1024, dtype=np.float32)
     return Workload("sum of 64M", [x], lambda: lm.jit(lambda x: x.sum()), np.sum,
                     lambda x: x.sum(), lambda x: x.astype(np.float64).sum(),
-                    bytes_moved=4.0 * x.size, rtol=1e-3)
+                    bytes_moved=4.0 * x.size, rtol=1e-3, bound="read")
 
 
 ALL: dict[str, Callable[[], Workload]] = {
