@@ -508,20 +508,17 @@ class GemmOp(IRDLOperation):
         props: dict[str, Attribute] = {
             "dims": ArrayAttr([IntegerAttr(v, i64) for v in (batch, m, n, k)]),
             "flags": ArrayAttr([StringAttr(f) for f in flags])}
-        default = gemm_layout.implicit(batch, m, n, k, transpose_a, transpose_b,
-                                       tuple(_numel(v.type) for v in (a, b, c)))  # type: ignore[arg-type]
-        if views is not None and views != default:
-            props["layout"] = views.flat()
+        layout = gemm_layout.layout_property(views, (batch, m, n, k), transpose_a,
+                                             transpose_b, (a, b, c))
+        if layout is not None:
+            props["layout"] = layout
         super().__init__(operands=[a, b, c], properties=props)
 
     def views(self) -> gemm_layout.GemmLayout:
         """Where the matrices lie (the contiguous layout unless a `views` clause says)."""
-        if self.layout is not None:
-            return gemm_layout.GemmLayout.from_flat(self.layout)
-        batch, m, n, k = (self.dim(d) for d in self.DIMS)
-        return gemm_layout.contiguous(batch, m, n, k, self.flag("transpose_a"),
-                                      self.flag("transpose_b"), _numel(self.a.type),  # type: ignore[arg-type]
-                                      _numel(self.b.type))  # type: ignore[arg-type]
+        dims = tuple(self.dim(d) for d in self.DIMS)
+        return gemm_layout.of_op(self.layout, dims, self.flag("transpose_a"),  # type: ignore[arg-type]
+                                 self.flag("transpose_b"), self.a, self.b)
 
     def dim(self, name: str) -> int:
         return int(self.dims.data[self.DIMS.index(name)].value.data)  # type: ignore[attr-defined]

@@ -19,10 +19,11 @@ import math
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import DenseArrayBase
+from xdsl.ir import SSAValue
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 
-from lamina.dialects.syntax import int_array, int_tuple, parse_int_list
+from lamina.dialects.syntax import int_array, int_tuple, numel, parse_int_list
 
 # batch dims a layout may have after merging; the C routine walks at most this many
 MAX_BATCH_DIMS = 4
@@ -110,6 +111,25 @@ def implicit(batch: int, m: int, n: int, k: int, transpose_a: bool, transpose_b:
             c != batch * m * n:
         return None
     return contiguous(batch, m, n, k, transpose_a, transpose_b, a, b)
+
+
+def layout_property(views: GemmLayout | None, dims: tuple[int, int, int, int],
+                    transpose_a: bool, transpose_b: bool,
+                    operands: tuple[SSAValue, SSAValue, SSAValue]) -> DenseArrayBase | None:
+    """The `layout` property a `loop.matmul`/`cpu.gemm` stores for `views`: none when
+    the views are the implicit contiguous layout (so plain products print as before)."""
+    numels = tuple(numel(v.type) for v in operands)  # type: ignore[arg-type]
+    if views is None or views == implicit(*dims, transpose_a, transpose_b, numels):
+        return None
+    return views.flat()
+
+
+def of_op(layout: DenseArrayBase | None, dims: tuple[int, int, int, int], transpose_a: bool,
+          transpose_b: bool, a: SSAValue, b: SSAValue) -> GemmLayout:
+    """Where an op's matrices lie: its `views` clause, else the contiguous layout."""
+    if layout is not None:
+        return GemmLayout.from_flat(layout)
+    return contiguous(*dims, transpose_a, transpose_b, numel(a.type), numel(b.type))  # type: ignore[arg-type]
 
 
 def stored_shapes(m: int, n: int, k: int, transpose_a: bool,

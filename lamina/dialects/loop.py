@@ -571,20 +571,17 @@ class MatmulOp(IRDLOperation):
             "transpose_b": BoolAttr.from_bool(transpose_b),
             "accumulate": BoolAttr.from_bool(accumulate),
         }
-        default = gemm_layout.implicit(batch, m, n, k, transpose_a, transpose_b,
-                                       tuple(_numel(v.type) for v in (a, b, c)))  # type: ignore[arg-type]
-        if views is not None and views != default:
-            props["layout"] = views.flat()
+        layout = gemm_layout.layout_property(views, (batch, m, n, k), transpose_a,
+                                             transpose_b, (a, b, c))
+        if layout is not None:
+            props["layout"] = layout
         super().__init__(operands=[a, b, c], properties=props)
 
     def views(self) -> gemm_layout.GemmLayout:
         """Where the matrices lie (the contiguous layout unless a `views` clause says)."""
-        if self.layout is not None:
-            return gemm_layout.GemmLayout.from_flat(self.layout)
-        bt, m, n, k = (self.size(s) for s in self.SIZES)
-        return gemm_layout.contiguous(bt, m, n, k, self.flag("transpose_a"),
-                                      self.flag("transpose_b"), _numel(self.a.type),  # type: ignore[arg-type]
-                                      _numel(self.b.type))  # type: ignore[arg-type]
+        dims = tuple(self.size(s) for s in self.SIZES)
+        return gemm_layout.of_op(self.layout, dims, self.flag("transpose_a"),  # type: ignore[arg-type]
+                                 self.flag("transpose_b"), self.a, self.b)
 
     def size(self, name: str) -> int:
         return int(self.properties[name].value.data)  # type: ignore[attr-defined]
