@@ -153,6 +153,15 @@ def test_reductions_over_different_dims_are_materialized(monkeypatch, capsys):
     assert "is materialized" in capsys.readouterr().err
 
 
+def test_unfused_matmul_epilogue_is_logged(monkeypatch, capsys):
+    """The bias add after a GEMM is its own kernel; LAMINA_LOG_FUSION says so."""
+    monkeypatch.setenv("LAMINA_LOG_FUSION", "1")
+    x, w, b = _rand(8, 16), _rand(4, 16), _rand(4)
+    _check(lambda x, w, b: F.relu(F.linear(x, w, b)), [x, w, b], rtol=1e-5, atol=1e-5)
+    err = capsys.readouterr().err
+    assert "hl.add -> tensor<8x4xf32> is not fused into hl.matmul" in err, err
+
+
 def test_scatter_add_is_one_kernel_with_a_sequential_loop():
     table = np.zeros((5, 3), np.float32)
     idx = np.array([0, 2, 2, 4, 2], np.int64)

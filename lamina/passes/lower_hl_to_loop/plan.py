@@ -51,6 +51,17 @@ def describe(v: SSAValue) -> str:
     return f"{owner.name} -> {v.type}" if isinstance(owner, HlOp) else str(v.type)
 
 
+def _log_unfused_epilogues(op: HlOp) -> None:
+    """A producer (GEMM, scatter, ...) writes its whole result before its elementwise
+    consumers run as a kernel of their own: say so for each consumer."""
+    if not knobs.log_fusion():
+        return
+    for user in dict.fromkeys(use.operation for r in op.results for use in r.uses):
+        if isinstance(user, HlOp) and user.results:
+            log(f"{describe(user.results[0])} is not fused into {op.name}: the {op.name} "
+                "result is written whole first (a BLAS call or its own loop), then read")
+
+
 class Planner:
     def __init__(self, fn: func.FuncOp, rules: dict, reducing: frozenset[type],
                  producers: dict):
@@ -99,6 +110,7 @@ class Planner:
                     log(f"{describe(v)} is materialized: {op.name} reads it from memory")
                     new.add(v)
                     self.plan.materialized.add(v)
+            _log_unfused_epilogues(op)
         return new
 
     def is_buffer(self, v: SSAValue) -> bool:
