@@ -345,3 +345,24 @@ def test_profile_knob_times_every_kernel(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "lamina profile: 3 calls" in run.stderr, run.stderr
     assert "gemm b,m,n,k=1x8x8x8" in run.stderr and "lm_k" in run.stderr, run.stderr
+
+
+def _clamps(module) -> int:
+    from xdsl.dialects import arith
+
+    return sum(isinstance(op, arith.MaxSIOp | arith.MinSIOp) for op in module.walk())
+
+
+def test_gather_index_proven_in_range_is_not_clamped():
+    """A gather whose index is made of loop indices and constants (im2col's `oh + kh`)
+    reads without a clamp when its range provably lies in the table; an index read from
+    data, or one whose range may leave the table, keeps the clamp."""
+    x = _rand(10)
+    inside = _check(lambda x: x[lm.arange(8) + 2] * 2.0, [x])
+    assert _clamps(inside) == 0
+    i = np.array([0, 9, 3], np.int64)
+    from_data = _check(lambda x, i: x[i] * 2.0, [x, i])
+    assert _clamps(from_data) == 2
+    y = _rand(12)
+    beyond = _check(lambda y: y[:10][(lm.arange(8) + 3) % 10] * 2.0, [y])
+    assert _clamps(beyond) == 2
