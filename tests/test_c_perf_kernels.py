@@ -317,3 +317,15 @@ def test_lower_still_has_levels_after_a_warm_call():
     np.testing.assert_array_equal(np.asarray(f(x)), np.full((5, 7), 4, F32))
     lowered = f.lower(x)
     assert "lamina_main" in lowered.source() and "loop" in lowered.program.levels
+
+
+def test_threads_split_only_the_outer_dims_they_need():
+    """A 4-d elementwise kernel: OpenMP collapses the fewest outer dims that give 64
+    iterations (collapsing all of them made gcc's index bookkeeping dominate: the bench
+    CNN's im2col kernel took 0.31 ms, 0.04 ms with the short collapse)."""
+    x = np.random.default_rng(3).standard_normal((32, 3, 28, 28)).astype(np.float32)
+    fn = lambda x: x.permute(0, 2, 1, 3) * 2.0  # noqa: E731
+    np.testing.assert_allclose(np.asarray(lm.jit(fn)(x)), x.transpose(0, 2, 1, 3) * 2.0)
+    source = lm.jit(fn).lower(x).source()
+    kernel = source[source.index("LM_KERNEL void lm_k0"):]
+    assert "#pragma omp parallel for collapse(2) schedule(static)" in kernel, kernel[:400]

@@ -16,7 +16,7 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import (
@@ -554,8 +554,19 @@ def _kernel_pragmas(op: cpu.KernelOp) -> tuple[str | None, str | None]:
     if simple and n == 1:
         return _omp_for(1, simd=True), None
     if simple and math.prod(space[:-1]) >= _MIN_OUTER_ITERATIONS:
-        return _omp_for(n - 1), "#pragma omp simd"
+        return _omp_for(_outer_collapse(space[:-1])), "#pragma omp simd"
     return _omp_for(n), None
+
+
+def _outer_collapse(outer: Sequence[int]) -> int:
+    """How many outer dims the threads split: the fewest whose iterations reach
+    _MIN_OUTER_ITERATIONS; the dims inside run as plain nested loops."""
+    total = 1
+    for depth, extent in enumerate(outer, 1):
+        total *= extent
+        if total >= _MIN_OUTER_ITERATIONS:
+            return depth
+    return len(outer)
 
 
 def _aliased_params(main: func.FuncOp, kernel: cpu.KernelOp) -> set[int]:
