@@ -94,12 +94,21 @@ def test_jitted_step_updates_params_and_state_in_place_and_matches_torch(kind):
             assert np.shares_memory(opt.state[p][k].numpy(), view)
 
 
-def test_sgd_step_program_allocates_no_output_for_donated_params():
+def _traced_sgd_step():
+    """A momentum-SGD step traced for the C backend: (model, cache entry, its inputs)."""
+    from lamina.frontend import pytree
+
     model, _ = _models()
     opt = lm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     step = _jitted_step(model, opt)
     x, y = _batches(1)[0]
-    entry = step._trace((x, y), {}, [x, y], _treedef(x, y), "c")
+    treedef = pytree.flatten(((x, y), {}))[1]
+    entry = step._trace((x, y), {}, [x, y], treedef, "c")
+    return model, entry, [x, y] + [np.array(t.numpy()) for t in entry.captured]
+
+
+def test_sgd_step_program_allocates_no_output_for_donated_params():
+    model, entry, inputs = _traced_sgd_step()
     lowered = Lowered(entry.program)
     runner = entry.program.run
     n_params = len(list(model.parameters()))
@@ -116,25 +125,13 @@ def test_sgd_step_program_allocates_no_output_for_donated_params():
         name = re.search(rf"(\w+) = \(\w+\s*\*\)bufs\[{n_in + j}\];", main).group(1)
         assert len(re.findall(rf"\b{name}\b", main)) == 1, name
     # and a call returns the input arrays themselves as those outputs
-    inputs = [x, y] + [np.array(t.numpy()) for t in entry.captured]
     outputs = entry.program(inputs, donate=True)
     for j, i in runner.donated.items():
         assert outputs[j] is inputs[i]
 
 
-def _treedef(*args):
-    from lamina.frontend import pytree
-
-    return pytree.flatten((args, {}))[1]
-
-
 def test_program_called_without_donate_leaves_its_inputs_intact():
-    model, _ = _models()
-    opt = lm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    step = _jitted_step(model, opt)
-    x, y = _batches(1)[0]
-    entry = step._trace((x, y), {}, [x, y], _treedef(x, y), "c")
-    inputs = [x, y] + [np.array(t.numpy()) for t in entry.captured]
+    _, entry, inputs = _traced_sgd_step()
     before = [np.array(a) for a in inputs]
     first = entry.program(inputs)
     for a, b in zip(inputs, before, strict=True):
