@@ -19,7 +19,7 @@ def compiled_backends() -> list[str]:
     import lamina  # noqa: F401
     from lamina.runtime import backends
 
-    return [b for b in ("interp", "c", "triton") if b in backends._REGISTRY]
+    return [b for b in ("interp", "c", "triton") if b in backends.available()]
 
 
 @pytest.fixture(params=compiled_backends())

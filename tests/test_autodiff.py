@@ -462,17 +462,13 @@ def test_autodiff_pass_on_lit_functions_matches_finite_differences(path):
     float64: <f_vjp(x, d), v> equals the directional derivative of <f(x), d> along v."""
     from xdsl.dialects import func
     from xdsl.parser import Parser
-    from xdsl.transforms.canonicalize import CanonicalizePass
-    from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
 
     from lamina.passes import pipeline
-    from lamina.passes.autodiff import AutodiffPass
     from lamina.runtime import interp
 
     text = "\n".join(ln for ln in open(path).read().splitlines() if not ln.startswith("//"))
     module = Parser(pipeline.context(), text.replace("f32>", "f64>")).parse_module()
-    pipeline.run_passes(module, [AutodiffPass(), CanonicalizePass(),
-                                 CommonSubexpressionElimination()])
+    pipeline.run(module, "autodiff,canonicalize,cse")
     rng = np.random.default_rng(7)
     for fn in [op for op in module.ops if isinstance(op, func.FuncOp)
                and "autodiff" in op.attributes  # (stop_gradient is invisible to FD)
@@ -517,7 +513,7 @@ def _is_float(t) -> bool:
 def ir_problems(module) -> list[str]:
     """What canonicalize/cse/dce should have removed from a gradient program."""
     from lamina.dialects import hl
-    from lamina.passes.hl_patterns import splat_value
+    from lamina.dialects.hl.canonical import splat_value
 
     problems, seen = [], {}
     for op in module.walk():

@@ -18,11 +18,11 @@ import pytest
 import lamina as lm
 import lamina.nn.functional as F
 from lamina.dialects import loop
-from lamina.passes.lower_hl_to_loop.pass_ import lower_module
-from lamina.passes.pipeline import simplify_hl
+from lamina.passes import pipeline
+from lamina.passes.pipeline import run_pipeline
 from lamina.runtime import backends
 
-pytestmark = pytest.mark.skipif("c" not in backends._REGISTRY, reason="no C backend")
+pytestmark = pytest.mark.skipif("c" not in backends.available(), reason="no C backend")
 
 
 def _softmax64(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -38,8 +38,7 @@ def _run(fn, *xs):
 
 def _lowered(fn, *xs):
     module, _ = lm.jit(fn)._trace_module(xs, {}, *_flat(xs))
-    simplify_hl(module)
-    lower_module(module)
+    pipeline.run(module, "hl-simplify,hl-to-loop")
     module.verify()
     return module
 
@@ -242,11 +241,9 @@ def test_independent_row_reductions_share_one_loop_and_match():
     ok = ~np.isnan(want)
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5)
     from lamina.codegen.c import emit_c
-    from lamina.runtime.c_backend import lower_to_cpu
 
     module, _ = lm.jit(fn)._trace_module((x,), {}, *_flat((x,)))
-    simplify_hl(module)
-    lower_to_cpu(module)
+    run_pipeline(module, "c-pipeline")
     source = emit_c(module)
     kernel = source[source.index("LM_KERNEL void lm_k0"):source.index("void lamina_main")]
     assert kernel.count("#pragma omp simd collapse") == 1, kernel

@@ -20,7 +20,7 @@ import pytest
 import lamina as lm
 from lamina.runtime import backends, blas, buffers
 
-pytestmark = pytest.mark.skipif("c" not in backends._REGISTRY, reason="no C backend")
+pytestmark = pytest.mark.skipif("c" not in backends.available(), reason="no C backend")
 
 F32 = np.float32
 TINY = np.finfo(F32).tiny

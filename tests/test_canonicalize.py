@@ -20,9 +20,9 @@ from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import shape_of
+from lamina.dialects.hl.canonical import represents
 from lamina.passes import pipeline
-from lamina.passes.canonicalize import StripStopGradientPass
-from lamina.passes.hl_patterns import represents
+from lamina.passes.strip_stop_gradient import StripStopGradientPass
 from lamina.runtime import interp
 
 HERE = os.path.dirname(__file__)

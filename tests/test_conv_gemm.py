@@ -8,9 +8,9 @@ import pytest
 import lamina as lm
 from lamina.dialects import loop
 from lamina.dialects.hl import contract
-from lamina.passes.lower_hl_to_loop import conv_gemm
-from lamina.passes.lower_hl_to_loop.pass_ import lower_module
-from lamina.passes.pipeline import simplify_hl
+from lamina.passes import conv_to_gemm as conv_gemm
+from lamina.passes import pipeline
+from lamina.passes.pipeline import run_pipeline
 from lamina.runtime import interp, loop_interp
 
 
@@ -19,7 +19,7 @@ def _trace(fn, *inputs):
 
     leaves, treedef = pytree.flatten((inputs, {}))
     module, _ = lm.jit(fn)._trace_module(inputs, {}, leaves, treedef)
-    simplify_hl(module)
+    run_pipeline(module, "c-pipeline", until="hl")
     return module
 
 
@@ -69,7 +69,7 @@ def test_rewrite_matches_the_interpreter_forward_and_grads(monkeypatch, xs, ws, 
     for g, r in zip(interp.run_module(rewritten, [x, w]), want, strict=True):
         np.testing.assert_allclose(g, r, rtol=tol, atol=tol * np.abs(r).max())
     lowered = module.clone()
-    lower_module(lowered)
+    pipeline.run(lowered, "hl-simplify,hl-to-loop")
     for g, r in zip(loop_interp.run(lowered, [x, w]), want, strict=True):
         np.testing.assert_allclose(g, r, rtol=tol, atol=tol * np.abs(r).max())
 
@@ -98,7 +98,7 @@ def test_large_conv_lowers_to_a_matmul_small_one_keeps_the_loop():
     small = _trace(lambda a, b: lm.conv2d(a, b), lm.tensor(np.ones((1, 1, 5, 5), np.float32)),
                    lm.tensor(np.ones((2, 1, 3, 3), np.float32)))
     for module, matmuls in ((big, 1), (small, 0)):
-        lower_module(module)
+        pipeline.run(module, "hl-simplify,hl-to-loop")
         assert sum(isinstance(op, loop.MatmulOp) for op in module.walk()) == matmuls
 
 

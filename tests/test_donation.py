@@ -19,7 +19,7 @@ import lamina.nn.functional as F
 from lamina.frontend.jit import Lowered
 from lamina.runtime import backends
 
-pytestmark = pytest.mark.skipif("c" not in backends._REGISTRY, reason="needs the C backend")
+pytestmark = pytest.mark.skipif("c" not in backends.available(), reason="needs the C backend")
 
 STEPS = 4
 
@@ -256,7 +256,7 @@ def test_pending_eager_op_keeps_the_old_value():
 
 @pytest.mark.parametrize("backend", ["interp", "c"])
 def test_backends_agree_on_an_optimizer_step(backend):
-    if backend not in backends._REGISTRY:
+    if backend not in backends.available():
         pytest.skip(f"{backend} is not registered")
     results = []
     for b in ("interp", backend):

@@ -13,8 +13,7 @@ from xdsl.utils.exceptions import VerifyException
 
 import lamina as lm
 from lamina.dialects import cpu, gemm_layout, loop
-from lamina.passes.lower_hl_to_loop.pass_ import lower_module
-from lamina.passes.pipeline import simplify_hl
+from lamina.passes.pipeline import run_pipeline
 from lamina.runtime import blas, loop_interp
 
 F32, F64 = np.float32, np.float64
@@ -110,8 +109,7 @@ def _lowered(fn, args, gemm_views=True):
 
     leaves, treedef = pytree.flatten((args, {}))
     module, _ = lm.jit(fn)._trace_module(args, {}, leaves, treedef)
-    simplify_hl(module)
-    lower_module(module, gemm_views=gemm_views)
+    run_pipeline(module, "c-pipeline" if gemm_views else "triton-pipeline", until="loop")
     module.verify()
     return module
 

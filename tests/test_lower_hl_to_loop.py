@@ -9,8 +9,8 @@ from opcases import all_cases
 import lamina as lm
 import lamina.nn.functional as F
 from lamina.dialects import loop
-from lamina.passes.lower_hl_to_loop.pass_ import lower_module
-from lamina.passes.pipeline import simplify_hl
+from lamina.passes import pipeline
+from lamina.passes.pipeline import run_pipeline
 from lamina.runtime import interp, loop_interp
 
 CASES = all_cases()
@@ -27,9 +27,9 @@ def trace(fn, *inputs):
 
 def lower(fn, *inputs):
     module, inputs = trace(fn, *inputs)
-    simplify_hl(module)
+    run_pipeline(module, "c-pipeline", until="hl")
     hl_module = module.clone()
-    lower_module(module)
+    pipeline.run(module, "hl-simplify,hl-to-loop")
     module.verify()
     return hl_module, module, inputs
 
@@ -286,10 +286,10 @@ def test_gpt_training_step_lowers_and_matches():
     r = np.random.default_rng(0)
     idx, targets = r.integers(0, 40, (2, 8)), r.integers(0, 40, (2, 8))
     module, inputs = trace(train_step, idx, targets)
-    simplify_hl(module)
+    run_pipeline(module, "c-pipeline", until="hl")
     hl_module = module.clone()
     start = time.perf_counter()
-    lower_module(module)
+    pipeline.run(module, "hl-simplify,hl-to-loop")
     assert time.perf_counter() - start < 20
     module.verify()
     got, want = loop_interp.run(module, inputs), interp.run_module(hl_module, inputs)

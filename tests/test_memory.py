@@ -18,6 +18,7 @@ import pytest
 
 import lamina as lm
 from lamina.frontend import compile as compile_mod
+from lamina.runtime import backends
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SLACK = 6 * 2**20
@@ -46,7 +47,7 @@ def _flat(step, calls: int = CALLS, warmup: int = 50) -> int:
 
 @pytest.mark.parametrize("backend", ["c", "interp"])
 def test_jitted_calls_keep_memory_flat(backend):
-    if backend not in lm._backends._REGISTRY:
+    if backend not in backends.available():
         pytest.skip(f"{backend} is not registered")
     x = np.random.default_rng(0).standard_normal((128, 128)).astype(np.float32)  # 64 KiB
     f = lm.jit(lambda a: lm.nn.functional.softmax(a @ a.T, dim=-1).sum(dim=0), backend=backend)
@@ -230,7 +231,7 @@ def test_a_tampered_library_is_never_loaded(private_cache):
 
 
 def test_damaged_triton_source_in_the_cache_is_rewritten(private_cache):
-    if "triton" not in lm._backends._REGISTRY:
+    if "triton" not in backends.available():
         pytest.skip("the triton backend is not registered")
     import sys
 

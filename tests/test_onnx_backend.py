@@ -71,7 +71,7 @@ def _test_class(name: str, backend_name: str, ops: list[str],
 
 TestOnnxNodeInterp = _test_class("TestOnnxNodeInterp", "interp", OPS, EXCLUDED)
 
-if "c" in backends._REGISTRY:
+if "c" in backends.available():
     TestOnnxNodeC = _test_class("TestOnnxNodeC", "c", C_SUBSET, EXCLUDED | C_EXCLUDED)
     # every included node test on C: minutes of C compiles, so only with -m slow
     TestOnnxNodeCAll = pytest.mark.slow(

@@ -105,11 +105,11 @@ def test_missing_file(tmp_path):
 
 
 def test_help_lists_every_pass(tmp_path):
-    from lamina.passes import pipeline
+    from lamina.passes import registry
 
     proc = run(tmp_path, None, "--help")
     assert proc.returncode == 0
-    for name in pipeline.all_passes():
+    for name in registry.PASSES_BY_NAME:
         assert name in proc.stdout, name
     for name in ("autodiff", "strip-stop-gradient", "canonicalize", "cse", "dce"):
         assert name in proc.stdout
@@ -127,29 +127,38 @@ def test_verify_diagnostics_reports_each_chunk(tmp_path):
     assert "input.mlir:11:3: error: hl.transpose" in lines[1]  # lines count across chunks
 
 
+BREAK_IT = """
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.passes import ModulePass
+
+from lamina.dialects import hl
+
+
+@dataclass(frozen=True)
+class BreakIt(ModulePass):
+    name = "break-it"
+
+    def apply(self, ctx, op):
+        for o in list(op.walk()):
+            if isinstance(o, hl.ExpOp):  # give exp a result type its rule rejects
+                o.results[0]._type = TensorType(o.operands[0].type.element_type, [5])
+"""
+
+
 def test_invalid_ir_made_by_a_pass_names_the_pass(tmp_path, monkeypatch):
     """A pass whose output does not verify is reported with its name (in-process)."""
     import contextlib
     import io
-    from dataclasses import dataclass
 
-    from xdsl.dialects.builtin import TensorType
-    from xdsl.passes import ModulePass
-
-    from lamina.dialects import hl
     from lamina.passes import registry
     from lamina.tools import opt
 
-    @dataclass(frozen=True)
-    class BreakIt(ModulePass):
-        name = "break-it"
-
-        def apply(self, ctx, op):
-            for o in list(op.walk()):
-                if isinstance(o, hl.ExpOp):  # give exp a result type its rule rejects
-                    o.results[0]._type = TensorType(o.operands[0].type.element_type, [5])
-
-    monkeypatch.setitem(registry._PASSES, "break-it", lambda: BreakIt)
+    (tmp_path / "break_it.py").write_text(BREAK_IT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "PASSES", (*registry.PASSES, registry.PassInfo(
+        "break-it", "break_it:BreakIt", "gives hl.exp a result type its rule rejects")))
     path = tmp_path / "input.mlir"
     path.write_text(GOOD)
     err = io.StringIO()

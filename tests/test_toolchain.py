@@ -112,7 +112,7 @@ def test_no_compiler_falls_back_to_the_interpreter(tmp_path):
 
 @pytest.mark.parametrize("package", ["triton", "torch"])
 def test_missing_python_package_for_the_triton_backend(package, tmp_path):
-    if "triton" not in backends._REGISTRY:
+    if "triton" not in backends.available():
         pytest.skip("the triton backend is not registered")
     done = _run("""
         import numpy as np
@@ -138,7 +138,7 @@ def test_missing_python_package_for_the_triton_backend(package, tmp_path):
 def test_forced_triton_without_a_gpu_runs_in_the_interpreter():
     """Without a GPU the triton backend runs its kernels in Triton's interpreter (the
     only mode it offers there): forcing it works, it is only slow."""
-    if "triton" not in backends._REGISTRY:
+    if "triton" not in backends.available():
         pytest.skip("the triton backend is not registered")
     from lamina.runtime import triton_backend
 

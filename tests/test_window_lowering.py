@@ -91,8 +91,7 @@ def test_pool_gradient_loop_level_matches_hl_interpreter(shape, k, s, p, d, ceil
     over windows, unrolled chains), with a tie-heavy relu input; int32 forward."""
     from test_lower_hl_to_loop import trace
 
-    from lamina.passes.lower_hl_to_loop.pass_ import lower_module
-    from lamina.passes.pipeline import simplify_hl
+    from lamina.passes import pipeline
     from lamina.runtime import interp, loop_interp
 
     rng = np.random.default_rng(3)
@@ -109,8 +108,8 @@ def test_pool_gradient_loop_level_matches_hl_interpreter(shape, k, s, p, d, ceil
 
         module, inputs = trace(f, lm.tensor(x), lm.tensor(ct))
         inputs = [np.asarray(i) for i in inputs]
-        simplify_hl(module)
+        pipeline.run(module, "hl-simplify")
         want = interp.run_module(module, inputs)
-        lower_module(module)
+        pipeline.run(module, "hl-simplify,hl-to-loop")
         for got, w in zip(loop_interp.run(module, inputs), want, strict=True):
             np.testing.assert_array_equal(got, w)

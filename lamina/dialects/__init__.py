@@ -1,0 +1,42 @@
+"""The core layer: lamina's dialects, one per level, and the one list of them.
+
+| dialect | level | module |
+|---|---|---|
+| `hl` | tensors, value semantics | `lamina/dialects/hl/` |
+| `loop` | buffers, structured loop kernels | `lamina/dialects/loop.py` |
+| `cpu` | C-shaped kernels over linear offsets | `lamina/dialects/cpu.py` |
+| `tile` | Triton programs | `lamina/dialects/tile.py` |
+
+Nothing here imports a layer above (passes, codegen, runtime, frontend): the layer
+contract in `pyproject.toml` says so and `make test` checks it.
+"""
+
+from __future__ import annotations
+
+from xdsl.context import Context
+from xdsl.ir import Dialect
+
+from lamina.dialects import xdsl_patches  # noqa: F401  (linear-time string lexing)
+
+
+def all_dialects() -> list[Dialect]:
+    """Every dialect lamina's IR may contain: xDSL's builtin, func, arith, math, memref
+    and scf, then lamina's own."""
+    from xdsl.dialects import arith, func, math, memref, scf
+    from xdsl.dialects.builtin import Builtin
+
+    from lamina.dialects.cpu import CPU
+    from lamina.dialects.hl import HL
+    from lamina.dialects.loop import LOOP
+    from lamina.dialects.tile import Tile
+
+    return [Builtin, func.Func, arith.Arith, math.Math, memref.MemRef, scf.Scf,
+            HL, LOOP, CPU, Tile]
+
+
+def context() -> Context:
+    """A context that parses and verifies IR of every lamina level."""
+    ctx = Context()
+    for dialect in all_dialects():
+        ctx.load_dialect(dialect)
+    return ctx

@@ -704,12 +704,3 @@ LOOP = Dialect(
     [KernelOp, LoadOp, StoreOp, ReduceOp, ForOp, SeqForOp, YieldOp, MatmulOp, ViewOp],
     [],
 )
-
-
-def _register() -> None:
-    from lamina.passes import pipeline
-
-    pipeline.register_dialect(lambda: LOOP)
-
-
-_register()

@@ -1,4 +1,4 @@
-"""From a traced hl module to a runnable `Program`: simplify, then hand to a backend.
+"""From a traced hl module to a runnable `Program`: the backend runs its pipeline.
 
 Programs are cached in memory by the structure of their IR and the backend, so
 an eager loop or a retrace that produces the same program compiles once."""
@@ -23,13 +23,12 @@ def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | No
     if traced is not None and (found := plan_cache.lookup(traced, backend_name)):
         return found
     # imported here: a warm start (plan found) never loads the pass pipeline
-    from lamina.passes.canonicalize import StripStopGradientPass
-    from lamina.passes.pipeline import run_passes, simplify_hl
+    from lamina.passes.pipeline import Dump
 
-    run_passes(module, [StripStopGradientPass()], dump_tag=f"{name}-hl-strip-")  # autodiff is done
-    simplify_hl(module, dump_tag=f"{name}-hl-")
-    program = backends.get(backend_name).compile(module)
-    program.levels.setdefault("hl", str(module))
+    dump = Dump.for_program(name)
+    if dump is not None:
+        dump.write("input", str(module))
+    program = backends.get(backend_name).compile(module, dump)
     if traced is not None:
         plan_cache.store(traced, backend_name, program)
     if key is not None:

@@ -18,6 +18,20 @@ from lamina.errors import DimError, DTypeError, ShapeError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Tensor
 
+__all__ = [
+    "no_grad", "enable_grad", "is_grad_enabled", "as_tensor", "tensor", "full",
+    "broadcast_shapes", "broadcast_to", "add", "sub", "mul", "div", "true_divide", "divide",
+    "floor_divide", "remainder", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
+    "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "where", "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt",
+    "tanh", "sigmoid", "erf", "sin", "cos", "floor", "ceil", "round", "stop_gradient", "square",
+    "reciprocal", "exp2", "expm1", "log1p", "log2", "log10", "tan", "relu", "clamp", "clip",
+    "sum", "prod", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min",
+    "all", "any", "logsumexp", "reshape", "permute", "transpose", "t", "unsqueeze", "squeeze",
+    "expand", "flatten", "zeros", "ones", "empty", "zeros_like", "ones_like", "full_like",
+    "arange", "linspace", "eye", "constant",
+]
+
 Scalar = bool | int | float
 TensorLike = Any
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith, memref
-from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import AnyFloat, IndexType, IntegerAttr, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
@@ -179,9 +179,7 @@ def vectorize(kernel: cpu.KernelOp, red: cpu.ReduceOp, width: int) -> cpu.Kernel
 
 
 def _is_float(t) -> bool:
-    from lamina.codegen.c_scalar import is_float
-
-    return is_float(t)
+    return isinstance(t, AnyFloat)
 
 
 @dataclass(frozen=True)

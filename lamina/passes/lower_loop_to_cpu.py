@@ -29,6 +29,7 @@ from xdsl.passes import ModulePass
 
 from lamina.dialects import cpu, loop
 from lamina.errors import CompileError
+from lamina.passes.levels import expect_level
 
 # a kernel with fewer scalar steps than this runs on one thread (OpenMP costs ~µs)
 OMP_MIN_WORK = 1 << 15
@@ -223,6 +224,7 @@ class LowerLoopToCpuPass(ModulePass):
     name = "lower-loop-to-cpu"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "loop", self.name)
         for fn in op.walk():
             if isinstance(fn, func.FuncOp) and any(
                     isinstance(o, loop.KernelOp | loop.MatmulOp | loop.ViewOp)

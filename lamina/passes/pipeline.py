@@ -1,83 +1,107 @@
-"""The pass pipelines the compiler runs, and the registry `lamina-opt` lists.
+"""Running passes: the one place a compile applies a pass spec to a module.
 
-Each pass verifies its output when `LAMINA_VERIFY=1` (always in tests); a pass
-that produces invalid IR fails with the pass's name. With `LAMINA_DUMP=dir`,
-the IR after every pass is written to `dir`.
+`run(module, "c-pipeline")` parses the spec against the registry
+(`lamina.passes.registry`: pipeline names expand to their passes), applies each pass,
+verifies its output when `LAMINA_VERIFY=1` (always in tests: a pass that produces
+invalid IR fails naming the pass), and with `LAMINA_DUMP=dir` writes one directory per
+program: its input, then the IR after every pass, numbered in pipeline order.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass
-from xdsl.transforms.canonicalize import CanonicalizePass
-from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
-from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+from xdsl.passes import ModulePass, PassPipeline
 from xdsl.utils.exceptions import DiagnosticException
 
 from lamina import knobs
 from lamina.errors import CompileError
+from lamina.passes import registry
 
 
 def context() -> Context:
     """A context with every dialect lamina's IR may contain."""
-    from xdsl.dialects import arith, func, math, memref, scf
-    from xdsl.dialects.builtin import Builtin
+    from lamina.dialects import context as dialect_context
 
-    from lamina.dialects.hl import HL
-
-    ctx = Context()
-    for dialect in (Builtin, func.Func, arith.Arith, math.Math, memref.MemRef, scf.Scf, HL):
-        ctx.load_dialect(dialect)
-    for loader in _EXTRA_DIALECTS:
-        ctx.load_dialect(loader())
-    return ctx
+    return dialect_context()
 
 
-_EXTRA_DIALECTS: list[Callable] = []
+def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """name -> class loader, for every registered pass (the form xDSL's tools take)."""
+    return {p.name: p.load for p in registry.PASSES}
 
 
-def register_dialect(loader: Callable) -> None:
-    """Backends register the dialects of their levels (loop, cpu, tile) here."""
-    _EXTRA_DIALECTS.append(loader)
+def parse(spec: str) -> tuple[ModulePass, ...]:
+    """The passes of a spec (`"canonicalize,lower-hl-to-loop{gemm_views=false}"`,
+    pipeline names allowed), with their options."""
+    try:
+        return PassPipeline.parse_spec(available_passes(), registry.expand(spec)).passes
+    except ValueError as err:
+        raise CompileError(f"pass pipeline {spec!r}: {err}") from None
 
 
-def load_backends() -> None:
-    """Import the backend packages so they register their dialects and passes."""
-    import lamina  # noqa: F401  (its import loads every backend present)
+class Dump:
+    """`LAMINA_DUMP=dir`: one fresh directory per program, `dir/NNN-name/`, holding
+    `00-input.mlir`, then `01-<pass>.mlir`, ... in the order the passes ran, then the
+    generated source. NNN orders programs by compile; no program overwrites another."""
+
+    _serial = itertools.count()
+
+    def __init__(self, root: str, name: str):
+        os.makedirs(root, exist_ok=True)
+        while True:
+            path = os.path.join(root, f"{next(Dump._serial):03d}-{name}")
+            try:
+                os.makedirs(path)
+                break
+            except FileExistsError:  # another process (or an earlier run) took it
+                continue
+        self.path = path
+        self.count = 0
+
+    @classmethod
+    def for_program(cls, name: str) -> Dump | None:
+        root = knobs.dump_dir()
+        return cls(root, name) if root else None
+
+    def write(self, label: str, text: str, suffix: str = ".mlir") -> None:
+        with open(os.path.join(self.path, f"{self.count:02d}-{label}{suffix}"), "w") as f:
+            f.write(text)
+        self.count += 1
 
 
-def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    """Every pass `lamina-opt -p` accepts: xDSL's generic ones and lamina's."""
-    from lamina.passes import registry
-
-    return {
-        "canonicalize": lambda: CanonicalizePass,
-        "cse": lambda: CommonSubexpressionElimination,
-        "dce": lambda: DeadCodeElimination,
-    } | registry.lamina_passes()
-
-
-def run_passes(module: ModuleOp, passes: Sequence[ModulePass], dump_tag: str = "") -> None:
-    ctx = context()
-    dump = knobs.dump_dir()
-    for i, p in enumerate(passes):
+def run(module: ModuleOp, spec: str, dump: Dump | None = None,
+        ctx: Context | None = None) -> None:
+    """Apply the passes of `spec` to `module` in place."""
+    passes = parse(spec)
+    ctx = ctx or context()
+    verify = knobs.verify_each_pass()
+    for p in passes:
         p.apply(ctx, module)
-        if knobs.verify_each_pass():
+        if verify:
             try:
                 module.verify()
             except DiagnosticException as err:
                 raise CompileError(f"pass '{p.name}' produced invalid IR:\n{err}") from err
-        if dump:
-            os.makedirs(dump, exist_ok=True)
-            with open(os.path.join(dump, f"{dump_tag}{i:02d}-{p.name}.mlir"), "w") as f:
-                f.write(str(module))
+        if dump is not None:
+            dump.write(p.name, str(module))
 
 
-def simplify_hl(module: ModuleOp, dump_tag: str = "") -> None:
-    """canonicalize, cse, dce on an hl module."""
-    run_passes(module, [CanonicalizePass(), CommonSubexpressionElimination(),
-                        DeadCodeElimination()], dump_tag)
+def run_pipeline(module: ModuleOp, name: str, dump: Dump | None = None,
+                 until: str | None = None) -> dict[str, str]:
+    """Run a named pipeline stage by stage (up to the stage reaching level `until`);
+    returns the IR text at the end of each stage, by the level it reached ("hl",
+    "loop", "hw")."""
+    pipeline = registry.PIPELINES_BY_NAME[name]
+    ctx = context()
+    levels: dict[str, str] = {}
+    for level, spec in pipeline.stages:
+        run(module, spec, dump, ctx)
+        levels[level] = str(module)
+        if level == until:
+            break
+    return levels

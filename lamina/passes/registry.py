@@ -1,35 +1,124 @@
-"""lamina's own passes, by name (imported lazily, as xDSL registers its own)."""
+"""Every pass and every named pipeline, in one table each.
+
+`lamina-opt -p NAME` and the runtimes use the same names: the IR a user gets from
+`lamina-opt traced.mlir -p c-pipeline` is the IR `lm.jit` compiles for the C backend
+(`tests/test_pipelines.py` checks it byte for byte). A pass's module is imported the
+first time the pass is used, as xDSL registers its own.
+
+Adding a pass: write it (`xdsl.passes.ModulePass`, a docstring saying which level it
+takes and gives), add one `PassInfo` row below, and one lit test named after it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from dataclasses import dataclass
 
 from xdsl.passes import ModulePass
 
-_PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
+
+@dataclass(frozen=True)
+class PassInfo:
+    name: str
+    where: str  # "module:Class", imported on first use
+    summary: str  # the line `lamina-opt --help` shows
+
+    def load(self) -> type[ModulePass]:
+        module, _, cls = self.where.partition(":")
+        return getattr(importlib.import_module(module), cls)
 
 
-def register(name: str, loader: Callable[[], type[ModulePass]]) -> None:
-    _PASSES[name] = loader
+PASSES: tuple[PassInfo, ...] = (
+    PassInfo("canonicalize", "xdsl.transforms.canonicalize:CanonicalizePass",
+             "any level: fold constants and apply each op's canonicalization patterns"),
+    PassInfo("cse", "xdsl.transforms.common_subexpression_elimination:"
+             "CommonSubexpressionElimination",
+             "any level: merge identical pure ops"),
+    PassInfo("dce", "xdsl.transforms.dead_code_elimination:DeadCodeElimination",
+             "any level: erase unused pure ops"),
+    PassInfo("autodiff", "lamina.passes.autodiff:AutodiffPass",
+             "hl -> hl: add @f_vjp(primals, cotangents) for every func marked {autodiff}"),
+    PassInfo("strip-stop-gradient", "lamina.passes.strip_stop_gradient:StripStopGradientPass",
+             "hl -> hl: replace hl.stop_gradient by its operand (after autodiff)"),
+    PassInfo("conv-to-gemm", "lamina.passes.conv_to_gemm:ConvToGemmPass",
+             "hl -> hl: large f32/f64 hl.conv as im2col gathers + hl.matmul (BLAS)"),
+    PassInfo("fold-batch-matmul", "lamina.passes.matmul_folds:FoldBatchMatmulPass",
+             "hl -> hl: reduce_sum over the batch of a batched matmul as one matmul"),
+    PassInfo("fold-transposed-matmul", "lamina.passes.matmul_folds:FoldTransposedMatmulPass",
+             "hl -> hl: transpose(a @ b) as transpose(b) @ transpose(a)"),
+    PassInfo("split-reductions", "lamina.passes.split_reductions:SplitReductionsPass",
+             "hl -> hl: a large full reduction as two stages (the first one parallel)"),
+    PassInfo("lower-hl-to-loop", "lamina.passes.lower_hl_to_loop.pass_:LowerHlToLoopPass",
+             "hl -> loop: bufferize and fuse into loop.kernel / loop.matmul"),
+    PassInfo("donate-buffers", "lamina.passes.donate_buffers:DonateBuffersPass",
+             "loop -> loop: write outputs marked lamina.donate into their inputs' buffers"),
+    PassInfo("lower-loop-to-cpu", "lamina.passes.lower_loop_to_cpu:LowerLoopToCpuPass",
+             "loop -> cpu: kernels as C-function-shaped ops over linear offsets"),
+    PassInfo("cpu-column-reduce", "lamina.passes.cpu_column_reduce:CpuColumnReducePass",
+             "cpu -> cpu: reductions across rows run row by row over several columns"),
+    PassInfo("lower-loop-to-tile", "lamina.passes.lower_loop_to_tile:LowerLoopToTile",
+             "loop -> tile: kernels as Triton programs and host launches"),
+)
+
+PASSES_BY_NAME: dict[str, PassInfo] = {p.name: p for p in PASSES}
 
 
-def lamina_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    return dict(_PASSES)
+@dataclass(frozen=True)
+class Pipeline:
+    """A named pass list in stages; each stage ends at the level it names, so a
+    compile can keep the IR of every level (`Lowered.ir("loop")`)."""
+
+    name: str
+    stages: tuple[tuple[str, str], ...]  # (level reached, pass spec)
+    summary: str
+
+    @property
+    def spec(self) -> str:
+        return ",".join(spec for _, spec in self.stages)
 
 
-def _autodiff():
-    from lamina.passes.autodiff import AutodiffPass
+_HL_SIMPLIFY = "strip-stop-gradient,canonicalize,cse,dce"
+# hl -> hl rewrites that give the lowering fewer, larger or more parallel kernels
+_HL_PREPARE = "conv-to-gemm,fold-batch-matmul,fold-transposed-matmul,split-reductions"
 
-    return AutodiffPass
+PIPELINES: tuple[Pipeline, ...] = (
+    Pipeline("hl-simplify", (("hl", _HL_SIMPLIFY),),
+             "hl -> hl: what every compile runs first (autodiff is done by then)"),
+    Pipeline("hl-to-loop", (("loop", f"{_HL_PREPARE},lower-hl-to-loop"),),
+             "hl -> loop: the rewrites that prepare the lowering, then the lowering"),
+    Pipeline("c-pipeline", (
+        ("hl", _HL_SIMPLIFY),
+        ("loop", "hl-to-loop,donate-buffers"),
+        # cse merges the offset arithmetic that every access computes for itself
+        ("hw", "lower-loop-to-cpu,cpu-column-reduce,cse"),
+    ), "hl -> cpu: what lm.jit runs for the C backend"),
+    Pipeline("triton-pipeline", (
+        ("hl", _HL_SIMPLIFY),
+        # the tile GEMM reads contiguous operands only: no strided views
+        ("loop", f"{_HL_PREPARE},lower-hl-to-loop{{gemm_views=false}}"),
+        ("hw", "lower-loop-to-tile"),
+    ), "hl -> tile: what lm.jit runs for the Triton backend"),
+)
+
+PIPELINES_BY_NAME: dict[str, Pipeline] = {p.name: p for p in PIPELINES}
 
 
-register("autodiff", _autodiff)
+def expand(spec: str) -> str:
+    """A pass spec with every pipeline name replaced by its passes."""
+    return ",".join(expand(PIPELINES_BY_NAME[name].spec) if name in PIPELINES_BY_NAME
+                    else name for name in split_spec(spec))
 
 
-def _strip_stop_gradient():
-    from lamina.passes.canonicalize import StripStopGradientPass
-
-    return StripStopGradientPass
-
-
-register("strip-stop-gradient", _strip_stop_gradient)
+def split_spec(spec: str) -> list[str]:
+    """The entries of a spec `a,b{opt=1,2},c` (commas inside braces kept)."""
+    entries, depth, current = [], 0, ""
+    for ch in spec or "":
+        depth += (ch == "{") - (ch == "}")
+        if ch == "," and depth == 0:
+            entries.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        entries.append(current.strip())
+    return entries

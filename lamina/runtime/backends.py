@@ -1,20 +1,28 @@
-"""Backends: a name, a `compile(module)` that returns a `Program`.
+"""Backends: a name, a named pipeline, a `compile(module)` that returns a `Program`.
 
-A backend takes an `hl` module (one `func.func @main`, already simplified) and
-returns a `Program`: a callable from numpy arrays to numpy arrays, plus the IR
-of every level it went through and the source it generated, for `.lower()`.
+A backend takes a traced `hl` module (one `func.func @main`), runs its pipeline
+(`lamina.passes.registry.PIPELINES`) and returns a `Program`: a callable from numpy
+arrays to numpy arrays, plus the IR of every level it went through and the source it
+generated, for `.lower()`. `BACKENDS` is the one table of them; each is imported on
+first use.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina import knobs
 from lamina.errors import LaminaError, with_location
+
+if TYPE_CHECKING:  # the pass pipeline is imported by a compile, never by a warm start
+    from lamina.passes.pipeline import Dump
 
 
 @dataclass
@@ -35,27 +43,43 @@ class Program:
 
 class Backend:
     name: str = ""
+    pipeline: str = ""  # the named pipeline its compile runs
 
-    def compile(self, module: ModuleOp) -> Program:
+    def compile(self, module: ModuleOp, dump: Dump | None = None) -> Program:
         raise NotImplementedError
 
 
-_REGISTRY: dict[str, Callable[[], Backend]] = {}
+# name -> "module:Class"
+BACKENDS: dict[str, str] = {
+    "c": "lamina.runtime.c_backend:CBackend",
+    "triton": "lamina.runtime.triton_backend:TritonBackend",
+    "interp": "lamina.runtime.backends:InterpBackend",
+}
 _INSTANCES: dict[str, Backend] = {}
-
-
-def register(name: str, factory: Callable[[], Backend]) -> None:
-    _REGISTRY[name] = factory
 
 
 def get(name: str | None = None) -> Backend:
     name = name or default_name()
-    if name not in _REGISTRY:
+    if name not in BACKENDS:
         raise LaminaError(with_location(
-            f"unknown backend {name!r}; choose one of {sorted(_REGISTRY)}"))
+            f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}"))
     if name not in _INSTANCES:
-        _INSTANCES[name] = _REGISTRY[name]()
+        module, _, cls = BACKENDS[name].partition(":")
+        _INSTANCES[name] = getattr(importlib.import_module(module), cls)()
     return _INSTANCES[name]
+
+
+def available() -> list[str]:
+    """The backends this machine can run: interp always, c with a C compiler, triton
+    with the triton and torch packages (a GPU, or Triton's interpreter on the CPU)."""
+    from lamina.runtime import devices
+
+    names = ["interp"]
+    if devices.c_compiler_available():
+        names.append("c")
+    if all(importlib.util.find_spec(p) is not None for p in ("triton", "torch")):
+        names.append("triton")
+    return names
 
 
 def default_name() -> str:
@@ -64,9 +88,9 @@ def default_name() -> str:
         return chosen
     from lamina.runtime import devices
 
-    if "triton" in _REGISTRY and devices.gpu_available():
+    if devices.gpu_available():
         return "triton"
-    if "c" in _REGISTRY and devices.c_compiler_available():
+    if devices.c_compiler_available():
         return "c"
     return "interp"
 
@@ -75,13 +99,12 @@ class InterpBackend(Backend):
     """The numpy reference interpreter of hl, as a backend."""
 
     name = "interp"
+    pipeline = "hl-simplify"
 
-    def compile(self, module: ModuleOp) -> Program:
+    def compile(self, module: ModuleOp, dump: Dump | None = None) -> Program:
+        from lamina.passes.pipeline import run_pipeline
         from lamina.runtime import interp
 
+        levels = run_pipeline(module, self.pipeline, dump)
         fn = interp.find_function(module)
-        return Program("interp", lambda args: interp.run_function(fn, args),
-                       levels={"hl": str(module)})
-
-
-register("interp", InterpBackend)
+        return Program("interp", lambda args: interp.run_function(fn, args), levels=levels)

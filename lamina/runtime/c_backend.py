@@ -1,9 +1,6 @@
 """The "c" backend: hl -> loop -> cpu -> C -> cc -> a ctypes call.
 
-Importing this module registers the backend, the `cpu` dialect and the
-`lower-loop-to-cpu` pass (`lamina/__init__.py` imports it as a plugin).
-
-    hl  --lower-hl-to-loop-->  loop  --lower-loop-to-cpu-->  cpu  --codegen.c-->  C
+    hl  --c-pipeline (lamina/passes/registry.py)-->  cpu  --codegen.c-->  C
     C   --cache.load (cc -O3 -march=native -fopenmp -shared -fPIC)-->  .so
 
 A run is one foreign call `lamina_main(void **bufs)`: input arrays are made
@@ -16,24 +13,21 @@ otherwise (see `lamina.runtime.cache.load`).
 from __future__ import annotations
 
 import ctypes
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
 
-from lamina import dtypes, knobs
+from lamina import dtypes
 from lamina.errors import ArgumentError, CompileError, with_location
-from lamina.passes import (
-    lower_hl_to_loop,  # noqa: F401  (registers the loop dialect and pass)
-    pipeline,
-    registry,
-)
 from lamina.runtime import backends, blas, buffers
 from lamina.runtime.buffers import data_address
+
+if TYPE_CHECKING:  # the pass pipeline is imported by a compile, never by a warm start
+    from lamina.passes.pipeline import Dump
 
 
 @dataclass(frozen=True)
@@ -158,32 +152,13 @@ def _kernel_count(module: ModuleOp) -> int:
     return sum(isinstance(op, cpu.KernelOp | cpu.GemmOp) for op in module.walk())
 
 
-def lower_to_cpu(module: ModuleOp, tag: str = "") -> dict[str, str]:
-    """hl module -> cpu module, in place; returns the IR text of each level."""
-    levels = {"hl": str(module)}
-    passes = registry.lamina_passes()
-    if "lower-hl-to-loop" not in passes:
-        raise CompileError("c backend: the hl -> loop lowering is not available")
-    from lamina.passes.donate_buffers import DonateBuffersPass
-
-    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()(), DonateBuffersPass()],
-                        dump_tag=f"{tag}loop-")
-    levels["loop"] = str(module)
-    from lamina.passes.cpu_column_reduce import CpuColumnReducePass
-    from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
-
-    # cse merges the offset arithmetic that every access computes for itself
-    pipeline.run_passes(module, [LowerLoopToCpuPass(), CpuColumnReducePass(),
-                                 CommonSubexpressionElimination()], dump_tag=f"{tag}cpu-")
-    levels["hw"] = str(module)
-    return levels
-
-
 class CBackend(backends.Backend):
     name = "c"
+    pipeline = "c-pipeline"
 
-    def compile(self, module: ModuleOp) -> backends.Program:
+    def compile(self, module: ModuleOp, dump: Dump | None = None) -> backends.Program:
         from lamina.codegen.c import ENTRY, emit_c
+        from lamina.passes.pipeline import run_pipeline
         from lamina.runtime import cache
 
         fn = _main(module)
@@ -191,12 +166,10 @@ class CBackend(backends.Backend):
         inputs = _specs(fn.function_type.inputs.data)
         outputs = _specs(fn.function_type.outputs.data)
         work = module.clone()
-        levels = lower_to_cpu(work, tag=f"{name}-")
+        levels = run_pipeline(work, self.pipeline, dump)
         source = emit_c(work)
-        if dump := knobs.dump_dir():
-            os.makedirs(dump, exist_ok=True)
-            with open(os.path.join(dump, f"{name}.c"), "w") as f:
-                f.write(source)
+        if dump is not None:
+            dump.write("source", source, ".c")
         lib = cache.load(source)
         blas.bind(lib)  # f32/f64 GEMMs call numpy's OpenBLAS when present
         entry = getattr(lib, ENTRY)
@@ -207,46 +180,3 @@ class CBackend(backends.Backend):
         runner = Runner(entry, inputs, outputs, name, donation_map(_main(work)))
         return backends.Program("c", runner, levels=levels, source=source,
                                 kernel_count=_kernel_count(work))
-
-
-def _cpu_dialect():
-    from lamina.dialects.cpu import CPU
-
-    return CPU
-
-
-def _lower_pass():
-    from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
-
-    return LowerLoopToCpuPass
-
-
-def _hl_lowering_present() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("lamina.passes.lower_hl_to_loop.pass_") is not None
-    except ModuleNotFoundError:
-        return False
-
-
-if _hl_lowering_present():  # the backend needs the hl -> loop lowering to exist
-    backends.register("c", CBackend)
-pipeline.register_dialect(_cpu_dialect)
-
-
-def _column_pass():
-    from lamina.passes.cpu_column_reduce import CpuColumnReducePass
-
-    return CpuColumnReducePass
-
-
-def _donate_pass():
-    from lamina.passes.donate_buffers import DonateBuffersPass
-
-    return DonateBuffersPass
-
-
-registry.register("cpu-column-reduce", _column_pass)
-registry.register("donate-buffers", _donate_pass)
-registry.register("lower-loop-to-cpu", _lower_pass)

@@ -1,9 +1,8 @@
 """Backend "triton": hl -> loop -> tile -> Triton source, run on a GPU or in Triton's
 interpreter.
 
-Importing this module registers the backend, the `tile` dialect and the
-`lower-loop-to-tile` pass. Without a GPU it sets `TRITON_INTERPRET=1` before
-anything imports triton, so the same kernels run on the CPU with torch CPU
+Its pipeline is `triton-pipeline` (`lamina/passes/registry.py`). Without a GPU,
+importing this module sets `TRITON_INTERPRET=1` before it imports triton, so the same kernels run on the CPU with torch CPU
 tensors (slow: keep shapes tiny). torch is imported lazily, only here, for
 device memory. Generated sources are written to the lamina cache dir and
 imported from there (Triton reads kernel source from files); Triton keeps its
@@ -19,15 +18,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import MemRefType, ModuleOp, TensorType
 
-from lamina import dtypes, knobs
+from lamina import dtypes
 from lamina.errors import ArgumentError, CompileError, with_location
-from lamina.passes import pipeline, registry
 from lamina.runtime import backends
+
+if TYPE_CHECKING:  # the pass pipeline is imported by a compile, never by a warm start
+    from lamina.passes.pipeline import Dump
 
 
 def _has_gpu_device() -> bool:
@@ -41,22 +43,6 @@ def interpreting() -> bool:
 
 if not _has_gpu_device():  # must happen before triton is imported anywhere
     os.environ["TRITON_INTERPRET"] = "1"
-
-
-def _tile_dialect():
-    from lamina.dialects.tile import Tile
-
-    return Tile
-
-
-def _lower_loop_to_tile():
-    from lamina.passes.lower_loop_to_tile import LowerLoopToTile
-
-    return LowerLoopToTile
-
-
-pipeline.register_dialect(_tile_dialect)
-registry.register("lower-loop-to-tile", _lower_loop_to_tile)
 
 
 @functools.cache
@@ -153,15 +139,6 @@ def _main(module: ModuleOp) -> func.FuncOp:
     return host_function(module)
 
 
-def lower_to_loop(module: ModuleOp, tag: str = "") -> None:
-    passes = registry.lamina_passes()
-    if "lower-hl-to-loop" not in passes:
-        raise CompileError("triton backend: the hl -> loop lowering is not available")
-    # the tile GEMM reads contiguous operands only: no strided views
-    pipeline.run_passes(module, [passes["lower-hl-to-loop"]()(gemm_views=False)],
-                        dump_tag=f"{tag}loop-")
-
-
 class TritonProgram(backends.Program):
     """A Program whose kernels can also be launched on device buffers directly
     (benchmarks time `launch` without the host<->device copies of `run`)."""
@@ -217,30 +194,24 @@ class TritonBackend(backends.Backend):
     """hl -> loop (shared with C) -> tile -> Triton source; runs on GPU or interpreter."""
 
     name = "triton"
+    pipeline = "triton-pipeline"
 
-    def compile(self, module: ModuleOp) -> backends.Program:
+    def compile(self, module: ModuleOp, dump: Dump | None = None) -> backends.Program:
         _require_packages()
         from lamina.codegen.triton import generate
-        from lamina.dialects import loop
-        from lamina.passes.lower_loop_to_tile import LowerLoopToTile
+        from lamina.dialects import tile
+        from lamina.passes.pipeline import run_pipeline
 
-        hl_text = str(module)
-        tag = f"{_main(module).sym_name.data}-"
         results = list(_main(module).function_type.outputs.data)
-        lower_to_loop(module, tag)
-        loop_text = str(module)
-        kernel_count = sum(isinstance(o, loop.KernelOp | loop.MatmulOp) for o in module.walk())
-        pipeline.run_passes(module, [LowerLoopToTile()], dump_tag=f"{tag}tile-")
-        hw_text = str(module)
+        levels = run_pipeline(module, self.pipeline, dump)
+        kernel_count = sum(isinstance(o, tile.LaunchOp) for o in module.walk())
         source = generate(module)
-        if knobs.dump_dir():
-            with open(os.path.join(knobs.dump_dir(), f"{tag}triton.py"), "w") as f:
-                f.write(source)
+        if dump is not None:
+            dump.write("source", source, ".py")
         arg_types = [a.type for a in _main(module).body.block.args]
         n_in = len(arg_types) - len(results)
         program = TritonProgram("triton", lambda args: program.run_arrays(args),
-                                levels={"hl": hl_text, "loop": loop_text, "hw": hw_text},
-                                source=source, kernel_count=kernel_count)
+                                levels=levels, source=source, kernel_count=kernel_count)
         program.launcher = _load_source(source).launch
         program.input_types, program.output_types = arg_types[:n_in], arg_types[n_in:]
         program.results = results
@@ -256,5 +227,3 @@ def _torch_dtype(t: MemRefType):
 def _np_dtype(t: TensorType) -> np.dtype:
     return dtypes._BY_IR[t.element_type].np_dtype
 
-
-backends.register("triton", TritonBackend)

@@ -35,7 +35,8 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError
 from xdsl.utils.lexer import Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from lamina import xdsl_patches  # noqa: F401  (linear-time string lexing)
+from lamina.dialects import xdsl_patches  # noqa: F401  (linear-time string lexing)
+from lamina.passes import registry
 
 
 class LocatedError(Exception):
@@ -117,22 +118,17 @@ class LaminaOptMain(xDSLOptMain):
 
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
-        from lamina.passes import pipeline
+        from lamina.dialects import all_dialects
 
-        pipeline.load_backends()
-        self.ctx.load_dialect(_hl())
-        for loader in pipeline._EXTRA_DIALECTS:
-            dialect = loader()
+        for dialect in all_dialects():
             if dialect.name not in self.ctx.registered_dialect_names:
                 self.ctx.load_dialect(dialect)
 
     def register_all_passes(self) -> None:
         super().register_all_passes()
-        from lamina.passes import pipeline, registry
-
-        pipeline.load_backends()
-        for name, loader in registry.lamina_passes().items():
-            self.register_pass(name, loader)
+        for info in registry.PASSES:
+            if info.name not in self.available_passes:
+                self.register_pass(info.name, info.load)
 
     def register_all_frontends(self) -> None:
         super().register_all_frontends()
@@ -151,9 +147,7 @@ class LaminaOptMain(xDSLOptMain):
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
-        from lamina.passes import registry
-
-        ours = sorted(registry.lamina_passes())
+        ours = sorted(registry.PASSES_BY_NAME)
         theirs = sorted(set(self.available_passes) - set(ours))
         arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         arg_parser.epilog = (
@@ -167,6 +161,7 @@ class LaminaOptMain(xDSLOptMain):
         return super().parse_chunk(chunk, file_extension, start_offset)
 
     def setup_pipeline(self) -> None:
+        self.args.passes = registry.expand(self.args.passes)
         unknown = [p for p in _pass_names(self.args.passes) if p not in self.available_passes]
         if unknown:
             hints = [h for p in unknown
@@ -294,12 +289,6 @@ def _columns(names: list[str], width: int = 96) -> str:
         line += " " + n
     lines.append(line)
     return "\n".join(lines)
-
-
-def _hl():
-    from lamina.dialects.hl import HL
-
-    return HL
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -253,8 +253,8 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
 
     @classmethod
     def get_canonicalization_patterns(cls) -> tuple:
-        # the patterns live with the canonicalize pass (imported late: no import cycle)
-        from lamina.passes.canonicalize import patterns_for
+        # the patterns are declared in canonical.py, which imports the ops (hence late)
+        from lamina.dialects.hl.canonical import patterns_for
 
         return patterns_for(cls)
 

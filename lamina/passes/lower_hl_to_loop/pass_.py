@@ -31,16 +31,11 @@ from lamina import dtypes
 from lamina.dialects import loop
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import HlOp
+from lamina.passes.levels import expect_level
 from lamina.passes.lower_hl_to_loop import plan as planning
 from lamina.passes.lower_hl_to_loop.gemm_outputs import written_in_place
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, memref_of, shape
 from lamina.passes.lower_hl_to_loop.memory import insert_deallocs, reuse_buffers
-from lamina.passes.lower_hl_to_loop.prepare import (
-    convs_to_matmuls,
-    fold_batch_reduced_matmuls,
-    fold_transposed_matmuls,
-    split_full_reductions,
-)
 from lamina.passes.lower_hl_to_loop.producers import PRODUCERS, MatmulProducer
 from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
 from lamina.passes.lower_hl_to_loop.reuse import keep_reduced_values
@@ -53,10 +48,6 @@ class FunctionLowering:
         self.fn, self.module = fn, module
         self.producers = PRODUCERS if gemm_views else \
             {**PRODUCERS, "hl.matmul": MatmulProducer(views=False)}
-        convs_to_matmuls(fn)
-        fold_batch_reduced_matmuls(fn)
-        fold_transposed_matmuls(fn)
-        split_full_reductions(fn)
         planner = planning.Planner(fn, RULES, REDUCING, self.producers)
         self.plan = planner.run()
         # single-element results computed without reductions (an optimizer's step count):
@@ -272,4 +263,5 @@ class LowerHlToLoopPass(ModulePass):
     gemm_views: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "hl", self.name)
         lower_module(op, self.gemm_views)

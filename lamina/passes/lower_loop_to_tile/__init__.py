@@ -22,6 +22,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from lamina.dialects import loop, tile
 from lamina.errors import CompileError
+from lamina.passes.levels import expect_level
 from lamina.passes.lower_loop_to_tile.gemm import GemmLowering
 from lamina.passes.lower_loop_to_tile.kernel import KernelLowering
 from lamina.passes.lower_loop_to_tile.layout import relayout
@@ -47,6 +48,7 @@ class LowerLoopToTile(ModulePass):
     allow_tf32: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "loop", self.name)
         taken = {k.sym_name.data for k in op.walk() if isinstance(k, tile.KernelOp)}
         for fn in [f for f in op.body.block.ops if isinstance(f, func.FuncOp)]:
             for src in [o for o in fn.walk() if isinstance(o, loop.KernelOp | loop.MatmulOp)]:

@@ -1,4 +1,4 @@
-"""hl.conv -> hl.matmul (BLAS) plus index-mapping hl ops, so that convolutions run in
+"""`conv-to-gemm` (hl -> hl): hl.conv -> hl.matmul (BLAS) plus index-mapping hl ops, so that convolutions run in
 the GEMM rather than the direct loop nest (1-2 GFLOP/s). Two forms:
 
 - im2col: columns `[N, g, C/g * K, P]` (channel in group and kernel offset x output
@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
+from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import i64
+from xdsl.dialects.builtin import ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
 
 from lamina.dialects.hl import contract, elementwise, indexing
 from lamina.dialects.hl import shape as sh
@@ -207,3 +210,15 @@ def convs_to_matmuls(fn: func.FuncOp) -> None:
         conv.results[0].replace_all_uses_with(result)
         conv.detach()
         conv.erase()
+
+
+@dataclass(frozen=True)
+class ConvToGemmPass(ModulePass):
+    """hl -> hl: every f32/f64 `hl.conv` large enough to gain from a GEMM as im2col
+    gathers (or shifted adds) + `hl.matmul`."""
+
+    name = "conv-to-gemm"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for fn in [f for f in op.ops if isinstance(f, func.FuncOp)]:
+            convs_to_matmuls(fn)

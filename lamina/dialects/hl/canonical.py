@@ -1,10 +1,12 @@
-"""Algebraic identities, constant folding and shape-chain folding for hl.
+"""hl's canonicalization patterns: algebraic identities, constant folding and
+shape-chain folding. xDSL's generic `canonicalize` pass finds them through
+`HlOp.get_canonicalization_patterns`, as MLIR finds an op's patterns.
 
 Every rewrite here is exact: it never changes a value a program computes, with
 XLA's float conventions (`x + 0 -> x` and `x * 1 -> x` fold; `x * 0` does not,
 since NaN and inf times 0 are NaN; `-0.0 + 0.0` is the one sign-of-zero
 difference XLA also accepts). `stop_gradient` is *not* removed here: it matters
-until autodiff has run (see `StripStopGradientPass`).
+until autodiff has run (`strip-stop-gradient` removes it after).
 
 Patterns are registered per op class with `@pattern(...)`; a pattern registered on
 a base class (`UnaryOp`, `BinaryOp`) applies to every op derived from it.
@@ -12,6 +14,7 @@ a base class (`UnaryOp`, `BinaryOp`) applies to every op derived from it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -22,7 +25,29 @@ from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import HlOp, dtype_of, shape_of
 from lamina.dialects.hl.elementwise import BinaryOp, CompareOp, UnaryOp
-from lamina.passes.canonicalize import pattern
+
+_PATTERNS: dict[type, list[RewritePattern]] = defaultdict(list)
+
+
+def pattern(*op_classes: type):
+    """Register a RewritePattern class for the given hl op classes (and their subclasses)."""
+
+    def register(cls: type[RewritePattern]) -> type[RewritePattern]:
+        for op_cls in op_classes:
+            _PATTERNS[op_cls].append(cls())
+        return cls
+
+    return register
+
+
+def patterns_for(op_cls: type) -> tuple[RewritePattern, ...]:
+    """The patterns of `op_cls`, including those registered on its base classes."""
+    found: list[RewritePattern] = []
+    for base in op_cls.__mro__:
+        for p in _PATTERNS.get(base, ()):
+            if p not in found:
+                found.append(p)
+    return tuple(found)
 
 # ---------------------------------------------------------------- helpers
 

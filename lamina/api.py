@@ -1,0 +1,57 @@
+"""The public surface of `import lamina as lm`, gathered from the layers that own it.
+
+`lamina/__init__.py` loads this module on the first use of any `lm.` attribute, so that
+importing the compiler core (`lamina.dialects`, `lamina.passes`, `lamina-opt`) never
+loads the frontend, the runtime or Triton.
+"""
+
+from __future__ import annotations
+
+from lamina import frontend as _frontend  # noqa: F401  (installs the Tensor methods)
+from lamina import nn, optim  # noqa: F401
+from lamina.dtypes import (
+    DType,
+    bfloat16,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
+from lamina.dtypes import bool_ as bool  # noqa: A001  (lm.bool, as torch.bool)
+from lamina.errors import (
+    ArgumentError,
+    CompileError,
+    DimError,
+    DTypeError,
+    GradientError,
+    LaminaError,
+    ShapeError,
+    TraceError,
+)
+from lamina.frontend import indexing, linalg, ops, random
+from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
+from lamina.frontend.indexing import *  # noqa: F403
+from lamina.frontend.jit import Jitted, Lowered, jit
+from lamina.frontend.lazy import realize
+from lamina.frontend.linalg import *  # noqa: F403
+from lamina.frontend.ops import *  # noqa: F403
+from lamina.frontend.random import *  # noqa: F403
+from lamina.frontend.tensor import Tensor
+
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+
+__all__ = [
+    "ArgumentError", "CompileError", "DType", "DTypeError", "DimError", "GradientError",
+    "Jitted", "LaminaError", "Lowered", "ShapeError", "Tensor", "TraceError",
+    "backward", "bfloat16", "bool", "custom_vjp", "double", "float", "float16", "float32",
+    "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
+    "nn", "optim", "realize", "uint8", "value_and_grad", "vjp",
+    *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
+]
