@@ -1,6 +1,6 @@
 """Differentiation in the frontend: `lm.grad`, `value_and_grad`, `vjp`, `jvp`,
-`custom_vjp` and `Tensor.backward()`, all built on the IR pass
-`lamina.passes.autodiff.emit_vjp`.
+`custom_vjp` and `Tensor.backward()`, all built on the IR transformation
+`lamina.passes.autodiff.emit_vjp` (`_emit_vjp` below is the one bridge to it).
 
 Inside a trace these emit the backward ops into the trace (so they nest:
 `grad(grad(f))` differentiates the backward ops of the inner grad). Called
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.dialects.hl.builder import Builder, Value
 from lamina.errors import ArgumentError, GradientError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import lazy, pytree
@@ -37,6 +38,37 @@ def _fresh(x: Any) -> Tensor:
     out = F.emit(hl.ReshapeOp, x, result_type=x._ir_type())
     out._needs_grad = True
     return out
+
+
+class _UserRule:
+    """An `lm.custom_vjp` rule as the autodiff pass sees it: cotangents in and out as
+    builder Values, the user's backward called on tensors in between."""
+
+    def __init__(self, graph: graphs.Graph, rule: graphs.CustomRule):
+        self.graph, self.rule = graph, rule
+        self.inputs, self.outputs = rule.inputs, rule.outputs
+
+    def backward(self, builder: Builder, cts: list[Value]) -> list[Value | None]:
+        tensors = [Tensor._from_value(c.ssa, self.graph, True) for c in cts]
+        grads = self.rule.backward(self.rule.residuals,
+                                   tensors[0] if len(tensors) == 1 else tuple(tensors))
+        grads = grads if isinstance(grads, tuple | list) else (grads,)
+        if len(grads) != len(self.inputs):
+            return [None] * len(grads)  # emit_vjp reports the mismatch
+        return [None if g is None else builder.wrap(
+                    F.as_tensor(g, like=Tensor._from_value(v, self.graph, True))._ssa(self.graph))
+                for v, g in zip(self.inputs, grads, strict=True)]
+
+
+def _emit_vjp(graph: graphs.Graph, outputs: Sequence[Any], cotangents: Sequence[Tensor],
+              wrt: Sequence[Any]) -> list[Tensor | None]:
+    """`emit_vjp` on the graph's block: ops go in through `graph.append` (which records
+    the user's line), custom rules are the graph's, results come back as tensors."""
+    rules = {id(r): _UserRule(graph, r) for r in graph.custom_rules.values()}
+    custom = {v: rules[id(r)] for v, r in graph.custom_rules.items()}
+    grads = emit_vjp(Builder(graph.append), outputs, [c._ssa(graph) for c in cotangents],
+                     wrt, custom, graph.locations.get)
+    return [None if g is None else Tensor._from_value(g, graph, True) for g in grads]
 
 
 def _ssa_values(tensors: Sequence[Tensor]) -> list:
@@ -61,7 +93,7 @@ def _traced_vjp(fn: Callable, primals: Sequence[Any], has_aux: bool = False):
         cts_t = [F.as_tensor(c, like=o).to(o.dtype) if not isinstance(c, Tensor) else c
                  for c, o in zip(ct_leaves, out_tensors, strict=True)]
         graph = graphs.current()
-        grads = emit_vjp(graph, _ssa_values(out_tensors), cts_t, _ssa_values(fresh))
+        grads = _emit_vjp(graph, _ssa_values(out_tensors), cts_t, _ssa_values(fresh))
         filled = [g if g is not None else F.zeros_like(x) for g, x in zip(grads, fresh, strict=True)]
         return pytree.unflatten(treedef, filled)
 
@@ -172,7 +204,7 @@ def jvp(fn: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
         tan_leaves = [F.as_tensor(t).to(c.dtype) for t, c in
                       zip(pytree.flatten(tuple(tangents_))[0], cotangents, strict=True)]
         graph = graphs.current()
-        tan_out = emit_vjp(graph, _ssa_values(cotangents), tan_leaves, _ssa_values(us))
+        tan_out = _emit_vjp(graph, _ssa_values(cotangents), tan_leaves, _ssa_values(us))
         tan_out = [t if t is not None else F.zeros_like(o) for t, o in
                    zip(tan_out, out_leaves, strict=True)]
         return out, pytree.unflatten(out_def, tan_out)
@@ -234,7 +266,7 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
         return
     with graphs.push(graph) if graphs.current() is not graph else contextlib.nullcontext():
         ct = F.as_tensor(gradient, like=loss)
-        grads = emit_vjp(graph, [loss._value], [ct], [arg for arg, _ in leaves])
+        grads = _emit_vjp(graph, [loss._value], [ct], [arg for arg, _ in leaves])
         for (_, owner), g in zip(leaves, grads, strict=True):
             if g is None:
                 continue
@@ -275,8 +307,8 @@ def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) ->
         with graphs.push(sub):
             ct_arg = sub.add_input(loss._ir_type(), "ct")
             wrt = [mapping[a] for a, _ in leaves]
-            grads = emit_vjp(sub, [mapping[loss._value]], [Tensor._from_value(ct_arg, sub, False)],
-                             wrt)
+            grads = _emit_vjp(sub, [mapping[loss._value]],
+                              [Tensor._from_value(ct_arg, sub, False)], wrt)
             results = [(g if g is not None else F.zeros_like(Tensor._from_value(w, sub, False)))
                        ._ssa(sub) for g, w in zip(grads, wrt, strict=True)]
         module = sub.to_module(results, name="backward")

@@ -161,18 +161,6 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
                 dims=dims)
 
 
-def unbroadcast_in_dim(ct: Tensor, shape: Sequence[int], dims: Sequence[int]) -> Tensor:
-    """The transpose of broadcast_in_dim: sum `ct` back down to `shape`.
-
-    The single place un-broadcasting lives: summed are the result dims no operand
-    dim maps to, and the operand dims of size 1 that were stretched."""
-    dims = tuple(dims)
-    summed = [d for d in range(ct.ndim) if d not in dims]
-    summed += [d for i, d in enumerate(dims) if shape[i] == 1 and ct.shape[d] != 1]
-    out = sum(ct, dim=tuple(sorted(summed))) if summed else ct
-    return out.reshape(tuple(shape)) if out.shape != tuple(shape) else out
-
-
 def result_dtype(*xs: TensorLike) -> dtypes.DType:
     tensors = [x for x in xs if isinstance(x, Tensor)]
     if not tensors:

@@ -1,31 +1,44 @@
 """Reverse-mode autodiff as an IR -> IR transformation of hl.
 
 `emit_vjp` walks the ops between the values differentiated with respect to and
-the outputs in reverse, asks each op for its gradient rule (`op.vjp`) and
-accumulates cotangents. The rules emit ordinary hl ops, so the backward
-program is plain hl that the same passes simplify, fuse and lower. This module
-never names a specific op.
+the outputs in reverse, asks each op for its gradient rule (`HlOp.vjp`) and
+accumulates cotangents. The rules emit ordinary hl ops through the value-level
+builder (`lamina.dialects.hl.builder`), so the backward program is plain hl that
+the same passes simplify, fuse and lower. This module never names a specific op,
+and knows nothing of the frontend: a user-written rule (`lm.custom_vjp`) reaches it
+as a `CustomRule` over SSA values.
 
-`AutodiffPass` (`lamina-opt -p autodiff`) applies it to every `func.func`
-carrying the unit attribute `autodiff`: `@f(x...) -> (y...)` gains a sibling
+`AutodiffPass` (`lamina-opt -p autodiff`) applies it to every `func.func` carrying
+the unit attribute `autodiff`: `@f(x...) -> (y...)` gains a sibling
 `@f_vjp(x..., dy...) -> (y..., dx...)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
-from lamina.dialects.hl.base import HlOp, fmt_types
+from lamina.dialects.hl.base import HlOp, dtype_of, fmt_types
+from lamina.dialects.hl.builder import Builder, Value
 from lamina.errors import GradientError, with_location
-from lamina.frontend import graph as graphs
-from lamina.frontend.tensor import Tensor
+
+
+class CustomRule(Protocol):
+    """A gradient given for a group of values instead of their ops' rules."""
+
+    inputs: Sequence[SSAValue]
+    outputs: Sequence[SSAValue]
+
+    def backward(self, builder: Builder, cts: list[Value]) -> Sequence[Value | None]:
+        """Cotangents of `inputs` given those of `outputs` (zeros where none flowed)."""
+        ...
 
 
 def _forward_reachable(block: Block, wrt: Sequence[SSAValue]) -> set[SSAValue]:
@@ -46,81 +59,76 @@ def _backward_reachable(block: Block, outputs: Sequence[SSAValue]) -> set[Operat
     return ops
 
 
-def _is_float(value: SSAValue) -> bool:
-    from lamina.dialects.hl.base import dtype_of
+def emit_vjp(builder: Builder, outputs: Sequence[SSAValue], cotangents: Sequence[SSAValue],
+             wrt: Sequence[SSAValue], custom: Mapping[SSAValue, CustomRule] | None = None,
+             locate: Callable[[Operation], str | None] = lambda op: None,
+             ) -> list[SSAValue | None]:
+    """Emit, through `builder`, the ops computing d(outputs . cotangents)/d(wrt).
 
-    return dtype_of(value.type).is_floating_point
-
-
-def emit_vjp(graph: graphs.Graph, outputs: Sequence[SSAValue], cotangents: Sequence[Tensor],
-             wrt: Sequence[SSAValue]) -> list[Tensor | None]:
-    """Append to `graph` the ops computing d(outputs . cotangents)/d(wrt).
-
-    Returns one cotangent per `wrt` value (None where no gradient reaches it).
-    `graph` must be the active graph (rules emit through the frontend)."""
-    from lamina.frontend import ops as F
-
-    block = graph.block
+    All values live in one block, to whose end the builder appends. Returns one
+    cotangent per `wrt` value (None where no gradient reaches it). `locate(op)` names
+    the user's source line of an op, for errors."""
+    custom = custom or {}
+    block = outputs[0].owner.parent_block() if isinstance(outputs[0].owner, Operation) \
+        else outputs[0].owner
+    assert isinstance(block, Block)
     body = [op for op in block.ops if not isinstance(op, func.ReturnOp)]
     reach = _forward_reachable(block, wrt)
     on_path = _backward_reachable(block, outputs)
-    adjoint: dict[SSAValue, Tensor] = {}
+    adjoint: dict[SSAValue, Value] = {}
 
-    def accumulate(value: SSAValue, ct: Tensor | None) -> None:
-        if ct is None or value not in reach or not _is_float(value):
+    def accumulate(value: SSAValue, ct: Value | None) -> None:
+        if ct is None or value not in reach or not dtype_of(value.type).is_floating_point:
             return  # integer and bool values carry no gradient (as in torch and JAX)
-        if ct.shape != tuple(value.type.get_shape()):
+        if ct.type != value.type:
+            owner = value.owner if isinstance(value.owner, Operation) else None
             raise GradientError(with_location(
-                f"gradient rule produced a cotangent of shape {ct.shape} for a value of "
-                f"type {value.type}", graph.locations.get(value.owner)))
-        adjoint[value] = F.add(adjoint[value], ct) if value in adjoint else ct
-
-    def wrap(v: SSAValue) -> Tensor:
-        return Tensor._from_value(v, graph, needs_grad=True)
+                f"gradient rule produced a cotangent of type {ct.type} for a value of "
+                f"type {value.type}", locate(owner) if owner else None))
+        adjoint[value] = adjoint[value] + ct if value in adjoint else ct
 
     for out, ct in zip(outputs, cotangents, strict=True):
-        accumulate(out, ct)
-    custom_done: set[int] = set()
+        accumulate(out, builder.wrap(ct))
+    done: set[int] = set()  # custom rules already applied (one rule covers many ops)
     for op in reversed(body):
         if op not in on_path or not any(r in adjoint for r in op.results):
             continue
         if not any(v in reach for v in op.operands):
             continue  # the op that made a wrt value (or a constant): nothing to propagate to
-        rule = next((graph.custom_rules[r] for r in op.results if r in graph.custom_rules), None)
+        rule = next((custom[r] for r in op.results if r in custom), None)
         if rule is not None:
-            if id(rule) not in custom_done:
-                custom_done.add(id(rule))
-                _apply_custom_rule(rule, adjoint, accumulate, wrap)
+            if id(rule) not in done:
+                done.add(id(rule))
+                _apply_custom(builder, rule, adjoint, accumulate)
             continue
         if not isinstance(op, HlOp):
-            raise GradientError(f"cannot differentiate through '{op.name}'")
+            raise GradientError(with_location(f"cannot differentiate through '{op.name}'",
+                                              locate(op)))
         if not op.DIFFERENTIABLE:
             continue
         ct = adjoint.pop(op.results[0])
-        primals = [wrap(v) for v in op.operands]
         try:
-            cts = op.vjp(ct, wrap(op.results[0]), *primals)
+            cts = op.vjp(ct, builder.wrap(op.results[0]), *map(builder.wrap, op.operands))
         except GradientError as err:
             raise GradientError(with_location(
                 f"{err} (operand types: {fmt_types([v.type for v in op.operands])})",
-                graph.locations.get(op))) from None
+                locate(op))) from None
         for v, c in zip(op.operands, cts, strict=True):
             accumulate(v, c)
-    return [adjoint.get(v) for v in wrt]
+    return [adjoint[v].ssa if v in adjoint else None for v in wrt]
 
 
-def _apply_custom_rule(rule: graphs.CustomRule, adjoint, accumulate, wrap) -> None:
-    from lamina.frontend import ops as F
-
-    cts = [adjoint.pop(v) if v in adjoint else F.zeros_like(wrap(v)) for v in rule.outputs]
-    grads = rule.backward(rule.residuals, cts[0] if len(cts) == 1 else tuple(cts))
-    grads = grads if isinstance(grads, tuple | list) else (grads,)
+def _apply_custom(builder: Builder, rule: CustomRule, adjoint: dict[SSAValue, Value],
+                  accumulate: Callable[[SSAValue, Value | None], None]) -> None:
+    cts = [adjoint.pop(v) if v in adjoint else builder.wrap(v).zeros_like()
+           for v in rule.outputs]
+    grads = list(rule.backward(builder, cts))
     if len(grads) != len(rule.inputs):
         raise GradientError(with_location(
             f"custom_vjp backward returned {len(grads)} cotangents for {len(rule.inputs)} "
             "inputs"))
     for v, g in zip(rule.inputs, grads, strict=True):
-        accumulate(v, None if g is None else F.as_tensor(g, like=wrap(v)))
+        accumulate(v, g)
 
 
 @dataclass(frozen=True)
@@ -138,8 +146,6 @@ class AutodiffPass(ModulePass):
 
 
 def vjp_function(fn: func.FuncOp) -> func.FuncOp:
-    from lamina.frontend import ops as F
-
     clone = fn.clone()
     block = clone.body.block
     ret = block.last_op
@@ -147,23 +153,16 @@ def vjp_function(fn: func.FuncOp) -> func.FuncOp:
     outputs = list(ret.operands)
     ret.detach()
     ret.erase()
-    graph = graphs.Graph("pass", block=block, captured=[None] * len(block.args))
-    with graphs.push(graph):
-        cts = [graph.add_input(v.type, f"d{i}") for i, v in enumerate(outputs)]
-        wrt = list(block.args[: len(fn.body.block.args)])
-        grads = emit_vjp(graph, outputs, [Tensor._from_value(c, graph, True) for c in cts], wrt)
-        results = [g._ssa(graph) if g is not None
-                   else F.zeros_like(Tensor._from_value(w, graph, False))._ssa(graph)
-                   for g, w in zip(grads, wrt, strict=True)]
+    wrt = list(block.args)
+    cts = [block.insert_arg(v.type, len(block.args)) for v in outputs]
+    for i, ct in enumerate(cts):
+        ct.name_hint = f"d{i}"
+    builder = Builder.at_end(block)
+    grads = emit_vjp(builder, outputs, cts, wrt)
+    results = [g if g is not None else builder.wrap(w).zeros_like().ssa
+               for g, w in zip(grads, wrt, strict=True)]
     block.add_op(func.ReturnOp(*outputs, *results))
-    types_in = [a.type for a in block.args]
-    types_out = [v.type for v in [*outputs, *results]]
-    assert all(isinstance(t, TensorType) for t in types_in)
-    new = func.FuncOp(fn.sym_name.data + "_vjp", (types_in, types_out), Region(_take_block(clone)))
-    return new
-
-
-def _take_block(fn: func.FuncOp) -> Block:
-    block = fn.body.block
-    fn.body.detach_block(block)
-    return block
+    clone.body.detach_block(block)
+    return func.FuncOp(fn.sym_name.data + "_vjp",
+                       ([a.type for a in block.args], [v.type for v in [*outputs, *results]]),
+                       Region(block))

@@ -6,8 +6,9 @@ An `hl` op is one IRDL class that carries everything about the op:
 - `infer`: the shape/dtype rule, used both by the builder and by the verifier,
   so a hand-written op and a traced one are checked by the same code;
 - `reference`: its numpy semantics (the interpreter is a loop over these);
-- `vjp`: its gradient rule, written with frontend tensors so that it emits
-  ordinary `hl` ops (see `lamina.passes.autodiff`);
+- `vjp`: its gradient rule, written with the value-level builder
+  (`lamina.dialects.hl.builder`) so that it emits ordinary `hl` ops (see
+  `lamina.passes.autodiff`);
 - a docstring with one line of sample IR.
 
 All hl ops share one readable assembly format, printed and parsed here:
@@ -50,10 +51,10 @@ from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
 from lamina import dtypes
-from lamina.errors import DTypeError, LaminaError, ShapeError, with_location
+from lamina.errors import DTypeError, GradientError, LaminaError, ShapeError, with_location
 
 if TYPE_CHECKING:
-    from lamina.frontend.tensor import Tensor
+    from lamina.dialects.hl.builder import Value
 
 
 class HlTypeError(Exception):
@@ -245,10 +246,9 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
         """The numpy semantics of this op: the spec every backend is tested against."""
         raise NotImplementedError(self.name)
 
-    def vjp(self, ct: Tensor, out: Tensor, *primals: Tensor) -> Sequence[Tensor | None]:
-        """Cotangents of the operands given the cotangent `ct` of the result."""
-        from lamina.errors import GradientError
-
+    def vjp(self, ct: Value, out: Value, *primals: Value) -> Sequence[Value | None]:
+        """Cotangents of the operands given the cotangent `ct` of the result (None
+        where no gradient flows), built with `ct.builder`."""
         raise GradientError(f"hl op '{self.name}' has no gradient rule")
 
     @classmethod

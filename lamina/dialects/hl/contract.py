@@ -129,10 +129,8 @@ class MatmulOp(HlOp):
         return np.matmul(a, b)
 
     def vjp(self, ct, out, a, b):
-        from lamina.frontend.ops import emit
-
-        return (emit(MatmulOp, ct, b.transpose(-2, -1)),
-                emit(MatmulOp, a.transpose(-2, -1), ct))
+        return (ct.builder.emit(MatmulOp, ct, b.transpose(-2, -1)),
+                ct.builder.emit(MatmulOp, a.transpose(-2, -1), ct))
 
 
 # ---------------------------------------------------------------- conv
@@ -213,9 +211,9 @@ class ConvOp(HlOp):
     def _grad_input(self, ct, x, w):
         """conv(dilate(ct, stride), flip(w) with in/out channels swapped per group), with
         stride = input_dilation, so it lands exactly on the input positions."""
-        from lamina.dialects.hl import ReverseOp
-        from lamina.frontend.ops import emit
+        from lamina.dialects.hl.indexing import ReverseOp
 
+        emit = ct.builder.emit
         nd, stride, lo, hi, dil, idil, g = self._geometry(x, w)
         o, cg, *k = w.shape
         spatial = tuple(range(2, 2 + nd))
@@ -236,8 +234,7 @@ class ConvOp(HlOp):
     def _grad_weight(self, ct, x, w):
         """conv of the input (batch as channels) with the cotangent as kernel: stride and
         dilation swap roles; hi padding is trimmed so the result is exactly the kernel."""
-        from lamina.frontend.ops import emit
-
+        emit = ct.builder.emit
         nd, stride, lo, hi, dil, idil, g = self._geometry(x, w)
         n, c, *spatial = x.shape
         o, cg, *k = w.shape

@@ -386,11 +386,9 @@ class PowOp(BinaryOp):
             return np.power(a, b)
 
     def vjp(self, ct, out, a, b):
-        from lamina.frontend import ops
-
         da = ct * b * a ** (b - 1.0)
         # d/db a^b = a^b log a; defined as 0 where a == 0 (as torch does)
-        safe_log = ops.where(a == 0.0, a.zeros_like(), a.abs().log())
+        safe_log = ct.builder.select(a == 0.0, a.zeros_like(), a.abs().log())
         db = ct * out * safe_log
         return (da, db)
 
@@ -560,9 +558,7 @@ class SelectOp(HlOp):
 
     def vjp(self, ct, out, c, a, b):
         zero = ct.zeros_like()
-        from lamina.frontend import ops
-
-        return (None, ops.where(c, ct, zero), ops.where(c, zero, ct))
+        return (None, ct.builder.select(c, ct, zero), ct.builder.select(c, zero, ct))
 
 
 @irdl_op_definition

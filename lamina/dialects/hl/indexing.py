@@ -49,12 +49,6 @@ def _check_rank(name: str, values: tuple[int, ...], rank: int) -> None:
             f"(rank {rank})")
 
 
-def _emit(op_cls: type[HlOp], *operands, result_type=None, **props):
-    from lamina.frontend.ops import emit
-
-    return emit(op_cls, *operands, result_type=result_type, **props)
-
-
 def _slice_len(start: int, stop: int, step: int) -> int:
     return max(0, -(-(stop - start) // step))
 
@@ -98,7 +92,7 @@ class SliceOp(HlOp):
         interior = tuple(s - 1 for s in self.prop("step"))
         high = tuple(n - lo - (m + max(m - 1, 0) * i)
                      for n, lo, m, i in zip(x.shape, low, ct.shape, interior, strict=True))
-        return (_emit(PadOp, ct, low=low, high=high, interior=interior, value=_zero(ct)),)
+        return (ct.builder.emit(PadOp, ct, low=low, high=high, interior=interior, value=_zero(ct)),)
 
 
 def _zero(t) -> bool | int | float:
@@ -148,13 +142,13 @@ class PadOp(HlOp):
     def vjp(self, ct, out, x):
         low, high = self.prop("low"), self.prop("high")
         if any(v < 0 for v in (*low, *high)):  # put back what was cropped, as zeros
-            ct = _emit(PadOp, ct, low=tuple(max(-v, 0) for v in low),
+            ct = ct.builder.emit(PadOp, ct, low=tuple(max(-v, 0) for v in low),
                        high=tuple(max(-v, 0) for v in high), interior=(0,) * ct.ndim,
                        value=_zero(ct))
         start = tuple(max(v, 0) for v in low)
         step = tuple(i + 1 for i in self.prop("interior"))
         stop = tuple(s + max(n - 1, 0) * k + (n > 0) for s, n, k in zip(start, x.shape, step, strict=True))
-        return (_emit(SliceOp, ct, start=start, stop=stop, step=step),)
+        return (ct.builder.emit(SliceOp, ct, start=start, stop=stop, step=step),)
 
 
 # ---------------------------------------------------------------- concat, reverse
@@ -195,7 +189,7 @@ class ConcatOp(HlOp):
         for x in xs:
             start = tuple(offset if d == dim else 0 for d in range(ct.ndim))
             stop = tuple(offset + x.shape[d] if d == dim else n for d, n in enumerate(ct.shape))
-            cts.append(_emit(SliceOp, ct, start=start, stop=stop, step=(1,) * ct.ndim))
+            cts.append(ct.builder.emit(SliceOp, ct, start=start, stop=stop, step=(1,) * ct.ndim))
             offset += x.shape[dim]
         return tuple(cts)
 
@@ -222,7 +216,7 @@ class ReverseOp(HlOp):
         return np.flip(x, axis=self.prop("dims")) if self.prop("dims") else x
 
     def vjp(self, ct, out, x):
-        return (_emit(ReverseOp, ct, dims=self.prop("dims")),)
+        return (ct.builder.emit(ReverseOp, ct, dims=self.prop("dims")),)
 
 
 # ---------------------------------------------------------------- gather, scatter_add
@@ -264,7 +258,7 @@ class GatherOp(HlOp):
         return np.take(table, idx, axis=axis)
 
     def vjp(self, ct, out, table, idx):
-        grad = _emit(ScatterAddOp, idx, ct, result_type=table._ir_type(), axis=self.prop("axis"))
+        grad = ct.builder.emit(ScatterAddOp, idx, ct, result_type=table.type, axis=self.prop("axis"))
         return (grad, None)
 
 
@@ -306,7 +300,7 @@ class ScatterAddOp(HlOp):
         return out
 
     def vjp(self, ct, out, idx, updates):
-        return (None, _emit(GatherOp, ct, idx, axis=self.prop("axis")))
+        return (None, ct.builder.emit(GatherOp, ct, idx, axis=self.prop("axis")))
 
 
 def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:

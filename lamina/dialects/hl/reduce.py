@@ -48,7 +48,7 @@ class ReduceOp(HlOp):
         """Re-insert the reduced dims of `v` as size 1 and broadcast to x's shape."""
         dims = self.prop("dims")
         kept = [n if i not in dims else 1 for i, n in enumerate(x.shape)]
-        return v.reshape(kept).expand(*x.shape)
+        return v.reshape(kept).broadcast_to(x.shape)
 
 
 @irdl_op_definition
@@ -78,7 +78,7 @@ class _ReduceExtremumOp(ReduceOp):
     def vjp(self, ct, out, x):
         # the gradient is shared evenly among tied extrema, as torch.amax does
         hits = (x == self._expand(out, x)).to(ct.dtype)
-        count = self._expand(hits.sum(dim=self.prop("dims")), x)
+        count = self._expand(hits.sum(self.prop("dims")), x)
         return (self._expand(ct, x) * hits / count,)
 
 

@@ -59,9 +59,7 @@ class BroadcastInDimOp(HlOp):
         return np.broadcast_to(x.reshape(expanded), dst).copy()
 
     def vjp(self, ct, out, x):
-        from lamina.frontend.ops import unbroadcast_in_dim
-
-        return (unbroadcast_in_dim(ct, x.shape, self.prop("dims")),)
+        return (ct.unbroadcast(x.shape, self.prop("dims")),)
 
 
 @irdl_op_definition

@@ -151,8 +151,7 @@ class ReduceWindowOp(WindowOp):
         return np.max(win, axis=axes) if kind == "max" else np.sum(win, axis=axes)
 
     def vjp(self, ct, out, x):
-        from lamina.frontend.ops import emit
-
+        emit = ct.builder.emit
         if self.prop("kind") == "max":
             return (emit(SelectAndScatterAddOp, x, ct, **self.window_props()),)
         # sum: the transpose spreads each cotangent over its window, itself a window sum
@@ -209,8 +208,7 @@ class SelectAndScatterAddOp(_SelectOp):
         return self._unexpand(padded, x.shape)
 
     def vjp(self, ct, out, x, src):
-        from lamina.frontend.ops import emit
-
+        emit = ct.builder.emit
         return (None, emit(SelectAndGatherOp, x, ct, **self.window_props()))
 
 
@@ -229,6 +227,5 @@ class SelectAndGatherOp(_SelectOp):
         return expand(v, g["lo"], g["hi"], g["input_dilation"], 0)[positions]
 
     def vjp(self, ct, out, x, v):
-        from lamina.frontend.ops import emit
-
+        emit = ct.builder.emit
         return (None, emit(SelectAndScatterAddOp, x, ct, **self.window_props()))
