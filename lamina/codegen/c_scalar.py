@@ -1,6 +1,7 @@
-"""Scalar C for the cpu level: C types of IR types, literals, and the table from
-`arith`/`math` op to C expression (one C local per SSA value, so operands are
-always plain names and no precedence question arises).
+"""Scalar C for the cpu level: C types of IR types, literals, and the C expression of
+each scalar op -- its `c` column in the scalar-op table (`lamina/dialects/scalar.py`),
+or, for constants, comparisons, select and casts, the rules here (one C local per SSA
+value, so operands are always plain names and no precedence question arises).
 
 Registers: f16/bf16 live in `float` (exactly representable values), i1 in a byte
 (0/1), signless integers in `uintN_t` (wrapping arithmetic is defined in C; signed
@@ -12,7 +13,6 @@ from __future__ import annotations
 import math
 
 from xdsl.dialects import arith
-from xdsl.dialects import math as mth
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Operation
 
+from lamina.dialects.scalar import SCALAR_OPS
 from lamina.errors import CompileError
 
 # ---------------------------------------------------------------- types
@@ -146,49 +147,18 @@ _CMPF = ("0", "{a} == {b}", "{a} > {b}", "{a} >= {b}", "{a} < {b}", "{a} <= {b}"
          "({a} != {a} || {b} != {b})", "1")
 _CMPI = ("==", "!=", "s<", "s<=", "s>", "s>=", "u<", "u<=", "u>", "u>=")
 
-_FLOAT_BIN: dict[type[Operation], str] = {
-    arith.AddfOp: "{a} + {b}", arith.SubfOp: "{a} - {b}", arith.MulfOp: "{a} * {b}",
-    arith.DivfOp: "{a} / {b}", arith.MaximumfOp: "lm_max{f}({a}, {b})",
-    arith.MinimumfOp: "lm_min{f}({a}, {b})", arith.MaxnumfOp: "fmax{f}({a}, {b})",
-    arith.MinnumfOp: "fmin{f}({a}, {b})", mth.PowFOp: "pow{f}({a}, {b})",
-    mth.Atan2Op: "atan2{f}({a}, {b})", mth.CopySignOp: "copysign{f}({a}, {b})",
-}
-_FLOAT_UN: dict[type[Operation], str] = {
-    arith.NegfOp: "-{a}", mth.AbsFOp: "fabs{f}({a})", mth.ExpOp: "exp{f}({a})",
-    mth.Exp2Op: "exp2{f}({a})", mth.ExpM1Op: "expm1{f}({a})", mth.LogOp: "log{f}({a})",
-    mth.Log2Op: "log2{f}({a})", mth.Log10Op: "log10{f}({a})", mth.Log1pOp: "log1p{f}({a})",
-    mth.SqrtOp: "sqrt{f}({a})", mth.RsqrtOp: "1 / sqrt{f}({a})", mth.TanhOp: "tanh{f}({a})",
-    mth.ErfOp: "erf{f}({a})", mth.SinOp: "sin{f}({a})", mth.CosOp: "cos{f}({a})",
-    mth.TanOp: "tan{f}({a})", mth.AsinOp: "asin{f}({a})", mth.AcosOp: "acos{f}({a})",
-    mth.AtanOp: "atan{f}({a})", mth.SinhOp: "sinh{f}({a})", mth.CoshOp: "cosh{f}({a})",
-    mth.AsinhOp: "asinh{f}({a})", mth.AcoshOp: "acosh{f}({a})", mth.AtanhOp: "atanh{f}({a})",
-    mth.CbrtOp: "cbrt{f}({a})", mth.FloorOp: "floor{f}({a})", mth.CeilOp: "ceil{f}({a})",
-    mth.RoundOp: "round{f}({a})", mth.RoundEvenOp: "nearbyint{f}({a})",
-    mth.TruncOp: "trunc{f}({a})",
-}
-# integer ops: plain C on the unsigned register type, or a prelude helper
-_INT_BIN: dict[type[Operation], str] = {
-    arith.AddiOp: "{a} + {b}", arith.SubiOp: "{a} - {b}", arith.MuliOp: "{a} * {b}",
-    arith.AndIOp: "{a} & {b}", arith.OrIOp: "{a} | {b}", arith.XOrIOp: "{a} ^ {b}",
-    arith.ShLIOp: "{a} << {b}", arith.ShRUIOp: "({u}){a} >> {b}",
-    arith.ShRSIOp: "({s}){a} >> {b}", arith.DivSIOp: "lm_divsi{w}({a}, {b})",
-    arith.DivUIOp: "lm_divui{w}({a}, {b})", arith.RemSIOp: "lm_remsi{w}({a}, {b})",
-    arith.RemUIOp: "lm_remui{w}({a}, {b})", arith.FloorDivSIOp: "lm_floordivsi{w}({a}, {b})",
-    arith.CeilDivSIOp: "lm_ceildivsi{w}({a}, {b})",
-    arith.CeilDivUIOp: "lm_ceildivui{w}({a}, {b})",
-    arith.MaxSIOp: "({s}){a} > ({s}){b} ? {a} : {b}",
-    arith.MinSIOp: "({s}){a} < ({s}){b} ? {a} : {b}",
-    arith.MaxUIOp: "({u}){a} > ({u}){b} ? {a} : {b}",
-    arith.MinUIOp: "({u}){a} < ({u}){b} ? {a} : {b}",
-}
 
-
-def _int_binary(op: Operation, a: str, b: str) -> str:
+def _from_table(op: Operation, args: list[str]) -> str:
+    """The C text of an op with a row in the scalar-op table."""
+    row = SCALAR_OPS[type(op)]
+    if callable(row.c):
+        return row.c(op, args)
     t = op.results[0].type
-    if isinstance(op, arith.MuliOp) and not isinstance(t, IndexType) and _c_width(t) < 32:
-        a = f"(uint32_t){a}"  # uint16*uint16 promotes to signed int and may overflow
+    fields = dict(zip("abc", args, strict=False))
+    if row.kind == "float":
+        return round_to(t, row.c.format(f=fsuffix(t), **fields))
     w = 64 if isinstance(t, IndexType) else _c_width(t)
-    return _INT_BIN[type(op)].format(a=a, b=b, s=signed(t), u=unsigned(t), w=w)
+    return row.c.format(s=signed(t), u=unsigned(t), w=w, **fields)
 
 
 def _cast(op: Operation, a: str) -> str:
@@ -232,18 +202,8 @@ def expression(op: Operation, args: list[str]) -> str:
         if isinstance(value, IntegerAttr):
             return int_literal(int(value.value.data), t)
         raise CompileError(f"C codegen: unsupported constant {value}")
-    if type(op) in _FLOAT_BIN:
-        return round_to(t, _FLOAT_BIN[type(op)].format(a=args[0], b=args[1], f=fsuffix(t)))
-    if type(op) in _FLOAT_UN:
-        return round_to(t, _FLOAT_UN[type(op)].format(a=args[0], f=fsuffix(t)))
-    if isinstance(op, mth.FmaOp):
-        return round_to(t, f"fma{fsuffix(t)}({args[0]}, {args[1]}, {args[2]})")
-    if isinstance(op, mth.FPowIOp):
-        return round_to(t, f"pow{fsuffix(t)}({args[0]}, ({signed(op.operands[1].type)}){args[1]})")
-    if type(op) in _INT_BIN:
-        return _int_binary(op, args[0], args[1])
-    if isinstance(op, mth.AbsIOp):
-        return f"({signed(t)}){args[0]} < 0 ? 0 - {args[0]} : {args[0]}"
+    if type(op) in SCALAR_OPS:
+        return _from_table(op, args)
     if isinstance(op, arith.CmpfOp):
         return _CMPF[op.predicate.value.data].format(a=args[0], b=args[1])
     if isinstance(op, arith.CmpiOp):

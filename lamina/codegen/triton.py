@@ -7,9 +7,10 @@ tensors passed in); the host function takes flat torch tensors, inputs then
 outputs, plus `torch` and `device` (torch is imported by the runtime, never by
 the generated code's importer).
 
-Math functions Triton only offers through libdevice (tanh, log1p, ...) are
-prelude helpers that use libdevice on a GPU and a core-op formula in the
-interpreter, which cannot run libdevice.
+Scalar ops are the `triton` column of the scalar-op table
+(`lamina/dialects/scalar.py`); its helper rows (libdevice functions, which Triton's
+interpreter cannot run) become `@triton.jit` functions at the top of the file, with
+the core-op formula the interpreter runs instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.codegen.triton_prelude import PRELUDE
 from lamina.dialects import loop, tile
+from lamina.dialects.scalar import SCALAR_OPS, ScalarOp, TritonHelper, helper_name
 from lamina.dialects.tile import element_of, shape_of
 from lamina.errors import CompileError
 
@@ -94,34 +96,6 @@ def _literal(value: float | int, t: Attribute) -> str:
     return str(int(value))
 
 
-# Elementwise ops: name -> format over operand names a, b, c and the result type rt.
-_BINARY = {
-    "arith.addf": "{a} + {b}", "arith.subf": "{a} - {b}", "arith.mulf": "{a} * {b}",
-    "arith.divf": "{a} / {b}", "arith.remf": "{a} % {b}",
-    "arith.addi": "{a} + {b}", "arith.subi": "{a} - {b}", "arith.muli": "{a} * {b}",
-    "arith.divsi": "{a} // {b}", "arith.remsi": "{a} % {b}", "arith.floordivsi": "_floordiv({a}, {b})",
-    "arith.andi": "{a} & {b}", "arith.ori": "{a} | {b}", "arith.xori": "{a} ^ {b}",
-    "arith.shli": "{a} << {b}", "arith.shrsi": "{a} >> {b}",
-    "arith.maximumf": "tl.maximum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)",
-    "arith.minimumf": "tl.minimum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)",
-    "arith.maxnumf": "tl.maximum({a}, {b})", "arith.minnumf": "tl.minimum({a}, {b})",
-    "arith.maxsi": "tl.maximum({a}, {b})", "arith.minsi": "tl.minimum({a}, {b})",
-    "math.powf": "_pow({a}, {b})", "math.atan2": "libdevice.atan2({a}, {b})",
-    "math.copysign": "tl.where(({b} < 0) | ((1.0 / {b}) < 0), -tl.abs({a}), tl.abs({a}))",
-    "math.fma": "tl.fma({a}, {b}, {c})",
-}
-_UNSIGNED = {"arith.divui": "//", "arith.remui": "%", "arith.shrui": ">>",
-             "arith.maxui": "max", "arith.minui": "min"}
-_UNARY = {
-    "arith.negf": "-{a}", "math.exp": "tl.exp({a})", "math.exp2": "tl.exp2({a})",
-    "math.log": "tl.log({a})", "math.log2": "tl.log2({a})", "math.sqrt": "_sqrt({a})",
-    "math.rsqrt": "(1.0 / _sqrt({a}))", "math.absf": "tl.abs({a})",
-    "math.absi": "tl.abs({a})", "math.sin": "tl.sin({a})", "math.cos": "tl.cos({a})",
-    "math.erf": "tl.erf({a})", "math.floor": "tl.floor({a})", "math.ceil": "tl.ceil({a})",
-    "math.tanh": "_tanh({a})", "math.log1p": "_log1p({a})", "math.expm1": "_expm1({a})",
-    "math.roundeven": "_rint({a})", "math.round": "_round({a})", "math.trunc": "_trunc({a})",
-    "math.log10": "(tl.log({a}) * 0.4342944819032518)",
-}
 _REDUCE = {"sum": "tl.sum({x}, axis={axis})", "prod": "tl.reduce({x}, {axis}, _prod)",
            "or": "tl.reduce({x}, {axis}, _or)", "and": "tl.reduce({x}, {axis}, _and)"}
 _CMP_OPS = {"eq": "==", "ne": "!=", "slt": "<", "sle": "<=", "sgt": ">", "sge": ">=",
@@ -161,25 +135,13 @@ class KernelWriter:
             writer(self, op)
             return
         n = [self.name(o) for o in op.operands]
-        fmt = dict(zip("abc", n, strict=False))
-        if op.name in _BINARY:
-            self.assign(op, _BINARY[op.name].format(**fmt))
-        elif op.name in _UNARY:
-            self.assign(op, _UNARY[op.name].format(**fmt))
-        elif op.name in _UNSIGNED:
-            self.assign(op, self._unsigned(op, n))
+        row = SCALAR_OPS.get(type(op))
+        if row is not None:
+            self.assign(op, _from_table(op, row, n))
         elif op.name in ("arith.extf", "arith.truncf"):
             self.assign(op, f"tl.cast({n[0]}, {tl_type(op.results[0].type)})")
         else:
             raise CompileError(f"triton codegen: no Triton text for {op.name}")
-
-    def _unsigned(self, op: Operation, n: list[str]) -> str:
-        u, s = unsigned_of(op.results[0].type), tl_type(op.results[0].type)
-        a, b = (f"tl.cast({x}, {u}, bitcast=True)" for x in n)
-        sym = _UNSIGNED[op.name]
-        body = f"tl.maximum({a}, {b})" if sym == "max" else \
-            f"tl.minimum({a}, {b})" if sym == "min" else f"({a} {sym} {b})"
-        return f"tl.cast({body}, {s}, bitcast=True)"
 
     # -------------------------------------------------------------- statements
     def constant(self, op: arith.ConstantOp) -> None:
@@ -278,6 +240,43 @@ class KernelWriter:
         if isinstance(v.owner, arith.ConstantOp):
             return str(v.owner.value.value.data)  # type: ignore[attr-defined]
         return self.name(v)
+
+
+def _from_table(op: Operation, row: ScalarOp, names: list[str]) -> str:
+    """The Triton text of an op with a row in the scalar-op table."""
+    if isinstance(row.triton, TritonHelper):
+        return f"{helper_name(type(op))}({', '.join(names)})"
+    t = op.results[0].type
+    extra = {"t": tl_type(t), "ut": unsigned_of(t)} if row.kind == "uint" else {}
+    return row.triton.format(**dict(zip("abc", names, strict=False)), **extra)
+
+
+def write_helpers(out: SourceWriter) -> None:
+    """One `@triton.jit` function per TritonHelper row of the scalar-op table (all of
+    them: Triton compiles only what a kernel calls)."""
+    for op_cls, row in SCALAR_OPS.items():
+        if not isinstance(row.triton, TritonHelper):
+            continue
+        params = ", ".join("abc"[:len(op_cls.get_irdl_definition().operands)])
+        out.line("@triton.jit")
+        out.line(f"def {helper_name(op_cls)}({params}):")
+        with out.indent():
+            if row.triton.interp is None:
+                _lines(out, row.triton.body)
+            else:
+                out.line("if _INTERPRET:")
+                with out.indent():
+                    _lines(out, row.triton.interp)
+                out.line("else:")
+                with out.indent():
+                    _lines(out, row.triton.body)
+        out.line()
+        out.line()
+
+
+def _lines(out: SourceWriter, text: str) -> None:
+    for line in text.splitlines():
+        out.line(line)
 
 
 def _simple(fmt: Callable[[KernelWriter, Operation], str]):
@@ -381,6 +380,7 @@ def generate(module: ModuleOp) -> str:
     out.lines.extend(PRELUDE.splitlines())
     out.line()
     out.line()
+    write_helpers(out)
     for op in module.body.block.ops:
         if isinstance(op, tile.KernelOp):
             KernelWriter(out).kernel(op)

@@ -97,6 +97,7 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects import gemm_layout
+from lamina.dialects.scalar import check_kernel_body
 from lamina.dialects.syntax import int_array as _bounds_attr
 from lamina.dialects.syntax import int_tuple as _ints
 from lamina.dialects.syntax import numel as _numel
@@ -199,6 +200,8 @@ class KernelOp(_LoopNest):
         self._verify_space()
         if _enclosing_kernel(self) is not None:
             raise VerifyException("loop.kernel cannot be nested in another loop.kernel")
+        check_kernel_body(self.body.block, (LoadOp, StoreOp, ReduceOp, ForOp, SeqForOp,
+                                            YieldOp), f"loop.kernel {self.kernel_name.data!r}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from xdsl.dialects import scf
 from xdsl.dialects.builtin import (
     I32,
     I64,
@@ -58,6 +59,8 @@ from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, Pure, SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
+
+from lamina.dialects.scalar import check_kernel_body
 
 REDUCE_KINDS = ("sum", "prod", "max", "min", "or", "and")
 ARG_KINDS = ("argmax", "argmin")
@@ -134,6 +137,8 @@ class KernelOp(IRDLOperation):
     def verify_(self) -> None:
         if not isinstance(self.body.block.last_op, ReturnOp):
             raise VerifyException(f"tile.kernel @{self.sym_name.data} must end in tile.return")
+        check_kernel_body(self.body.block, (*_TILE_OPS, scf.ForOp, scf.YieldOp),
+                          f"tile.kernel @{self.sym_name.data}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -566,9 +571,10 @@ class DotOp(IRDLOperation):
             raise VerifyException("tile.dot: precision must be 'ieee' or 'tf32'")
 
 
-Tile = Dialect("tile", [
+_TILE_OPS = (
     KernelOp, ReturnOp, LaunchOp, ProgramIdOp, ArangeOp, SplatOp, ExpandDimsOp, BroadcastOp, TransOp,
     LoadOp, StoreOp, CmpOp, WhereOp, CastOp, ReduceOp, ArgReduceOp, DotOp,
-], [PtrType])
+)
+Tile = Dialect("tile", list(_TILE_OPS), [PtrType])
 
 __all__ = ["Tile", "PtrType", "shape_of", "element_of", "block_of"]

@@ -10,12 +10,11 @@ faithful; tests run it on small shapes and compare with the hl interpreter.
 from __future__ import annotations
 
 import itertools
-import math as pymath
 from collections.abc import Sequence
 
 import ml_dtypes
 import numpy as np
-from xdsl.dialects import arith, func, math, memref
+from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import (
     BFloat16Type,
     DenseIntOrFPElementsAttr,
@@ -31,8 +30,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from lamina import dtypes
 from lamina.dialects import loop
-
-_erf = np.vectorize(pymath.erf, otypes=[np.float64])
+from lamina.dialects.scalar import SCALAR_OPS
 
 
 def np_type(t: Attribute) -> np.dtype:
@@ -63,25 +61,6 @@ def _cmpi(pred: str, a, b):
     return _ICMP["s" + pred[1:]](_unsigned(a), _unsigned(b))
 
 
-_BINARY = {
-    arith.AddfOp: np.add, arith.SubfOp: np.subtract, arith.MulfOp: np.multiply,
-    arith.DivfOp: np.divide, arith.MaximumfOp: np.maximum, arith.MinimumfOp: np.minimum,
-    arith.AddiOp: np.add, arith.SubiOp: np.subtract, arith.MuliOp: np.multiply,
-    arith.FloorDivSIOp: np.floor_divide, arith.MaxSIOp: np.maximum, arith.MinSIOp: np.minimum,
-    arith.AndIOp: np.bitwise_and, arith.OrIOp: np.bitwise_or, arith.XOrIOp: np.bitwise_xor,
-    arith.DivSIOp: lambda a, b: np.trunc(a / b).astype(a.dtype),
-    arith.RemSIOp: np.fmod, math.PowFOp: np.power,
-}
-_UNSIGNED_BINARY = {arith.DivUIOp: np.floor_divide, arith.RemUIOp: np.remainder,
-                    arith.MaxUIOp: np.maximum, arith.MinUIOp: np.minimum,
-                    arith.ShRUIOp: np.right_shift}
-_UNARY = {
-    arith.NegfOp: np.negative, math.ExpOp: np.exp, math.LogOp: np.log, math.SqrtOp: np.sqrt,
-    math.RsqrtOp: lambda x: 1 / np.sqrt(x), math.TanhOp: np.tanh, math.SinOp: np.sin,
-    math.CosOp: np.cos, math.FloorOp: np.floor, math.CeilOp: np.ceil,
-    math.RoundEvenOp: np.round, math.AbsFOp: np.abs, math.AbsIOp: np.abs,
-    math.ErfOp: lambda x: _erf(x).astype(x.dtype),
-}
 _CASTS = (arith.IndexCastOp, arith.SIToFPOp, arith.FPToSIOp, arith.FPToUIOp, arith.ExtFOp,
           arith.TruncFOp, arith.ExtSIOp, arith.TruncIOp)
 
@@ -263,17 +242,10 @@ class LoopInterpreter:
 
     def _arith(self, op: Operation, args: list) -> np.ndarray:
         args = [np.asarray(a) for a in args]
-        t = type(op)
+        row = SCALAR_OPS.get(type(op))
         with np.errstate(all="ignore"):
-            if t in _BINARY:
-                return np.asarray(_BINARY[t](*args)).astype(args[0].dtype)
-            if t in _UNSIGNED_BINARY:
-                a, b = (_unsigned(x) for x in args)
-                if t in (arith.DivUIOp, arith.RemUIOp):
-                    b = np.where(b == 0, 1, b)
-                return np.asarray(_UNSIGNED_BINARY[t](a, b)).astype(a.dtype).view(args[0].dtype)
-            if t in _UNARY:
-                return np.asarray(_UNARY[t](args[0])).astype(args[0].dtype)
+            if row is not None:  # the op's numpy column, in the type of its result
+                return np.asarray(row.numpy(*args)).astype(np_type(op.results[0].type))
             if isinstance(op, arith.CmpfOp):
                 return _FCMP[_pred(op, arith.CMPF_COMPARISON_OPERATIONS)](*args)
             if isinstance(op, arith.CmpiOp):
