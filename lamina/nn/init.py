@@ -27,7 +27,7 @@ def generator() -> np.random.Generator:
 def _fill(tensor: Tensor, array: np.ndarray) -> Tensor:
     """Overwrite a concrete tensor's data (initializers run outside any trace)."""
     array = np.asarray(array, dtype=tensor.dtype.np_dtype).reshape(tensor.shape)
-    tensor._data, tensor._value, tensor._graph = np.ascontiguousarray(array), None, None
+    tensor._set_array(np.ascontiguousarray(array))
     return tensor
 
 

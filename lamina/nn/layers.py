@@ -131,7 +131,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.weight = init.normal_(_empty(num_embeddings, embedding_dim, dtype=dtype))
         if padding_idx is not None:
-            self.weight._data[padding_idx] = 0
+            self.weight.numpy()[padding_idx] = 0  # the concrete array, as torch's .numpy()
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)
