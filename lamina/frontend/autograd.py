@@ -24,6 +24,8 @@ from lamina.frontend import ops as F
 from lamina.frontend.tensor import Concrete, Tensor
 from lamina.passes.autodiff import emit_vjp
 
+__all__ = ["backward", "custom_vjp", "grad", "jvp", "value_and_grad", "vjp"]
+
 
 def _fresh(x: Any) -> Tensor:
     """A new SSA value equal to x, so that differentiating w.r.t. it sees only fn's uses."""

@@ -26,6 +26,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.errors import user_location
 
+__all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "push", "tracing"]
+
 if TYPE_CHECKING:
     from lamina.frontend.tensor import Tensor
 

@@ -18,6 +18,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Lazy, Tensor
 
+__all__ = ["backward_slice", "extract", "realize", "run_slice", "structural_key", "sweep"]
+
 
 def backward_slice(outputs: Sequence[SSAValue]) -> tuple[list[Operation], list[SSAValue]]:
     """The ops `outputs` depend on (in block order) and the block arguments they read."""

@@ -32,6 +32,11 @@ __all__ = [
 __all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot"]  # re-exported from their owners
 
 
+def __dir__() -> list[str]:
+    """`dir(F)` is the API, not the names this module imports for itself."""
+    return sorted(__all__)
+
+
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else O.tensor(x)
 

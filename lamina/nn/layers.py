@@ -15,6 +15,11 @@ from lamina.nn import functional as F
 from lamina.nn import init
 from lamina.nn.module import Module, Parameter
 
+__all__ = [
+    "AvgPool2d", "Conv2d", "Dropout", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm",
+    "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh",
+]
+
 
 def _empty(*shape: int, dtype: Any = None) -> Parameter:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()

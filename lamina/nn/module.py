@@ -18,6 +18,8 @@ from lamina import dtypes
 from lamina.errors import ArgumentError, ShapeError, with_location
 from lamina.frontend.tensor import Tensor
 
+__all__ = ["Module", "Parameter"]
+
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable weight (requires grad unless told not to)."""

@@ -26,6 +26,8 @@ from lamina.frontend.trace import trace
 from lamina.onnx.node import UnsupportedOnnxError
 from lamina.onnx.types import onnx_elem_type
 
+__all__ = ["export"]
+
 
 class _Writer:
     """The graph under construction: names for SSA values, nodes, initializers."""

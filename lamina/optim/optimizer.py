@@ -36,6 +36,8 @@ from lamina.frontend import ops as O
 from lamina.frontend.lazy import realize
 from lamina.frontend.tensor import Tensor
 
+__all__ = ["Optimizer", "ParamGroup", "step_counter", "zeros_like"]
+
 
 class ParamGroup(dict):
     """A parameter group (a dict, as in torch). Its learning rate is mirrored in a
