@@ -6,7 +6,9 @@ are static). Tensors the function reads from its closure (module parameters,
 optimizer state) become extra inputs; tensors it updates in place and `.grad`
 fields it sets become extra outputs, written back after every call. Guards on
 those captured tensors (shape, dtype, whether `.grad` was None) trigger a
-retrace when they no longer hold, as Dynamo's guards do.
+retrace when they no longer hold, as Dynamo's guards do. The tracing itself is
+`lamina.frontend.trace` (its `Trace` holds the program and this plan); `lm.jit`
+adds the signature cache, compilation and the fast path for plain ndarrays.
 
 Donation: the traced function says which output is the new value of which captured
 input (`lamina.donate`); where the C backend finds that safe it writes the output
