@@ -11,21 +11,19 @@ attribute: importing the compiler core alone (`lamina.dialects`, `lamina.passes`
 `lamina-opt`) never loads the frontend, the runtime or Triton.
 """
 
-from __future__ import annotations
-
-import importlib
-import importlib.util
-from typing import Any
+from importlib import import_module as _import_module
+from importlib.util import find_spec as _find_spec
+from types import ModuleType as _ModuleType
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name.startswith("__") and name != "__all__":
         raise AttributeError(f"module 'lamina' has no attribute {name!r}")
-    if importlib.util.find_spec(f"lamina.{name}") is not None:  # a subpackage or module
-        return importlib.import_module(f"lamina.{name}")  # (`from lamina import dtypes`)
-    api = importlib.import_module("lamina.api")
+    if _find_spec(f"lamina.{name}") is not None:  # a subpackage or module
+        return _import_module(f"lamina.{name}")  # (`from lamina import dtypes`)
+    api = _import_module("lamina.api")
     namespace = globals()
     for public in api.__all__:
         namespace.setdefault(public, getattr(api, public))
@@ -36,4 +34,11 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(importlib.import_module("lamina.api").__all__))
+    """The API (`lamina.api.__all__`), the subpackages imported so far and the dunders:
+    not the helpers this module imports for itself."""
+    names = set(_import_module("lamina.api").__all__)
+    for name, value in globals().items():
+        if name.startswith("__") or isinstance(value, _ModuleType) \
+                and value.__name__ == f"lamina.{name}":
+            names.add(name)
+    return sorted(names)

@@ -18,6 +18,7 @@ import pytest
 import lamina as lm
 import lamina.nn.functional as F
 from lamina.dialects import loop
+from lamina.frontend.trace import trace
 from lamina.passes import pipeline
 from lamina.passes.pipeline import run_pipeline
 from lamina.runtime import backends
@@ -37,16 +38,10 @@ def _run(fn, *xs):
 
 
 def _lowered(fn, *xs):
-    module, _ = lm.jit(fn)._trace_module(xs, {}, *_flat(xs))
+    module = trace(fn, *xs).module
     pipeline.run(module, "hl-simplify,hl-to-loop")
     module.verify()
     return module
-
-
-def _flat(xs):
-    from lamina.frontend import pytree
-
-    return pytree.flatten((xs, {}))
 
 
 def _count(module, name: str) -> int:
@@ -242,7 +237,7 @@ def test_independent_row_reductions_share_one_loop_and_match():
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5)
     from lamina.codegen.c import emit_c
 
-    module, _ = lm.jit(fn)._trace_module((x,), {}, *_flat((x,)))
+    module = trace(fn, x).module
     run_pipeline(module, "c-pipeline")
     source = emit_c(module)
     kernel = source[source.index("LM_KERNEL void lm_k0"):source.index("void lamina_main")]

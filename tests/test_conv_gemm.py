@@ -15,10 +15,9 @@ from lamina.runtime import interp, loop_interp
 
 
 def _trace(fn, *inputs):
-    from lamina.frontend import pytree
+    from lamina.frontend.trace import trace
 
-    leaves, treedef = pytree.flatten((inputs, {}))
-    module, _ = lm.jit(fn)._trace_module(inputs, {}, leaves, treedef)
+    module = trace(fn, *inputs).module
     run_pipeline(module, "c-pipeline", until="hl")
     return module
 

@@ -69,7 +69,7 @@ def test_jitted_step_updates_params_and_state_in_place_and_matches_torch(kind):
     step = _jitted_step(model, opt)
     # a view of every parameter and state array, taken before any step
     views = [p.numpy() for p in params]
-    ids = [id(p._data) for p in params]
+    ids = [id(p.numpy()) for p in params]
     state_views = {k: [opt.state[p][k].numpy() for p in params] for k in keys}
     for x, y in _batches():
         loss = float(step(x, y))
@@ -85,7 +85,7 @@ def test_jitted_step_updates_params_and_state_in_place_and_matches_torch(kind):
                 np.testing.assert_allclose(opt.state[p][k].numpy(), expect, rtol=1e-5, atol=1e-6)
     assert len(step._cache) == 1
     # donated: the same arrays were updated, so views taken before the steps see it
-    assert [id(p._data) for p in params] == ids
+    assert [id(p.numpy()) for p in params] == ids
     for p, view in zip(params, views, strict=True):
         assert np.shares_memory(p.numpy(), view)
         np.testing.assert_array_equal(view, p.numpy())
@@ -95,22 +95,24 @@ def test_jitted_step_updates_params_and_state_in_place_and_matches_torch(kind):
 
 
 def _traced_sgd_step():
-    """A momentum-SGD step traced for the C backend: (model, cache entry, its inputs)."""
-    from lamina.frontend import pytree
+    """A momentum-SGD step traced and compiled for the C backend: (model, program, its
+    inputs)."""
+    from lamina.frontend.compile import compile_module
+    from lamina.frontend.trace import trace
 
     model, _ = _models()
     opt = lm.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     step = _jitted_step(model, opt)
     x, y = _batches(1)[0]
-    treedef = pytree.flatten(((x, y), {}))[1]
-    entry = step._trace((x, y), {}, [x, y], treedef, "c")
-    return model, entry, [x, y] + [np.array(t.numpy()) for t in entry.captured]
+    traced = trace(step.fn, x, y)
+    program = compile_module(traced.module, "c", name=traced.name)
+    return model, program, [x, y] + [np.array(a) for a in traced.captured_arrays()]
 
 
 def test_sgd_step_program_allocates_no_output_for_donated_params():
-    model, entry, inputs = _traced_sgd_step()
-    lowered = Lowered(entry.program)
-    runner = entry.program.run
+    model, program, inputs = _traced_sgd_step()
+    lowered = Lowered(program)
+    runner = program.run
     n_params = len(list(model.parameters()))
     # every parameter and momentum buffer: its new value goes into its own input
     assert len(runner.donated) == 2 * n_params
@@ -125,18 +127,18 @@ def test_sgd_step_program_allocates_no_output_for_donated_params():
         name = re.search(rf"(\w+) = \(\w+\s*\*\)bufs\[{n_in + j}\];", main).group(1)
         assert len(re.findall(rf"\b{name}\b", main)) == 1, name
     # and a call returns the input arrays themselves as those outputs
-    outputs = entry.program(inputs, donate=True)
+    outputs = program(inputs, donate=True)
     for j, i in runner.donated.items():
         assert outputs[j] is inputs[i]
 
 
 def test_program_called_without_donate_leaves_its_inputs_intact():
-    _, entry, inputs = _traced_sgd_step()
+    _, program, inputs = _traced_sgd_step()
     before = [np.array(a) for a in inputs]
-    first = entry.program(inputs)
+    first = program(inputs)
     for a, b in zip(inputs, before, strict=True):
         np.testing.assert_array_equal(a, b)
-    second = entry.program([np.array(a) for a in before], donate=True)
+    second = program([np.array(a) for a in before], donate=True)
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
 

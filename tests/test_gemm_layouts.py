@@ -105,10 +105,9 @@ def test_views_without_blas(monkeypatch, name, shapes, fn, in_place):
 
 
 def _lowered(fn, args, gemm_views=True):
-    from lamina.frontend import pytree
+    from lamina.frontend.trace import trace
 
-    leaves, treedef = pytree.flatten((args, {}))
-    module, _ = lm.jit(fn)._trace_module(args, {}, leaves, treedef)
+    module = trace(fn, *args).module
     run_pipeline(module, "c-pipeline" if gemm_views else "triton-pipeline", until="loop")
     module.verify()
     return module

@@ -18,11 +18,10 @@ CASES = all_cases()
 
 def trace(fn, *inputs):
     """The hl module of `fn` and its full input list (closure tensors come last)."""
-    from lamina.frontend import pytree
+    from lamina.frontend.trace import trace as trace_fn
 
-    leaves, treedef = pytree.flatten((inputs, {}))
-    module, plan = lm.jit(fn)._trace_module(inputs, {}, leaves, treedef)
-    return module, [*inputs, *(t._concrete() for t in plan["captured"])]
+    traced = trace_fn(fn, *inputs)
+    return traced.module, traced.input_arrays(*inputs)
 
 
 def lower(fn, *inputs):

@@ -17,7 +17,7 @@ import lamina as lm
 import lamina.frontend.compile as compile_mod
 import lamina.nn as nn
 import lamina.nn.functional as F
-from lamina.frontend.jit import Jitted
+from lamina.frontend import jit as jit_mod
 
 
 def _mlp(seed: int = 0):
@@ -37,17 +37,17 @@ def _batch(seed: int, n: int = 5, features: int = 6, classes: int = 4):
 def counters(monkeypatch):
     """How many times jit traced and how many programs were compiled."""
     counts = {"traces": 0, "compiles": 0}
-    trace, compile_module = Jitted._trace, compile_mod.compile_module
+    trace_flat, compile_module = jit_mod.trace_flat, compile_mod.compile_module
 
-    def counting_trace(self, *args, **kwargs):
+    def counting_trace(*args, **kwargs):
         counts["traces"] += 1
-        return trace(self, *args, **kwargs)
+        return trace_flat(*args, **kwargs)
 
     def counting_compile(*args, **kwargs):
         counts["compiles"] += 1
         return compile_module(*args, **kwargs)
 
-    monkeypatch.setattr(Jitted, "_trace", counting_trace)
+    monkeypatch.setattr(jit_mod, "trace_flat", counting_trace)
     monkeypatch.setattr(compile_mod, "compile_module", counting_compile)
     return counts
 
@@ -70,8 +70,8 @@ def test_jitted_training_step_is_one_program(counters):
     assert losses[-1] != losses[0]
     entry = next(iter(step._cache.values()))
     n_params, n_states = 4, 4 * 3  # step, exp_avg, exp_avg_sq per parameter
-    assert len(entry.captured) == n_params + n_states + 1  # + the learning rate
-    assert len(entry.data_writebacks) == n_params + n_states
+    assert len(entry.trace.captured) == n_params + n_states + 1  # + the learning rate
+    assert len(entry.trace.data_writebacks) == n_params + n_states
     module_text = entry.module_text()
     assert module_text.count("func.func") == 1
 

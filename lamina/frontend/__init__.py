@@ -6,4 +6,6 @@ Importing any frontend module installs the Tensor operators and methods first
 
 from lamina.frontend.tensor import _install_methods
 
+__all__: list[str] = []  # the API is in the modules; `lamina.api` gathers `lm.*` from them
+
 _install_methods()

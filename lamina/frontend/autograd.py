@@ -22,8 +22,10 @@ from lamina.errors import ArgumentError, GradientError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import lazy, pytree
 from lamina.frontend import ops as F
-from lamina.frontend.tensor import Tensor
+from lamina.frontend.tensor import Concrete, Tensor
 from lamina.passes.autodiff import emit_vjp
+
+__all__ = ["backward", "custom_vjp", "grad", "jvp", "value_and_grad", "vjp"]
 
 
 def _fresh(x: Any) -> Tensor:
@@ -35,9 +37,7 @@ def _fresh(x: Any) -> Tensor:
         raise GradientError(with_location(
             f"grad: can only differentiate with respect to floating-point tensors, got "
             f"{x.dtype.name} of shape {list(x.shape)}"))
-    out = F.emit(hl.ReshapeOp, x, result_type=x._ir_type())
-    out._needs_grad = True
-    return out
+    return F.emit(hl.ReshapeOp, x, result_type=x._ir_type())._mark_differentiable()
 
 
 class _UserRule:
@@ -254,19 +254,19 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
                 f"backward: grad can be implicitly created only for scalar outputs, got "
                 f"shape {list(loss.shape)}"))
         gradient = 1.0
-    if not loss._needs_grad:
+    if not loss.needs_grad:
         raise GradientError(with_location(
             "backward: the tensor does not require grad (no input had requires_grad=True)"))
-    if loss._graph is None:
+    if isinstance(loss.state, Concrete):
         raise GradientError(with_location("backward: the tensor has no recorded graph"))
-    graph = loss._graph
-    leaves = [(arg, owner) for arg, owner in graph.leaf_owners.items() if owner._requires_grad]
+    graph = loss.state.graph
+    leaves = [(arg, owner) for arg, owner in graph.leaf_owners.items() if owner.accumulates_grad]
     if graph.kind == "eager":
         _eager_backward(graph, loss, gradient, leaves)
         return
     with graphs.push(graph) if graphs.current() is not graph else contextlib.nullcontext():
         ct = F.as_tensor(gradient, like=loss)
-        grads = _emit_vjp(graph, [loss._value], [ct], [arg for arg, _ in leaves])
+        grads = _emit_vjp(graph, [loss.state.value], [ct], [arg for arg, _ in leaves])
         for (_, owner), g in zip(leaves, grads, strict=True):
             if g is None:
                 continue
@@ -281,12 +281,12 @@ def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) ->
     from lamina.frontend.compile import _CACHE, compile_module
     from lamina.runtime import backends
 
-    ops_, args, rules = _slice_with_rules(graph, loss._value)
+    ops_, args, rules = _slice_with_rules(graph, loss.state.value)
     used = set(args)
     leaves = [(a, o) for a, o in leaves if a in used]
     grad_array = np.broadcast_to(np.asarray(gradient, dtype=loss.dtype.np_dtype), loss.shape)
     key = None if rules else (
-        "backward", lazy.structural_key(ops_, args, [loss._value]),
+        "backward", lazy.structural_key(ops_, args, [loss.state.value]),
         tuple(args.index(a) for a, _ in leaves))
     program = _CACHE.get((key, backends.default_name())) if key is not None else None
     sub = graphs.Graph("pass", captured=[graph.captured[a.index] for a in args])
@@ -307,7 +307,7 @@ def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) ->
         with graphs.push(sub):
             ct_arg = sub.add_input(loss._ir_type(), "ct")
             wrt = [mapping[a] for a, _ in leaves]
-            grads = _emit_vjp(sub, [mapping[loss._value]],
+            grads = _emit_vjp(sub, [mapping[loss.state.value]],
                               [Tensor._from_value(ct_arg, sub, False)], wrt)
             results = [(g if g is not None else F.zeros_like(Tensor._from_value(w, sub, False)))
                        ._ssa(sub) for g, w in zip(grads, wrt, strict=True)]
@@ -318,7 +318,7 @@ def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) ->
     inputs = [np.array(grad_array) if c is None  # (np.array keeps a 0-d cotangent 0-d)
               else c._concrete() if isinstance(c, Tensor) else c for c in sub.captured]
     for (_, owner), g in zip(leaves, program(inputs), strict=True):
-        owner._grad = Tensor(g) if owner._grad is None else Tensor(np.asarray(owner._grad) + g)
+        owner._accumulate_grad(g)
 
 
 def _slice_with_rules(graph: graphs.Graph, loss_value):
@@ -331,8 +331,8 @@ def _slice_with_rules(graph: graphs.Graph, loss_value):
         rules = list({id(r): r for v, r in graph.custom_rules.items()
                       if v.owner in inside}.values())
         needed = [v for r in rules for v in r.inputs] + [
-            t._value for r in rules for t in pytree.flatten(r.residuals)[0]
-            if isinstance(t, Tensor) and t._graph is graph and t._value is not None]
+            t._lazy_value(graph) for r in rules for t in pytree.flatten(r.residuals)[0]
+            if isinstance(t, Tensor) and t._lazy_value(graph) is not None]
         if all(v in extra for v in needed):
             return ops_, args, rules
         extra = list(dict.fromkeys([*extra, *needed]))
@@ -340,6 +340,6 @@ def _slice_with_rules(graph: graphs.Graph, loss_value):
 
 def _move(residual: Any, graph: graphs.Graph, sub: graphs.Graph, mapping: dict) -> Any:
     """A residual tensor of the eager graph, as the same value in the backward graph."""
-    if isinstance(residual, Tensor) and residual._graph is graph and residual._value in mapping:
-        return Tensor._from_value(mapping[residual._value], sub, False)
+    if isinstance(residual, Tensor) and residual._lazy_value(graph) in mapping:
+        return Tensor._from_value(mapping[residual._lazy_value(graph)], sub, False)
     return residual

@@ -9,6 +9,8 @@ from xdsl.dialects.builtin import ModuleOp
 
 from lamina.runtime import backends, plan_cache
 
+__all__ = ["compile_module"]
+
 _CACHE: dict[tuple, backends.Program] = {}
 
 

@@ -19,6 +19,8 @@ from lamina.errors import ArgumentError, ShapeError, with_location
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
+__all__ = ["einsum"]
+
 _ELLIPSIS_LETTERS = "αβγδεζηθικλμνξοπρστυφχψω"  # stand-ins for the dims `...` covers
 
 

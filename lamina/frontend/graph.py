@@ -26,6 +26,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.errors import user_location
 
+__all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "push", "tracing"]
+
 if TYPE_CHECKING:
     from lamina.frontend.tensor import Tensor
 
@@ -80,14 +82,14 @@ class Graph:
 
     def capture_array(self, tensor: Tensor) -> SSAValue:
         """Eager graphs lift a snapshot of the tensor's current data (it may change later)."""
-        data = tensor._data
+        data = tensor._known_array()
         key = id(data)
         if key in self.captured_ids:
             return self.captured_ids[key]
         arg = self.block.insert_arg(tensor._ir_type(), len(self.block.args))
         self.captured.append(data)
         self.captured_ids[key] = arg
-        if tensor._requires_grad:
+        if tensor.accumulates_grad:
             self.leaf_owners[arg] = tensor
         return arg
 
@@ -172,7 +174,7 @@ def keep_snapshots(arrays: list[Any]) -> None:
 
 
 def _referenced(graph: Graph) -> bool:
-    return any(t._graph is graph for t in list(_LIVE_EAGER.values()))
+    return any(t._lazy_value(graph) is not None for t in list(_LIVE_EAGER.values()))
 
 
 def tracing() -> bool:

@@ -16,7 +16,9 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.frontend import graph as graphs
-from lamina.frontend.tensor import Tensor
+from lamina.frontend.tensor import Lazy, Tensor
+
+__all__ = ["backward_slice", "extract", "realize", "run_slice", "structural_key", "sweep"]
 
 
 def backward_slice(outputs: Sequence[SSAValue]) -> tuple[list[Operation], list[SSAValue]]:
@@ -87,38 +89,34 @@ def run_slice(graph: graphs.Graph, outputs: Sequence[SSAValue]) -> list[np.ndarr
 
 def realize(*tensors: Tensor) -> None:
     """Compute the values of lazy tensors (one program for all of them)."""
-    pending = [t for t in tensors if t._value is not None and t._graph is not None
-               and t._graph.kind == "eager"]
+    pending = [t for t in tensors if isinstance(t.state, Lazy)]
     if not pending:
         return
     by_graph: dict[int, list[Tensor]] = {}
     for t in pending:
-        by_graph.setdefault(id(t._graph), []).append(t)
+        by_graph.setdefault(id(t.state.graph), []).append(t)
     for group in by_graph.values():
-        graph = group[0]._graph
-        assert graph is not None
+        graph = group[0].state.graph
         group = group + _live_intermediates(graph, group)
-        outputs = [t._value for t in group]
+        outputs = [t.state.value for t in group]
         for t, data in zip(group, run_slice(graph, outputs), strict=True):
-            t._data = data
-            if t._is_leaf or not t._needs_grad:
-                # later ops read the data; values gradients flow through stay in the graph
-                t._value, t._graph = None, None
+            # later ops read the data; values gradients flow through stay in the graph
+            t._set_realized(data)
 
 
 def _live_intermediates(graph: graphs.Graph, wanted: list[Tensor]) -> list[Tensor]:
     """Other live lazy tensors the requested values depend on, computed by the same
     program: `acc = acc + x; print(acc[0])` in a loop then starts each step from
     `acc`'s data instead of recomputing an ever longer chain from the first step."""
-    ops, _ = backward_slice([t._value for t in wanted])
+    ops, _ = backward_slice([t.state.value for t in wanted])
     position = {r: i for i, r in enumerate(r for op in ops for r in op.results)}
     seen = {id(t) for t in wanted}
     extra = []
     for t in list(graphs._LIVE_EAGER.values()):
-        if t._graph is graph and t._value in position and id(t) not in seen:
+        if t._lazy_value(graph) in position and id(t) not in seen:
             seen.add(id(t))
             extra.append(t)
-    return sorted(extra, key=lambda t: position[t._value])  # block order: a stable program
+    return sorted(extra, key=lambda t: position[t.state.value])  # block order: a stable program
 
 
 def sweep(graph: graphs.Graph) -> None:
@@ -127,8 +125,8 @@ def sweep(graph: graphs.Graph) -> None:
     iterations (so the graph is never replaced) would otherwise hold every iteration's
     ops and arrays until the graph's op cap. Custom rules (`lm.custom_vjp`) on live
     values keep their inputs and residuals."""
-    roots = [t._value for t in list(graphs._LIVE_EAGER.values())
-             if t._graph is graph and t._value is not None]
+    roots = [v for t in list(graphs._LIVE_EAGER.values())
+             if (v := t._lazy_value(graph)) is not None]
     live_ops: list[Operation] = []
     live_args: list[SSAValue] = []
     while roots:
@@ -161,6 +159,6 @@ def _rule_values(graph: graphs.Graph, keep: set[Operation]) -> list[SSAValue]:
     for output, rule in graph.custom_rules.items():
         if output.owner in keep:
             values += rule.inputs
-            values += [t._value for t in pytree.flatten(rule.residuals)[0]
-                       if isinstance(t, Tensor) and t._graph is graph and t._value is not None]
+            values += [v for t in pytree.flatten(rule.residuals)[0]
+                       if isinstance(t, Tensor) and (v := t._lazy_value(graph)) is not None]
     return values

@@ -8,6 +8,8 @@ from lamina import dtypes
 from lamina.errors import DTypeError, with_location
 from lamina.frontend import ops
 
+__all__ = ["install"]
+
 
 def _swap(fn):
     return lambda self, other: fn(other, self)

@@ -78,12 +78,12 @@ def emit(op_cls: type[HlOp], *operands: Tensor, result_type=None, **props: Any) 
     graph = graphs.current()
     values = [t._ssa(graph) for t in operands]
     op = graph.append(op_cls.build(*values, result_type=result_type, **props))
-    needs_grad = builtins.any(t._needs_grad for t in operands)
+    needs_grad = builtins.any(t.needs_grad for t in operands)
     out = Tensor._from_value(op.results[0], graph, needs_grad and _GradMode.enabled)
     if needs_grad and not _GradMode.enabled and op_cls.DIFFERENTIABLE:
         # under no_grad the value is cut from the gradient graph explicitly
         out = Tensor._from_value(
-            graph.append(hl.StopGradientOp.build(out._value)).results[0], graph, False)
+            graph.append(hl.StopGradientOp.build(op.results[0])).results[0], graph, False)
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["flatten", "tree_map", "unflatten"]
+
 # A tree definition: ("leaf",) | ("none",) | ("tuple"|"list", children) | ("dict", keys, children)
 TreeDef = tuple
 

@@ -36,7 +36,7 @@ def manual_seed(seed: int) -> None:
     if _tracing_jit():
         _STATE._assign(ops.full((), int(seed), dtype=dtypes.int64))
     else:
-        _STATE._data, _STATE._value, _STATE._graph = np.array(int(seed), np.int64), None, None
+        _STATE._set_array(np.array(int(seed), np.int64))
 
 
 
@@ -57,7 +57,7 @@ def _next_seed() -> Tensor:
         _STATE._assign(ops.add(seed_value, 1))
         return seed_value
     value = int(_STATE.numpy())
-    _STATE._data, _STATE._value, _STATE._graph = np.array(value + 1, np.int64), None, None
+    _STATE._set_array(np.array(value + 1, np.int64))
     return Tensor(np.array(value, np.int64))
 
 

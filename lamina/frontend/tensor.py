@@ -1,9 +1,22 @@
-"""`lm.Tensor`: concrete (a numpy array), lazy (an op in the eager graph) or traced
-(an op in a jit trace). Operators and methods build `hl` ops through
-`lamina.frontend.ops`; nothing here computes numbers directly."""
+"""`lm.Tensor` and its state.
+
+A tensor's value is in exactly one of three states, held in one field and changed
+only by the methods of this module (a test scans lamina/ for assignments to a
+tensor's private fields anywhere else):
+
+- `Concrete(array)`: known, a numpy array (made from data, realized, written back);
+- `Lazy(value, graph)`: an op of the eager graph, computed when its value is needed
+  (`lamina.frontend.lazy`);
+- `Traced(value, graph)`: a value of a trace (`lm.jit`, an autodiff pass), unknown
+  until the compiled program runs.
+
+Operators and methods build `hl` ops through `lamina.frontend.ops`; nothing here
+computes numbers directly.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,8 +27,51 @@ from lamina import dtypes
 from lamina.errors import TraceError, with_location
 from lamina.frontend import graph as graphs
 
+__all__ = ["Concrete", "Lazy", "State", "Tensor", "Traced"]
+
+
+@dataclass(frozen=True, eq=False)
+class Concrete:
+    """A value known as a numpy array."""
+
+    array: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Lazy:
+    """An op of the eager graph, computed when its value is needed.
+
+    `array` is the value once computed, kept for a non-leaf that gradients flow
+    through: it stays in the graph so that `.backward()` sees the ops that made it."""
+
+    value: SSAValue
+    graph: graphs.Graph
+    array: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Traced:
+    """A value of a trace (`lm.jit`, or the graph of an autodiff pass).
+
+    `before`: for a tensor from outside the trace that the traced function updated
+    in place, its state before the update; it returns to it when the trace ends
+    (`Tensor._end_trace`) and takes the program's result after each call."""
+
+    value: SSAValue
+    graph: graphs.Graph
+    before: Concrete | Lazy | None = None
+
+
+State = Concrete | Lazy | Traced
+
 
 class Tensor:
+    """Fields (private to this module): `_state`, `_dtype`, `_shape` and the autograd
+    flags `_requires_grad` (set by the user), `_needs_grad` (gradients flow through
+    this value), `_is_leaf` and `_grad`. Other modules read them through the public
+    properties and change them through the underscore methods of the sections
+    "values in graphs", "state transitions" and "gradients"."""
+
     __array_priority__ = 1000  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, data: Any = None, dtype: Any = None, requires_grad: bool = False):
@@ -31,10 +87,8 @@ class Tensor:
         self._dtype = dtypes.from_numpy(array.dtype)
         if array.dtype != self._dtype.np_dtype:
             array = array.astype(self._dtype.np_dtype)
-        self._data: np.ndarray | None = array
+        self._state: State = Concrete(array)
         self._shape = tuple(int(d) for d in array.shape)
-        self._value: SSAValue | None = None
-        self._graph: graphs.Graph | None = None
         self._requires_grad = bool(requires_grad)
         self._needs_grad = self._requires_grad
         self._grad: Tensor | None = None
@@ -42,17 +96,14 @@ class Tensor:
         if requires_grad and not self._dtype.is_floating_point:
             raise TypeError("only floating-point tensors can require gradients")
 
-    # ------------------------------------------------------------ construction
-
     @classmethod
     def _from_value(cls, value: SSAValue, graph: graphs.Graph, needs_grad: bool) -> Tensor:
+        """A tensor standing for `value` of `graph`: lazy in the eager graph, else traced."""
         t = cls.__new__(cls)
         assert isinstance(value.type, TensorType)
         t._dtype = dtypes.from_ir(value.type.get_element_type())
         t._shape = tuple(int(d) for d in value.type.get_shape())
-        t._data = None
-        t._value = value
-        t._graph = graph
+        t._state = Lazy(value, graph) if graph.kind == "eager" else Traced(value, graph)
         t._requires_grad = False
         t._needs_grad = needs_grad
         t._grad = None
@@ -90,6 +141,15 @@ class Tensor:
         return self._shape[0]
 
     @property
+    def state(self) -> State:
+        """`Concrete`, `Lazy` or `Traced` (read-only; see the module docstring)."""
+        return self._state
+
+    @property
+    def is_traced(self) -> bool:
+        return isinstance(self._state, Traced)
+
+    @property
     def is_leaf(self) -> bool:
         return self._is_leaf
 
@@ -107,39 +167,33 @@ class Tensor:
         return self
 
     @property
-    def grad(self) -> Tensor | None:
-        if graphs.tracing() and id(self) not in graphs.current().grad_touched:
-            graphs.current().grad_read.add(id(self))  # the program depends on .grad's state
-        return self._grad
+    def needs_grad(self) -> bool:
+        """Gradients flow through this value: ops on it record what backward needs."""
+        return self._needs_grad
 
-    @grad.setter
-    def grad(self, value: Tensor | None) -> None:
-        if graphs.tracing():
-            graph = graphs.current()
-            graph.grad_touched[id(self)] = self
-            graph.grad_original.setdefault(id(self), (self, self._grad))
-        self._grad = value
+    @property
+    def accumulates_grad(self) -> bool:
+        """`backward()` accumulates into this tensor's `.grad` (requires_grad was set on
+        it, as on a leaf)."""
+        return self._requires_grad
 
     def _ir_type(self) -> TensorType:
         return TensorType(self._dtype.ir_type, list(self._shape))
-
-    @property
-    def is_traced(self) -> bool:
-        return self._value is not None and self._graph is not None \
-            and self._graph.kind != "eager"
 
     # ------------------------------------------------------------ values in graphs
 
     def _ssa(self, graph: graphs.Graph) -> SSAValue:
         """This tensor's value inside `graph`, lifting it in if it lives elsewhere."""
-        if self._value is not None and self._graph is graph:
-            if not (graph.kind == "eager" and self._is_leaf and self._requires_grad):
-                return self._value
+        state = self._state
+        if not isinstance(state, Concrete) and state.graph is graph:
+            if not (isinstance(state, Lazy) and self._is_leaf and self._requires_grad):
+                return state.value
             from lamina.frontend import lazy
 
             lazy.realize(self)  # a leaf updated in place is realized so that it stays a leaf
-        if self._value is not None and self._graph is not None:
-            if self._graph.finished or self._graph.kind != "eager":
+        state = self._state
+        if not isinstance(state, Concrete):
+            if state.graph.finished or isinstance(state, Traced):
                 raise TraceError(with_location(
                     "a tensor traced inside an lm.jit function was used after the trace "
                     "ended (return it from the function instead)"))
@@ -150,18 +204,89 @@ class Tensor:
             return graph.capture_array(self)
         return graph.capture(self)
 
+    def _lazy_value(self, graph: graphs.Graph) -> SSAValue | None:
+        """Its value if it is a lazy op of the eager graph `graph`, else None."""
+        state = self._state
+        return state.value if isinstance(state, Lazy) and state.graph is graph else None
+
+    def _known_array(self) -> np.ndarray | None:
+        """The value if it is known without running anything (None: lazy or traced)."""
+        state = self._state
+        return None if isinstance(state, Traced) else state.array
+
     def _concrete(self) -> np.ndarray:
-        if self._data is None or self.is_traced:
-            if self.is_traced:
-                raise TraceError(with_location(
-                    "cannot read the value of a traced tensor inside lm.jit (a Python "
-                    "`if`, `float()` or `.item()` on a traced value); use lm.where or "
-                    "return the value"))
+        """The value as a numpy array, realizing a lazy tensor (an error if traced)."""
+        if isinstance(self._state, Traced):
+            raise TraceError(with_location(
+                "cannot read the value of a traced tensor inside lm.jit (a Python "
+                "`if`, `float()` or `.item()` on a traced value); use lm.where or "
+                "return the value"))
+        if self._known_array() is None:
             from lamina.frontend import lazy
 
             lazy.realize(self)
-        assert self._data is not None
-        return self._data
+        array = self._known_array()
+        assert array is not None
+        return array
+
+    # ------------------------------------------------------------ state transitions
+
+    def _set_array(self, array: np.ndarray, dtype: dtypes.DType | None = None) -> None:
+        """Hold `array` from now on, as a concrete tensor (a jitted call's write-back,
+        load_state_dict, an initializer, the RNG state); `dtype` converts in place."""
+        assert tuple(array.shape) == self._shape, (array.shape, self._shape)
+        if dtype is not None:
+            self._dtype = dtype
+        self._state = Concrete(array)
+
+    def _set_realized(self, array: np.ndarray) -> None:
+        """`lazy.realize` computed this lazy tensor: leaves and values no gradient flows
+        through become concrete; the others keep their place in the eager graph."""
+        state = self._state
+        assert isinstance(state, Lazy)
+        if self._is_leaf or not self._needs_grad:
+            self._state = Concrete(array)
+        else:
+            self._state = Lazy(state.value, state.graph, array)
+
+    def _assign(self, new: Tensor) -> Tensor:
+        """Make this tensor hold `new`'s value (the core of every in-place method).
+
+        In a trace, a tensor from outside it (one with a known value) is recorded in
+        the graph's `mutated`: the program returns its new value, written back after
+        every call."""
+        from lamina.frontend import ops
+
+        if new.shape != self._shape:
+            new = ops.broadcast_to(new, self._shape)
+        if new.dtype != self._dtype:
+            new = new.to(self._dtype)
+        graph = graphs.current()
+        value = new._ssa(graph)
+        if graph.kind == "eager":
+            # lazy until realized (an optimizer realizes its step at once)
+            self._state = Lazy(value, graph)
+            graphs._LIVE_EAGER[id(self)] = self  # the eager graph now holds its value
+            return self
+        before = self._state_outside_trace()
+        if before is not None:
+            graph.mutated[id(self)] = self
+        self._state = Traced(value, graph, before)
+        return self
+
+    def _state_outside_trace(self) -> Concrete | Lazy | None:
+        """The state to return to when a trace updating this tensor ends (None for a
+        tensor whose value is not known outside: one made by the trace)."""
+        state = self._state
+        if isinstance(state, Traced):
+            return state.before
+        return state if state.array is not None else None
+
+    def _end_trace(self) -> None:
+        """The trace that updated this tensor in place is over: back to its prior state."""
+        state = self._state
+        if isinstance(state, Traced) and state.before is not None:
+            self._state = state.before
 
     # ------------------------------------------------------------ conversion
 
@@ -226,25 +351,6 @@ class Tensor:
 
     # ------------------------------------------------------------ in-place updates
 
-    def _assign(self, new: Tensor) -> Tensor:
-        """Make this tensor hold `new`'s value (the core of every in-place method)."""
-        from lamina.frontend import ops
-
-        if new.shape != self._shape:
-            new = ops.broadcast_to(new, self._shape)
-        if new.dtype != self._dtype:
-            new = new.to(self._dtype)
-        graph = graphs.current()
-        value = new._ssa(graph)
-        if graph.kind != "eager":
-            if self._data is not None:  # a tensor from outside the trace: written back
-                graph.mutated[id(self)] = self  # after every call of the program
-        else:
-            self._data = None  # lazy until realized (an optimizer realizes its step at once)
-            graphs._LIVE_EAGER[id(self)] = self  # the eager graph now holds its value
-        self._value, self._graph = value, graph
-        return self
-
     def copy_(self, src: Any) -> Tensor:
         from lamina.frontend import ops
 
@@ -268,7 +374,36 @@ class Tensor:
     def data(self, value: Any) -> None:
         self.copy_(value)
 
-    # ------------------------------------------------------------ autograd
+    # ------------------------------------------------------------ gradients
+
+    @property
+    def grad(self) -> Tensor | None:
+        if graphs.tracing() and id(self) not in graphs.current().grad_touched:
+            graphs.current().grad_read.add(id(self))  # the program depends on .grad's state
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if graphs.tracing():
+            graph = graphs.current()
+            graph.grad_touched[id(self)] = self
+            graph.grad_original.setdefault(id(self), (self, self._grad))
+        self._grad = value
+
+    def _reset_grad(self, value: Tensor | None) -> None:
+        """Set `.grad` without recording it in a trace: a jitted call's write-back, or
+        the end of a trace putting back what the traced function changed."""
+        self._grad = value
+
+    def _accumulate_grad(self, array: np.ndarray) -> None:
+        """Add a computed gradient to `.grad` (eager `backward()`)."""
+        self._grad = Tensor(array) if self._grad is None \
+            else Tensor(np.asarray(self._grad) + array)
+
+    def _mark_differentiable(self) -> Tensor:
+        """Gradients flow through this value from now on (a primal `lm.grad` differentiates)."""
+        self._needs_grad = True
+        return self
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
         from lamina.frontend import autograd

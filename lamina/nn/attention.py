@@ -17,6 +17,8 @@ from lamina.nn import init
 from lamina.nn.layers import Linear, _empty
 from lamina.nn.module import Module
 
+__all__ = ["MultiheadAttention"]
+
 
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else O.tensor(x)

@@ -8,6 +8,8 @@ from typing import Any
 
 from lamina.nn.module import Module
 
+__all__ = ["ModuleDict", "ModuleList", "Sequential"]
+
 
 class Sequential(Module):
     """Calls its modules in order; `Sequential(a, b)` or `Sequential(OrderedDict(...))`."""

@@ -32,6 +32,11 @@ __all__ = [
 __all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot"]  # re-exported from their owners
 
 
+def __dir__() -> list[str]:
+    """`dir(F)` is the API, not the names this module imports for itself."""
+    return sorted(__all__)
+
+
 def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else O.tensor(x)
 
@@ -271,7 +276,7 @@ def _check_targets(input: Tensor, target: Tensor, op: str, ignore_index: int) ->
     if target.dtype.is_floating_point:
         raise DTypeError(with_location(
             f"{op}: class-index targets must be integers, got {target.dtype.name}"))
-    data = None if target.is_traced else target._data  # known values are checked (not traced)
+    data = target._known_array()  # known values are checked (not traced or lazy ones)
     if data is not None:
         bad = data[((data < 0) | (data >= input.shape[1])) & (data != ignore_index)]
         if bad.size:

@@ -13,6 +13,11 @@ import numpy as np
 from lamina.errors import ArgumentError, with_location
 from lamina.frontend.tensor import Tensor
 
+__all__ = [
+    "calculate_gain", "constant_", "generator", "kaiming_normal_", "kaiming_uniform_", "normal_",
+    "ones_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+]
+
 
 def generator() -> np.random.Generator:
     """A numpy generator seeded from lamina's generator state, which it advances: after
@@ -27,7 +32,7 @@ def generator() -> np.random.Generator:
 def _fill(tensor: Tensor, array: np.ndarray) -> Tensor:
     """Overwrite a concrete tensor's data (initializers run outside any trace)."""
     array = np.asarray(array, dtype=tensor.dtype.np_dtype).reshape(tensor.shape)
-    tensor._data, tensor._value, tensor._graph = np.ascontiguousarray(array), None, None
+    tensor._set_array(np.ascontiguousarray(array))
     return tensor
 
 

@@ -15,6 +15,11 @@ from lamina.nn import functional as F
 from lamina.nn import init
 from lamina.nn.module import Module, Parameter
 
+__all__ = [
+    "AvgPool2d", "Conv2d", "Dropout", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm",
+    "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh",
+]
+
 
 def _empty(*shape: int, dtype: Any = None) -> Parameter:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
@@ -131,7 +136,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.weight = init.normal_(_empty(num_embeddings, embedding_dim, dtype=dtype))
         if padding_idx is not None:
-            self.weight._data[padding_idx] = 0
+            self.weight.numpy()[padding_idx] = 0  # the concrete array, as torch's .numpy()
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)

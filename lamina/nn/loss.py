@@ -6,6 +6,8 @@ from lamina.frontend.tensor import Tensor
 from lamina.nn import functional as F
 from lamina.nn.module import Module
 
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
+
 
 class _Loss(Module):
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean"):

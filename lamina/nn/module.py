@@ -18,6 +18,8 @@ from lamina import dtypes
 from lamina.errors import ArgumentError, ShapeError, with_location
 from lamina.frontend.tensor import Tensor
 
+__all__ = ["Module", "Parameter"]
+
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable weight (requires grad unless told not to)."""
@@ -42,8 +44,7 @@ def _set_data(tensor: Tensor, array: Any, name: str) -> None:
         raise ShapeError(with_location(
             f"load_state_dict: {name!r} has shape {list(array.shape)} in the state dict but "
             f"{list(tensor.shape)} in the module"))
-    tensor._data = np.array(array, dtype=tensor.dtype.np_dtype, copy=True)
-    tensor._value, tensor._graph = None, None
+    tensor._set_array(np.array(array, dtype=tensor.dtype.np_dtype, copy=True))
 
 
 class Module:
@@ -223,8 +224,7 @@ class Module:
         dt = dtypes.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
             if t.dtype.is_floating_point:
-                data = t.numpy().astype(dt.np_dtype)
-                t._dtype, t._data, t._value, t._graph = dt, data, None, None
+                t._set_array(t.numpy().astype(dt.np_dtype), dtype=dt)
         return self
 
     def float(self) -> Module:

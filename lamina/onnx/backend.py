@@ -23,6 +23,11 @@ from onnx.backend.base import Backend, BackendRep, Device, DeviceType, namedtupl
 
 from lamina.onnx.importer import OnnxFunction
 
+__all__ = [
+    "LaminaBackend", "LaminaRep", "backend_for", "is_compatible", "prepare", "run_model",
+    "run_node", "supports_device",
+]
+
 
 class LaminaRep(BackendRep):
     """A prepared model: `run(inputs)` with a list, a dict by name, or one array."""

@@ -1,7 +1,8 @@
 """Traced hl -> an ONNX model.
 
-`export(fn, *args, path=...)` traces `fn` with `lm.jit` on the example
-arguments and walks the body of its `func.func`: the explicit array arguments
+`export(fn, *args, path=...)` traces `fn` on the example arguments
+(`lamina.frontend.trace.trace`, the tracer `lm.jit` uses) and walks the body of its
+`func.func`: the explicit array arguments
 become graph inputs, tensors the function reads from its closure (module
 parameters) become initializers, every hl op becomes one or a few ONNX nodes
 (a table, `_RULES`, one row per hl op), and the returned values become graph
@@ -21,10 +22,11 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from lamina import dtypes
-from lamina.frontend import pytree
-from lamina.frontend.jit import jit
+from lamina.frontend.trace import trace
 from lamina.onnx.node import UnsupportedOnnxError
 from lamina.onnx.types import onnx_elem_type
+
+__all__ = ["export"]
 
 
 class _Writer:
@@ -256,12 +258,10 @@ def _value_info(name: str, v: SSAValue) -> onnx.ValueInfoProto:
 def export(fn: Callable, *args: Any, path: str | None = None, opset: int = 18,
            input_names: list[str] | None = None) -> onnx.ModelProto:
     """Trace `fn(*args)` and write it as ONNX (to `path` if given); returns the model."""
-    jitted = jit(fn)
-    leaves, treedef = pytree.flatten((args, {}))
-    module, plan = jitted._trace_module(args, {}, leaves, treedef)
-    body = next(op for op in module.body.block.ops if isinstance(op, func.FuncOp))
+    traced = trace(fn, *args)
+    body = traced.func
     block = body.body.block
-    n_explicit = len(plan["arg_leaf_indices"])
+    n_explicit = len(traced.inputs)
     w = _Writer()
     inputs = []
     for i, arg in enumerate(block.args):
@@ -270,7 +270,7 @@ def export(fn: Callable, *args: Any, path: str | None = None, opset: int = 18,
             w.names[arg] = name
             inputs.append(_value_info(name, arg))
         else:  # a closure tensor (a module parameter, say): its current value
-            w.names[arg] = w.const(np.asarray(plan["captured"][i - n_explicit]), "param")
+            w.names[arg] = w.const(np.asarray(traced.captured[i - n_explicit]), "param")
     outputs = []
     for op in block.ops:
         if isinstance(op, func.ReturnOp):

@@ -31,6 +31,8 @@ from lamina.onnx import ops, ops_nn, ops_shape  # noqa: F401  (registers the con
 from lamina.onnx.node import CONVERTERS, STATIC_INPUTS, Node, UnsupportedOnnxError, tensor
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
 
+__all__ = ["OnnxFunction", "StaticArray", "load", "opset_of"]
+
 # Ops folded with ONNX's reference evaluator when all their inputs are small
 # integer arrays known at import time: the arithmetic of shape computations.
 _FOLDABLE = {"Gather", "Concat", "Unsqueeze", "Squeeze", "Slice", "Cast", "Add", "Sub", "Mul",

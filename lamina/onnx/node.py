@@ -22,6 +22,11 @@ from lamina.errors import LaminaError
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
+__all__ = [
+    "CONVERTERS", "Node", "STATIC_INPUTS", "UnsupportedOnnxError", "axis_of", "converter", "ints",
+    "static", "tensor",
+]
+
 Value = Tensor | np.ndarray
 Converter = Callable[..., Any]
 

@@ -17,6 +17,8 @@ from lamina.frontend import ops
 from lamina.onnx.node import Node, axis_of, converter, ints, static, tensor
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
 
+__all__: list[str] = []  # importing registers the converters in `node.CONVERTERS`
+
 # ---------------------------------------------------------------- elementwise
 
 _BINARY = {"Add": ops.add, "Sub": ops.sub, "Mul": ops.mul, "Equal": ops.eq, "Less": ops.lt,

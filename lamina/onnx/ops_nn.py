@@ -14,6 +14,8 @@ from lamina.frontend.tensor import Tensor
 from lamina.onnx import prims
 from lamina.onnx.node import Node, axis_of, converter, tensor
 
+__all__: list[str] = []  # importing registers the converters in `node.CONVERTERS`
+
 # ---------------------------------------------------------------- linear algebra
 
 

@@ -13,6 +13,8 @@ from lamina.frontend import movement, ops
 from lamina.onnx import prims
 from lamina.onnx.node import Node, axis_of, converter, ints, static, tensor
 
+__all__: list[str] = []  # importing registers the converters in `node.CONVERTERS`
+
 # ---------------------------------------------------------------- shapes
 
 

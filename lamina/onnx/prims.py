@@ -13,6 +13,8 @@ from lamina.dialects import hl
 from lamina.frontend import linalg, movement, ops
 from lamina.frontend.tensor import Tensor
 
+__all__ = ["cat", "matmul", "slice_axis", "take", "take_static"]
+
 
 def take(x: Tensor, index: Tensor, axis: int) -> Tensor:
     """numpy.take(x, index, axis) with negative indices counted from the end (ONNX Gather)."""

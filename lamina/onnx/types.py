@@ -15,6 +15,8 @@ from onnx import TensorProto, helper
 from lamina import dtypes
 from lamina.errors import DTypeError
 
+__all__ = ["lamina_dtype", "numpy_dtype", "onnx_elem_type", "to_lamina_array"]
+
 _LAMINA_BY_ONNX = {
     TensorProto.FLOAT: dtypes.float32,
     TensorProto.DOUBLE: dtypes.float64,

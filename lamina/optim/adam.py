@@ -15,6 +15,8 @@ from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
 from lamina.optim.optimizer import Optimizer, step_counter, zeros_like
 
+__all__ = ["Adam", "AdamW"]
+
 
 class Adam(Optimizer):
     _decoupled = False

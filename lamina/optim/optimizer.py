@@ -36,6 +36,8 @@ from lamina.frontend import ops as O
 from lamina.frontend.lazy import realize
 from lamina.frontend.tensor import Tensor
 
+__all__ = ["Optimizer", "ParamGroup", "step_counter", "zeros_like"]
+
 
 class ParamGroup(dict):
     """A parameter group (a dict, as in torch). Its learning rate is mirrored in a
@@ -49,8 +51,7 @@ class ParamGroup(dict):
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         if key == "lr":
-            t = self.lr_tensor
-            t._data, t._value, t._graph = np.array(float(value), np.float64), None, None
+            self.lr_tensor._set_array(np.array(float(value), np.float64))
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         for key, value in dict(*args, **kwargs).items():
@@ -140,8 +141,8 @@ class Optimizer:
             for name, value in entries.items():
                 if name in own:
                     t = own[name]
-                    t._data = np.array(np.asarray(value), dtype=t.dtype.np_dtype).reshape(t.shape)
-                    t._value, t._graph = None, None
+                    t._set_array(np.array(np.asarray(value), dtype=t.dtype.np_dtype)
+                                 .reshape(t.shape))
         for group, saved in zip(self.param_groups, state_dict["param_groups"], strict=True):
             group.update({k: v for k, v in saved.items() if k != "params"})
 

@@ -9,6 +9,8 @@ from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
 from lamina.optim.optimizer import Optimizer, step_counter, zeros_like
 
+__all__ = ["SGD"]
+
 
 class SGD(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0,
