@@ -200,8 +200,7 @@ class KernelOp(_LoopNest):
         self._verify_space()
         if _enclosing_kernel(self) is not None:
             raise VerifyException("loop.kernel cannot be nested in another loop.kernel")
-        check_kernel_body(self.body.block, (LoadOp, StoreOp, ReduceOp, ForOp, SeqForOp,
-                                            YieldOp), f"loop.kernel {self.kernel_name.data!r}")
+        check_kernel_body(self.body.block, f"loop.kernel {self.kernel_name.data!r}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")

@@ -30,11 +30,19 @@ from __future__ import annotations
 import math as pymath
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import IndexType, IntegerType
-from xdsl.ir import Block, Operation
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    Float16Type,
+    IndexType,
+    IntegerType,
+    Signedness,
+    f32,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 
@@ -53,6 +61,33 @@ class ScalarOp:
     c: str | Callable[[Operation, list[str]], str]
     triton: str | TritonHelper
     kind: str = "float"  # "float": float operands; "int": signless integers; "uint": unsigned
+
+
+class Scalars(Protocol):
+    """What an elementwise hl op's scalar rule (`HlOp.scalar`) writes with: a place for
+    arith/math ops (the loop lowering puts each in the outermost scope its operands
+    allow, and CSEs it) and constants."""
+
+    def op(self, op: Operation) -> SSAValue: ...
+
+    def const(self, value: bool | int | float, t: Attribute) -> SSAValue: ...
+
+
+def compute_type(element: Attribute) -> Attribute:
+    """Element type in registers: f16/bf16 -> f32, integers signless."""
+    if isinstance(element, Float16Type | BFloat16Type):
+        return f32
+    if isinstance(element, IntegerType):
+        return IntegerType(element.width.data)
+    return element
+
+
+def is_unsigned(element: Attribute) -> bool:
+    return isinstance(element, IntegerType) and element.signedness.data == Signedness.UNSIGNED
+
+
+def is_float(t: Attribute) -> bool:
+    return not isinstance(t, IntegerType | IndexType)
 
 
 def helper_name(op_cls: type[Operation]) -> str:
@@ -312,12 +347,13 @@ STRUCTURAL: tuple[type[Operation], ...] = (
 )
 
 
-def check_kernel_body(block: Block, allowed: tuple[type[Operation], ...], where: str) -> None:
-    """Every `arith`/`math` op of a kernel body has a row here or is structural; ops of
-    other dialects must be in `allowed` (the level's own ops)."""
+def check_kernel_body(block: Block, where: str) -> None:
+    """Every `arith`/`math` op of a kernel body has a row here or is structural (ops of
+    other dialects answer to their own verifiers)."""
     for op in block.walk():
-        if isinstance(op, allowed) or type(op) in SCALAR_OPS or isinstance(op, STRUCTURAL):
+        if op.dialect_name() not in ("arith", "math"):
             continue
-        raise VerifyException(
-            f"{where}: '{op.name}' has no row in the scalar-op table "
-            "(lamina/dialects/scalar.py), so no backend can run it")
+        if type(op) not in SCALAR_OPS and not isinstance(op, STRUCTURAL):
+            raise VerifyException(
+                f"{where}: '{op.name}' has no row in the scalar-op table "
+                "(lamina/dialects/scalar.py), so no backend can run it")

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from xdsl.dialects import scf
 from xdsl.dialects.builtin import (
     I32,
     I64,
@@ -137,8 +136,7 @@ class KernelOp(IRDLOperation):
     def verify_(self) -> None:
         if not isinstance(self.body.block.last_op, ReturnOp):
             raise VerifyException(f"tile.kernel @{self.sym_name.data} must end in tile.return")
-        check_kernel_body(self.body.block, (*_TILE_OPS, scf.ForOp, scf.YieldOp),
-                          f"tile.kernel @{self.sym_name.data}")
+        check_kernel_body(self.body.block, f"tile.kernel @{self.sym_name.data}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -571,10 +569,9 @@ class DotOp(IRDLOperation):
             raise VerifyException("tile.dot: precision must be 'ieee' or 'tf32'")
 
 
-_TILE_OPS = (
+Tile = Dialect("tile", [
     KernelOp, ReturnOp, LaunchOp, ProgramIdOp, ArangeOp, SplatOp, ExpandDimsOp, BroadcastOp, TransOp,
     LoadOp, StoreOp, CmpOp, WhereOp, CastOp, ReduceOp, ArgReduceOp, DotOp,
-)
-Tile = Dialect("tile", list(_TILE_OPS), [PtrType])
+], [PtrType])
 
 __all__ = ["Tile", "PtrType", "shape_of", "element_of", "block_of"]

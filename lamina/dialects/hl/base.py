@@ -9,6 +9,8 @@ An `hl` op is one IRDL class that carries everything about the op:
 - `vjp`: its gradient rule, written with the value-level builder
   (`lamina.dialects.hl.builder`) so that it emits ordinary `hl` ops (see
   `lamina.passes.autodiff`);
+- `scalar` (elementwise ops): the op on one element, as arith/math ops of the
+  scalar-op table -- its lowering on every backend;
 - a docstring with one line of sample IR.
 
 All hl ops share one readable assembly format, printed and parsed here:
@@ -55,6 +57,7 @@ from lamina.errors import DTypeError, GradientError, LaminaError, ShapeError, wi
 
 if TYPE_CHECKING:
     from lamina.dialects.hl.builder import Value
+    from lamina.dialects.scalar import Scalars
 
 
 class HlTypeError(Exception):
@@ -250,6 +253,16 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
         """Cotangents of the operands given the cotangent `ct` of the result (None
         where no gradient flows), built with `ct.builder`."""
         raise GradientError(f"hl op '{self.name}' has no gradient rule")
+
+    def scalar(self, b: Scalars, *args: SSAValue) -> SSAValue:
+        """Elementwise ops: the op on one element of each operand (in its compute type),
+        as arith/math ops of the scalar-op table placed with `b`. This is the op's
+        lowering in every kernel, on every backend."""
+        raise NotImplementedError(f"hl op '{self.name}' is not elementwise")
+
+    @classmethod
+    def has_scalar_rule(cls) -> bool:
+        return cls.scalar is not HlOp.scalar
 
     @classmethod
     def get_canonicalization_patterns(cls) -> tuple:

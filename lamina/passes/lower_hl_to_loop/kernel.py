@@ -25,7 +25,6 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     MemRefType,
-    Signedness,
     TensorType,
     f32,
     i1,
@@ -49,19 +48,6 @@ def storage_type(element: Attribute) -> Attribute:
     if isinstance(element, IntegerType):
         return IntegerType(element.width.data)
     return element
-
-
-def compute_type(element: Attribute) -> Attribute:
-    """Element type in registers: f16/bf16 -> f32, integers signless."""
-    if isinstance(element, Float16Type | BFloat16Type):
-        return f32
-    if isinstance(element, IntegerType):
-        return IntegerType(element.width.data)
-    return element
-
-
-def is_unsigned(element: Attribute) -> bool:
-    return isinstance(element, IntegerType) and element.signedness.data == Signedness.UNSIGNED
 
 
 def is_half(element: Attribute) -> bool:

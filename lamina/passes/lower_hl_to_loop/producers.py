@@ -153,11 +153,8 @@ class ScatterAddProducer:
         from xdsl.dialects import arith
         from xdsl.dialects.builtin import IndexType, IntegerType
 
-        from lamina.passes.lower_hl_to_loop.kernel import (
-            KernelBuilder,
-            compute_type,
-            elem_type,
-        )
+        from lamina.dialects.scalar import compute_type
+        from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type
         from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
         from lamina.passes.lower_hl_to_loop.rules_index import clamp
 

@@ -17,14 +17,13 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from lamina.dialects.hl import reduce as red
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import dense_to_numpy
+from lamina.dialects.hl.elementwise import convert
+from lamina.dialects.scalar import compute_type, is_unsigned
 from lamina.passes.lower_hl_to_loop.kernel import (
     KernelBuilder,
-    compute_type,
     elem_type,
-    is_unsigned,
     shape,
 )
-from lamina.passes.lower_hl_to_loop.scalar import convert
 
 # ---------------------------------------------------------------- shape ops
 

@@ -18,10 +18,10 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from lamina.dialects.hl import indexing as ix
 from lamina.dialects.hl import random as rnd
+from lamina.dialects.hl.elementwise import convert
 from lamina.dialects.hl.shape import ReshapeOp, TransposeOp
 from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, shape
 from lamina.passes.lower_hl_to_loop.rules import reshape_indices, scalar_const
-from lamina.passes.lower_hl_to_loop.scalar import convert
 
 # ---------------------------------------------------------------- shared helpers
 

@@ -21,7 +21,8 @@ from xdsl.dialects.builtin import IntegerType, i64
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.hl import window
-from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, compute_type, elem_type, shape
+from lamina.dialects.scalar import compute_type
+from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type, shape
 from lamina.passes.lower_hl_to_loop.rules import _extreme
 from lamina.passes.lower_hl_to_loop.rules_index import all_of, dilated_coord, offset
 from lamina.passes.lower_hl_to_loop.rules_window import (

@@ -19,11 +19,10 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.hl import contract, window
 from lamina.dialects.hl.contract import ones_or, split_padding
+from lamina.dialects.scalar import compute_type, is_unsigned
 from lamina.passes.lower_hl_to_loop.kernel import (
     KernelBuilder,
-    compute_type,
     elem_type,
-    is_unsigned,
     shape,
 )
 from lamina.passes.lower_hl_to_loop.rules import _extreme

@@ -1,0 +1,283 @@
+"""Binary elementwise hl ops: f(a, b) on operands of one type.
+
+Integer scalar rules never trap: `x // 0` and `x % 0` give 0 (as numpy), `x // -1` is
+`-x` and `x % -1` is 0 (no INT_MIN / -1 overflow in C); bool `+` is `or`, `*` is `and`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects import math as mth
+from xdsl.dialects.builtin import TensorType, f64, i1
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.traits import Pure
+
+from lamina.dialects.hl.base import require_same_types
+from lamina.dialects.hl.elementwise.unary import ElementwiseOp, float_only
+from lamina.dialects.scalar import Scalars, is_float
+
+
+class BinaryOp(ElementwiseOp):
+    """f(a, b) elementwise on operands of one type."""
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    FLOAT_ONLY: ClassVar[bool] = False
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        require_same_types(cls.name, types)
+        if cls.FLOAT_ONLY:
+            float_only(types[0])
+        return types[0]
+
+
+@irdl_op_definition
+class AddOp(BinaryOp):
+    """a + b.  `%r = hl.add %a, %b : tensor<4xf32>`"""
+
+    name = "hl.add"
+
+    def reference(self, a, b):
+        return np.add(a, b) if a.dtype != np.bool_ else np.logical_or(a, b)
+
+    def vjp(self, ct, out, a, b):
+        return (ct, ct)
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(arith.AddfOp(a, b))
+        return s.op(arith.OrIOp(a, b) if t == i1 else arith.AddiOp(a, b))
+
+
+@irdl_op_definition
+class SubOp(BinaryOp):
+    """a - b.  `%r = hl.sub %a, %b : tensor<4xf32>`"""
+
+    name = "hl.sub"
+
+    def reference(self, a, b):
+        return np.subtract(a, b)
+
+    def vjp(self, ct, out, a, b):
+        return (ct, -ct)
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(arith.SubfOp(a, b))
+        return s.op(arith.XOrIOp(a, b) if t == i1 else arith.SubiOp(a, b))
+
+
+@irdl_op_definition
+class MulOp(BinaryOp):
+    """a * b.  `%r = hl.mul %a, %b : tensor<4xf32>`"""
+
+    name = "hl.mul"
+
+    def reference(self, a, b):
+        return np.multiply(a, b) if a.dtype != np.bool_ else np.logical_and(a, b)
+
+    def vjp(self, ct, out, a, b):
+        return (ct * b, ct * a)
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(arith.MulfOp(a, b))
+        return s.op(arith.AndIOp(a, b) if t == i1 else arith.MuliOp(a, b))
+
+
+def _floor_rem_adjust(s: Scalars, b: SSAValue, r: SSAValue, t: Attribute) -> SSAValue:
+    """Python/torch remainder from a truncated one: add b where r != 0 and signs differ."""
+    zero = s.const(0, t)
+    nonzero = s.op(arith.CmpiOp(r, zero, "ne"))
+    differ = s.op(arith.XOrIOp(s.op(arith.CmpiOp(r, zero, "slt")),
+                               s.op(arith.CmpiOp(b, zero, "slt"))))
+    fix = s.op(arith.AndIOp(nonzero, differ))
+    return s.op(arith.SelectOp(fix, s.op(arith.AddiOp(r, b)), r))
+
+
+def _int_division(op: BinaryOp, s: Scalars, a: SSAValue, b: SSAValue, rem: bool) -> SSAValue:
+    """Floor division or remainder (the divisor's sign) of integers, never trapping."""
+    t = op.compute_type()
+    zero, one = s.const(0, t), s.const(1, t)
+    by_zero = s.op(arith.CmpiOp(b, zero, "eq"))
+    if op.is_unsigned():
+        safe = s.op(arith.SelectOp(by_zero, one, b))
+        q = s.op(arith.RemUIOp(a, safe) if rem else arith.DivUIOp(a, safe))
+        return s.op(arith.SelectOp(by_zero, zero, q))
+    by_minus_one = s.op(arith.CmpiOp(b, s.const(-1, t), "eq"))
+    safe = s.op(arith.SelectOp(s.op(arith.OrIOp(by_zero, by_minus_one)), one, b))
+    if rem:
+        q = _floor_rem_adjust(s, safe, s.op(arith.RemSIOp(a, safe)), t)
+        q = s.op(arith.SelectOp(by_minus_one, zero, q))
+    else:
+        q = s.op(arith.FloorDivSIOp(a, safe))
+        q = s.op(arith.SelectOp(by_minus_one, s.op(arith.SubiOp(zero, a)), q))
+    return s.op(arith.SelectOp(by_zero, zero, q))
+
+
+@irdl_op_definition
+class DivOp(BinaryOp):
+    """a / b; floor division on integers (as torch's //).  `%r = hl.div %a, %b : tensor<4xf32>`"""
+
+    name = "hl.div"
+
+    def reference(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if np.issubdtype(a.dtype, np.integer):
+                return np.floor_divide(a, b)
+            return np.true_divide(a, b)
+
+    def vjp(self, ct, out, a, b):
+        return (ct / b, -(ct * out / b))
+
+    def scalar(self, s, a, b):
+        if is_float(self.compute_type()):
+            return s.op(arith.DivfOp(a, b))
+        return _int_division(self, s, a, b, rem=False)
+
+
+@irdl_op_definition
+class RemOp(BinaryOp):
+    """Remainder with the sign of the divisor (torch.remainder).  `%r = hl.rem %a, %b : tensor<4xf32>`"""
+
+    name = "hl.rem"
+
+    def reference(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    def vjp(self, ct, out, a, b):
+        return (ct, -(ct * (a / b).floor()))
+
+    def scalar(self, s, a, b):
+        if is_float(self.compute_type()):  # a - floor(a / b) * b
+            q = s.op(mth.FloorOp(s.op(arith.DivfOp(a, b))))
+            return s.op(arith.SubfOp(a, s.op(arith.MulfOp(q, b))))
+        return _int_division(self, s, a, b, rem=True)
+
+
+@irdl_op_definition
+class PowOp(BinaryOp):
+    """a ** b.  `%r = hl.pow %a, %b : tensor<4xf32>`"""
+
+    name = "hl.pow"
+
+    def reference(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, b)
+
+    def vjp(self, ct, out, a, b):
+        da = ct * b * a ** (b - 1.0)
+        # d/db a^b = a^b log a; defined as 0 where a == 0 (as torch does)
+        safe_log = ct.builder.select(a == 0.0, a.zeros_like(), a.abs().log())
+        db = ct * out * safe_log
+        return (da, db)
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(mth.PowFOp(a, b))
+        # integer power through f64: exact for the magnitudes integer tensors hold
+        fa, fb = s.op(arith.SIToFPOp(a, f64)), s.op(arith.SIToFPOp(b, f64))
+        return s.op(arith.FPToSIOp(s.op(mth.RoundEvenOp(s.op(mth.PowFOp(fa, fb)))), t))
+
+
+@irdl_op_definition
+class MaxOp(BinaryOp):
+    """Elementwise maximum, NaN-propagating.  `%r = hl.max %a, %b : tensor<4xf32>`"""
+
+    name = "hl.max"
+
+    def reference(self, a, b):
+        return np.maximum(a, b)
+
+    def vjp(self, ct, out, a, b):
+        # ties split the gradient evenly, as torch.maximum does
+        a_wins = (a > b).to(ct.dtype) + (a == b).to(ct.dtype) * 0.5
+        return (ct * a_wins, ct * (1.0 - a_wins))
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(arith.MaximumfOp(a, b))
+        if t == i1:
+            return s.op(arith.OrIOp(a, b))
+        return s.op(arith.MaxUIOp(a, b) if self.is_unsigned() else arith.MaxSIOp(a, b))
+
+
+@irdl_op_definition
+class MinOp(BinaryOp):
+    """Elementwise minimum, NaN-propagating.  `%r = hl.min %a, %b : tensor<4xf32>`"""
+
+    name = "hl.min"
+
+    def reference(self, a, b):
+        return np.minimum(a, b)
+
+    def vjp(self, ct, out, a, b):
+        a_wins = (a < b).to(ct.dtype) + (a == b).to(ct.dtype) * 0.5
+        return (ct * a_wins, ct * (1.0 - a_wins))
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(arith.MinimumfOp(a, b))
+        if t == i1:
+            return s.op(arith.AndIOp(a, b))
+        return s.op(arith.MinUIOp(a, b) if self.is_unsigned() else arith.MinSIOp(a, b))
+
+
+@irdl_op_definition
+class AndOp(BinaryOp):
+    """Logical/bitwise and.  `%r = hl.and %a, %b : tensor<4xi1>`"""
+
+    name = "hl.and"
+    DIFFERENTIABLE: ClassVar = False
+
+    def reference(self, a, b):
+        return np.logical_and(a, b) if a.dtype == np.bool_ else np.bitwise_and(a, b)
+
+    def scalar(self, s, a, b):
+        return s.op(arith.AndIOp(a, b))
+
+
+@irdl_op_definition
+class OrOp(BinaryOp):
+    """Logical/bitwise or.  `%r = hl.or %a, %b : tensor<4xi1>`"""
+
+    name = "hl.or"
+    DIFFERENTIABLE: ClassVar = False
+
+    def reference(self, a, b):
+        return np.logical_or(a, b) if a.dtype == np.bool_ else np.bitwise_or(a, b)
+
+    def scalar(self, s, a, b):
+        return s.op(arith.OrIOp(a, b))
+
+
+@irdl_op_definition
+class XorOp(BinaryOp):
+    """Logical/bitwise xor.  `%r = hl.xor %a, %b : tensor<4xi1>`"""
+
+    name = "hl.xor"
+    DIFFERENTIABLE: ClassVar = False
+
+    def reference(self, a, b):
+        return np.logical_xor(a, b) if a.dtype == np.bool_ else np.bitwise_xor(a, b)
+
+    def scalar(self, s, a, b):
+        return s.op(arith.XOrIOp(a, b))
+
+
+__all__ = ["AddOp", "AndOp", "BinaryOp", "DivOp", "MaxOp", "MinOp", "MulOp", "OrOp", "PowOp",
+           "RemOp", "SubOp", "XorOp"]

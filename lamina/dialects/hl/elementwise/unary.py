@@ -1,0 +1,348 @@
+"""Unary elementwise hl ops: f(x), the result of the operand's type."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects import math as mth
+from xdsl.dialects.builtin import TensorType, i1
+from xdsl.ir import Operation, SSAValue
+from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.traits import Pure
+
+from lamina.dialects import scalar
+from lamina.dialects.hl.base import HlOp, dtype_of, element_of, require
+from lamina.dialects.scalar import Scalars, is_float
+from lamina.errors import DTypeError
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def float_only(t: TensorType) -> None:
+    require(dtype_of(t).is_floating_point,
+            f"needs a floating-point tensor, got {t}", DTypeError)
+
+
+class ElementwiseOp(HlOp):
+    """Shared by every elementwise op: the types its scalar rule computes in."""
+
+    def compute_type(self, i: int = 0):
+        """The register type of operand i's elements (f16/bf16 as f32)."""
+        return scalar.compute_type(element_of(self.operands[i].type))
+
+    def is_unsigned(self, i: int = 0) -> bool:
+        return scalar.is_unsigned(element_of(self.operands[i].type))
+
+
+class UnaryOp(ElementwiseOp):
+    """f(x) elementwise; the result has the operand's type. A subclass naming a `math`
+    op in `MATH` needs no scalar rule of its own."""
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    FLOAT_ONLY: ClassVar[bool] = True
+    MATH: ClassVar[type[Operation] | None] = None
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        (t,) = types
+        if cls.FLOAT_ONLY:
+            float_only(t)
+        return t
+
+    def scalar(self, b: Scalars, x: SSAValue) -> SSAValue:
+        if self.MATH is None:
+            raise NotImplementedError(f"{self.name} has no scalar rule")
+        if not is_float(self.compute_type()):  # floor/ceil/round of integers
+            return x
+        return b.op(self.MATH(x))
+
+
+@irdl_op_definition
+class NegOp(UnaryOp):
+    """-x.  `%r = hl.neg %x : tensor<4xf32>`"""
+
+    name = "hl.neg"
+    FLOAT_ONLY: ClassVar = False
+
+    def reference(self, x):
+        return np.negative(x)
+
+    def vjp(self, ct, out, x):
+        return (-ct,)
+
+    def scalar(self, b, x):
+        t = self.compute_type()
+        if is_float(t):
+            return b.op(arith.NegfOp(x))
+        return b.op(arith.SubiOp(b.const(0, t), x))
+
+
+@irdl_op_definition
+class AbsOp(UnaryOp):
+    """|x|.  `%r = hl.abs %x : tensor<4xf32>`"""
+
+    name = "hl.abs"
+    FLOAT_ONLY: ClassVar = False
+
+    def reference(self, x):
+        return np.abs(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * x.sign(),)
+
+    def scalar(self, b, x):
+        t = self.compute_type()
+        if is_float(t):
+            return b.op(mth.AbsFOp(x))
+        return x if self.is_unsigned() or t == i1 else b.op(mth.AbsIOp(x))
+
+
+@irdl_op_definition
+class SignOp(UnaryOp):
+    """sign(x) in {-1, 0, 1}; zero gradient.  `%r = hl.sign %x : tensor<4xf32>`"""
+
+    name = "hl.sign"
+    FLOAT_ONLY: ClassVar = False
+
+    def reference(self, x):
+        return np.sign(x)
+
+    def vjp(self, ct, out, x):
+        return (ct.zeros_like(),)
+
+    def scalar(self, b, x):
+        t = self.compute_type()
+        zero, one, minus = b.const(0, t), b.const(1, t), b.const(-1, t)
+        if is_float(t):
+            pos = b.op(arith.CmpfOp(x, zero, "ogt"))
+            neg = b.op(arith.CmpfOp(x, zero, "olt"))
+            s = b.op(arith.SelectOp(pos, one, b.op(arith.SelectOp(neg, minus, zero))))
+            nan = b.op(arith.CmpfOp(x, x, "uno"))
+            return b.op(arith.SelectOp(nan, x, s))  # NaN stays NaN, as np.sign
+        pos = b.op(arith.CmpiOp(x, zero, "ugt" if t == i1 else "sgt"))
+        neg = b.op(arith.CmpiOp(x, zero, "slt"))
+        return b.op(arith.SelectOp(pos, one, b.op(arith.SelectOp(neg, minus, zero))))
+
+
+@irdl_op_definition
+class ExpOp(UnaryOp):
+    """e^x.  `%r = hl.exp %x : tensor<4xf32>`"""
+
+    name = "hl.exp"
+    MATH: ClassVar = mth.ExpOp
+
+    def reference(self, x):
+        return np.exp(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * out,)
+
+
+@irdl_op_definition
+class LogOp(UnaryOp):
+    """Natural logarithm.  `%r = hl.log %x : tensor<4xf32>`"""
+
+    name = "hl.log"
+    MATH: ClassVar = mth.LogOp
+
+    def reference(self, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    def vjp(self, ct, out, x):
+        return (ct / x,)
+
+
+@irdl_op_definition
+class SqrtOp(UnaryOp):
+    """Square root.  `%r = hl.sqrt %x : tensor<4xf32>`"""
+
+    name = "hl.sqrt"
+    MATH: ClassVar = mth.SqrtOp
+
+    def reference(self, x):
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * 0.5 / out,)
+
+
+@irdl_op_definition
+class RsqrtOp(UnaryOp):
+    """1/sqrt(x).  `%r = hl.rsqrt %x : tensor<4xf32>`"""
+
+    name = "hl.rsqrt"
+    MATH: ClassVar = mth.RsqrtOp
+
+    def reference(self, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1.0 / np.sqrt(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * -0.5 * out * out * out,)
+
+
+@irdl_op_definition
+class TanhOp(UnaryOp):
+    """Hyperbolic tangent.  `%r = hl.tanh %x : tensor<4xf32>`"""
+
+    name = "hl.tanh"
+    MATH: ClassVar = mth.TanhOp
+
+    def reference(self, x):
+        return np.tanh(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * (1.0 - out * out),)
+
+
+@irdl_op_definition
+class SigmoidOp(UnaryOp):
+    """1/(1+e^-x).  `%r = hl.sigmoid %x : tensor<4xf32>`"""
+
+    name = "hl.sigmoid"
+
+    def reference(self, x):
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-x))
+
+    def vjp(self, ct, out, x):
+        return (ct * out * (1.0 - out),)
+
+    def scalar(self, b, x):
+        one = b.const(1.0, self.compute_type())
+        e = b.op(mth.ExpOp(b.op(arith.NegfOp(x))))
+        return b.op(arith.DivfOp(one, b.op(arith.AddfOp(one, e))))
+
+
+@irdl_op_definition
+class ErfOp(UnaryOp):
+    """The error function.  `%r = hl.erf %x : tensor<4xf32>`"""
+
+    name = "hl.erf"
+    MATH: ClassVar = mth.ErfOp
+
+    def reference(self, x):
+        return _erf(x.astype(np.float64)).astype(np.float64)
+
+    def vjp(self, ct, out, x):
+        return (ct * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
+
+
+@irdl_op_definition
+class SinOp(UnaryOp):
+    """Sine.  `%r = hl.sin %x : tensor<4xf32>`"""
+
+    name = "hl.sin"
+    MATH: ClassVar = mth.SinOp
+
+    def reference(self, x):
+        return np.sin(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * x.cos(),)
+
+
+@irdl_op_definition
+class CosOp(UnaryOp):
+    """Cosine.  `%r = hl.cos %x : tensor<4xf32>`"""
+
+    name = "hl.cos"
+    MATH: ClassVar = mth.CosOp
+
+    def reference(self, x):
+        return np.cos(x)
+
+    def vjp(self, ct, out, x):
+        return (-(ct * x.sin()),)
+
+
+@irdl_op_definition
+class FloorOp(UnaryOp):
+    """Round down; zero gradient.  `%r = hl.floor %x : tensor<4xf32>`"""
+
+    name = "hl.floor"
+    MATH: ClassVar = mth.FloorOp
+
+    def reference(self, x):
+        return np.floor(x)
+
+    def vjp(self, ct, out, x):
+        return (ct.zeros_like(),)
+
+
+@irdl_op_definition
+class CeilOp(UnaryOp):
+    """Round up; zero gradient.  `%r = hl.ceil %x : tensor<4xf32>`"""
+
+    name = "hl.ceil"
+    MATH: ClassVar = mth.CeilOp
+
+    def reference(self, x):
+        return np.ceil(x)
+
+    def vjp(self, ct, out, x):
+        return (ct.zeros_like(),)
+
+
+@irdl_op_definition
+class RoundOp(UnaryOp):
+    """Round half to even (as torch.round); zero gradient.  `%r = hl.round %x : tensor<4xf32>`"""
+
+    name = "hl.round"
+    MATH: ClassVar = mth.RoundEvenOp
+
+    def reference(self, x):
+        return np.round(x)
+
+    def vjp(self, ct, out, x):
+        return (ct.zeros_like(),)
+
+
+@irdl_op_definition
+class NotOp(UnaryOp):
+    """Logical not of a bool tensor.  `%r = hl.not %x : tensor<4xi1>`"""
+
+    name = "hl.not"
+    FLOAT_ONLY: ClassVar = False
+    DIFFERENTIABLE: ClassVar = False
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        (t,) = types
+        require(t.get_element_type() == i1, f"needs a bool tensor, got {t}", DTypeError)
+        return t
+
+    def reference(self, x):
+        return np.logical_not(x)
+
+    def scalar(self, b, x):
+        return b.op(arith.XOrIOp(x, b.const(1, i1)))
+
+
+@irdl_op_definition
+class StopGradientOp(UnaryOp):
+    """The identity, with a zero gradient.  `%r = hl.stop_gradient %x : tensor<4xf32>`"""
+
+    name = "hl.stop_gradient"
+    FLOAT_ONLY: ClassVar = False
+
+    def reference(self, x):
+        return x
+
+    def vjp(self, ct, out, x):
+        return (None,)
+
+    def scalar(self, b, x):
+        return x
+
+
+__all__ = ["AbsOp", "CeilOp", "CosOp", "ElementwiseOp", "ErfOp", "ExpOp", "FloorOp", "LogOp",
+           "NegOp", "NotOp", "RoundOp", "RsqrtOp", "SigmoidOp", "SignOp", "SinOp", "SqrtOp",
+           "StopGradientOp", "TanhOp", "UnaryOp", "float_only"]
