@@ -82,17 +82,8 @@ def install(Tensor: type) -> None:
     Tensor.__getitem__ = _getitem
     Tensor.__setitem__ = _setitem
 
-    same_name = [
-        "add", "sub", "mul", "div", "pow", "remainder", "floor_divide", "maximum", "minimum",
-        "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
-        "logical_not", "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid",
-        "erf", "sin", "cos", "tan", "floor", "ceil", "round", "square", "reciprocal", "expm1",
-        "log1p", "log2", "log10", "exp2", "relu", "clamp", "clip", "sum", "prod", "mean", "var",
-        "std", "amax", "amin", "argmax", "argmin", "max", "min", "all", "any", "logsumexp",
-        "reshape", "permute", "transpose", "unsqueeze", "squeeze", "expand", "flatten", "t",
-    ]
-    for name in same_name:
-        setattr(Tensor, name, getattr(ops, name))
+    for name, fn in ops.METHODS.items():  # functions marked @method in ops.py
+        setattr(Tensor, name, fn)
     aliases = {"view": ops.reshape, "multiply": ops.mul, "subtract": ops.sub,
                "divide": ops.div, "true_divide": ops.div, "clamp_min": lambda x, v: ops.clamp(x, v),
                "clamp_max": lambda x, v: ops.clamp(x, None, v), "negative": ops.neg,

@@ -35,6 +35,16 @@ __all__ = [
 Scalar = bool | int | float
 TensorLike = Any
 
+# Tensor methods of the same name (`x.exp()`), installed by methods.py: a function marked
+# here is both `lm.f(x)` and `x.f()`.
+METHODS: dict[str, Any] = {}
+
+
+def method(fn):
+    METHODS[fn.__name__] = fn
+    return fn
+
+
 # ---------------------------------------------------------------- no_grad
 
 
@@ -220,20 +230,24 @@ def _float_operand(x: TensorLike) -> Tensor:
 # ---------------------------------------------------------------- elementwise
 
 
+@method
 def add(a, b, alpha: Scalar = 1):
     return _binary(hl.AddOp, a, b if alpha == 1 else mul(b, alpha))
 
 
+@method
 def sub(a, b, alpha: Scalar = 1):
     if isinstance(a, Tensor) and a.dtype == dtypes.bool_:
         raise DTypeError(with_location("sub: subtraction of bool tensors is not supported"))
     return _binary(hl.SubOp, a, b if alpha == 1 else mul(b, alpha))
 
 
+@method
 def mul(a, b):
     return _binary(hl.MulOp, a, b)
 
 
+@method
 def div(a, b, rounding_mode: str | None = None):
     """True division (integers become floats), or floor/trunc division as torch.div."""
     if rounding_mode is None:
@@ -254,6 +268,7 @@ def div(a, b, rounding_mode: str | None = None):
 true_divide = divide = div
 
 
+@method
 def floor_divide(a, b):
     dt = result_dtype(a, b)
     if dt.is_floating_point:
@@ -261,10 +276,12 @@ def floor_divide(a, b):
     return _binary(hl.DivOp, a, b)
 
 
+@method
 def remainder(a, b):
     return _binary(hl.RemOp, a, b)
 
 
+@method
 def pow(a, b):
     if (isinstance(b, int) and not isinstance(b, bool) and b < 0 and isinstance(a, Tensor)
             and not a.dtype.is_floating_point):
@@ -281,50 +298,62 @@ def pow(a, b):
     return _binary(hl.PowOp, a, b)
 
 
+@method
 def maximum(a, b):
     return _binary(hl.MaxOp, a, b)
 
 
+@method
 def minimum(a, b):
     return _binary(hl.MinOp, a, b)
 
 
+@method
 def eq(a, b):
     return _binary(hl.EqOp, a, b)
 
 
+@method
 def ne(a, b):
     return _binary(hl.NeOp, a, b)
 
 
+@method
 def lt(a, b):
     return _binary(hl.LtOp, a, b)
 
 
+@method
 def le(a, b):
     return _binary(hl.LeOp, a, b)
 
 
+@method
 def gt(a, b):
     return _binary(hl.GtOp, a, b)
 
 
+@method
 def ge(a, b):
     return _binary(hl.GeOp, a, b)
 
 
+@method
 def logical_and(a, b):
     return _binary(hl.AndOp, a, b, dtype=dtypes.bool_)
 
 
+@method
 def logical_or(a, b):
     return _binary(hl.OrOp, a, b, dtype=dtypes.bool_)
 
 
+@method
 def logical_xor(a, b):
     return _binary(hl.XorOp, a, b, dtype=dtypes.bool_)
 
 
+@method
 def logical_not(a):
     a = a if isinstance(a, Tensor) else Tensor(a)
     return emit(hl.NotOp, a.to(dtypes.bool_) if a.dtype != dtypes.bool_ else a)
@@ -371,66 +400,81 @@ def _unary(op_cls: type[HlOp], x: TensorLike, floating: bool = True) -> Tensor:
     return emit(op_cls, x)
 
 
+@method
 def neg(x):
     if isinstance(x, Tensor) and x.dtype == dtypes.bool_:
         raise DTypeError(with_location("neg: negation of a bool tensor is not supported"))
     return _unary(hl.NegOp, x, floating=False)
 
 
+@method
 def abs(x):
     return _unary(hl.AbsOp, x, floating=False)
 
 
+@method
 def sign(x):
     return _unary(hl.SignOp, x, floating=False)
 
 
+@method
 def exp(x):
     return _unary(hl.ExpOp, x)
 
 
+@method
 def log(x):
     return _unary(hl.LogOp, x)
 
 
+@method
 def sqrt(x):
     return _unary(hl.SqrtOp, x)
 
 
+@method
 def rsqrt(x):
     return _unary(hl.RsqrtOp, x)
 
 
+@method
 def tanh(x):
     return _unary(hl.TanhOp, x)
 
 
+@method
 def sigmoid(x):
     return _unary(hl.SigmoidOp, x)
 
 
+@method
 def erf(x):
     return _unary(hl.ErfOp, x)
 
 
+@method
 def sin(x):
     return _unary(hl.SinOp, x)
 
 
+@method
 def cos(x):
     return _unary(hl.CosOp, x)
 
 
+@method
 def floor(x):
     x = x if isinstance(x, Tensor) else Tensor(x)
     return x if not x.dtype.is_floating_point else emit(hl.FloorOp, x)
 
 
+@method
 def ceil(x):
     x = x if isinstance(x, Tensor) else Tensor(x)
     return x if not x.dtype.is_floating_point else emit(hl.CeilOp, x)
 
 
+@method
 def round(x):
     x = x if isinstance(x, Tensor) else Tensor(x)
     return x if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
@@ -441,24 +485,29 @@ def stop_gradient(x):
     return emit(hl.StopGradientOp, x)
 
 
+@method
 def square(x):
     return mul(x, x)
 
 
+@method
 def reciprocal(x):
     return div(1.0, _float_operand(x))
 
 
+@method
 def exp2(x):
     return exp(mul(_float_operand(x), float(np.log(2.0))))
 
 
+@method
 def expm1(x):
     # e^x - 1 = tanh(x/2) (e^x + 1): no cancellation near 0 (exp(x) - 1 loses every digit)
     x = _float_operand(x)
     return mul(tanh(mul(x, 0.5)), add(exp(x), 1.0))
 
 
+@method
 def log1p(x):
     # Goldberg's trick: with u = fl(1 + x), log(u) * x / (u - 1) is accurate near 0
     x = _float_operand(x)
@@ -469,24 +518,29 @@ def log1p(x):
     return where(exact, x, mul(log(u), ratio))
 
 
+@method
 def log2(x):
     return div(log(x), float(np.log(2.0)))
 
 
+@method
 def log10(x):
     return div(log(x), float(np.log(10.0)))
 
 
+@method
 def tan(x):
     return div(sin(x), cos(x))
 
 
+@method
 def relu(x):
     # where, not maximum: the gradient at exactly 0 is 0, as torch's (maximum splits ties)
     x = x if isinstance(x, Tensor) else Tensor(x)
     return where(gt(x, 0), x, 0)
 
 
+@method
 def clamp(x, min=None, max=None):
     if min is not None:
         x = maximum(x, min)
@@ -495,7 +549,7 @@ def clamp(x, min=None, max=None):
     return x
 
 
-clip = clamp
+clip = METHODS["clip"] = clamp
 
 
 def to_dtype(x: Tensor, dtype: Any) -> Tensor:
@@ -534,6 +588,7 @@ def _reduce(op_cls, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
     return _keep(out, x, dims, keepdim)
 
 
+@method
 def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
     x = x if isinstance(x, Tensor) else Tensor(x)
     if dtype is not None:
@@ -543,6 +598,7 @@ def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
     return _reduce(hl.ReduceSumOp, x, _dims(x, dim, "sum"), keepdim)
 
 
+@method
 def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
     x = x if isinstance(x, Tensor) else Tensor(x)
     if dtype is not None:
@@ -552,6 +608,7 @@ def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
     return _reduce(hl.ReduceProdOp, x, _dims(x, dim, "prod"), keepdim)
 
 
+@method
 def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
     x = x if isinstance(x, Tensor) else Tensor(x)
     if not (dtype is not None or x.dtype.is_floating_point):
@@ -563,6 +620,7 @@ def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
         if dims else (x.to(dtype) if dtype is not None else x)
 
 
+@method
 def var(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=None):
     dims = _dims(x, dim, "var")
     n = int(np.prod([x.shape[d] for d in dims]))
@@ -571,14 +629,17 @@ def var(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=No
     return div(sum(mul(centered, centered), dim=dims, keepdim=keepdim), builtins.max(n - corr, 0))
 
 
+@method
 def std(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=None):
     return sqrt(var(x, dim, keepdim, unbiased, correction))
 
 
+@method
 def amax(x, dim=None, keepdim: bool = False):
     return _reduce(hl.ReduceMaxOp, x, _dims(x, dim, "amax"), keepdim)
 
 
+@method
 def amin(x, dim=None, keepdim: bool = False):
     return _reduce(hl.ReduceMinOp, x, _dims(x, dim, "amin"), keepdim)
 
@@ -594,10 +655,12 @@ def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
     return _keep(emit(op_cls, x, dim=d), x, (d,), keepdim)
 
 
+@method
 def argmax(x, dim=None, keepdim: bool = False):
     return _arg(hl.ArgMaxOp, x, dim, keepdim, "argmax")
 
 
+@method
 def argmin(x, dim=None, keepdim: bool = False):
     return _arg(hl.ArgMinOp, x, dim, keepdim, "argmin")
 
@@ -614,6 +677,7 @@ class _ValuesIndices(tuple):
         return self[1]
 
 
+@method
 def max(x, dim=None, keepdim: bool = False):
     if isinstance(dim, Tensor):
         return maximum(x, dim)
@@ -622,6 +686,7 @@ def max(x, dim=None, keepdim: bool = False):
     return _ValuesIndices((amax(x, dim, keepdim), argmax(x, dim, keepdim)))
 
 
+@method
 def min(x, dim=None, keepdim: bool = False):
     if isinstance(dim, Tensor):
         return minimum(x, dim)
@@ -630,16 +695,19 @@ def min(x, dim=None, keepdim: bool = False):
     return _ValuesIndices((amin(x, dim, keepdim), argmin(x, dim, keepdim)))
 
 
+@method
 def all(x, dim=None, keepdim: bool = False):
     x = x if isinstance(x, Tensor) else Tensor(x)
     return eq(amin(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), True)
 
 
+@method
 def any(x, dim=None, keepdim: bool = False):
     x = x if isinstance(x, Tensor) else Tensor(x)
     return eq(amax(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), False)
 
 
+@method
 def logsumexp(x, dim, keepdim: bool = False):
     dims = _dims(x, dim, "logsumexp")
     m = stop_gradient(amax(x, dims, keepdim=True))
@@ -651,6 +719,7 @@ def logsumexp(x, dim, keepdim: bool = False):
 # ---------------------------------------------------------------- shapes
 
 
+@method
 def reshape(x: Tensor, *shape) -> Tensor:
     shape = list(_shape_arg(shape)) if shape else []
     n = x.numel()
@@ -673,6 +742,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return emit(hl.ReshapeOp, x, result_type=tensor_type(x.dtype.ir_type, shape))
 
 
+@method
 def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
     if len(dims) != x.ndim:
@@ -686,6 +756,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     return emit(hl.TransposeOp, x, perm=perm)
 
 
+@method
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     (d0,), (d1,) = _dims(x, dim0, "transpose"), _dims(x, dim1, "transpose")
     perm = list(range(x.ndim))
@@ -693,10 +764,12 @@ def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     return permute(x, *perm)
 
 
+@method
 def t(x: Tensor) -> Tensor:
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
+@method
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise DimError(with_location(
@@ -705,11 +778,13 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
+@method
 def squeeze(x: Tensor, dim=None) -> Tensor:
     dims = _dims(x, dim, "squeeze") if dim is not None else tuple(range(x.ndim))
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
+@method
 def expand(x: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     offset = len(sizes) - x.ndim
@@ -718,6 +793,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
     return broadcast_to(x, shape)
 
 
+@method
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, (1,))
