@@ -44,6 +44,7 @@ CASES = [
     unary("erf", lambda x: lm.erf(x), _erf, torch.erf),
     unary("sin", lambda x: x.sin(), np.sin, torch.sin),
     unary("cos", lambda x: x.cos(), np.cos, torch.cos),
+    unary("atan", lambda x: lm.atan(x * 3), lambda x: np.arctan(x * 3), lambda x: torch.atan(x * 3)),
     unary("floor", lambda x: x.floor(), np.floor, torch.floor),
     unary("ceil", lambda x: x.ceil(), np.ceil, torch.ceil),
     unary("round", lambda x: x.round(), np.round, torch.round),

@@ -25,11 +25,11 @@ __all__ = [
     "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
     "bitwise_or", "bitwise_xor", "where", "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt",
     "tanh", "sigmoid", "erf", "sin", "cos", "floor", "ceil", "round", "stop_gradient", "square",
-    "reciprocal", "exp2", "expm1", "log1p", "log2", "log10", "tan", "relu", "clamp", "clip",
-    "sum", "prod", "mean", "var", "std", "amax", "amin", "argmax", "argmin", "max", "min",
-    "all", "any", "logsumexp", "reshape", "permute", "transpose", "t", "unsqueeze", "squeeze",
-    "expand", "flatten", "zeros", "ones", "empty", "zeros_like", "ones_like", "full_like",
-    "arange", "linspace", "eye", "constant",
+    "reciprocal", "exp2", "expm1", "log1p", "log2", "log10", "tan", "atan", "relu",
+    "clamp", "clip", "sum", "prod", "mean", "var", "std", "amax", "amin", "argmax", "argmin",
+    "max", "min", "all", "any", "logsumexp", "reshape", "permute", "transpose", "t",
+    "unsqueeze", "squeeze", "expand", "flatten", "zeros", "ones", "empty", "zeros_like",
+    "ones_like", "full_like", "arange", "linspace", "eye", "constant",
 ]
 
 Scalar = bool | int | float
@@ -526,6 +526,11 @@ def log2(x):
 @method
 def log10(x):
     return div(log(x), float(np.log(10.0)))
+
+
+@method
+def atan(x):
+    return _unary(hl.AtanOp, x)
 
 
 @method

@@ -264,6 +264,20 @@ class CosOp(UnaryOp):
 
 
 @irdl_op_definition
+class AtanOp(UnaryOp):
+    """Arctangent, in (-pi/2, pi/2).  `%r = hl.atan %x : tensor<4xf32>`"""
+
+    name = "hl.atan"
+    MATH: ClassVar = mth.AtanOp
+
+    def reference(self, x):
+        return np.arctan(x)
+
+    def vjp(self, ct, out, x):
+        return (ct / (1.0 + x * x),)
+
+
+@irdl_op_definition
 class FloorOp(UnaryOp):
     """Round down; zero gradient.  `%r = hl.floor %x : tensor<4xf32>`"""
 
@@ -343,6 +357,6 @@ class StopGradientOp(UnaryOp):
         return x
 
 
-__all__ = ["AbsOp", "CeilOp", "CosOp", "ElementwiseOp", "ErfOp", "ExpOp", "FloorOp", "LogOp",
+__all__ = ["AbsOp", "AtanOp", "CeilOp", "CosOp", "ElementwiseOp", "ErfOp", "ExpOp", "FloorOp", "LogOp",
            "NegOp", "NotOp", "RoundOp", "RsqrtOp", "SigmoidOp", "SignOp", "SinOp", "SqrtOp",
            "StopGradientOp", "TanhOp", "UnaryOp", "float_only"]
