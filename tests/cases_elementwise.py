@@ -45,6 +45,7 @@ CASES = [
     unary("sin", lambda x: x.sin(), np.sin, torch.sin),
     unary("cos", lambda x: x.cos(), np.cos, torch.cos),
     unary("atan", lambda x: lm.atan(x * 3), lambda x: np.arctan(x * 3), lambda x: torch.atan(x * 3)),
+    binary("atan2", lambda a, b: lm.atan2(a, b), np.arctan2, torch.atan2),
     unary("floor", lambda x: x.floor(), np.floor, torch.floor),
     unary("ceil", lambda x: x.ceil(), np.ceil, torch.ceil),
     unary("round", lambda x: x.round(), np.round, torch.round),

@@ -25,7 +25,7 @@ __all__ = [
     "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
     "bitwise_or", "bitwise_xor", "where", "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt",
     "tanh", "sigmoid", "erf", "sin", "cos", "floor", "ceil", "round", "stop_gradient", "square",
-    "reciprocal", "exp2", "expm1", "log1p", "log2", "log10", "tan", "atan", "relu",
+    "reciprocal", "exp2", "expm1", "log1p", "log2", "log10", "tan", "atan", "atan2", "relu",
     "clamp", "clip", "sum", "prod", "mean", "var", "std", "amax", "amin", "argmax", "argmin",
     "max", "min", "all", "any", "logsumexp", "reshape", "permute", "transpose", "t",
     "unsqueeze", "squeeze", "expand", "flatten", "zeros", "ones", "empty", "zeros_like",
@@ -531,6 +531,13 @@ def log10(x):
 @method
 def atan(x):
     return _unary(hl.AtanOp, x)
+
+
+@method
+def atan2(a, b):
+    """torch.atan2(a, b): the angle of (b, a); integers become floats."""
+    dt = result_dtype(a, b)
+    return _binary(hl.Atan2Op, a, b, dtype=dt if dt.is_floating_point else dtypes.default_float())
 
 
 @method

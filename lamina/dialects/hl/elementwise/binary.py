@@ -193,6 +193,25 @@ class PowOp(BinaryOp):
 
 
 @irdl_op_definition
+class Atan2Op(BinaryOp):
+    """The angle of the point (b, a): atan(a / b) in the right quadrant, in [-pi, pi].
+    `%r = hl.atan2 %a, %b : tensor<4xf32>`"""
+
+    name = "hl.atan2"
+    FLOAT_ONLY: ClassVar = True
+
+    def reference(self, a, b):
+        return np.arctan2(a, b)
+
+    def vjp(self, ct, out, a, b):
+        scale = ct / (a * a + b * b)
+        return (scale * b, -(scale * a))
+
+    def scalar(self, s, a, b):
+        return s.op(mth.Atan2Op(a, b))
+
+
+@irdl_op_definition
 class MaxOp(BinaryOp):
     """Elementwise maximum, NaN-propagating.  `%r = hl.max %a, %b : tensor<4xf32>`"""
 
@@ -279,5 +298,5 @@ class XorOp(BinaryOp):
         return s.op(arith.XOrIOp(a, b))
 
 
-__all__ = ["AddOp", "AndOp", "BinaryOp", "DivOp", "MaxOp", "MinOp", "MulOp", "OrOp", "PowOp",
+__all__ = ["AddOp", "AndOp", "Atan2Op", "BinaryOp", "DivOp", "MaxOp", "MinOp", "MulOp", "OrOp", "PowOp",
            "RemOp", "SubOp", "XorOp"]
