@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, i64
-from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
-from lamina.dialects.hl import contract, elementwise, indexing
+from lamina.dialects.hl import contract, indexing
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import element_of, shape_of, tensor_type
+from lamina.dialects.hl.builder import Builder, Value
 
 # The gather costs ~ N*C*K*P element copies, the direct loop N*O*C*K*P multiply-adds:
 # with fewer than 8 output channels per group the direct loop (with its window lanes)
@@ -50,21 +50,6 @@ MIN_MACS = 1 << 15
 MIN_OUT_CHANNELS = 8
 MAX_COLUMNS = 1 << 20  # im2col elements per sample (C * K * P): bounds its buffer
 _DTYPES = ("f32", "f64")  # the element types whose matmul runs through BLAS
-
-
-class _Emitter:
-    def __init__(self) -> None:
-        self.ops: list[Operation] = []
-
-    def __call__(self, cls, *operands: SSAValue, **kw) -> SSAValue:
-        op = cls.build(*operands, **kw)
-        self.ops.append(op)
-        return op.results[0]
-
-    def reshape(self, v: SSAValue, dims) -> SSAValue:
-        if tuple(shape_of(v.type)) == tuple(dims):
-            return v
-        return self(sh.ReshapeOp, v, result_type=tensor_type(element_of(v.type), list(dims)))
 
 
 def _geometry(op: contract.ConvOp):
@@ -88,21 +73,18 @@ def _pays(op: contract.ConvOp) -> bool:
             and c * math.prod(k) * math.prod(out) <= MAX_COLUMNS)
 
 
-def _window_positions(e: _Emitter, k: int, out: int, stride: int, dil: int) -> SSAValue:
+def _window_positions(b: Builder, k: int, out: int, stride: int, dil: int) -> Value:
     """`[k, out]` i64: padded coordinate `o * stride + j * dil` of kernel offset j at
     output position o -- iota arithmetic the loop lowering fuses into the gather as
     index math (no table in memory)."""
-    def scaled(dim: int, factor: int) -> SSAValue:
-        i = e(sh.IotaOp, dim=dim, result_type=tensor_type(i64, [k, out]))
-        if factor == 1:
-            return i
-        return e(elementwise.MulOp, i, e(sh.SplatOp, value=factor,
-                                          result_type=tensor_type(i64, [k, out])))
+    def scaled(dim: int, factor: int) -> Value:
+        i = b.emit(sh.IotaOp, dim=dim, result_type=tensor_type(i64, [k, out]))
+        return i if factor == 1 else i * factor
 
-    return e(elementwise.AddOp, scaled(0, dil), scaled(1, stride))
+    return scaled(0, dil) + scaled(1, stride)
 
 
-def _columns(e: _Emitter, op: contract.ConvOp, transposed: bool) -> SSAValue:
+def _columns(b: Builder, op: contract.ConvOp, transposed: bool) -> Value:
     """The im2col matrices of `op`'s input: `[N, g, C/g * K, P]` (rows: channel in
     group, kernel offset; columns: output position), or `[N, g, P, C/g * K]` when
     `transposed`. Built as pad + one gather per spatial dim with iota-computed indices,
@@ -114,44 +96,37 @@ def _columns(e: _Emitter, op: contract.ConvOp, transposed: bool) -> SSAValue:
     _, cg, *k = shape_of(w.type)
     g = op.prop("groups")
     out = shape_of(op.results[0].type)[2:]
-    t = e(indexing.PadOp, x, low=(0, 0, *lo), high=(0, 0, *hi),
-          interior=(0, 0, *(d - 1 for d in idil)), value=0.0)
+    t = b.emit(indexing.PadOp, x, low=(0, 0, *lo), high=(0, 0, *hi),
+               interior=(0, 0, *(d - 1 for d in idil)), value=0.0)
     for i in range(nd):  # [N, C, K0, O0, ..., K(i-1), O(i-1), S(i), ...]
-        t = e(indexing.GatherOp, t, _window_positions(e, k[i], out[i], stride[i], dil[i]),
-              axis=2 + 2 * i)
-    t = e.reshape(t, (n, g, cg, *(m for pair in zip(k, out, strict=True) for m in pair)))
+        t = b.emit(indexing.GatherOp, t, _window_positions(b, k[i], out[i], stride[i], dil[i]),
+                   axis=2 + 2 * i)
+    t = t.reshape((n, g, cg, *(m for pair in zip(k, out, strict=True) for m in pair)))
     ks = [3 + 2 * i for i in range(nd)]
     os_ = [4 + 2 * i for i in range(nd)]
     kt, p = math.prod(k), math.prod(out)
     if transposed:
-        t = e(sh.TransposeOp, t, perm=(0, 1, *os_, 2, *ks))
-        return e.reshape(t, (n, g, p, cg * kt))
-    t = e(sh.TransposeOp, t, perm=(0, 1, 2, *ks, *os_))
-    return e.reshape(t, (n, g, cg * kt, p))
+        return t.permute(0, 1, *os_, 2, *ks).reshape((n, g, p, cg * kt))
+    return t.permute(0, 1, 2, *ks, *os_).reshape((n, g, cg * kt, p))
 
 
-def _lower(op: contract.ConvOp) -> tuple[list[Operation], SSAValue]:
-    e = _Emitter()
+def _lower(b: Builder, op: contract.ConvOp) -> Value:
     x, w = op.operands
     n, c, *spatial = shape_of(x.type)
     o, cg, *k = shape_of(w.type)
     out = shape_of(op.results[0].type)[2:]
     g, og = op.prop("groups"), o // op.prop("groups")
     kt = math.prod(k)
-    element = element_of(x.type)
     # the columns' innermost dim is the last output dim, or with `transposed` the last
     # kernel dim: the longer one makes the longer contiguous rows (weight gradients
     # have a large "kernel" -- the output gradient -- and a 3x3 "output")
     transposed = k[-1] > out[-1]
-    cols = _columns(e, op, transposed)
+    cols = _columns(b, op, transposed)
     if transposed:
-        cols = e(sh.TransposeOp, cols, perm=(0, 1, 3, 2))
-    lhs = e.reshape(w, (1, g, og, cg * kt))
-    if n != 1:
-        lhs = e(sh.BroadcastInDimOp, lhs, dims=(0, 1, 2, 3),
-                result_type=tensor_type(element, [n, g, og, cg * kt]))
-    y = e(contract.MatmulOp, lhs, cols)  # [N, g, O/g, P]: already NCHW
-    return e.ops, e.reshape(y, (n, o, *out))
+        cols = cols.permute(0, 1, 3, 2)
+    lhs = b.wrap(w).reshape((1, g, og, cg * kt)).broadcast_to((n, g, og, cg * kt))
+    y = b.emit(contract.MatmulOp, lhs, cols)  # [N, g, O/g, P]: already NCHW
+    return y.reshape((n, o, *out))
 
 
 def _shift_adds(op: contract.ConvOp) -> bool:
@@ -166,38 +141,33 @@ def _shift_adds(op: contract.ConvOp) -> bool:
             and o * math.prod(spatial) < c * math.prod(out))
 
 
-def _lower_shifted(op: contract.ConvOp) -> tuple[list[Operation], SSAValue]:
+def _lower_shifted(b: Builder, op: contract.ConvOp) -> Value:
     """y[n, o, p] = sum_k Z[n, o, k, p + k*d - lo] with Z = W[(o, k), c] @ x[n, c, s]
     (zero outside x): the GEMM reads the input in place, and the adds read each product
     once -- instead of columns with K copies of every input element. The bench CNN's
     input gradient of conv 2 (16 -> 8 channels): columns of 903K elements, products
     of 451K."""
-    e = _Emitter()
     x, w = op.operands
     _, _, lo, hi, dil, _ = _geometry(op)
     n, c, *spatial = shape_of(x.type)
     o, _, *k = shape_of(w.type)
     out = shape_of(op.results[0].type)[2:]
     nd, kt, size = len(k), math.prod(k), math.prod(spatial)
-    element = element_of(x.type)
-    wk = e(sh.TransposeOp, w, perm=(0, *range(2, 2 + nd), 1))  # [O, *k, C]
-    lhs = e.reshape(wk, (1, o * kt, c))
-    if n != 1:
-        lhs = e(sh.BroadcastInDimOp, lhs, dims=(0, 1, 2),
-                result_type=tensor_type(element, [n, o * kt, c]))
-    z = e(contract.MatmulOp, lhs, e.reshape(x, (n, c, size)))  # [N, O*K, S]
-    z = e(indexing.PadOp, e.reshape(z, (n, o, *k, *spatial)), low=(0, 0, *[0] * nd, *lo),
-          high=(0, 0, *[0] * nd, *hi), interior=(0,) * (2 + 2 * nd), value=0.0)
+    wk = b.wrap(w).permute(0, *range(2, 2 + nd), 1)  # [O, *k, C]
+    lhs = wk.reshape((1, o * kt, c)).broadcast_to((n, o * kt, c))
+    z = b.emit(contract.MatmulOp, lhs, b.wrap(x).reshape((n, c, size)))  # [N, O*K, S]
+    z = b.emit(indexing.PadOp, z.reshape((n, o, *k, *spatial)), low=(0, 0, *[0] * nd, *lo),
+               high=(0, 0, *[0] * nd, *hi), interior=(0,) * (2 + 2 * nd), value=0.0)
     total = None
     for ks in itertools.product(*map(range, k)):
         start = (0, 0, *ks, *(j * d for j, d in zip(ks, dil, strict=True)))
         stop = (n, o, *(j + 1 for j in ks), *(b + m for b, m in zip(start[2 + nd:], out,
                                                                         strict=True)))
-        term = e.reshape(e(indexing.SliceOp, z, start=start, stop=stop,
-                           step=(1,) * (2 + 2 * nd)), (n, o, *out))
-        total = term if total is None else e(elementwise.AddOp, total, term)
+        term = b.emit(indexing.SliceOp, z, start=start, stop=stop,
+                      step=(1,) * (2 + 2 * nd)).reshape((n, o, *out))
+        total = term if total is None else total + term
     assert total is not None
-    return e.ops, total
+    return total
 
 
 def convs_to_matmuls(fn: func.FuncOp) -> None:
@@ -205,9 +175,8 @@ def convs_to_matmuls(fn: func.FuncOp) -> None:
     for conv in [op for op in fn.body.block.ops if isinstance(op, contract.ConvOp)]:
         if not _pays(conv):
             continue
-        ops, result = (_lower_shifted if _shift_adds(conv) else _lower)(conv)
-        fn.body.block.insert_ops_before(ops, conv)
-        conv.results[0].replace_all_uses_with(result)
+        result = (_lower_shifted if _shift_adds(conv) else _lower)(Builder.before(conv), conv)
+        conv.results[0].replace_all_uses_with(result.ssa)
         conv.detach()
         conv.erase()
 
