@@ -94,7 +94,7 @@ def test_empty_input_is_an_empty_module(tmp_path, text):
 def test_wrong_pass_name_suggests(tmp_path):
     proc = run(tmp_path, GOOD, "-p", "cse,canonicalise")
     assert proc.returncode == 1
-    assert "unknown pass 'canonicalise'" in proc.stderr
+    assert "unknown pass or pipeline 'canonicalise'" in proc.stderr
     assert "did you mean 'canonicalize'" in proc.stderr
 
 
