@@ -101,3 +101,38 @@ def test_mlp_step_donates_buffers(tmp_path):
     traced.write_text(str(lm.jit(fn).trace(*args)))
     assert "lamina.donate =" in traced.read_text()
     assert "lamina.donated =" in lamina_opt(traced, "-p", "c-pipeline{until=loop}")
+
+
+# ---- LAMINA_DUMP: what each pass made, in one directory per program
+
+def _same_name(op):
+    def f(x):
+        return op(x) * 2.0
+
+    return f
+
+
+@pytest.mark.parametrize("backend", [b for b in STAGES if b in backends.available()])
+def test_dump_has_one_directory_per_program_in_pipeline_order(tmp_path, monkeypatch,
+                                                              backend):
+    from lamina.passes import registry
+
+    root = tmp_path / "dump"
+    monkeypatch.setenv("LAMINA_DUMP", str(root))
+    x = np.linspace(0.1, 1.0, 6, dtype=np.float32)
+    programs = [lm.jit(_same_name(lm.exp)), lm.jit(_same_name(lm.sin))]  # both @f
+    lowered = [p.lower(x, backend=backend) for p in programs]
+    dirs = sorted(root.iterdir())
+    assert [d.name.split("-", 1)[1] for d in dirs] == ["f", "f"]  # unique: NNN-f
+    pipeline, _ = STAGES[backend]
+    passes = [p.partition("{")[0] for p in registry.split_spec(registry.expand(pipeline))]
+    suffix = ".c" if backend == "c" else ".py"
+    for program, low, folder in zip(programs, lowered, dirs, strict=True):
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == [f"{i:02d}-{n}" for i, n in enumerate(
+            ["input.mlir", *(p + ".mlir" for p in passes), "source" + suffix])]
+        assert (folder / names[0]).read_text() == str(program.trace(x)) + "\n"
+        assert (folder / names[-2]).read_text() == low.ir("hw")
+        assert (folder / names[-1]).read_text().rstrip("\n") == low.source().rstrip("\n")
+    assert "hl.exp" in (dirs[0] / "00-input.mlir").read_text()
+    assert "hl.sin" in (dirs[1] / "00-input.mlir").read_text()
