@@ -204,6 +204,24 @@ def test_lowering_given_another_level_says_so(tmp_path, lowering, text, message)
     assert proc.stderr.strip().endswith(message), proc.stderr
 
 
+def test_error_in_a_pass_working_on_a_clone_names_the_function(tmp_path):
+    """autodiff differentiates a clone of the function: the error is located at the
+    function the pass was given."""
+    text = """\
+func.func @g(%x: tensor<4xf32>) -> tensor<4xf32> {
+  func.return %x : tensor<4xf32>
+}
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> attributes {autodiff} {
+  %b = func.call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  func.return %b : tensor<4xf32>
+}
+"""
+    proc = run(tmp_path, text, "-p", "autodiff")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"{tmp_path / 'input.mlir'}:4:1: error: autodiff: "
+                                        "cannot differentiate through 'func.call' (in @f)"]
+
+
 def test_traceback_flag_shows_the_python_traceback(tmp_path):
     proc = run(tmp_path, LOOP_LEVEL, "-p", "lower-hl-to-loop", "--traceback")
     assert proc.returncode == 1

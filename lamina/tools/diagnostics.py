@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from types import TracebackType
+from types import FrameType, TracebackType
 
+from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.parser import Parser
@@ -107,34 +108,49 @@ def pass_error(err: Exception, pass_name: str, spans: dict[Operation, Span],
     """One line for an exception raised inside pass `pass_name`: its message's first line,
     at the op the failing code was working on.
 
-    That op is found in the traceback: the innermost frame holding an op (a local named
-    `op`, or `self` in xDSL's `Operation.emit_error`, through which the pattern walker
-    re-raises a pattern's error) that was parsed or sits inside a parsed op."""
+    That op is found in the traceback: the innermost frame holding an op in a local
+    named `op` (or `self` in xDSL's `Operation.emit_error`, through which the pattern
+    walker re-raises a pattern's error) that was parsed or sits inside a parsed op; failing
+    that (a pass working on a clone), the innermost parsed op in any local: the function
+    being transformed, say."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
     if not isinstance(err, LaminaError):  # a bug in the pass rather than in its input
         first = f"internal error ({type(err).__name__}: {first}); rerun with --traceback"
     message = first if first.startswith(f"{pass_name}: ") else f"{pass_name}: {first}"
-    for op in _ops_in_traceback(err.__traceback__):
-        span = span_of(op, spans)
-        if span is not None:
-            symbol = op.properties.get("sym_name") or op.attributes.get("sym_name")
-            named = [op.name] + ([f"@{symbol.data}"] if symbol is not None else [])
-            if not any(n in message for n in named):
-                message += f" (at '{op.name}')"
-            return LocatedError(message, span, line_offset, show_source=False)
+    frames = _frames(err.__traceback__)
+    for names in (("op", "self"), None):
+        for op in _ops_in(frames, names):
+            span = span_of(op, spans)
+            if span is not None:
+                return LocatedError(message + _naming(op, message), span, line_offset,
+                                    show_source=False)
     return LocatedError(message, None, line_offset, show_source=False)
 
 
-def _ops_in_traceback(tb: TracebackType | None) -> Iterator[Operation]:
+def _frames(tb: TracebackType | None) -> list[FrameType]:
+    """The frames of a traceback, innermost first."""
     frames = []
     while tb is not None:
         frames.append(tb.tb_frame)
         tb = tb.tb_next
-    for frame in reversed(frames):  # innermost first
-        for name in ("op", "self"):
-            value = frame.f_locals.get(name)
+    return frames[::-1]
+
+
+def _ops_in(frames: list[FrameType], names: tuple[str, ...] | None) -> Iterator[Operation]:
+    for frame in frames:
+        values = [frame.f_locals.get(n) for n in names] if names else frame.f_locals.values()
+        for value in values:
             if isinstance(value, Operation) and not isinstance(value, ModuleOp):
                 yield value
+
+
+def _naming(op: Operation, message: str) -> str:
+    """What to add to `message` so that it names the op it is located at."""
+    symbol = op.properties.get("sym_name") or op.attributes.get("sym_name")
+    symbol = getattr(symbol, "data", None)
+    if op.name in message or (symbol is not None and f"@{symbol}" in message):
+        return ""
+    return f" (in @{symbol})" if isinstance(op, func.FuncOp) else f" (at '{op.name}')"
 
 
 # mlir-opt's `--verify-diagnostics` annotations: `// expected-error {{text}}` on the line
