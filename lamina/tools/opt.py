@@ -132,8 +132,9 @@ class LaminaOptMain(xDSLOptMain):
             hints = [h for p in unknown
                      for h in difflib.get_close_matches(p.partition("{")[0], names, 1)]
             hint = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
-            raise LocatedError(f"unknown pass or pipeline {', '.join(repr(p) for p in unknown)}{hint}; "
-                               "`lamina-opt --help` lists every pass and pipeline")
+            listed = ", ".join(repr(p) for p in unknown)
+            raise LocatedError(f"unknown pass or pipeline {listed}{hint}; `lamina-opt --help` "
+                               "lists every pass and pipeline")
         try:
             super().setup_pipeline()
         except ValueError as err:  # a bad pass option
