@@ -8,9 +8,10 @@ stays i32.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import (
     BFloat16Type,
@@ -34,10 +35,20 @@ class DType:
     """A tensor element type: `lm.float32`, `lm.int64`, `lm.bool`, ..."""
 
     name: str
-    np_dtype: np.dtype
+    numpy_type: type | str  # a numpy scalar type, or "ml_dtypes.NAME"
     ir_type: Attribute
     category: int  # 0 bool, 1 integer, 2 floating
     bits: int
+
+    @functools.cached_property
+    def np_dtype(self) -> np.dtype:
+        # ml_dtypes (bfloat16) takes ~0.5 s to import: only a program that uses
+        # bfloat16 data loads it, never the compiler core or lamina-opt
+        if isinstance(self.numpy_type, str):
+            import ml_dtypes
+
+            return np.dtype(getattr(ml_dtypes, self.numpy_type.removeprefix("ml_dtypes.")))
+        return np.dtype(self.numpy_type)
 
     @property
     def is_floating_point(self) -> bool:
@@ -51,22 +62,22 @@ class DType:
         return f"lamina.{self.name}"
 
 
-float64 = DType("float64", np.dtype(np.float64), f64, 2, 64)
-float32 = DType("float32", np.dtype(np.float32), f32, 2, 32)
-float16 = DType("float16", np.dtype(np.float16), f16, 2, 16)
-bfloat16 = DType("bfloat16", np.dtype(ml_dtypes.bfloat16), bf16, 2, 16)
-int64 = DType("int64", np.dtype(np.int64), IntegerType(64), 1, 64)
-int32 = DType("int32", np.dtype(np.int32), IntegerType(32), 1, 32)
-int16 = DType("int16", np.dtype(np.int16), IntegerType(16), 1, 16)
-int8 = DType("int8", np.dtype(np.int8), IntegerType(8), 1, 8)
-uint8 = DType("uint8", np.dtype(np.uint8), IntegerType(8, Signedness.UNSIGNED), 1, 8)
-bool_ = DType("bool", np.dtype(np.bool_), IntegerType(1), 0, 1)
+float64 = DType("float64", np.float64, f64, 2, 64)
+float32 = DType("float32", np.float32, f32, 2, 32)
+float16 = DType("float16", np.float16, f16, 2, 16)
+bfloat16 = DType("bfloat16", "ml_dtypes.bfloat16", bf16, 2, 16)
+int64 = DType("int64", np.int64, IntegerType(64), 1, 64)
+int32 = DType("int32", np.int32, IntegerType(32), 1, 32)
+int16 = DType("int16", np.int16, IntegerType(16), 1, 16)
+int8 = DType("int8", np.int8, IntegerType(8), 1, 8)
+uint8 = DType("uint8", np.uint8, IntegerType(8, Signedness.UNSIGNED), 1, 8)
+bool_ = DType("bool", np.bool_, IntegerType(1), 0, 1)
 
 ALL: tuple[DType, ...] = (
     float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, bool_,
 )
 FLOATING = tuple(d for d in ALL if d.is_floating_point)
-_BY_NP = {d.np_dtype: d for d in ALL}
+_BY_NP = {np.dtype(d.numpy_type): d for d in ALL if not isinstance(d.numpy_type, str)}
 _BY_IR = {d.ir_type: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL} | {"float": float32, "double": float64, "half": float16,
                                          "long": int64, "int": int32}
@@ -85,11 +96,13 @@ def from_numpy(dt: np.dtype | type) -> DType:
     dt = np.dtype(dt)
     if dt in _BY_NP:
         return _BY_NP[dt]
+    if "ml_dtypes" in sys.modules and dt == bfloat16.np_dtype:
+        return bfloat16  # (a bfloat16 array exists only once ml_dtypes is loaded)
     if dt in _NP_FALLBACK:
         return _NP_FALLBACK[dt]
     raise DTypeError(with_location(
         f"lamina has no dtype for numpy dtype {dt} (supported: "
-        f"{', '.join(sorted({d.name for d in _BY_NP.values()}))})"))
+        f"{', '.join(sorted(d.name for d in ALL))})"))
 
 
 def from_ir(t: Attribute) -> DType:

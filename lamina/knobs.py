@@ -3,7 +3,7 @@
 | variable | meaning | default |
 |---|---|---|
 | `LAMINA_BACKEND` | default backend of `lm.jit` and eager tensors: `c`, `triton`, `interp` | `triton` with a GPU, else `c` |
-| `LAMINA_DUMP` | a folder: every compile writes the IR after each pass and the generated source there | unset |
+| `LAMINA_DUMP` | a folder: every compile writes its input, the IR after each pass (in pipeline order) and the generated source into its own `NNN-name/` directory there | unset |
 | `LAMINA_CACHE_DIR` | the compiled-artifact cache | `$XDG_CACHE_HOME/lamina` or `~/.cache/lamina` |
 | `LAMINA_CC` | the C compiler | `cc` |
 | `LAMINA_CFLAGS` | flags replacing the default C flags | `-O3 -march=native -fopenmp -shared -fPIC` |

@@ -1,5 +1,8 @@
 """`lamina-opt` as a user runs it (a subprocess): bad inputs are answered with
-`file:line:col: error: ...` and exit status 1, never a Python traceback."""
+`file:line:col: error: ...` and exit status 1, never a Python traceback; the
+developer flags (--print-between-passes, --time-passes, --traceback) and the
+targets (-t c, -t triton) work. `tests/test_pipelines.py` checks that the named
+pipelines reproduce lm.jit."""
 
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ def run(tmp_path, text: str | None, *args: str) -> subprocess.CompletedProcess:
         path.write_text(text)
         cmd.append(str(path))
     proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT)
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    if "--traceback" not in args:
+        assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 
 
@@ -94,7 +98,7 @@ def test_empty_input_is_an_empty_module(tmp_path, text):
 def test_wrong_pass_name_suggests(tmp_path):
     proc = run(tmp_path, GOOD, "-p", "cse,canonicalise")
     assert proc.returncode == 1
-    assert "unknown pass 'canonicalise'" in proc.stderr
+    assert "unknown pass or pipeline 'canonicalise'" in proc.stderr
     assert "did you mean 'canonicalize'" in proc.stderr
 
 
@@ -104,15 +108,252 @@ def test_missing_file(tmp_path):
     assert "nope.mlir" in proc.stderr
 
 
-def test_help_lists_every_pass(tmp_path):
+def test_help_lists_every_pass_and_pipeline_with_its_description(tmp_path):
     from lamina.passes import registry
 
     proc = run(tmp_path, None, "--help")
     assert proc.returncode == 0
-    for name in registry.PASSES_BY_NAME:
-        assert name in proc.stdout, name
-    for name in ("autodiff", "strip-stop-gradient", "canonicalize", "cse", "dce"):
-        assert name in proc.stdout
+    out = " ".join(proc.stdout.split())  # argparse may rewrap
+    rows = [*registry.PIPELINES, *registry.PASSES]
+    for row in rows:
+        assert f"{row.name} {row.summary}" in out, row.name
+    # the registry's rows in its order, then xDSL's other passes by name
+    where = [out.index(f"{row.name} {row.summary}") for row in rows]
+    assert where == sorted(where)
+    assert where[-1] < out.index("xDSL's other passes") < out.index(" licm ")
+
+
+def test_unknown_pipeline_suggests(tmp_path):
+    proc = run(tmp_path, GOOD, "-p", "c-pipline")
+    assert proc.returncode == 1
+    assert "unknown pass or pipeline 'c-pipline' (did you mean 'c-pipeline'?)" in proc.stderr
+    proc = run(tmp_path, GOOD, "-p", "c-pipeline{until=cpu}")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("error: pipeline c-pipeline takes one option, until=LEVEL "
+                                   "with LEVEL one of hl, loop, hw; got {until=cpu}")
+
+
+def test_pipeline_until_a_level(tmp_path):
+    whole = run(tmp_path, GOOD, "-p", "hl-simplify")
+    assert run(tmp_path, GOOD, "-p", "c-pipeline{until=hl}").stdout == whole.stdout
+    loop = run(tmp_path, GOOD, "-p", "c-pipeline{until=loop}")
+    assert "loop.kernel" in loop.stdout and "cpu." not in loop.stdout
+
+
+# ---- IR between passes and timing go to stderr; stdout keeps the output alone
+
+def test_print_between_passes(tmp_path):
+    plain = run(tmp_path, GOOD, "-p", "canonicalize,cse")
+    proc = run(tmp_path, GOOD, "-p", "canonicalize,cse", "--print-between-passes")
+    assert proc.returncode == 0 and proc.stdout == plain.stdout
+    dumps = proc.stderr.split("// -----// IR Dump After ")
+    assert dumps[0] == "" and [d.split()[0] for d in dumps[1:]] == ["canonicalize", "cse"]
+    assert dumps[1].partition("//----- //\n")[2] == plain.stdout  # hl.neg pair gone
+    assert dumps[2].partition("//----- //\n")[2] == plain.stdout
+
+
+def test_time_passes(tmp_path):
+    plain = run(tmp_path, GOOD, "-p", "c-pipeline")
+    proc = run(tmp_path, GOOD, "-p", "c-pipeline", "--time-passes")
+    assert proc.returncode == 0 and proc.stdout == plain.stdout
+    from lamina.passes import registry
+
+    rows = [line.split()[-1] for line in proc.stderr.splitlines() if "%)" in line]
+    passes = [p.partition("{")[0] for p in registry.split_spec(registry.expand("c-pipeline"))]
+    assert rows == ["parse", *passes, "verify", "output", "Total"]  # cse twice: two rows
+    assert "Execution time report" in proc.stderr
+    total = float(proc.stderr.split("Total Execution Time: ")[1].split()[0])
+    assert total > 0
+
+
+# ---- errors raised inside a pass: one line, at the op, naming the pass
+
+LOOP_LEVEL = """func.func @f(%0: memref<4xf32>, %1: memref<4xf32>) {
+  loop.kernel "exp_0" parallel [4] (%2) {
+    %3 = loop.load %0[%2] : memref<4xf32>
+    %4 = math.exp %3 : f32
+    loop.store %4, %1[%2] : memref<4xf32>
+  }
+  func.return
+}
+"""
+
+CPU_LEVEL = """func.func @f(%0: memref<4xf32>, %1: memref<4xf32>) {
+  cpu.kernel "exp_0" parallel [4] (%2) args(%3 = %0, %4 = %1 : memref<4xf32>, memref<4xf32>) {
+    %5 = cpu.load %3[%2] : memref<4xf32>
+    %6 = math.exp %5 : f32
+    cpu.store %6, %4[%2] : memref<4xf32>
+  }
+  func.return
+}
+"""
+
+
+@pytest.mark.parametrize("lowering, text, message", [
+    ("lower-hl-to-loop", LOOP_LEVEL, "input.mlir:2:3: error: lower-hl-to-loop: expects "
+     "hl-level IR, but the input holds loop-level IR ('loop.kernel')"),
+    ("lower-loop-to-cpu", GOOD, "input.mlir:1:1: error: lower-loop-to-cpu: expects "
+     "loop-level IR, but the input holds hl-level IR (@f on tensors)"),
+    ("lower-loop-to-tile", CPU_LEVEL, "input.mlir:2:3: error: lower-loop-to-tile: expects "
+     "loop-level IR, but the input holds cpu-level IR ('cpu.kernel')"),
+])
+def test_lowering_given_another_level_says_so(tmp_path, lowering, text, message):
+    proc = run(tmp_path, text, "-p", lowering)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [proc.stderr.splitlines()[0]]  # one line
+    assert proc.stderr.strip().endswith(message), proc.stderr
+
+
+def test_error_in_a_pass_working_on_a_clone_names_the_function(tmp_path):
+    """autodiff differentiates a clone of the function: the error is located at the
+    function the pass was given."""
+    text = """\
+func.func @g(%x: tensor<4xf32>) -> tensor<4xf32> {
+  func.return %x : tensor<4xf32>
+}
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> attributes {autodiff} {
+  %b = func.call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  func.return %b : tensor<4xf32>
+}
+"""
+    proc = run(tmp_path, text, "-p", "autodiff")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"{tmp_path / 'input.mlir'}:4:1: error: autodiff: "
+                                        "cannot differentiate through 'func.call' (in @f)"]
+
+
+def test_traceback_flag_shows_the_python_traceback(tmp_path):
+    proc = run(tmp_path, LOOP_LEVEL, "-p", "lower-hl-to-loop", "--traceback")
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "lamina.errors.CompileError: lower-hl-to-loop: expects hl-level IR" in proc.stderr
+
+
+RAISING = """
+from dataclasses import dataclass
+
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (PatternRewriter, PatternRewriteWalker, RewritePattern,
+                                   op_type_rewrite_pattern)
+
+from lamina.dialects import hl
+from lamina.errors import CompileError
+
+
+class NoRuleForNeg(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: hl.NegOp, rewriter: PatternRewriter):
+        raise CompileError(f"no rule for {op.name} on {op.operands[0].type}")
+
+
+class Crash(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: hl.NegOp, rewriter: PatternRewriter):
+        raise KeyError("oops")
+
+
+@dataclass(frozen=True)
+class Raise(ModulePass):
+    name = "raise-it"
+    crash: bool = False
+
+    def apply(self, ctx, op):
+        PatternRewriteWalker(Crash() if self.crash else NoRuleForNeg()).rewrite_module(op)
+"""
+
+
+def _in_process(tmp_path, monkeypatch, text: str, *args: str) -> tuple[int, str]:
+    """Run lamina-opt's main here, with a pass `raise-it` whose pattern raises."""
+    import contextlib
+    import io
+
+    from lamina.passes import registry
+    from lamina.tools import opt
+
+    (tmp_path / "raising.py").write_text(RAISING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "PASSES", (*registry.PASSES, registry.PassInfo(
+        "raise-it", "raising:Raise", "a pattern that raises on hl.neg")))
+    path = tmp_path / "input.mlir"
+    path.write_text(text)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = opt.main([str(path), *args])
+    return code, err.getvalue()
+
+
+def test_compile_error_in_a_pattern_is_one_line_at_the_op(tmp_path, monkeypatch):
+    """xDSL's pattern walker re-raises a pattern's exception with the whole module
+    printed as a note; lamina-opt prints one line at the op the pattern was given."""
+    code, err = _in_process(tmp_path, monkeypatch, GOOD, "-p", "cse,raise-it")
+    assert code == 1
+    assert err.splitlines() == [f"{tmp_path / 'input.mlir'}:3:3: error: raise-it: no rule "
+                                "for hl.neg on tensor<4xf32>"]
+
+
+def test_internal_error_in_a_pass_points_at_traceback(tmp_path, monkeypatch):
+    code, err = _in_process(tmp_path, monkeypatch, GOOD, "-p", "raise-it{crash=true}")
+    assert code == 1
+    assert err.splitlines() == [
+        f"{tmp_path / 'input.mlir'}:3:3: error: raise-it: internal error (KeyError: "
+        "'oops'); rerun with --traceback (at 'hl.neg')"]
+
+
+def test_a_raising_pass_can_be_an_expected_error(tmp_path, monkeypatch):
+    text = GOOD.replace("%b = hl.neg %a : tensor<4xf32>",
+                        "%b = hl.neg %a : tensor<4xf32>  // expected-error {{no rule for "
+                        "hl.neg}}")
+    code, err = _in_process(tmp_path, monkeypatch, text, "-p", "raise-it",
+                            "--verify-diagnostics")
+    assert (code, err) == (0, "")
+
+
+# ---- targets
+
+def test_target_of_the_wrong_level_is_one_line(tmp_path):
+    proc = run(tmp_path, GOOD, "-t", "c")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"{tmp_path / 'input.mlir'}:1:1: error: -t c: expects cpu-level IR, but the input "
+        "holds hl-level IR (@f on tensors); lower it with -p c-pipeline first"]
+    proc = run(tmp_path, LOOP_LEVEL, "-t", "triton")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().endswith(
+        "input.mlir:2:3: error: -t triton: expects tile-level IR, but the input holds "
+        "loop-level IR ('loop.kernel'); lower it with -p triton-pipeline first")
+
+
+def test_target_c_prints_the_c_source(tmp_path):
+    proc = run(tmp_path, CPU_LEVEL, "-t", "c")
+    assert proc.returncode == 0, proc.stderr
+    assert "void lamina_main(void **bufs)" in proc.stdout and "expf(" in proc.stdout
+
+
+def test_target_triton_prints_the_triton_source(tmp_path):
+    proc = run(tmp_path, LOOP_LEVEL, "-p", "lower-loop-to-tile", "-t", "triton")
+    assert proc.returncode == 0, proc.stderr
+    assert "@triton.jit" in proc.stdout and "def launch(" in proc.stdout
+
+
+# ---- what lamina-opt imports
+
+def test_lamina_opt_loads_no_frontend_runtime_triton_or_torch(tmp_path):
+    """Importing the tool, and running it on a file through c-pipeline to C source,
+    loads the compiler core only (the runtime pulls in numpy's BLAS, Triton and torch)."""
+    (tmp_path / "input.mlir").write_text(GOOD)
+    probe = (
+        "import sys\n"
+        "import lamina.tools.opt as opt\n"
+        "heavy = ('lamina.frontend', 'lamina.runtime', 'lamina.api', 'triton', 'torch')\n"
+        "def loaded(): return sorted(m for m in sys.modules if m.startswith(heavy))\n"
+        "print(loaded())\n"
+        "sys.stdout = open('/dev/null', 'w')\n"
+        f"code = opt.main([{str(tmp_path / 'input.mlir')!r}, '-p', 'c-pipeline', '-t', 'c'])\n"
+        "sys.stdout = sys.__stdout__\n"
+        "print(code, loaded())\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.stdout.splitlines() == ["[]", "0 []"], proc.stderr
 
 
 def test_verify_diagnostics_reports_each_chunk(tmp_path):

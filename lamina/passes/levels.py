@@ -31,11 +31,12 @@ def levels_in(module: ModuleOp) -> dict[str, Operation]:
     return found
 
 
-def expect_level(module: ModuleOp, level: str, pass_name: str) -> None:
-    """Raise a CompileError naming the pass and the first op of another level."""
+def expect_level(module: ModuleOp, level: str, pass_name: str, hint: str = "") -> None:
+    """Raise a CompileError naming the pass and the first op of another level (`hint`,
+    when given, ends the message: what to run first, say)."""
     for other, op in levels_in(module).items():
         if other != level:
             what = f"@{op.sym_name.data} on tensors" if isinstance(op, func.FuncOp) \
                 else f"'{op.name}'"
             raise CompileError(f"{pass_name}: expects {level}-level IR, but the input "
-                               f"holds {other}-level IR ({what})")
+                               f"holds {other}-level IR ({what}){hint and '; ' + hint}")

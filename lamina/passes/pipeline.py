@@ -30,6 +30,12 @@ def context() -> Context:
     return dialect_context()
 
 
+def print_ir(module: ModuleOp) -> str:
+    """A module's text as every tool shows it: `Lowered.ir()`, the `LAMINA_DUMP` files and
+    `lamina-opt`'s output are this, byte for byte (the printed module, then a newline)."""
+    return str(module) + "\n"
+
+
 def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """name -> class loader, for every registered pass (the form xDSL's tools take)."""
     return {p.name: p.load for p in registry.PASSES}
@@ -69,6 +75,8 @@ class Dump:
         return cls(root, name) if root else None
 
     def write(self, label: str, text: str, suffix: str = ".mlir") -> None:
+        if not text.endswith("\n"):  # a text file ends with a newline (`print_ir`)
+            text += "\n"
         with open(os.path.join(self.path, f"{self.count:02d}-{label}{suffix}"), "w") as f:
             f.write(text)
         self.count += 1
@@ -88,7 +96,7 @@ def run(module: ModuleOp, spec: str, dump: Dump | None = None,
             except DiagnosticException as err:
                 raise CompileError(f"pass '{p.name}' produced invalid IR:\n{err}") from err
         if dump is not None:
-            dump.write(p.name, str(module))
+            dump.write(p.name, print_ir(module))
 
 
 def run_pipeline(module: ModuleOp, name: str, dump: Dump | None = None,
@@ -101,7 +109,7 @@ def run_pipeline(module: ModuleOp, name: str, dump: Dump | None = None,
     levels: dict[str, str] = {}
     for level, spec in pipeline.stages:
         run(module, spec, dump, ctx)
-        levels[level] = str(module)
+        levels[level] = print_ir(module)
         if level == until:
             break
     return levels

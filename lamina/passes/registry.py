@@ -104,9 +104,24 @@ PIPELINES_BY_NAME: dict[str, Pipeline] = {p.name: p for p in PIPELINES}
 
 
 def expand(spec: str) -> str:
-    """A pass spec with every pipeline name replaced by its passes."""
-    return ",".join(expand(PIPELINES_BY_NAME[name].spec) if name in PIPELINES_BY_NAME
-                    else name for name in split_spec(spec))
+    """A pass spec with every pipeline name replaced by its passes. `NAME{until=LEVEL}`
+    stops after the stage that reaches LEVEL, as `run_pipeline(until=LEVEL)` does: what
+    `lamina-opt -p 'c-pipeline{until=loop}'` prints is `Lowered.ir("loop")`."""
+    return ",".join(_expand_entry(entry) for entry in split_spec(spec))
+
+
+def _expand_entry(entry: str) -> str:
+    name, _, options = entry.partition("{")
+    pipeline = PIPELINES_BY_NAME.get(name.strip())
+    if pipeline is None:
+        return entry
+    key, _, until = options.removesuffix("}").partition("=")
+    levels = [level for level, _ in pipeline.stages]
+    if options and (key.strip() != "until" or until.strip() not in levels):
+        raise ValueError(f"pipeline {pipeline.name} takes one option, until=LEVEL with "
+                         f"LEVEL one of {', '.join(levels)}; got {{{options}")
+    stages = pipeline.stages[:levels.index(until.strip()) + 1] if options else pipeline.stages
+    return expand(",".join(spec for _, spec in stages))
 
 
 def split_spec(spec: str) -> list[str]:
