@@ -10,8 +10,7 @@
 // CHECK-NEXT:    %[[IDX:.*]] = hl.add %[[J]], %[[O]] : tensor<3x62xi64>
 // CHECK-NEXT:    %[[G:.*]] = hl.gather %[[PAD]], %[[IDX]] axis=2 : (tensor<4x8x64xf32>, tensor<3x62xi64>) -> tensor<4x8x3x62xf32>
 // CHECK-NEXT:    %[[G1:.*]] = hl.reshape %[[G]] : tensor<4x8x3x62xf32> -> tensor<4x1x8x3x62xf32>
-// CHECK-NEXT:    %[[GT:.*]] = hl.transpose %[[G1]] perm=[0, 1, 2, 3, 4] : tensor<4x1x8x3x62xf32>
-// CHECK-NEXT:    %[[COLS:.*]] = hl.reshape %[[GT]] : tensor<4x1x8x3x62xf32> -> tensor<4x1x24x62xf32>
+// CHECK-NEXT:    %[[COLS:.*]] = hl.reshape %[[G1]] : tensor<4x1x8x3x62xf32> -> tensor<4x1x24x62xf32>
 // CHECK-NEXT:    %[[W:.*]] = hl.reshape %w : tensor<16x8x3xf32> -> tensor<1x1x16x24xf32>
 // CHECK-NEXT:    %[[WB:.*]] = hl.broadcast_in_dim %[[W]] dims=[0, 1, 2, 3] : tensor<1x1x16x24xf32> -> tensor<4x1x16x24xf32>
 // CHECK-NEXT:    %[[MM:.*]] = hl.matmul %[[WB]], %[[COLS]] : (tensor<4x1x16x24xf32>, tensor<4x1x24x62xf32>) -> tensor<4x1x16x62xf32>
