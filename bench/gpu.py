@@ -27,10 +27,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))  # the op table (opcases.py)
 
-import lamina as lm  # noqa: E402  (sets TRITON_INTERPRET=1 first when there is no GPU)
+# first: without a GPU it sets TRITON_INTERPRET=1 before anything imports triton
+from lamina.runtime import triton_backend as tb  # noqa: E402, I001
+
+import lamina as lm  # noqa: E402
 import lamina.nn as nn  # noqa: E402
 import lamina.nn.functional as F  # noqa: E402
-from lamina.runtime import triton_backend as tb  # noqa: E402
 
 
 @dataclass
