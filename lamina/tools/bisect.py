@@ -370,8 +370,19 @@ def _load(path: str) -> ModuleOp:
         raise UsageError(f"{loc.file}:{loc.line}:{loc.col}: {err.msg.strip()}") from None
 
 
+def _join_ranges(argv: Sequence[str]) -> list[str]:
+    """`--range -1:1` as `--range=-1:1` (argparse takes `-1:1` for an option)."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--range" and arg.startswith("-"):
+            out[-1] = f"--range={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_join_ranges(sys.argv[1:] if argv is None else argv))
     try:
         module = _load(args.file)
         params, _ = bisect_values.signature(_main(module))
