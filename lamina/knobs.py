@@ -6,7 +6,7 @@
 | `LAMINA_DUMP` | a folder: every compile writes its input, the IR after each pass (in pipeline order) and the generated source into its own `NNN-name/` directory there | unset |
 | `LAMINA_CACHE_DIR` | the compiled-artifact cache | `$XDG_CACHE_HOME/lamina` or `~/.cache/lamina` |
 | `LAMINA_CC` | the C compiler | `cc` |
-| `LAMINA_CFLAGS` | flags replacing the default C flags | `-O3 -march=native -fopenmp -shared -fPIC` |
+| `LAMINA_CFLAGS` | flags replacing the default C flags | `-O3 -march=native -fopenmp -fno-unswitch-loops -shared -fPIC` |
 | `LAMINA_EXTRA_CFLAGS` | flags added to the C flags (e.g. `-fsanitize=address,undefined`) | unset |
 | `LAMINA_LOG_FUSION` | `1`: log every fusion the compiler declined, with the reason | unset |
 | `LAMINA_VERIFY` | `1`: verify the IR after every pass (always on in tests) | unset |
@@ -46,8 +46,19 @@ def cc() -> str:
     return get("LAMINA_CC", "cc") or "cc"
 
 
+# -fno-unswitch-loops: GCC 12.2 with AVX-512VL (-march=native on Rocket Lake) miscompiles
+# `#pragma omp simd` loops that add up row-dependent selects of one invariant value (the
+# gradient of lm.unbind / lm.chunk gave zeros): unswitching versions the loop on the
+# row conditions, if-conversion then keeps one arm of a PHI whose arms it deems equal
+# and predicates that arm's add with its own mask (tests/data/gcc12_*.c, found with
+# lamina-bisect). Unswitching is what creates such PHIs in lamina's kernels; turning it
+# off cost nothing measurable on the bench (-fno-trapping-math, which also avoids it,
+# made the CNN step 1.6x slower).
+DEFAULT_CFLAGS = "-O3 -march=native -fopenmp -fno-unswitch-loops -shared -fPIC"
+
+
 def cflags() -> list[str]:
-    flags = get("LAMINA_CFLAGS", "-O3 -march=native -fopenmp -shared -fPIC") or ""
+    flags = get("LAMINA_CFLAGS", DEFAULT_CFLAGS) or ""
     return flags.split() + (get("LAMINA_EXTRA_CFLAGS", "") or "").split()
 
 

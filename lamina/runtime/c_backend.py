@@ -1,7 +1,7 @@
 """The "c" backend: hl -> loop -> cpu -> C -> cc -> a ctypes call.
 
     hl  --c-pipeline (lamina/passes/registry.py)-->  cpu  --codegen.c-->  C
-    C   --cache.load (cc -O3 -march=native -fopenmp -shared -fPIC)-->  .so
+    C   --cache.load (cc $LAMINA_CFLAGS, default lamina.knobs.DEFAULT_CFLAGS)-->  .so
 
 A run is one foreign call `lamina_main(void **bufs)`: input arrays are made
 contiguous with the program's dtype, outputs are fresh `np.empty` arrays.

@@ -93,6 +93,11 @@ class LoopInterpreter:
             env[arg] = buf
             outs.append(buf)
         self._block(block, env)
+        # after `donate-buffers`, output j lives in (the copy made above of) input i's buffer
+        from lamina.passes.donate_buffers import donation_map
+
+        for j, i in donation_map(fn).items():
+            outs[j] = env[block.args[i]]
         return [self._from_storage(o, k) for o, k in zip(outs, kinds[len(args):], strict=True)]
 
     @staticmethod
