@@ -211,49 +211,59 @@ class Atan2Op(BinaryOp):
         return s.op(mth.Atan2Op(a, b))
 
 
+class _ExtremumOp(BinaryOp):
+    """max / min: `ARITH` names the ops (float NaN-propagating, bool, unsigned, signed);
+    `wins(a, b)` is where a strictly wins. Ties split the gradient evenly, as
+    torch.maximum and torch.minimum do."""
+
+    ARITH: ClassVar[tuple[type, type, type, type]]
+
+    @staticmethod
+    def wins(a, b):
+        raise NotImplementedError
+
+    def vjp(self, ct, out, a, b):
+        a_wins = self.wins(a, b).to(ct.dtype) + (a == b).to(ct.dtype) * 0.5
+        return (ct * a_wins, ct * (1.0 - a_wins))
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        floating, boolean, unsigned, signed = self.ARITH
+        if is_float(t):
+            return s.op(floating(a, b))
+        if t == i1:
+            return s.op(boolean(a, b))
+        return s.op(unsigned(a, b) if self.is_unsigned() else signed(a, b))
+
+
 @irdl_op_definition
-class MaxOp(BinaryOp):
+class MaxOp(_ExtremumOp):
     """Elementwise maximum, NaN-propagating.  `%r = hl.max %a, %b : tensor<4xf32>`"""
 
     name = "hl.max"
+    ARITH: ClassVar = (arith.MaximumfOp, arith.OrIOp, arith.MaxUIOp, arith.MaxSIOp)
+
+    @staticmethod
+    def wins(a, b):
+        return a > b
 
     def reference(self, a, b):
         return np.maximum(a, b)
 
-    def vjp(self, ct, out, a, b):
-        # ties split the gradient evenly, as torch.maximum does
-        a_wins = (a > b).to(ct.dtype) + (a == b).to(ct.dtype) * 0.5
-        return (ct * a_wins, ct * (1.0 - a_wins))
-
-    def scalar(self, s, a, b):
-        t = self.compute_type()
-        if is_float(t):
-            return s.op(arith.MaximumfOp(a, b))
-        if t == i1:
-            return s.op(arith.OrIOp(a, b))
-        return s.op(arith.MaxUIOp(a, b) if self.is_unsigned() else arith.MaxSIOp(a, b))
-
 
 @irdl_op_definition
-class MinOp(BinaryOp):
+class MinOp(_ExtremumOp):
     """Elementwise minimum, NaN-propagating.  `%r = hl.min %a, %b : tensor<4xf32>`"""
 
     name = "hl.min"
+    ARITH: ClassVar = (arith.MinimumfOp, arith.AndIOp, arith.MinUIOp, arith.MinSIOp)
+
+    @staticmethod
+    def wins(a, b):
+        return a < b
 
     def reference(self, a, b):
         return np.minimum(a, b)
-
-    def vjp(self, ct, out, a, b):
-        a_wins = (a < b).to(ct.dtype) + (a == b).to(ct.dtype) * 0.5
-        return (ct * a_wins, ct * (1.0 - a_wins))
-
-    def scalar(self, s, a, b):
-        t = self.compute_type()
-        if is_float(t):
-            return s.op(arith.MinimumfOp(a, b))
-        if t == i1:
-            return s.op(arith.AndIOp(a, b))
-        return s.op(arith.MinUIOp(a, b) if self.is_unsigned() else arith.MinSIOp(a, b))
 
 
 @irdl_op_definition
