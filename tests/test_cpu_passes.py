@@ -221,3 +221,13 @@ def test_stacked_gemm_batches_are_one_call(passes, call_args):
     c = np.empty((8, 4, 3), np.float32)
     call(source, a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["cpu-hoist-reciprocals", "cpu-group-reductions",
+                                  "cpu-parallelize", "cpu-stack-gemm-rows"])
+def test_a_cpu_pass_refuses_loop_level_ir(name):
+    from lamina.errors import CompileError
+
+    with pytest.raises(CompileError, match=f"{name}: expects cpu-level IR, but the input "
+                                           "holds loop-level IR"):
+        parse(ROW_SCALE, name)

@@ -29,6 +29,7 @@ from xdsl.ir import Block, Operation
 from xdsl.passes import ModulePass
 
 from lamina.dialects import cpu
+from lamina.passes.levels import expect_level
 
 
 def _groupable(op: Operation) -> bool:
@@ -126,4 +127,5 @@ class CpuGroupReductionsPass(ModulePass):
     name = "cpu-group-reductions"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "cpu", self.name)
         _group_all(op.body.block)

@@ -44,6 +44,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from lamina.dialects import cpu
+from lamina.passes.levels import expect_level
 
 # |d| in [2^-e, 2^e]: 1/d is a normal number (f32 normals start at 2^-126, f64 at 2^-1022)
 _NORMAL_EXP = {32: 126, 64: 1022}
@@ -156,4 +157,5 @@ class CpuHoistReciprocalsPass(ModulePass):
     name = "cpu-hoist-reciprocals"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "cpu", self.name)
         _version_all(op.body.block)

@@ -3,14 +3,15 @@
 
 Kernels (`omp` itself is decided by `lower-loop-to-cpu`, from the kernel's work):
 
-- a body of straight-line scalar code (no nested loop, reduction or branch) makes the
-  innermost dim a vector loop (`simd`); collapsing it with the threaded dims would hide
-  its affine offsets from the vectorizer;
-- with `omp`, the threads split all dims (`collapse(n)`), except that a straight-line
-  body of one dim is `parallel for simd` (`collapse(1) simd`), and one whose outer dims
-  give at least 64 iterations splits only the fewest outer dims reaching 64, the rest
-  running as plain nested loops (the CNN's im2col kernel: 0.31 ms collapsing 6 dims,
-  0.04 ms collapsing 2);
+- without `omp`, a body of straight-line scalar code (no nested loop, reduction or
+  branch) makes the innermost dim a vector loop (`simd`);
+- with `omp`, the threads split all dims (`collapse(n)`), except for straight-line
+  bodies: of one dim, `parallel for simd` (`collapse(1) simd`); whose outer dims give
+  at least 64 iterations, the fewest outer dims reaching 64 are threaded and the
+  innermost is a vector loop (`collapse(c) simd`), the dims between running as plain
+  nested loops. Collapsing the innermost dim with the threaded ones would hide its
+  affine offsets from the vectorizer; collapsing more than needed costs index
+  arithmetic (the CNN's im2col kernel: 0.31 ms collapsing 6 dims, 0.04 ms collapsing 2).
 
 Reductions (add/mul/max/min) become vector loops with reassociated accumulators:
 the whole nest (`simd`), or only its innermost loop (`simd inner`) when the nest has
@@ -37,6 +38,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, UnitAttr, i
 from xdsl.passes import ModulePass
 
 from lamina.dialects import cpu
+from lamina.passes.levels import expect_level
 
 # below this many outer iterations, threads split the whole space (no inner simd loop)
 MIN_OUTER_ITERATIONS = 64
@@ -93,6 +95,7 @@ class CpuParallelizePass(ModulePass):
     name = "cpu-parallelize"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "cpu", self.name)
         for o in op.walk():
             if isinstance(o, cpu.KernelOp):
                 collapse, simd = kernel_clauses(o)

@@ -24,6 +24,7 @@ from xdsl.passes import ModulePass
 
 from lamina.dialects import cpu
 from lamina.dialects.gemm_layout import GemmLayout, OperandView
+from lamina.passes.levels import expect_level
 
 
 def stacked(gemm: cpu.GemmOp) -> cpu.GemmOp | None:
@@ -47,6 +48,7 @@ class CpuStackGemmRowsPass(ModulePass):
     name = "cpu-stack-gemm-rows"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        expect_level(op, "cpu", self.name)
         for gemm in [g for g in op.walk() if isinstance(g, cpu.GemmOp)]:
             new = stacked(gemm)
             if new is None:
