@@ -4,7 +4,7 @@ backend against numpy in float64, and the lowering rewrites that make them fast:
 * a reduction keeps its expensive yielded values for the loop that recomputes them
   (`lower_hl_to_loop/reuse.py`): softmax computes `exp` once per element;
 * `x / d` with `d` invariant in a loop is `x * (1/d)`, with the division kept for
-  divisors whose reciprocal is not a normal number (`codegen/c.py`).
+  divisors whose reciprocal is not a normal number (the `cpu-hoist-reciprocals` pass).
 
 Special values as torch: -inf entries give 0, a row of -inf gives nan, a +inf entry
 gives nan for its row.

@@ -1,5 +1,5 @@
-"""The C backend from hand-written `loop` IR: lower-loop-to-cpu, C codegen, compile, run,
-each program checked against numpy."""
+"""The C backend from hand-written `loop` IR: the c-pipeline's cpu stage (lower-loop-to-cpu
+and the cpu -> cpu passes), C codegen, compile, run, each program checked against numpy."""
 
 import ctypes
 
@@ -11,8 +11,9 @@ from xdsl.parser import Parser
 import lamina  # noqa: F401  (registers dialects and passes)
 from lamina.codegen.c import ENTRY, emit_c
 from lamina.errors import ArgumentError, CompileError
-from lamina.passes.lower_loop_to_cpu import LowerLoopToCpuPass
+from lamina.passes import registry
 from lamina.passes.pipeline import context
+from lamina.passes.pipeline import run as run_passes
 from lamina.runtime import cache
 from lamina.runtime.c_backend import BufferSpec, Runner
 
@@ -21,9 +22,13 @@ def lower(text: str):
     ctx = context()
     module = Parser(ctx, text).parse_module()
     module.verify()
-    LowerLoopToCpuPass().apply(ctx, module)
+    run_passes(module, HW_STAGE, ctx=ctx)
     module.verify()
     return module
+
+
+# what the C backend runs on loop-level IR
+HW_STAGE = dict(registry.PIPELINES_BY_NAME["c-pipeline"].stages)["hw"]
 
 
 def run(text: str, *buffers: np.ndarray) -> str:

@@ -8,6 +8,11 @@ function per `cpu.kernel`, and one exported entry function
 
 taking the buffers of `func.func @main` in order (inputs, then outputs), so that
 a call is one ctypes foreign call. Every SSA value becomes one C local.
+
+The emitter decides nothing: which loops run on threads or as vector loops, which
+reductions share a loop and where a division became a product were decided by the
+cpu -> cpu passes of the `c-pipeline` and are read off the ops (see
+`lamina.dialects.cpu` for the table from op to C).
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
-from xdsl.dialects import arith, func, memref
+from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
@@ -33,12 +38,10 @@ from lamina.codegen.c_scalar import (
     ctype,
     expression,
     float_literal,
-    fsuffix,
     int_literal,
     is_float,
     is_half,
     load_expr,
-    round_to,
     signed,
     storage_ctype,
     store_expr,
@@ -92,8 +95,6 @@ class CEmitter:
         self.kernels: dict[cpu.KernelOp, str] = {}
         self.profiled: list[str] = []  # label of each timed statement (LAMINA_PROFILE)
         self.prototypes: list[str] = []  # one per kernel function, for the entry's unit
-        # divisions by a loop-invariant value emitted as a product with its reciprocal
-        self.reciprocals: dict[Operation, str] = {}
 
     def kernel_name(self, op: cpu.KernelOp) -> str:
         """A unique C name for the kernel's function (kernel names need not be unique)."""
@@ -120,18 +121,8 @@ class CEmitter:
         return n
 
     def emit_block(self, block: Block) -> None:
-        ops = list(block.ops)
-        i = 0
-        while i < len(ops):
-            group, between, end = _fusable_reductions(ops, i)
-            if len(group) > 1:  # one read of the row for several reductions
-                _emit_reductions(self, group)
-                for op in between:
-                    self.emit_op(op)
-                i = end
-            else:
-                self.emit_op(ops[i])
-                i += 1
+        for op in block.ops:
+            self.emit_op(op)
 
     def emit_timed_block(self, block: Block) -> None:
         """The entry's body with a timer around every kernel, GEMM and copy
@@ -150,11 +141,7 @@ class CEmitter:
 
     def emit_op(self, op: Operation) -> None:
         rule = _STATEMENTS.get(type(op))
-        if op in self.reciprocals:
-            t = op.results[0].type
-            lhs = self.name(op.operands[0])
-            self.define(op.results[0], round_to(t, f"{lhs} * {self.reciprocals[op]}"))
-        elif rule is not None:
+        if rule is not None:
             rule(self, op)
         elif isinstance(op, cpu.YieldOp):
             pass  # read by the enclosing reduce
@@ -193,153 +180,76 @@ def _emit_store(em: CEmitter, op: cpu.StoreOp) -> None:
 def _emit_for(em: CEmitter, op: cpu.ForOp) -> None:
     n = len(op.space)
     pragma = f"#pragma omp simd collapse({n})" if op.simd is not None and n else None
-    divisions = _invariant_divisions(op)
-    if not divisions:
-        with em.loop_nest(op.space, op.ivs, pragma):
-            em.emit_block(op.body.block)
-        return
-    # x / d with d loop-invariant: one reciprocal, then a multiply per element (a
-    # vector division costs ~6x a multiply: row softmax 4096x4096 10.6 -> 9.5 ms on
-    # one core, interleaved A/B). x * (1/d) is within 1.5 ulp of x / d while 1/d is a normal number;
-    # outside that range (|d| < 2^-emin or > 2^emax, 1/d overflows or loses bits) the
-    # loop is emitted a second time with the division.
-    reciprocals, conditions = {}, []
-    for d in divisions:
-        t, divisor = d.results[0].type, em.name(d.operands[1])
-        if divisor not in reciprocals.values():
-            r = em.fresh("rcp")
-            em.out.line(f"const {ctype(t)} {r} = 1 / {divisor};")
-            f, lo, hi = fsuffix(t), float_literal(2.0 ** -_RECIPROCAL_EXP[ctype(t)], t), \
-                float_literal(2.0 ** _RECIPROCAL_EXP[ctype(t)], t)
-            conditions.append(f"fabs{f}({divisor}) >= {lo} && fabs{f}({divisor}) <= {hi}")
-            reciprocals[d] = r
-        else:
-            reciprocals[d] = next(r for e, r in reciprocals.items()
-                                  if em.name(e.operands[1]) == divisor)
-    with em.out.block(f"if ({' && '.join(conditions)})"):
-        em.reciprocals = reciprocals
-        with em.loop_nest(op.space, op.ivs, pragma):
-            em.emit_block(op.body.block)
-        em.reciprocals = {}
-    with em.out.block("else"):
-        with em.loop_nest(op.space, op.ivs, pragma):
-            em.emit_block(op.body.block)
+    with em.loop_nest(op.space, op.ivs, pragma):
+        em.emit_block(op.body.block)
 
 
-# |d| in [2^-e, 2^e]: 1/d is normal (f32 normals start at 2^-126, f64 at 2^-1022)
-_RECIPROCAL_EXP = {"float": 126, "double": 1022}
+def _emit_if(em: CEmitter, op: cpu.IfOp) -> None:
+    with em.out.block(f"if ({em.name(op.cond)})"):
+        em.emit_block(op.then_region.block)
+    if op.else_region.block.ops:
+        with em.out.block("else"):
+            em.emit_block(op.else_region.block)
 
-
-def _invariant_divisions(op: cpu.ForOp) -> list[Operation]:
-    """The float divisions of the loop body whose divisor is defined outside it."""
-    return [d for d in op.body.block.ops if isinstance(d, arith.DivfOp)
-            and ctype(d.results[0].type) in _RECIPROCAL_EXP
-            and not op.is_ancestor(d.operands[1].owner if isinstance(d.operands[1].owner,
-                                                                      Operation)
-                                   else d.operands[1].owner.parent_op())]
-
-
-SIMD_INNER_MIN = 16  # innermost extent from which a reduction vectorizes that loop alone
 
 _REDUCE_C = {"add": ("+", "{acc} = {acc} + {v};"), "mul": ("*", "{acc} = {acc} * {v};"),
              "max": ("max", "{acc} = {v} > {acc} ? {v} : {acc};"),
              "min": ("min", "{acc} = {v} < {acc} ? {v} : {acc};")}
+# cpu.reduce's `simd`: (pragma before the outermost loop, pragma before the innermost)
+_REDUCE_SIMD = {None: (None, None),
+                "nest": ("#pragma omp simd collapse({n}) {clauses}", None),
+                "inner": (None, "#pragma omp simd {clauses}")}
 
 
 def _emit_reduce(em: CEmitter, op: cpu.ReduceOp) -> None:
-    _emit_reductions(em, [op])
-
-
-def _fusable_reductions(ops: list[Operation], start: int
-                        ) -> tuple[list[cpu.ReduceOp], list[Operation], int]:
-    """The reductions from `ops[start]` on that can share one loop, the scalar ops
-    between them (emitted after that loop), and the position after the last one.
-
-    They are over the same space, none reads another's result, and only pure scalar
-    ops that none of them reads stand between them (the element rules interleave
-    `sum(x) + 2 * max(x)` as reduce, mulf, reduce): e.g. sum/max/min of one row."""
-    group: list[cpu.ReduceOp] = []
-    between: list[Operation] = []
-    end = start
-    pending: list[Operation] = []
-    for pos in range(start, len(ops)):
-        op = ops[pos]
-        if isinstance(op, cpu.ReduceOp) and op.kind.data in _REDUCE_C:
-            if group and op.space != group[0].space:
-                break
-            earlier = {r for o in [*group, *pending] for r in o.results}
-            if any(o in earlier for inner in op.walk() for o in inner.operands):
-                break
-            group.append(op)
-            between += pending
-            pending = []
-            end = pos + 1
-        elif group and op.name.startswith(("arith.", "math.")) and not op.regions:
-            pending.append(op)
-        else:
-            break
-    return group, between, end
-
-
-def _emit_reductions(em: CEmitter, group: list[cpu.ReduceOp]) -> None:
-    """One loop computing every reduction of `group` (argmax/argmin: alone)."""
-    first = group[0]
-    if first.kind.data in ("argmax", "argmin"):
-        t = first.init.type
+    """One loop and one accumulator per kind (argmax/argmin: alone)."""
+    kinds = op.kind_names
+    yielded = op.body.block.last_op
+    assert isinstance(yielded, cpu.YieldOp)
+    if kinds[0] in cpu.ARG_KINDS:
+        t = op.inits[0].type
         acc = em.fresh("acc")
-        em.out.line(f"{ctype(t) if is_float(t) else signed(t)} {acc} = {em.name(first.init)};")
-        yielded = first.body.block.last_op
-        assert isinstance(yielded, cpu.YieldOp)
-        _emit_arg_reduce(em, first, acc, yielded)
+        em.out.line(f"{ctype(t) if is_float(t) else signed(t)} {acc} = {em.name(op.inits[0])};")
+        _emit_arg_reduce(em, op, acc, yielded)
         return
     states, clauses = [], []
-    for op in group:
-        kind, t = op.kind.data, op.init.type
+    for kind, init in zip(kinds, op.inits, strict=True):
+        t = init.type
         acc = em.fresh("acc")
         # integer max/min compare signed (the loop level widens unsigned bytes first)
         acc_type = ctype(t) if is_float(t) or kind in ("add", "mul") else signed(t)
-        em.out.line(f"{acc_type} {acc} = {em.name(op.init)};")
+        em.out.line(f"{acc_type} {acc} = {em.name(init)};")
         omp_op, update = _REDUCE_C[kind]
         nan = em.fresh("nan") if kind in ("max", "min") and is_float(t) else None
         clauses.append(f"reduction({omp_op}:{acc})")
         if nan:
             em.out.line(f"int {nan} = 0;")
             clauses.append(f"reduction(|:{nan})")
-        states.append((op, acc, acc_type, update, nan))
-    n = len(first.space)
-    pragma = f"#pragma omp simd collapse({n}) {' '.join(clauses)}" if n else None
-    inner = None
-    if n > 1 and first.space[-1] >= SIMD_INNER_MIN:
-        # gcc's collapsed simd loop recomputes every index from one counter: a bias
-        # gradient (sum over [32, 28, 28] per channel) took 1.03 ms, 0.10 ms with simd on
-        # the innermost loop only (bench CNN, 1 thread)
-        pragma, inner = None, f"#pragma omp simd {' '.join(clauses)}"
-    with em.loop_nest(first.space, first.ivs, pragma, inner):
-        for op, acc, acc_type, update, nan in states:
-            for iv, shared in zip(op.ivs, first.ivs, strict=True):
-                em.names[iv] = em.names[shared]
-            em.emit_block(op.body.block)
-            yielded = op.body.block.last_op
-            assert isinstance(yielded, cpu.YieldOp)
-            v = em.name(yielded.operands[0])
-            if acc_type != ctype(op.init.type):
+        states.append((t, acc, acc_type, update, nan))
+    pragma, inner = (p and p.format(n=len(op.space), clauses=" ".join(clauses))
+                     for p in _REDUCE_SIMD[op.simd_name])
+    with em.loop_nest(op.space, op.ivs, pragma, inner):
+        em.emit_block(op.body.block)
+        for (t, acc, acc_type, update, nan), value in zip(states, yielded.operands,
+                                                          strict=True):
+            v = em.name(value)
+            if acc_type != ctype(t):
                 v = f"(({acc_type}){v})"
             em.out.line(update.format(acc=acc, v=v))
             if nan:
                 em.out.line(f"{nan} |= {v} != {v};")
-    for op, acc, acc_type, _, nan in states:
+    for (t, acc, acc_type, _, nan), result in zip(states, op.res, strict=True):
         if nan:
             em.out.line(f"if ({nan}) {acc} = NAN;")
-        t = op.init.type
-        em.names[op.res[0]] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
+        em.names[result] = acc if acc_type == ctype(t) else f"(({ctype(t)}){acc})"
 
 
 def _emit_arg_reduce(em: CEmitter, op: cpu.ReduceOp, acc: str, yielded: cpu.YieldOp) -> None:
     """First index of the extremum; a NaN is the extremum (numpy/torch)."""
     idx, lin = em.fresh("idx"), em.fresh("lin")
     em.out.line(f"int64_t {idx} = 0, {lin} = 0;")
-    cmp = ">" if op.kind.data == "argmax" else "<"
-    t = op.init.type
+    cmp = ">" if op.kind_names[0] == "argmax" else "<"
+    t = op.inits[0].type
     with em.loop_nest(op.space, op.ivs, None):
         em.emit_block(op.body.block)
         v = em.name(yielded.operands[0])
@@ -367,13 +277,7 @@ def _emit_gemm(em: CEmitter, op: cpu.GemmOp) -> None:
     fn = _gemm_function(em, elem)
     batch, m, n, k = (op.dim(d) for d in cpu.GemmOp.DIMS)
     ta, tb, accumulate = (op.flag(f) for f in cpu.GEMM_FLAGS)
-    layout = op.views().merged()
-    if _stacks_rows(layout, m, ta):
-        # shared B, A and C batches one after another: one product of all batches'
-        # rows (x @ W.T over a batch of sequences), one BLAS call of batch*m rows
-        m, batch = m * batch, 1
-        layout = gemm_layout.GemmLayout((), *(gemm_layout.OperandView(v.offset, v.ld, ())
-                                              for v in (layout.a, layout.b, layout.c)))
+    layout = op.views().merged()  # the fewest batch dims: the C struct holds a few
     nb = len(layout.batch)
     assert nb <= gemm_layout.MAX_BATCH_DIMS, "producers keep GEMM batch dims mergeable"
 
@@ -387,13 +291,6 @@ def _emit_gemm(em: CEmitter, op: cpu.GemmOp) -> None:
                      ((op.a, layout.a), (op.b, layout.b), (op.c, layout.c)))
     flags = ", ".join("1" if f else "0" for f in (ta, tb, accumulate))
     em.out.line(f"{fn}({ptrs}, {batch}, {m}, {n}, {k}, {g}, {flags});")
-
-
-def _stacks_rows(layout: gemm_layout.GemmLayout, m: int, ta: bool) -> bool:
-    if len(layout.batch) != 1 or ta:
-        return False
-    return layout.b.strides == (0,) and layout.a.strides == (m * layout.a.ld,) \
-        and layout.c.strides == (m * layout.c.ld,)
 
 
 def _numel(t: Attribute) -> int:
@@ -491,7 +388,7 @@ def _emit_kernel_call(em: CEmitter, op: cpu.KernelOp) -> None:
 
 _STATEMENTS: dict[type[Operation], Callable] = {
     cpu.LoadOp: _emit_load, cpu.StoreOp: _emit_store, cpu.ForOp: _emit_for,
-    cpu.ReduceOp: _emit_reduce, cpu.ViewOp: _emit_view, cpu.GemmOp: _emit_gemm,
+    cpu.IfOp: _emit_if, cpu.ReduceOp: _emit_reduce, cpu.ViewOp: _emit_view, cpu.GemmOp: _emit_gemm,
     cpu.KernelOp: _emit_kernel_call, memref.AllocOp: _emit_alloc,
     memref.DeallocOp: _emit_dealloc, memref.CopyOp: _emit_copy,
     memref.GetGlobalOp: _emit_get_global, memref.AllocaOp: _emit_alloca,
@@ -531,42 +428,19 @@ def _emit_kernel(em: CEmitter, op: cpu.KernelOp, aliased: set[int]) -> None:
     em.out.line()
 
 
-# below this many outer iterations, threads split the whole space (no inner simd loop)
-_MIN_OUTER_ITERATIONS = 64
-
-
-def _omp_for(collapse: int, simd: bool = False) -> str:
-    clauses = (" simd" if simd else "") + (f" collapse({collapse})" if collapse > 1 else "")
-    return f"#pragma omp parallel for{clauses} schedule(static)"
-
-
 def _kernel_pragmas(op: cpu.KernelOp) -> tuple[str | None, str | None]:
-    """OpenMP over the parallel dims; when the body is straight-line scalar code, the
-    last dim is a `simd` loop (collapsing it with the others would hide the affine
-    offsets from the vectorizer)."""
-    space = op.space
-    n = len(space)
-    if n == 0:
-        return None, None
-    simple = not any(isinstance(o, cpu.ForOp | cpu.ReduceOp) for o in op.body.block.ops)
-    if op.omp is None:
-        return None, "#pragma omp simd" if simple else None
-    if simple and n == 1:
-        return _omp_for(1, simd=True), None
-    if simple and math.prod(space[:-1]) >= _MIN_OUTER_ITERATIONS:
-        return _omp_for(_outer_collapse(space[:-1])), "#pragma omp simd"
-    return _omp_for(n), None
-
-
-def _outer_collapse(outer: Sequence[int]) -> int:
-    """How many outer dims the threads split: the fewest whose iterations reach
-    _MIN_OUTER_ITERATIONS; the dims inside run as plain nested loops."""
-    total = 1
-    for depth, extent in enumerate(outer, 1):
-        total *= extent
-        if total >= _MIN_OUTER_ITERATIONS:
-            return depth
-    return len(outer)
+    """The pragmas before the outermost and the innermost loop of the kernel's nest:
+    `omp parallel for` over the threaded dims, `simd` on the innermost (joined with the
+    threads' pragma when they split it too)."""
+    n, threads, simd = len(op.space), op.threaded_dims, op.simd is not None
+    outer = inner = None
+    if threads:
+        clauses = (" simd" if simd and threads == n else "") + \
+            (f" collapse({threads})" if threads > 1 else "")
+        outer = f"#pragma omp parallel for{clauses} schedule(static)"
+    if simd and threads < n:
+        inner = "#pragma omp simd"
+    return outer, inner
 
 
 def _aliased_params(main: func.FuncOp, kernel: cpu.KernelOp) -> set[int]:

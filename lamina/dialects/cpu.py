@@ -4,7 +4,7 @@ A `cpu` program is a `func.func` over `memref` buffers (C pointers, row-major,
 contiguous) whose body calls kernels, GEMMs and allocations in order:
 
     func.func @main(%x: memref<64x128xf32>, %out: memref<64x128xf32>) {
-      cpu.kernel "relu_0" parallel [64] (%i) omp args(%a = %x, %b = %out : memref<64x128xf32>, memref<64x128xf32>) {
+      cpu.kernel "relu_0" parallel [64] (%i) omp collapse(1) args(%a = %x, %b = %out : memref<64x128xf32>, memref<64x128xf32>) {
         cpu.for [128] (%j) simd {
           %c128 = arith.constant 128 : index
           %r = arith.muli %i, %c128 : index
@@ -20,14 +20,20 @@ How each op maps onto C (see `lamina.codegen.c`):
 
 | op | C |
 |---|---|
-| `cpu.kernel` | a `static void` function with one parameter per `args` entry (`restrict` pointers); its parallel dims are a loop nest, under `#pragma omp parallel for collapse(n) schedule(static)` when `omp` is set |
-| `cpu.for` | a loop nest; `simd` adds `#pragma omp simd` (iterations independent) |
-| `cpu.reduce` | an accumulator and a loop nest (`omp simd reduction(...)` for add/mul/max/min: vector accumulators) |
+| `cpu.kernel` | a `static void` function with one parameter per `args` entry (`restrict` pointers); its parallel dims are a loop nest, the outer `collapse(c)` of them under `#pragma omp parallel for collapse(c) schedule(static)` when `omp` is set (all of them without `collapse`); `simd`: the innermost dim is a vector loop (`omp simd`, or `parallel for simd` when the threads split it too) |
+| `cpu.for` | a loop nest; `simd` adds `#pragma omp simd collapse(n)` (iterations independent) |
+| `cpu.reduce` | one accumulator per kind and one loop nest; `simd` makes the nest a vector loop (`omp simd collapse(n) reduction(...)`: vector accumulators, the combination reassociated), `simd inner` only its innermost loop; without it the loop runs in order |
+| `cpu.if` | `if (c) { ... } else { ... }` (e.g. a loop versioned on a run-time condition) |
 | `cpu.load` / `cpu.store` | `p[offset]`, the offset an `index` (int64) computed with `arith` |
 | `cpu.view` | a pointer of the same address (no copy) |
 | `cpu.gemm` | a call into the blocked GEMM microkernel of the element type |
 
 Scalar code inside kernels is `arith`/`math` on scalars and `index` (int64).
+
+Which loops run on threads, which are vector loops, which reductions share a loop and
+which divisions become products are decided by cpu -> cpu passes (`cpu-parallelize`,
+`cpu-group-reductions`, `cpu-hoist-reciprocals`) and written on these ops; the C
+emitter only translates them.
 """
 
 from __future__ import annotations
@@ -74,6 +80,9 @@ from lamina.dialects.syntax import numel as _numel
 from lamina.dialects.syntax import parse_index_vars, parse_int_list
 
 REDUCE_KINDS = ("add", "mul", "max", "min", "argmax", "argmin")
+ARG_KINDS = ("argmax", "argmin")  # a reduction of these kinds has no company
+# how much of a cpu.reduce's nest is one vector loop: all of it, or its innermost loop
+REDUCE_SIMD = ("nest", "inner")
 
 
 def _print_bounds_and_ivs(printer: Printer, bounds: Sequence[int], ivs: Sequence[SSAValue]):
@@ -109,35 +118,53 @@ class _LoopNest(IRDLOperation):
 
 @irdl_op_definition
 class KernelOp(_LoopNest):
-    """One kernel = one C function, parallel over `bounds` (OpenMP when `omp`).
+    """One kernel = one C function, parallel over `bounds`.
 
     Isolated from above: the buffers (and scalars) it uses are its `args`, bound to
     block arguments after the induction variables, so the IR shows the C signature.
+    `omp`: threads split the outer `collapse(c)` dims (all of them without
+    `collapse`); `simd`: the innermost dim is a vector loop.
 
-        cpu.kernel "add_0" parallel [64] (%i) omp args(%a = %x, %b = %y : memref<64xf32>, memref<64xf32>) { ... }
+        cpu.kernel "add_0" parallel [64, 128] (%i, %j) omp collapse(1) simd args(%a = %x, %b = %y : memref<64x128xf32>, memref<64x128xf32>) { ... }
     """
 
     name = "cpu.kernel"
     sym_name = prop_def(StringAttr)
     bounds = prop_def(DenseArrayBase)
     omp = opt_prop_def(UnitAttr)
+    collapse = opt_prop_def(IntegerAttr)  # outer dims under the OpenMP loop (with omp)
+    simd = opt_prop_def(UnitAttr)
     args = var_operand_def()
     body = region_def("single_block")
     traits = traits_def(IsolatedFromAbove(), NoTerminator())
 
     def __init__(self, name: str, bounds: Sequence[int], args: Sequence[SSAValue],
-                 omp: bool = True, body: Region | None = None):
+                 omp: bool = True, body: Region | None = None, collapse: int | None = None,
+                 simd: bool = False):
         if body is None:
             types = [IndexType()] * len(bounds) + [a.type for a in args]
             body = Region(Block(arg_types=types))
         props: dict[str, Attribute] = {"sym_name": StringAttr(name), "bounds": _ints(bounds)}
         if omp:
             props["omp"] = UnitAttr()
+        if collapse is not None:
+            props["collapse"] = IntegerAttr(collapse, i64)
+        if simd:
+            props["simd"] = UnitAttr()
         super().__init__(operands=[list(args)], properties=props, regions=[body])
 
     @property
     def params(self) -> tuple[SSAValue, ...]:
         return tuple(self.body.block.args[len(self.space):])
+
+    @property
+    def threaded_dims(self) -> int:
+        """How many outer dims the OpenMP loop splits (0 without `omp`)."""
+        if self.omp is None:
+            return 0
+        if self.collapse is None:
+            return len(self.space)
+        return int(self.collapse.value.data)  # type: ignore[attr-defined]
 
     def verify_(self) -> None:
         block = self.body.block
@@ -149,6 +176,18 @@ class KernelOp(_LoopNest):
             if arg.type != param.type:
                 raise VerifyException(
                     f"cpu.kernel: param type {param.type} differs from arg type {arg.type}")
+        n = len(self.space)
+        if self.collapse is not None:
+            c = int(self.collapse.value.data)  # type: ignore[attr-defined]
+            if self.omp is None:
+                raise VerifyException("cpu.kernel: collapse needs omp")
+            if not 1 <= c <= n:
+                raise VerifyException(f"cpu.kernel: collapse({c}) must be in [1, {n}] "
+                                      f"for {n} parallel dims")
+        if self.omp is not None and n == 0:
+            raise VerifyException("cpu.kernel: omp needs at least one parallel dim")
+        if self.simd is not None and n == 0:
+            raise VerifyException("cpu.kernel: simd needs at least one parallel dim")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -157,6 +196,10 @@ class KernelOp(_LoopNest):
         _print_bounds_and_ivs(printer, self.space, self.ivs)
         if self.omp is not None:
             printer.print_string(" omp")
+        if self.collapse is not None:
+            printer.print_string(f" collapse({self.collapse.value.data})")  # type: ignore[attr-defined]
+        if self.simd is not None:
+            printer.print_string(" simd")
         if self.args:
             printer.print_string(" args(")
             printer.print_list(zip(self.params, self.args, strict=True),
@@ -175,6 +218,12 @@ class KernelOp(_LoopNest):
         parser.parse_keyword("parallel")
         bounds, ivs = _parse_bounds_and_ivs(parser)
         omp = parser.parse_optional_keyword("omp") is not None
+        collapse = None
+        if parser.parse_optional_keyword("collapse") is not None:
+            parser.parse_punctuation("(")
+            collapse = parser.parse_integer()
+            parser.parse_punctuation(")")
+        simd = parser.parse_optional_keyword("simd") is not None
         params: list[Parser.UnresolvedArgument] = []
         operands: list[UnresolvedOperand] = []
         if parser.parse_optional_keyword("args") is not None:
@@ -196,7 +245,7 @@ class KernelOp(_LoopNest):
         args = parser.resolve_operands(operands, types, parser.pos)
         block_args = ivs + [p.resolve(t) for p, t in zip(params, types, strict=True)]
         body = parser.parse_region(block_args)
-        return cls(name, bounds, args, omp, body)
+        return cls(name, bounds, args, omp, body, collapse, simd)
 
 
 @irdl_op_definition
@@ -212,7 +261,8 @@ class ForOp(_LoopNest):
     bounds = prop_def(DenseArrayBase)
     simd = opt_prop_def(UnitAttr)
     body = region_def("single_block")
-    traits = lazy_traits_def(lambda: (NoTerminator(), HasParent(KernelOp, ForOp, ReduceOp)))
+    traits = lazy_traits_def(lambda: (NoTerminator(),
+                                      HasParent(KernelOp, ForOp, ReduceOp, IfOp)))
 
     def __init__(self, bounds: Sequence[int], simd: bool = True, body: Region | None = None):
         if body is None:
@@ -243,57 +293,97 @@ class ForOp(_LoopNest):
 
 @irdl_op_definition
 class ReduceOp(_LoopNest):
-    """A reduction over an inner iteration space, kept in a C accumulator.
+    """Reductions over one inner iteration space, each kept in a C accumulator: one
+    per kind, with the matching `init` as its start and the matching yielded value.
 
-    add/mul/max/min reduce the yielded value with `init` as the start (max/min
-    propagate NaN, as torch); argmax/argmin have a second result, the i64 linear
-    index (row-major within `bounds`) of the first extremum, NaN counting as the
-    extremum.
+    add/mul/max/min reduce the yielded value (max/min propagate NaN, as torch);
+    argmax/argmin (alone in their op) have a second result, the i64 linear index
+    (row-major within `bounds`) of the first extremum, NaN counting as the extremum.
+    `simd`: the nest is one vector loop, its reductions reassociated (`simd inner`:
+    only the innermost loop); without it the elements are combined in order.
 
-        %s = cpu.reduce "add" [128] (%k) init(%zero : f32) -> f32 { ... cpu.yield %v : f32 }
+        %s = cpu.reduce "add" [128] (%k) simd init(%zero : f32) -> f32 { ... cpu.yield %v : f32 }
+        %s, %m = cpu.reduce "add", "max" [128] (%k) simd init(%zero, %ninf : f32, f32) -> f32, f32 { ... cpu.yield %v, %v : f32, f32 }
         %m, %i = cpu.reduce "argmax" [8] (%k) init(%ninf : f32) -> f32, i64 { ... }
     """
 
     name = "cpu.reduce"
-    kind = prop_def(StringAttr)
+    kinds = prop_def(ArrayAttr)  # StringAttrs from REDUCE_KINDS
     bounds = prop_def(DenseArrayBase)
-    init = operand_def()
+    simd = opt_prop_def(StringAttr)  # from REDUCE_SIMD
+    inits = var_operand_def()
     res = var_result_def()
     body = region_def("single_block")
-    traits = lazy_traits_def(lambda: (HasParent(KernelOp, ForOp, ReduceOp),))
+    traits = lazy_traits_def(lambda: (HasParent(KernelOp, ForOp, ReduceOp, IfOp),))
 
-    def __init__(self, kind: str, bounds: Sequence[int], init: SSAValue,
-                 body: Region | None = None):
+    def __init__(self, kinds: str | Sequence[str], bounds: Sequence[int],
+                 inits: SSAValue | Sequence[SSAValue], body: Region | None = None,
+                 simd: str | None = None):
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        inits = [inits] if isinstance(inits, SSAValue) else list(inits)
         if body is None:
             body = Region(Block(arg_types=[IndexType()] * len(bounds)))
-        types = [init.type] + ([i64] if kind.startswith("arg") else [])
-        super().__init__(operands=[init], result_types=[types], regions=[body],
-                         properties={"kind": StringAttr(kind), "bounds": _ints(bounds)})
+        props: dict[str, Attribute] = {"kinds": ArrayAttr([StringAttr(k) for k in kinds]),
+                                       "bounds": _ints(bounds)}
+        if simd is not None:
+            props["simd"] = StringAttr(simd)
+        super().__init__(operands=[inits], result_types=[_reduce_types(kinds, inits)],
+                         regions=[body], properties=props)
+
+    @property
+    def kind_names(self) -> tuple[str, ...]:
+        return tuple(k.data for k in self.kinds.data)  # type: ignore[attr-defined]
+
+    @property
+    def simd_name(self) -> str | None:
+        return None if self.simd is None else self.simd.data
 
     def verify_(self) -> None:
-        kind = self.kind.data
-        if kind not in REDUCE_KINDS:
-            raise VerifyException(f"cpu.reduce: unknown kind {kind!r}; one of {REDUCE_KINDS}")
+        if not self.kinds.data:
+            raise VerifyException("cpu.reduce: no kinds")
+        for k in self.kinds.data:
+            if not isinstance(k, StringAttr) or k.data not in REDUCE_KINDS:
+                name = k.data if isinstance(k, StringAttr) else str(k)
+                raise VerifyException(f"cpu.reduce: unknown kind {name!r}; one of {REDUCE_KINDS}")
+        kinds = self.kind_names
+        if len(kinds) > 1 and any(k in ARG_KINDS for k in kinds):
+            raise VerifyException(f"cpu.reduce: {'/'.join(ARG_KINDS)} reduce alone, not with "
+                                  f"{list(kinds)}")
+        if len(self.inits) != len(kinds):
+            raise VerifyException(f"cpu.reduce: {len(kinds)} kinds but {len(self.inits)} inits")
         _verify_space(self, self.space, self.body.block)
         last = self.body.block.last_op
-        if not isinstance(last, YieldOp) or len(last.operands) != 1:
-            raise VerifyException("cpu.reduce: the body must end with one `cpu.yield`")
-        if last.operands[0].type != self.init.type:
-            raise VerifyException(
-                f"cpu.reduce: yields {last.operands[0].type} but init is {self.init.type}")
-        want = [self.init.type] + ([i64] if kind.startswith("arg") else [])
+        if not isinstance(last, YieldOp) or len(last.operands) != len(kinds):
+            raise VerifyException(f"cpu.reduce: the body must end with a `cpu.yield` of "
+                                  f"{len(kinds)} value(s)")
+        for value, init in zip(last.operands, self.inits, strict=True):
+            if value.type != init.type:
+                raise VerifyException(f"cpu.reduce: yields {value.type} but init is {init.type}")
+        want = _reduce_types(kinds, self.inits)
         if list(self.res.types) != want:
-            raise VerifyException(f"cpu.reduce \"{kind}\": results must be "
+            raise VerifyException(f"cpu.reduce {', '.join(map(repr, kinds))}: results must be "
                                   f"{[str(t) for t in want]}")
+        simd = self.simd_name
+        if simd is not None:
+            if simd not in REDUCE_SIMD:
+                raise VerifyException(f"cpu.reduce: simd {simd!r} is not one of {REDUCE_SIMD}")
+            if kinds[0] in ARG_KINDS or not self.space:
+                raise VerifyException(f"cpu.reduce {kinds[0]!r} over {list(self.space)}: "
+                                      "no simd loop")
+            if simd == "inner" and len(self.space) < 2:
+                raise VerifyException("cpu.reduce: simd inner needs two or more loops")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
-        printer.print_string_literal(self.kind.data)
+        printer.print_list(self.kind_names, printer.print_string_literal)
         _print_bounds_and_ivs(printer, self.space, self.ivs)
+        if self.simd is not None:
+            printer.print_string(" simd" + ("" if self.simd.data == "nest"
+                                            else f" {self.simd.data}"))
         printer.print_string(" init(")
-        printer.print_operand(self.init)
+        printer.print_list(self.inits, printer.print_operand)
         printer.print_string(" : ")
-        printer.print_attribute(self.init.type)
+        printer.print_list(self.inits.types, printer.print_attribute)
         printer.print_string(") -> ")
         printer.print_list(self.res.types, printer.print_attribute)
         printer.print_string(" ")
@@ -301,20 +391,77 @@ class ReduceOp(_LoopNest):
 
     @classmethod
     def parse(cls, parser: Parser) -> ReduceOp:
-        kind = parser.parse_str_literal()
+        kinds = parser.parse_comma_separated_list(parser.Delimiter.NONE,
+                                                  parser.parse_str_literal)
         bounds, ivs = _parse_bounds_and_ivs(parser)
+        simd = None
+        if parser.parse_optional_keyword("simd") is not None:
+            simd = parser.parse_optional_keyword_in(REDUCE_SIMD[1:]) or "nest"
         parser.parse_keyword("init")
         parser.parse_punctuation("(")
-        operand = parser.parse_unresolved_operand()
+        operands = parser.parse_comma_separated_list(parser.Delimiter.NONE,
+                                                     parser.parse_unresolved_operand)
         parser.parse_punctuation(":")
-        init = parser.resolve_operand(operand, parser.parse_type())
+        types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+        if len(types) != len(operands):
+            parser.raise_error(f"expected {len(operands)} types, got {len(types)}")
+        inits = parser.resolve_operands(operands, types, parser.pos)
         parser.parse_punctuation(")")
         parser.parse_punctuation("->")
         types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
-        op = cls(kind, bounds, init, parser.parse_region(ivs))
+        op = cls(kinds, bounds, inits, parser.parse_region(ivs), simd)
         if list(op.res.types) != types:
-            parser.raise_error(f"cpu.reduce {kind!r}: bad result types {types}")
+            parser.raise_error(f"cpu.reduce {', '.join(map(repr, kinds))}: bad result types "
+                               f"{[str(t) for t in types]}")
         return op
+
+
+def _reduce_types(kinds: Sequence[str], inits: Sequence[SSAValue]) -> list[Attribute]:
+    """One result per reduction (its init's type), and the index of an arg-reduction."""
+    types: list[Attribute] = []
+    for kind, init in zip(kinds, inits, strict=False):
+        types += [init.type] + ([i64] if kind in ARG_KINDS else [])
+    return types
+
+
+@irdl_op_definition
+class IfOp(IRDLOperation):
+    """`if (cond) { ... } else { ... }` inside a kernel; `else` may be empty.
+
+        cpu.if %ok { cpu.for [128] (%k) simd { ... } } else { cpu.for [128] (%k) simd { ... } }
+    """
+
+    name = "cpu.if"
+    cond = operand_def(i1)
+    then_region = region_def("single_block")
+    else_region = region_def("single_block")
+    traits = lazy_traits_def(lambda: (NoTerminator(),
+                                      HasParent(KernelOp, ForOp, ReduceOp, IfOp)))
+
+    def __init__(self, cond: SSAValue, then_region: Region | None = None,
+                 else_region: Region | None = None):
+        super().__init__(operands=[cond], regions=[then_region or Region(Block()),
+                                                   else_region or Region(Block())])
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.cond)
+        printer.print_string(" ")
+        printer.print_region(self.then_region, print_entry_block_args=False)
+        if self.else_region.block.ops:
+            printer.print_string(" else ")
+            printer.print_region(self.else_region, print_entry_block_args=False)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> IfOp:
+        cond = parser.resolve_operand(parser.parse_unresolved_operand(), i1)
+        regions = [parser.parse_region()]
+        if parser.parse_optional_keyword("else") is not None:
+            regions.append(parser.parse_region())
+        for region in regions:
+            if not region.blocks:
+                region.add_block(Block())
+        return cls(cond, *regions)
 
 
 @irdl_op_definition
@@ -586,8 +733,8 @@ class GemmOp(IRDLOperation):
         return cls(a, b, c, **dims, **flags, views=views)
 
 
-CPU = Dialect("cpu", [KernelOp, ForOp, ReduceOp, YieldOp, LoadOp, StoreOp, ViewOp, GemmOp],
-              [])
+CPU = Dialect("cpu", [KernelOp, ForOp, ReduceOp, IfOp, YieldOp, LoadOp, StoreOp, ViewOp,
+                     GemmOp], [])
 
-__all__ = ["CPU", "REDUCE_KINDS", "ForOp", "GemmOp", "KernelOp", "LoadOp", "ReduceOp",
-           "StoreOp", "ViewOp", "YieldOp"]
+__all__ = ["ARG_KINDS", "CPU", "REDUCE_KINDS", "REDUCE_SIMD", "ForOp", "GemmOp", "IfOp",
+           "KernelOp", "LoadOp", "ReduceOp", "StoreOp", "ViewOp", "YieldOp"]

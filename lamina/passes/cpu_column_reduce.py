@@ -79,10 +79,10 @@ def _candidate(kernel: cpu.KernelOp) -> tuple[cpu.ReduceOp, int] | None:
     if len(reduces) != 1 or any(isinstance(o, cpu.ForOp) for o in ops):
         return None
     red = reduces[0]
-    if red.kind.data not in _COMBINE_FLOAT or any(
+    if red.kind_names[0] not in _COMBINE_FLOAT or len(red.kind_names) > 1 or any(
             isinstance(o, cpu.ReduceOp | cpu.ForOp) for o in red.body.block.ops):
         return None
-    if not isinstance(red.init.owner, arith.ConstantOp) and red.init not in kernel.params:
+    if not isinstance(red.inits[0].owner, arith.ConstantOp) and red.inits[0] not in kernel.params:
         return None
     before = ops[: ops.index(red)]
     if any(isinstance(o, cpu.StoreOp) for o in before):
@@ -131,10 +131,10 @@ def vectorize(kernel: cpu.KernelOp, red: cpu.ReduceOp, width: int) -> cpu.Kernel
     jb = new.ivs[-1]
     ops = list(kernel.body.block.ops)
     before, after = ops[: ops.index(red)], ops[ops.index(red) + 1:]
-    t = red.init.type
-    init = outer[red.init] if red.init in outer else None
+    t = red.inits[0].type
+    init = outer.get(red.inits[0])
     if init is None:
-        const = red.init.owner.clone()  # type: ignore[union-attr]
+        const = red.inits[0].owner.clone()  # type: ignore[union-attr]
         block.add_op(const)
         init = const.results[0]
     acc = memref.AllocaOp.get(t, shape=[width])
@@ -163,7 +163,7 @@ def vectorize(kernel: cpu.KernelOp, red: cpu.ReduceOp, width: int) -> cpu.Kernel
     cl.clone_all(step_body, list(red.body.block.ops)[:-1])
     lane = step_body.args[0]
     old = cpu.LoadOp(acc.memref, lane)
-    combine = (_COMBINE_FLOAT if _is_float(t) else _COMBINE_INT)[red.kind.data]
+    combine = (_COMBINE_FLOAT if _is_float(t) else _COMBINE_INT)[red.kind_names[0]]
     upd = combine(old.result, cl.vmap.get(yielded.operands[0], yielded.operands[0]))
     for op in (old, upd, cpu.StoreOp(upd.result, acc.memref, lane)):
         step_body.add_op(op)

@@ -56,6 +56,17 @@ PASSES: tuple[PassInfo, ...] = (
              "loop -> cpu: kernels as C-function-shaped ops over linear offsets"),
     PassInfo("cpu-column-reduce", "lamina.passes.cpu_column_reduce:CpuColumnReducePass",
              "cpu -> cpu: reductions across rows run row by row over several columns"),
+    PassInfo("cpu-hoist-reciprocals",
+             "lamina.passes.cpu_hoist_reciprocals:CpuHoistReciprocalsPass",
+             "cpu -> cpu: a loop dividing by an invariant multiplies by its reciprocal "
+             "(versioned on 1/d being normal)"),
+    PassInfo("cpu-group-reductions",
+             "lamina.passes.cpu_group_reductions:CpuGroupReductionsPass",
+             "cpu -> cpu: neighbouring reductions over one space share one loop"),
+    PassInfo("cpu-parallelize", "lamina.passes.cpu_parallelize:CpuParallelizePass",
+             "cpu -> cpu: OpenMP clauses: the dims threads split (collapse), the simd loops"),
+    PassInfo("cpu-stack-gemm-rows", "lamina.passes.cpu_stack_gemm_rows:CpuStackGemmRowsPass",
+             "cpu -> cpu: batched GEMMs sharing B with stacked A/C batches as one GEMM"),
     PassInfo("lower-loop-to-tile", "lamina.passes.lower_loop_to_tile:LowerLoopToTile",
              "loop -> tile: kernels as Triton programs and host launches"),
 )
@@ -89,8 +100,10 @@ PIPELINES: tuple[Pipeline, ...] = (
     Pipeline("c-pipeline", (
         ("hl", _HL_SIMPLIFY),
         ("loop", "hl-to-loop,donate-buffers"),
-        # cse merges the offset arithmetic that every access computes for itself
-        ("hw", "lower-loop-to-cpu,cpu-column-reduce,cse"),
+        # cse merges the offset arithmetic that every access computes for itself (and
+        # the constants of the reciprocals' range checks)
+        ("hw", "lower-loop-to-cpu,cpu-column-reduce,cpu-hoist-reciprocals,cse,"
+               "cpu-group-reductions,cpu-parallelize,cpu-stack-gemm-rows"),
     ), "hl -> cpu: what lm.jit runs for the C backend"),
     Pipeline("triton-pipeline", (
         ("hl", _HL_SIMPLIFY),
