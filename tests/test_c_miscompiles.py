@@ -90,7 +90,8 @@ def test_the_reproducer_needs_the_workaround_on_this_compiler(tmp_path):
 def test_lamina_bisect_blames_the_compiler_flags_not_the_pass(tmp_path, monkeypatch):
     """The bisector on the unbind gradient (the program LAMINA_DUMP wrote): right with
     the default flags; without the workaround (where this compiler miscompiles) it names
-    lower-loop-to-cpu, right at -O0, and the workaround as a fix."""
+    cpu-parallelize (the pass that makes the inner loop `omp simd`, which gcc then
+    miscompiles), right at -O0, and the workaround as a fix."""
     from xdsl.parser import Parser
 
     from lamina.passes.pipeline import context
@@ -111,7 +112,7 @@ def test_lamina_bisect_blames_the_compiler_flags_not_the_pass(tmp_path, monkeypa
     report = bisect.bisect(module, inputs, out_dir=str(tmp_path))
     if not report.diverged:
         pytest.skip(f"this C compiler / CPU is right without {WORKAROUND}")
-    assert report.culprit is not None and report.culprit.name == "lower-loop-to-cpu"
+    assert report.culprit is not None and report.culprit.name == "cpu-parallelize"
     assert [m.first_index for m in report.culprit.mismatches] == [(2, 0)]
     flags = report.flags
     assert flags is not None and flags.at_o0 == "right"

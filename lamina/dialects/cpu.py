@@ -74,6 +74,7 @@ from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects import gemm_layout
+from lamina.dialects.scalar import check_kernel_body
 from lamina.dialects.syntax import int_array as _ints
 from lamina.dialects.syntax import int_tuple as _int_list
 from lamina.dialects.syntax import numel as _numel
@@ -188,6 +189,7 @@ class KernelOp(_LoopNest):
             raise VerifyException("cpu.kernel: omp needs at least one parallel dim")
         if self.simd is not None and n == 0:
             raise VerifyException("cpu.kernel: simd needs at least one parallel dim")
+        check_kernel_body(block, f"cpu.kernel {self.sym_name.data!r}")
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
