@@ -25,6 +25,7 @@ from tqdm import tqdm
 import lamina as lm
 import lamina.nn as nn
 import lamina.nn.functional as F
+from lamina.runtime import backends
 
 
 class Net(nn.Module):
@@ -96,7 +97,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    backend = args.backend or lm._backends.default_name()
+    backend = args.backend or backends.default_name()
 
     lm.manual_seed(args.seed)
     x_train, x_test, y_train, y_test = load_data(args.seed)
