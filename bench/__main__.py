@@ -74,9 +74,11 @@ def run_workload(w: workloads.Workload, rounds: int, with_compile: bool) -> dict
 
 def warm_start_ms(key: str) -> float:
     """Time to the first result in a new process whose disk cache is already warm,
-    from after the imports (lamina ~0.4 s, torch ~1-2 s: a constant of the process,
-    reported in bench/README.md) and the workload's input data."""
-    code = ("import time, numpy as np, lamina; from bench import workloads; "
+    from after the imports (lamina ~0.3 s, torch ~1-2 s: a constant of the process,
+    reported in bench/README.md) and the workload's input data. `import lamina` loads
+    its API on first use, so the API and the C runtime are imported explicitly first."""
+    code = ("import time, numpy as np, lamina.api, lamina.runtime.c_backend; "
+            "from bench import workloads; "
             f"w=workloads.ALL[{key!r}](); t=time.perf_counter(); f=w.lamina(); "
             "np.asarray(f(*w.inputs)); print((time.perf_counter()-t)*1e3)")
     env = dict(os.environ)

@@ -143,6 +143,17 @@ def test_grad_on_compiled_backend(case, backend):
                                    err_msg=f"{case.name} on {backend}: d/d input {i}")
 
 
+REST = [c for c in TORCH_CASES if c.name not in COMPILED_SUBSET]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("case", REST, ids=[c.name for c in REST])
+def test_grad_on_compiled_backend_every_row(case, backend):
+    """The same for every other row with a torch gradient (make test-slow)."""
+    test_grad_on_compiled_backend(case, backend)
+
+
 def _float_inputs(case: OpCase) -> bool:
     return all(np.issubdtype(x.dtype, np.floating) for x in case.make_inputs())
 
