@@ -34,15 +34,19 @@ class LRU(OrderedDict):
     is simply missing (a recompile), never an error."""
 
     def get(self, key: Hashable, default: Any = None) -> Any:
-        try:
-            return self[key]
+        try:  # (the per-call path of lm.jit: no context managers here)
+            value = OrderedDict.__getitem__(self, key)
+            self.move_to_end(key)
         except KeyError:
             return default
+        return value
 
     def __getitem__(self, key: Hashable) -> Any:
-        value = super().__getitem__(key)
-        with contextlib.suppress(KeyError):
+        value = OrderedDict.__getitem__(self, key)
+        try:
             self.move_to_end(key)
+        except KeyError:
+            pass
         return value
 
     def __setitem__(self, key: Hashable, value: Any) -> None:

@@ -110,12 +110,13 @@ def build(source: str) -> tuple[str, str]:
     flags = all_flags(cc)
     key = cache_key(source, cc, flags)
     directory = cache_dir()
-    for _ in range(_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
         try:
             verified_digest(key, directory)
             return key, entry_path(key, directory)
         except Unusable:
-            _compile(source, cc, flags, key, directory)
+            if attempt + 1 < _ATTEMPTS:
+                _compile(source, cc, flags, key, directory)
     raise CompileError(f"the compile cache entry {entry_path(key, directory)} keeps "
                        "changing under lamina; is another program writing to the cache?")
 

@@ -31,7 +31,7 @@ import re
 import numpy as np
 
 from lamina import dtypes, knobs
-from lamina.runtime import backends, blas, cache, cache_store
+from lamina.runtime import backends, blas, cache, cache_store, toolchain
 
 _VERSION = "2"
 _KIND = "plan"
@@ -56,7 +56,7 @@ def _compiler_fingerprint() -> str:
 
 def _key(hl_text: str, backend: str) -> str:
     cc = cache._compiler()
-    probe = cache.toolchain.probe(cc)
+    probe = toolchain.probe(cc)
     parts = (_VERSION, backend, hl_text, probe.version, " ".join(cache.all_flags(cc)),
              probe.target, _compiler_fingerprint(), "profile" if knobs.profile() else "")
     h = hashlib.sha256()
