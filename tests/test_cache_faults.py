@@ -604,6 +604,14 @@ def test_recompile_warning_names_a_changed_static_value(monkeypatch):
             f(np.ones(2, np.float32), lr)
 
 
+def test_recompile_warning_names_a_changed_dtype(monkeypatch):
+    monkeypatch.setenv("LAMINA_RECOMPILE_LIMIT", "1")
+    f = lm.jit(lambda a, b: a + b, backend="interp")
+    f(np.ones(2, np.float32), np.ones(2, np.float32))
+    with pytest.warns(RuntimeWarning, match="argument 'b' changed dtype float32 -> int32"):
+        f(np.ones(2, np.float32), np.ones(2, np.int32))
+
+
 def test_nan_static_argument_compiles_once_and_signed_zero_twice(monkeypatch):
     traced = []
     f = lm.jit(lambda x, s: traced.append(s) or x / s, backend="interp")
