@@ -32,6 +32,7 @@ from lamina import dtypes
 from lamina.errors import ArgumentError, LaminaError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import pytree
+from lamina.frontend.compile import LRU, Recompiles, static_key
 from lamina.frontend.tensor import Tensor
 from lamina.frontend.trace import Trace, as_array, trace_flat
 from lamina.runtime import backends
@@ -46,14 +47,14 @@ def _leaf_signature(x: Any) -> tuple:
     if isinstance(x, np.ndarray | np.generic):
         return ("A", tuple(np.shape(x)), dtypes.from_numpy(np.asarray(x).dtype).name)
     if isinstance(x, bool | int | float | str | bytes | type(None)):
-        return ("S", type(x).__name__, x)
+        return ("S", type(x).__name__, static_key(x))
     try:
         hash(x)
     except TypeError:
         raise ArgumentError(with_location(
             f"lm.jit: cannot pass an argument of type {type(x).__name__} (pass arrays, "
             "tensors, Python scalars, or tuples/lists/dicts of them)")) from None
-    return ("S", type(x).__name__, x)
+    return ("S", type(x).__name__, static_key(x))
 
 
 @dataclass
@@ -76,10 +77,12 @@ class Jitted:
     def __init__(self, fn: Callable, backend: str | None = None):
         self.fn = fn
         self.backend = backend
-        self._cache: dict[tuple, _Entry] = {}
+        # both bounded (LAMINA_PROGRAM_CACHE): a dropped entry's library is unloaded
+        self._cache: dict[tuple, _Entry] = LRU()
         # calls whose arguments are all plain ndarrays skip flattening and signatures:
         # (backend, (shape, dtype) per argument) -> entry
-        self._fast: dict[tuple, _Entry] = {}
+        self._fast: dict[tuple, _Entry] = LRU()
+        self._recompiles = Recompiles(fn, _leaf_signature)  # LAMINA_RECOMPILE_LIMIT
         functools.update_wrapper(self, fn)
 
     # ------------------------------------------------------------ calling
@@ -97,6 +100,7 @@ class Jitted:
         key = (treedef, tuple(_leaf_signature(x) for x in leaves), backend)
         entry = self._cache.get(key)
         if entry is None or not entry.trace.guards_hold():
+            self._recompiles.note(args, kwargs)
             entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
             self._cache[key] = entry
         if fast is not None and entry.trace.inputs == list(range(len(args))) and all(
