@@ -89,8 +89,8 @@ class Trace:
         for tensor, j in self.data_writebacks:
             tensor._set_array(outputs[j])
         for tensor, j in self.grad_writebacks:
-            tensor._reset_grad(None if j is None else Tensor(outputs[j]))
-        results = [Tensor(outputs[v]) if kind == "out" else v for kind, v in self.outputs]
+            tensor._reset_grad(None if j is None else Tensor._wrap(outputs[j]))
+        results = [Tensor._wrap(outputs[v]) if kind == "out" else v for kind, v in self.outputs]
         return pytree.unflatten(self.out_def, results)
 
 

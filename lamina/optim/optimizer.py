@@ -46,7 +46,7 @@ class ParamGroup(dict):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.lr_tensor = Tensor(np.array(float(self.get("lr", 0.0)), np.float64))
+        self.lr_tensor = Tensor._wrap(np.array(float(self.get("lr", 0.0)), np.float64))
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
@@ -156,8 +156,8 @@ class Optimizer:
 
 def zeros_like(p: Tensor) -> Tensor:
     """A concrete state tensor (a captured input under jit, never a traced constant)."""
-    return Tensor(np.zeros(p.shape, p.dtype.np_dtype))
+    return Tensor._wrap(np.zeros(p.shape, p.dtype.np_dtype))
 
 
 def step_counter() -> Tensor:
-    return Tensor(np.zeros((), np.float32))  # torch keeps `step` as a float32 tensor too
+    return Tensor._wrap(np.zeros((), np.float32))  # torch keeps `step` as a float32 tensor too
