@@ -13,6 +13,7 @@
 | `LAMINA_BLAS` | f32/f64 matmuls on the C backend: `0` = lamina's own kernel, a path = that BLAS library | numpy's bundled OpenBLAS |
 | `LAMINA_POOL_MB` | size cap of the C backend's output buffer pool in MiB (`0` turns it off) | `1024` |
 | `LAMINA_PROFILE` | `1`: the C backend times every kernel and BLAS call of each program and prints a table to stderr at exit | unset |
+| `LAMINA_LOG_RECOMPILES` | `1`: log every retrace of an `lm.jit` function, with the guard that failed (`lamina/frontend/guards.py`) | unset |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
 """
 
@@ -83,6 +84,10 @@ def pool_limit_bytes() -> int:
 
 def profile() -> bool:
     return get("LAMINA_PROFILE") == "1"
+
+
+def log_recompiles() -> bool:
+    return get("LAMINA_LOG_RECOMPILES") == "1"
 
 
 def donate() -> bool:

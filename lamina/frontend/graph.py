@@ -77,7 +77,9 @@ class Graph:
     grad_read: set[int] = field(default_factory=set)  # ids whose .grad was read before set
     finished: bool = False
     n_ops: int = 0  # ops appended (len(block.ops) walks the whole block)
-    swept_at: int = -1  # n_ops at the last check for dead ops (eager graphs)
+    checked_at: int = -1  # n_ops at the last check whether it is referenced (eager graphs)
+    swept_at: int = 0  # n_ops at the last sweep of dead ops, and the ops it kept
+    kept: int = 0
     # eager graphs: block argument -> (older eager graph, the value there) it stands for
     links: dict[SSAValue, tuple[Graph, SSAValue]] = field(default_factory=dict)
     linked: dict[SSAValue, SSAValue] = field(default_factory=dict)  # older value -> argument
@@ -202,8 +204,10 @@ _EAGER_MAX_OPS = 20000  # ops after which a new segment starts (autograd links t
 def eager_graph() -> Graph:
     """This thread's eager graph. Every 64 ops: a fresh one if no live lazy tensor
     refers to the current one, else the current one swept of what no live tensor can
-    reach. Past `_EAGER_MAX_OPS` ops: a fresh one (a new segment: lazy tensors of the
-    old one are linked in when used, see the module docstring).
+    reach, once it has grown by as many ops as the last sweep kept (a sweep walks
+    what it keeps: so each op costs O(1) sweeping however long the graph lives). Past
+    `_EAGER_MAX_OPS` ops: a fresh one (a new segment: lazy tensors of the old one are
+    linked in when used, see the module docstring).
 
     Realized tensors let go of the graph, but the graph keeps their ops and the data
     snapshots it captured (`captured`): an eager loop would otherwise hold every
@@ -214,14 +218,15 @@ def eager_graph() -> Graph:
     graph = local.eager
     if graph is None or graph.n_ops > _EAGER_MAX_OPS:
         graph = local.eager = _new_eager()
-    elif graph.n_ops % _EAGER_CHECK_EVERY == 0 and graph.n_ops != graph.swept_at:
-        graph.swept_at = graph.n_ops
-        if _referenced(graph):
+    elif graph.n_ops % _EAGER_CHECK_EVERY == 0 and graph.n_ops != graph.checked_at:
+        graph.checked_at = graph.n_ops
+        if not _referenced(graph):
+            graph = local.eager = _new_eager()
+        elif graph.n_ops - graph.swept_at >= graph.kept:
             from lamina.frontend import lazy
 
-            lazy.sweep(graph)  # keep what live tensors need, drop the rest
-        else:
-            graph = local.eager = _new_eager()
+            graph.kept = lazy.sweep(graph)  # keep what live tensors need, drop the rest
+            graph.swept_at = graph.n_ops
     return graph
 
 

@@ -121,17 +121,17 @@ def _live_intermediates(graph: graphs.Graph, wanted: list[Tensor]) -> list[Tenso
     return sorted(extra, key=lambda t: position[t.state.value])  # block order: a stable program
 
 
-def sweep(graph: graphs.Graph) -> None:
+def sweep(graph: graphs.Graph) -> int:
     """Drop what no live lazy tensor of the eager graph can reach: dead ops and the data
-    snapshots only they read. An eager loop that keeps one lazy tensor alive across
-    iterations (so the graph is never replaced) would otherwise hold every iteration's
-    ops and arrays until the graph's op cap. Custom rules (`lm.custom_vjp`) on live
-    values keep their inputs and residuals."""
+    snapshots only they read; returns the number of ops kept. An eager loop that keeps
+    one lazy tensor alive across iterations (so the graph is never replaced) would
+    otherwise hold every iteration's ops and arrays until the graph's op cap. Custom
+    rules (`lm.custom_vjp`) on live values keep their inputs and residuals."""
     with graph.lock:
-        _sweep(graph)
+        return _sweep(graph)
 
 
-def _sweep(graph: graphs.Graph) -> None:
+def _sweep(graph: graphs.Graph) -> int:
     roots = [v for t in graphs.live_tensors(graph) if (v := t._lazy_value(graph)) is not None]
     live_ops: list[Operation] = []
     live_args: list[SSAValue] = []
@@ -156,6 +156,7 @@ def _sweep(graph: graphs.Graph) -> None:
     for arg in graph.block.args:
         if arg not in live and graph.captured[arg.index] is not None:
             graph.forget_arg(arg)
+    return len(keep)
 
 
 def _rule_values(graph: graphs.Graph, keep: set[Operation]) -> list[SSAValue]:

@@ -6,6 +6,7 @@ dtypes, so broadcasting and casts show in the IR)."""
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,8 +49,14 @@ def method(fn):
 # ---------------------------------------------------------------- no_grad
 
 
-class _GradMode:
+class _GradModeState(threading.local):
+    """Whether ops record gradients: per thread, as torch's grad mode (a `no_grad`
+    block in one thread must not cut another thread's gradients)."""
+
     enabled = True
+
+
+_GradMode = _GradModeState()
 
 
 class no_grad:
@@ -88,7 +95,8 @@ def emit(op_cls: type[HlOp], *operands: Tensor, result_type=None, **props: Any) 
     graph = graphs.current()
     values = [t._ssa(graph) for t in operands]
     op = graph.append(op_cls.build(*values, result_type=result_type, **props))
-    needs_grad = builtins.any(t.needs_grad for t in operands)
+    # (a stop_gradient's result is one no gradient flows through, as torch's detach())
+    needs_grad = op_cls is not hl.StopGradientOp and builtins.any(t.needs_grad for t in operands)
     out = Tensor._from_value(op.results[0], graph, needs_grad and _GradMode.enabled)
     if needs_grad and not _GradMode.enabled and op_cls.DIFFERENTIABLE:
         # under no_grad the value is cut from the gradient graph explicitly

@@ -16,6 +16,7 @@ computes numbers directly.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ class Traced:
 
 
 State = Concrete | Lazy | Traced
+_ACCUMULATING = threading.Lock()  # see Tensor._accumulate_grad
 
 
 class Tensor:
@@ -305,14 +307,24 @@ class Tensor:
         value = new._ssa(graph)
         if graph.kind == "eager":
             # lazy until realized (an optimizer realizes its step at once)
+            self._took_gradient_history(new)
             self._state = Lazy(value, graph)
             graph.track(self)  # the eager graph now holds its value
             return self
         before = self._state_outside_trace()
         if before is not None:
             graph.mutated[id(self)] = self
+        else:  # a tensor of the trace (one from outside gets its flags back afterwards)
+            self._took_gradient_history(new)
         self._state = Traced(value, graph, before)
         return self
+
+    def _took_gradient_history(self, new: Tensor) -> None:
+        """An in-place update wrote a value gradients flow through (`y[i] = v`, v
+        requiring grad): as in torch, the tensor is now a result of that op."""
+        if new._needs_grad and not self._needs_grad:
+            self._needs_grad = True
+            self._is_leaf = False
 
     def _state_outside_trace(self) -> Concrete | Lazy | None:
         """The state to return to when a trace updating this tensor ends (None for a
@@ -441,9 +453,11 @@ class Tensor:
         self._grad = value
 
     def _accumulate_grad(self, array: np.ndarray) -> None:
-        """Add a computed gradient to `.grad` (eager `backward()`)."""
-        self._grad = Tensor._wrap(array) if self._grad is None \
-            else Tensor._wrap(np.asarray(self._grad) + array)
+        """Add a computed gradient to `.grad` (eager `backward()`; two threads may
+        backpropagate into one leaf at once)."""
+        with _ACCUMULATING:
+            self._grad = Tensor._wrap(array) if self._grad is None \
+                else Tensor._wrap(np.asarray(self._grad) + array)
 
     def _mark_differentiable(self) -> Tensor:
         """Gradients flow through this value from now on (a primal `lm.grad` differentiates)."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from lamina import dtypes
 from lamina.errors import ArgumentError, ShapeError, with_location
+from lamina.frontend import guards
 from lamina.frontend.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -70,6 +71,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() before assigning to a Module")
+        guards.changed()  # a jitted function that read this module is checked again
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):
@@ -91,6 +93,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
+        guards.changed()
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
@@ -117,6 +120,7 @@ class Module:
             setattr(self, name, tensor if isinstance(tensor, Tensor) else Tensor._wrap(tensor))
 
     def add_module(self, name: str, module: Module | None) -> None:
+        guards.changed()
         self._modules[name] = module
 
     register_module = add_module
@@ -212,6 +216,7 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             object.__setattr__(m, "training", mode)
+        guards.changed()  # dropout, batch norm: a jitted forward is traced again
         return self
 
     def eval(self) -> Module:
@@ -275,3 +280,22 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _guard_snapshot(module: Module) -> dict[str, Any]:
+    """What a trace may have read from a module tree: every submodule's attributes
+    (`training`, `p`, `eps`, ... by value; others by identity) and which parameter,
+    buffer and submodule each name holds (`m.weight = nn.Parameter(...)` retraces)."""
+    out: dict[str, Any] = {}
+    for path, m in module.named_modules():
+        prefix = f".{path}" if path else ""
+        for name, value in m.__dict__.items():
+            if name not in ("_parameters", "_buffers", "_modules"):
+                out[f"{prefix}.{name}"] = value if guards.is_scalar(value) else guards.Same(value)
+        for table in ("_parameters", "_buffers", "_modules"):
+            for name, value in m.__dict__[table].items():
+                out[f"{prefix}.{name}"] = guards.Same(value)
+    return out
+
+
+guards.register(Module, _guard_snapshot, parts=Module.modules)
