@@ -251,8 +251,9 @@ def test_eager_training_step_of_100k_ops_matches_torch(monkeypatch):
     """A residual network of 25,000 layers, one training step eagerly: ~100,000 ops
     recorded (five segments of the eager tape at the default size), `.backward()`,
     an SGD step. The interpreter runs it (the compile of 20,000-op programs is not
-    what this checks)."""
+    what this checks, nor is the verification of each pass on them)."""
     monkeypatch.setenv("LAMINA_BACKEND", "interp")
+    monkeypatch.setenv("LAMINA_VERIFY", "0")
     layers = 25_000
     rng = np.random.default_rng(0)
     weights = [(rng.standard_normal((4, 4)) * 0.5).astype(np.float32) for _ in range(layers)]
@@ -277,3 +278,13 @@ def test_eager_training_step_of_100k_ops_matches_torch(monkeypatch):
     assert all(p.grad is not None for p in params)
     for p, tp in zip(params, tparams, strict=True):
         np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_leaf_made_inside_jit_gets_its_grad():
+    @lm.jit
+    def f(x):
+        w = (lm.zeros(3) + 2.0).requires_grad_()
+        (w * x).sum().backward()
+        return w.grad
+
+    np.testing.assert_array_equal(f(np.array([1.0, 2.0, 3.0], np.float32)).numpy(), [1, 2, 3])

@@ -313,9 +313,10 @@ def _segment_backward(graph: graphs.Graph, cotangents: dict):
     if not leaves and not links:
         return [], []
     wrt_args = [a for a, _ in leaves] + links
+    position = {a: i for i, a in enumerate(args)}
     key = None if rules else (
         "backward", lazy.structural_key(ops_, args, outputs),
-        tuple(args.index(a) for a in wrt_args))
+        tuple(position[a] for a in wrt_args))
     program = cached(key) if key is not None and key in _LINK_OUTPUTS else None
     has_grad = _LINK_OUTPUTS.get(key, ()) if program is not None else ()
     sub = graphs.Graph("pass", captured=[graph.captured[a.index] for a in args])
@@ -339,10 +340,11 @@ def _segment_backward(graph: graphs.Graph, cotangents: dict):
             grads = _emit_vjp(sub, [mapping[v] for v in outputs], cts, wrt)
             # a leaf the loss does not depend on gets zeros (as before); a link without a
             # gradient has nothing to carry back
-            has_grad = tuple(g is not None for g in grads[len(leaves):])
+            n = len(leaves)
+            has_grad = tuple(g is not None for g in grads[n:])
             results = [(g if g is not None else F.zeros_like(Tensor._from_value(w, sub, False)))
-                       ._ssa(sub) for g, w in zip(grads[:len(leaves)], wrt, strict=False)]
-            results += [g._ssa(sub) for g in grads[len(leaves):] if g is not None]
+                       ._ssa(sub) for g, w in zip(grads[:n], wrt[:n], strict=True)]
+            results += [g._ssa(sub) for g in grads[n:] if g is not None]
         module = sub.to_module(results, name="backward")
         program = compile_module(module, key=key, name="backward")
         if key is not None:
@@ -354,9 +356,10 @@ def _segment_backward(graph: graphs.Graph, cotangents: dict):
     inputs = [next(ct_arrays) if c is None else c._concrete() if isinstance(c, Tensor) else c
               for c in sub.captured]
     results_ = program(inputs)
-    leaf_grads = [(owner, g) for (_, owner), g in zip(leaves, results_, strict=False)]
+    n = len(leaves)
+    leaf_grads = [(owner, g) for (_, owner), g in zip(leaves, results_[:n], strict=True)]
     carried = [graph.links[a] for a, has in zip(links, has_grad, strict=True) if has]
-    return leaf_grads, list(zip(carried, results_[len(leaves):], strict=True))
+    return leaf_grads, list(zip(carried, results_[n:], strict=True))
 
 
 def _slice_with_rules(graph: graphs.Graph, outputs: list):

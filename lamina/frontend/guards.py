@@ -31,8 +31,9 @@ a call into a library, class attributes, module-level state of imported modules,
 contents of arrays (a numpy array the trace reads is an input, so its values are not
 baked in), state changed without going through `__setattr__` (a module's
 `__dict__` written directly), and collections beyond 64 items or 6 references deep.
-A traced function that changes a guarded value itself (a global counter) is retraced
-on every call, as its Python would run on every call.
+The guards are taken when the trace ends, from the state the traced function left:
+its own Python side effects (appending to a list, bumping a global counter) happen
+when it is traced, not on every call, and do not fail its guards.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GuardSet", "Same", "captured", "changed", "collect", "is_scalar", "register", "same"]
+__all__ = ["GuardSet", "Same", "add_captured", "changed", "collect", "is_scalar", "register", "same"]
 
 _MAX_DEPTH = 6
 _MAX_ITEMS = 64
@@ -235,26 +236,38 @@ class _Keys(_Guard):
 @dataclass(eq=False)
 class _Captured(_Guard):
     """A tensor the program reads as an input: its dtype and whether it requires grad
-    (and, where the program read `.grad` before setting it, whether `.grad` was None)."""
+    (tensor.py calls `changed()` when either changes: checked after a change only)."""
 
     tensor: Any = None
     dtype: Any = None
     requires_grad: bool = False
-    grad_none: bool | None = None
 
     def holds(self) -> bool:
         t = self.tensor
-        return t.dtype is self.dtype and t.requires_grad == self.requires_grad and (
-            self.grad_none is None or (t.grad is None) == self.grad_none)
+        return t.dtype is self.dtype and t.requires_grad == self.requires_grad
 
     def why(self) -> str:
         t = self.tensor
         what = f"a tensor of shape {list(t.shape)} that the program reads"
         if t.dtype is not self.dtype:
             return f"{what} changed dtype: {self.dtype.name} -> {t.dtype.name}"
-        if t.requires_grad != self.requires_grad:
-            return f"{what} changed requires_grad: {self.requires_grad} -> {t.requires_grad}"
-        return f"{what}: its .grad was {'' if self.grad_none else 'not '}None when traced"
+        return f"{what} changed requires_grad: {self.requires_grad} -> {t.requires_grad}"
+
+
+@dataclass(eq=False)
+class _GradNone(_Guard):
+    """Whether a captured tensor's `.grad` is None, where the program read `.grad`
+    before setting it (checked on every call: `.grad` changes every step)."""
+
+    tensor: Any = None
+    none: bool = True
+
+    def holds(self) -> bool:
+        return (self.tensor.grad is None) == self.none
+
+    def why(self) -> str:
+        return (f"the .grad of a tensor of shape {list(self.tensor.shape)} that the program "
+                f"reads was {'' if self.none else 'not '}None when traced")
 
 
 @dataclass(eq=False)
@@ -286,10 +299,11 @@ class _Snapshot(_Guard):
 @dataclass(eq=False)
 class GuardSet:
     """The guards of one trace. `holds()` runs on every call of a jitted function:
-    the plain guards each time, the snapshots only after `changed()`."""
+    the plain guards each time, the others (`snapshots`: registered objects, captured
+    tensors) only after `changed()`."""
 
     plain: list[_Guard] = field(default_factory=list)
-    snapshots: list[_Snapshot] = field(default_factory=list)
+    snapshots: list[_Guard] = field(default_factory=list)
     epoch: int = -1  # the epoch at which the snapshots were last found to hold
 
     def holds(self) -> bool:
@@ -327,9 +341,12 @@ def collect(fn: Callable) -> GuardSet:
     return guards
 
 
-def captured(tensor: Any, grad_none: bool | None) -> _Guard:
-    """The guard on a tensor the program reads (see `_Captured`)."""
-    return _Captured("", tensor, tensor.dtype, tensor.requires_grad, grad_none)
+def add_captured(guards: GuardSet, tensor: Any, grad_none: bool | None) -> None:
+    """Guard a tensor the program reads: its dtype and requires_grad, and whether its
+    `.grad` is None if the program read that (`grad_none` not None)."""
+    guards.snapshots.insert(0, _Captured("", tensor, tensor.dtype, tensor.requires_grad))
+    if grad_none is not None:
+        guards.plain.insert(0, _GradNone("", tensor, grad_none))
 
 
 def _name(fn: Any) -> str:

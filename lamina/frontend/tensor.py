@@ -27,6 +27,7 @@ from xdsl.ir import SSAValue
 from lamina import dtypes
 from lamina.errors import TraceError, with_location
 from lamina.frontend import graph as graphs
+from lamina.frontend import guards
 
 __all__ = ["Concrete", "Lazy", "State", "Tensor", "Traced"]
 
@@ -196,8 +197,14 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        guards.changed()  # a trace that read this tensor checks it again
         self._requires_grad = bool(flag)
         self._needs_grad = self._needs_grad or bool(flag)
+        state = self._state
+        if flag and self._is_leaf and isinstance(state, Traced):
+            # a leaf made inside a trace (`lm.randn(3).requires_grad_()`): backward()
+            # there fills its .grad
+            state.graph.leaf_owners[state.value] = self
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = flag
@@ -277,7 +284,8 @@ class Tensor:
         """Hold `array` from now on, as a concrete tensor (a jitted call's write-back,
         load_state_dict, an initializer, the RNG state); `dtype` converts in place."""
         assert tuple(array.shape) == self._shape, (array.shape, self._shape)
-        if dtype is not None:
+        if dtype is not None and dtype is not self._dtype:
+            guards.changed()  # a trace that read this tensor checks it again
             self._dtype = dtype
         self._state = Concrete(array)
 
@@ -323,6 +331,7 @@ class Tensor:
         """An in-place update wrote a value gradients flow through (`y[i] = v`, v
         requiring grad): as in torch, the tensor is now a result of that op."""
         if new._needs_grad and not self._needs_grad:
+            guards.changed()  # it requires grad now
             self._needs_grad = True
             self._is_leaf = False
 

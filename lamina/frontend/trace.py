@@ -39,7 +39,7 @@ from lamina.errors import ArgumentError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import pytree
 from lamina.frontend.guards import GuardSet
-from lamina.frontend.guards import captured as captured_guard
+from lamina.frontend.guards import add_captured as add_captured_guard
 from lamina.frontend.guards import collect as collect_guards
 from lamina.frontend.tensor import Tensor
 
@@ -125,7 +125,6 @@ def trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
 
 def _trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
                 treedef: pytree.TreeDef) -> Trace:
-    guards = collect_guards(fn)  # before it runs: the state the program is built from
     graph = graphs.Graph("jit")
     names = _arg_names(fn, len(args)) if len(leaves) == len(args) else {}
     with graphs.push(graph):
@@ -146,6 +145,7 @@ def _trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
         tensor._end_trace()
     for tensor, original in graph.grad_original.values():
         tensor._reset_grad(original)
+    guards = collect_guards(fn)  # the Python state as the traced function left it
     name = str(getattr(fn, "__name__", ""))
     module = graph.to_module(values, name=name if name.isidentifier() else "main")
     if donate and knobs.donate():
@@ -154,8 +154,9 @@ def _trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
     captured = graph.captured[len(inputs):]
     # `.grad`'s None-ness is guarded only where the program read it before setting it
     # (a step that starts with zero_grad() does not depend on it)
-    guards.plain[:0] = [captured_guard(t, (t.grad is None) if id(t) in graph.grad_read else None)
-                        for t in captured if isinstance(t, Tensor)]
+    for t in reversed(captured):
+        if isinstance(t, Tensor):
+            add_captured_guard(guards, t, (t.grad is None) if id(t) in graph.grad_read else None)
     return Trace(module=module, inputs=inputs, captured=captured, out_def=out_def,
                  outputs=outputs, data_writebacks=data_writebacks,
                  grad_writebacks=grad_writebacks, guards=guards)
