@@ -17,6 +17,7 @@
 | `LAMINA_CACHE_MB` | size cap of the compile cache directory in MiB; past it the least recently used entries are deleted (`0`: no cap) | `1024` |
 | `LAMINA_PROGRAM_CACHE` | compiled programs each in-memory cache keeps (each jitted function's signatures, eager mode's programs); the least recently used are dropped and their libraries unloaded once nothing uses them | `64` |
 | `LAMINA_RECOMPILE_LIMIT` | a jitted function that compiles more signatures than this warns once, naming the argument that changed (torch's `recompile_limit`; `0`: never) | `8` |
+| `LAMINA_LOG_RECOMPILES` | `1`: log every retrace of an `lm.jit` function, with the guard that failed (`lamina/frontend/guards.py`) | unset |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
 """
 
@@ -87,6 +88,10 @@ def pool_limit_bytes() -> int:
 
 def profile() -> bool:
     return get("LAMINA_PROFILE") == "1"
+
+
+def log_recompiles() -> bool:
+    return get("LAMINA_LOG_RECOMPILES") == "1"
 
 
 def donate() -> bool:

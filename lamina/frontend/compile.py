@@ -7,12 +7,19 @@ program pushed out is dropped, and its compiled library is unloaded once nothing
 else uses it (`lamina.runtime.cache`), so a loop over ever new shapes keeps memory
 and mapped libraries flat. `Recompiles` counts the signatures one jitted function
 compiled and, past `LAMINA_RECOMPILE_LIMIT`, warns once, naming the argument that
-changed (as torch's `recompile_limit`)."""
+changed (as torch's `recompile_limit`).
+
+Threads: one compile runs at a time (`_LOCK`). The pipeline is Python (the GIL
+serializes it anyway), and the backends write their artifacts under names derived
+from the program (the Triton runtime's temporary file is named after the process):
+two threads compiling the same program must not write one file together. A thread
+that waited finds the other's program in the cache."""
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,7 +31,7 @@ from lamina import knobs
 from lamina.frontend import pytree
 from lamina.runtime import backends
 
-__all__ = ["compile_module"]
+__all__ = ["cached", "compile_module"]
 
 
 class LRU(OrderedDict):
@@ -59,17 +66,34 @@ class LRU(OrderedDict):
 
 
 _CACHE: LRU = LRU()
+_LOCK = threading.RLock()
+
+
+def cached(key: tuple, backend: str | None = None) -> backends.Program | None:
+    """The program compiled before under `key` for `backend` (the default one), if any."""
+    return _CACHE.get((key, backend or backends.default_name()))
 
 
 def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | None = None,
                    name: str = "main", warm_start: bool = False) -> backends.Program:
     """`warm_start`: look the traced module up in the disk cache first and skip the
     pipeline on a hit (`lamina.runtime.plan_cache`; lm.jit calls, not `.lower()`)."""
-    from lamina.runtime import plan_cache  # (the C runtime: not imported before a compile)
 
     backend_name = backend or backends.default_name()
     if key is not None and (found := _CACHE.get((key, backend_name))) is not None:
         return found
+    with _LOCK:
+        if key is not None and (found := _CACHE.get((key, backend_name))) is not None:
+            return found  # compiled while we waited
+        program = _compile(module, backend_name, name, warm_start)
+        if key is not None:
+            _CACHE[(key, backend_name)] = program
+        return program
+
+
+def _compile(module: ModuleOp, backend_name: str, name: str, warm_start: bool) -> backends.Program:
+    from lamina.runtime import plan_cache  # (the C runtime: not imported before a compile)
+
     traced = str(module) if warm_start else None
     if traced is not None and (found := plan_cache.lookup(traced, backend_name)):
         return found
@@ -82,8 +106,6 @@ def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | No
     program = backends.get(backend_name).compile(module, dump)
     if traced is not None:
         plan_cache.store(traced, backend_name, program)
-    if key is not None:
-        _CACHE[(key, backend_name)] = program
     return program
 
 

@@ -155,7 +155,7 @@ def _index_tensor(x: Tensor, item: Any, n: int, d: int) -> Tensor:
             raise IndexOutOfRangeError(with_location(
                 f"getitem: index {bad} is out of range for dim {d} of size {n} "
                 f"({_describe(x)})"))
-        return Tensor(np.where(item < 0, item + n, item).astype(np.int64))
+        return Tensor._wrap(np.where(item < 0, item + n, item).astype(np.int64))
     if item.dtype not in (dtypes.int32, dtypes.int64):  # narrow ints would overflow below
         item = item.to(dtypes.int64)
     return ops.where(ops.lt(item, 0), ops.add(item, n), item)
@@ -213,17 +213,18 @@ def _advanced(y: Tensor, advanced: dict[int, Tensor]) -> Tensor:
 
 def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     """`x` with `x[index]` replaced by `value` (broadcast): the functional form of
-    `x[index] = value`. With advanced indices, repeated positions receive the sum of
-    their values (torch leaves that case unspecified)."""
+    `x[index] = value`. With advanced indices, a position named more than once takes
+    the value of its last occurrence, as numpy and torch's CPU kernels do (torch leaves
+    the order unspecified); it is assigned, never accumulated."""
     plan = _plan(x, index)
     if isinstance(value, Tensor):
         value = value.to(x.dtype) if value.dtype != x.dtype else value
     elif np.ndim(value) == 0:
         value = ops.full((), np.asarray(value).item(), dtype=x.dtype)
     else:
-        value = Tensor(np.asarray(value), dtype=x.dtype)
+        value = Tensor._wrap(np.asarray(value), dtype=x.dtype)
     if plan.advanced:
-        return _set_advanced(x, index, value)
+        return _set_advanced(x, index, value, _distinct(plan))
     region = tuple(len(range(*s)) for s in plan.slices)
     kept = tuple(n for i, n in enumerate(region) if i not in plan.dropped)
     v = ops.broadcast_to(value, kept) if value.shape != kept else value
@@ -247,21 +248,57 @@ def _zero(dt: dtypes.DType) -> bool | int | float:
     return False if dt == dtypes.bool_ else (0.0 if dt.is_floating_point else 0)
 
 
-def _set_advanced(x: Tensor, index: Any, value: Tensor) -> Tensor:
+def _set_advanced(x: Tensor, index: Any, value: Tensor, distinct: bool) -> Tensor:
     n = x.numel()
     positions = getitem(ops.reshape(ops.arange(n), x.shape), index)
-    flat_pos = ops.reshape(positions, (positions.numel(),))
-    work = x.dtype if x.dtype != dtypes.bool_ else dtypes.int32
-    v = ops.broadcast_to(value.to(work), positions.shape)
-    v = ops.reshape(v, (v.numel(),))
-    flat_type = tensor_type(work.ir_type, (n,))
-    summed = ops.emit(hl.ScatterAddOp, flat_pos, v, result_type=flat_type, axis=0)
-    ones = ops.full(v.shape, 1, dtype=dtypes.int32)
-    count = ops.emit(hl.ScatterAddOp, flat_pos, ones,
+    m = positions.numel()
+    v = ops.broadcast_to(value, positions.shape)
+    if m == 0:
+        return x
+    flat_pos = ops.reshape(positions, (m,))
+    v = ops.reshape(v, (m,))
+    count = ops.emit(hl.ScatterAddOp, flat_pos, ops.full((m,), 1, dtype=dtypes.int32),
                      result_type=tensor_type(dtypes.int32.ir_type, (n,)), axis=0)
-    summed = summed.to(x.dtype) if summed.dtype != x.dtype else summed
-    out = ops.where(ops.gt(count, 0), summed, ops.reshape(x, (n,)))
+    # which element of `v` each written position takes (scattered once per position),
+    # then gathered: exact for every dtype (a sum of one value and zeros would not be)
+    source = ops.arange(m)
+    if not distinct:
+        source = ops.where(_last_occurrences(flat_pos, n), source, 0)
+    writer = ops.emit(hl.ScatterAddOp, flat_pos, source,
+                      result_type=tensor_type(dtypes.int64.ir_type, (n,)), axis=0)
+    out = ops.where(ops.gt(count, 0), ops.emit(hl.GatherOp, v, writer, axis=0),
+                    ops.reshape(x, (n,)))
     return ops.reshape(out, x.shape)
+
+
+def _distinct(plan: _Plan) -> bool:
+    """Whether the advanced indices are known now and name every position once."""
+    arrays = [t._known_array() for t in plan.advanced.values()]
+    if builtins.any(a is None for a in arrays) or builtins.sum(a.size for a in arrays) > 1 << 20:
+        return False
+    rows = np.stack([a.reshape(-1) for a in np.broadcast_arrays(*arrays)])
+    return np.unique(rows, axis=1).shape[1] == rows.shape[1]
+
+
+def _last_occurrences(flat_pos: Tensor, n: int) -> Tensor:
+    """A mask of the j whose position flat_pos[j] (< n) no later j names again.
+
+    A scatter can only add, so each position's largest j is found one bit at a time,
+    from the top: the candidates of a position start as all its j; where one of them
+    has the bit set, those without it drop out. log2(m) rounds of a scatter and a
+    gather."""
+    m = flat_pos.numel()
+    j = ops.arange(m)
+    candidate = ops.full((m,), True, dtype=dtypes.bool_)
+    count_type = tensor_type(dtypes.int32.ir_type, (n,))
+    for b in reversed(range((m - 1).bit_length())):
+        has_bit = ops.eq(ops.bitwise_and(ops.floor_divide(j, 1 << b), 1), 1)
+        votes = ops.emit(hl.ScatterAddOp, flat_pos,
+                         ops.logical_and(candidate, has_bit).to(dtypes.int32),
+                         result_type=count_type, axis=0)
+        some = ops.gt(ops.emit(hl.GatherOp, votes, flat_pos, axis=0), 0)
+        candidate = ops.logical_and(candidate, ops.eq(has_bit, some))
+    return candidate
 
 
 # ---------------------------------------------------------------- API and Tensor methods

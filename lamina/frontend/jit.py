@@ -5,8 +5,10 @@ every array leaf, and the value of every other leaf (Python scalars and strings
 are static). Tensors the function reads from its closure (module parameters,
 optimizer state) become extra inputs; tensors it updates in place and `.grad`
 fields it sets become extra outputs, written back after every call. Guards on
-those captured tensors (shape, dtype, whether `.grad` was None) trigger a
-retrace when they no longer hold, as Dynamo's guards do. The tracing itself is
+the Python state the trace read (`lamina.frontend.guards`: a module's `training`
+flag, a float in a closure, which tensor a global holds) and on the captured
+tensors (dtype, whether `.grad` was None) trigger a retrace when they no longer
+hold, as Dynamo's guards do (`LAMINA_LOG_RECOMPILES=1` says which failed). The tracing itself is
 `lamina.frontend.trace` (its `Trace` holds the program and this plan); `lm.jit`
 adds the signature cache, compilation and the fast path for plain ndarrays.
 
@@ -21,6 +23,7 @@ Other backends allocate fresh outputs (same values). `LAMINA_DONATE=0` turns it 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +31,7 @@ from typing import Any
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from lamina import dtypes
+from lamina import dtypes, knobs
 from lamina.errors import ArgumentError, LaminaError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import pytree
@@ -100,6 +103,8 @@ class Jitted:
         key = (treedef, tuple(_leaf_signature(x) for x in leaves), backend)
         entry = self._cache.get(key)
         if entry is None or not entry.trace.guards_hold():
+            if entry is not None:
+                _log_retrace(self.fn, entry.trace)
             self._recompiles.note(args, kwargs)
             entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
             self._cache[key] = entry
@@ -165,6 +170,15 @@ class Lowered:
 
     def compile(self) -> Callable[..., list[np.ndarray]]:
         return lambda *arrays: self.program([as_array(a) for a in arrays])
+
+
+def _log_retrace(fn: Callable, trace: Trace) -> None:
+    """`LAMINA_LOG_RECOMPILES=1`: say which guard of the old trace failed."""
+    if knobs.log_recompiles():
+        code = getattr(fn, "__code__", None)
+        where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+        print(f"[lamina recompile] {getattr(fn, '__qualname__', fn)!s}{where}: "
+              f"{trace.guard_failure()}", file=sys.stderr)
 
 
 def _fast_key(backend: str, args: tuple) -> tuple | None:

@@ -34,7 +34,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _batch_fits(a: tuple[int, ...], b: tuple[int, ...]) -> bool:

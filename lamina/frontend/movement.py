@@ -19,7 +19,7 @@ from lamina.frontend.tensor import Tensor
 
 
 def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _dim(x: Tensor, dim: int, op: str, extra: int = 0) -> int:

@@ -6,6 +6,7 @@ dtypes, so broadcasting and casts show in the IR)."""
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,8 +49,14 @@ def method(fn):
 # ---------------------------------------------------------------- no_grad
 
 
-class _GradMode:
+class _GradModeState(threading.local):
+    """Whether ops record gradients: per thread, as torch's grad mode (a `no_grad`
+    block in one thread must not cut another thread's gradients)."""
+
     enabled = True
+
+
+_GradMode = _GradModeState()
 
 
 class no_grad:
@@ -88,7 +95,8 @@ def emit(op_cls: type[HlOp], *operands: Tensor, result_type=None, **props: Any) 
     graph = graphs.current()
     values = [t._ssa(graph) for t in operands]
     op = graph.append(op_cls.build(*values, result_type=result_type, **props))
-    needs_grad = builtins.any(t.needs_grad for t in operands)
+    # (a stop_gradient's result is one no gradient flows through, as torch's detach())
+    needs_grad = op_cls is not hl.StopGradientOp and builtins.any(t.needs_grad for t in operands)
     out = Tensor._from_value(op.results[0], graph, needs_grad and _GradMode.enabled)
     if needs_grad and not _GradMode.enabled and op_cls.DIFFERENTIABLE:
         # under no_grad the value is cut from the gradient graph explicitly
@@ -104,7 +112,7 @@ def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> T
     if isinstance(x, bool | int | float | np.bool_ | np.integer | np.floating) and like is not None:
         dt = dtypes.as_dtype(dtype) if dtype is not None else like.dtype
         return full(like.shape, x, dtype=dt)
-    return Tensor(x, dtype=dtype)
+    return Tensor._wrap(x, dtype=dtype)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -116,7 +124,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     array = np.array(data, copy=True)
     if dtype is None and not isinstance(data, np.ndarray) and array.dtype == np.float64:
         dtype = dtypes.default_float()  # Python floats become float32, as in torch
-    return Tensor(array, dtype=dtype, requires_grad=requires_grad)
+    return Tensor._wrap(array, dtype=dtype, requires_grad=requires_grad)
 
 
 def full(shape: Sequence[int] | int, value: Scalar, dtype: Any = None) -> Tensor:
@@ -193,7 +201,7 @@ def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> li
             raise DTypeError(with_location(
                 f"{op}: operands must be tensors, arrays or numbers, got "
                 f"{' and '.join(_describe(x) for x in xs)}"))
-    xs = tuple(x if isinstance(x, Tensor) or np.ndim(x) == 0 else Tensor(np.asarray(x))
+    xs = tuple(x if isinstance(x, Tensor) or np.ndim(x) == 0 else Tensor._wrap(np.asarray(x))
                for x in xs)
     dt = dtype or result_dtype(*xs)
     shape = broadcast_shapes(*(x.shape for x in xs if isinstance(x, Tensor)), op=op)
@@ -223,7 +231,7 @@ def _binary(op_cls: type[HlOp], a: TensorLike, b: TensorLike, dtype=None) -> Ten
 
 
 def _float_operand(x: TensorLike) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return x if x.dtype.is_floating_point else x.to(dtypes.default_float())
 
 
@@ -355,7 +363,7 @@ def logical_xor(a, b):
 
 @method
 def logical_not(a):
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    a = a if isinstance(a, Tensor) else Tensor._wrap(a)
     return emit(hl.NotOp, a.to(dtypes.bool_) if a.dtype != dtypes.bool_ else a)
 
 
@@ -384,7 +392,7 @@ def bitwise_xor(a, b):
 
 def where(cond, a, b):
     """cond ? a : b with broadcasting and promotion of a and b."""
-    cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond, dtype=bool))
+    cond = cond if isinstance(cond, Tensor) else Tensor._wrap(np.asarray(cond, dtype=bool))
     if cond.dtype != dtypes.bool_:
         cond = cond.to(dtypes.bool_)
     dt = result_dtype(a, b)
@@ -396,7 +404,7 @@ def where(cond, a, b):
 
 
 def _unary(op_cls: type[HlOp], x: TensorLike, floating: bool = True) -> Tensor:
-    x = _float_operand(x) if floating else (x if isinstance(x, Tensor) else Tensor(x))
+    x = _float_operand(x) if floating else (x if isinstance(x, Tensor) else Tensor._wrap(x))
     return emit(op_cls, x)
 
 
@@ -464,24 +472,24 @@ def cos(x):
 
 @method
 def floor(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return x if not x.dtype.is_floating_point else emit(hl.FloorOp, x)
 
 
 @method
 def ceil(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return x if not x.dtype.is_floating_point else emit(hl.CeilOp, x)
 
 
 @method
 def round(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return x if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
 
 
 def stop_gradient(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return emit(hl.StopGradientOp, x)
 
 
@@ -548,7 +556,7 @@ def tan(x):
 @method
 def relu(x):
     # where, not maximum: the gradient at exactly 0 is 0, as torch's (maximum splits ties)
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return where(gt(x, 0), x, 0)
 
 
@@ -602,7 +610,7 @@ def _reduce(op_cls, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
 
 @method
 def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dtype is not None:
         x = x.to(dtype)
     elif not x.dtype.is_floating_point:
@@ -612,7 +620,7 @@ def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 @method
 def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dtype is not None:
         x = x.to(dtype)
     elif not x.dtype.is_floating_point:
@@ -622,7 +630,7 @@ def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 @method
 def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if not (dtype is not None or x.dtype.is_floating_point):
         raise DTypeError(with_location(
             f"mean: needs a floating-point tensor, got {x.dtype.name} (pass dtype=)"))
@@ -709,13 +717,13 @@ def min(x, dim=None, keepdim: bool = False):
 
 @method
 def all(x, dim=None, keepdim: bool = False):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return eq(amin(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), True)
 
 
 @method
 def any(x, dim=None, keepdim: bool = False):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return eq(amax(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), False)
 
 
@@ -830,7 +838,7 @@ def empty(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def _concrete_full(shape, value, dtype, requires_grad) -> Tensor:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
-    return Tensor(np.full(_shape_arg(shape), value, dtype=dt.np_dtype),
+    return Tensor._wrap(np.full(_shape_arg(shape), value, dtype=dt.np_dtype),
                   requires_grad=requires_grad)
 
 

@@ -24,7 +24,7 @@ from lamina.frontend import graph as graphs
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
-_STATE = Tensor(np.array(0x5EED, dtype=np.int64))
+_STATE = Tensor._wrap(np.array(0x5EED, dtype=np.int64))
 
 
 def _tracing_jit() -> bool:
@@ -42,7 +42,7 @@ def manual_seed(seed: int) -> None:
 
 def get_rng_state() -> Tensor:
     """A copy of the generator state (a 0-d int64 tensor)."""
-    return Tensor(np.array(_STATE.numpy()))
+    return Tensor._wrap(np.array(_STATE.numpy()))
 
 
 def set_rng_state(state: Any) -> None:
@@ -58,7 +58,7 @@ def _next_seed() -> Tensor:
         return seed_value
     value = int(_STATE.numpy())
     _STATE._set_array(np.array(value + 1, np.int64))
-    return Tensor(np.array(value, np.int64))
+    return Tensor._wrap(np.array(value, np.int64))
 
 
 def _sample(shape: tuple[int, ...], dist: str, dtype: Any) -> Tensor:
@@ -75,7 +75,7 @@ def _float_dtype(dtype: Any, op: str) -> dtypes.DType:
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     if requires_grad and not graphs.tracing():
-        return Tensor(t.numpy(), requires_grad=True)
+        return Tensor._wrap(t.numpy(), requires_grad=True)
     return t
 
 
