@@ -177,10 +177,13 @@ class PowOp(BinaryOp):
             return np.power(a, b)
 
     def vjp(self, ct, out, a, b):
-        da = ct * b * a ** (b - 1.0)
-        # d/db a^b = a^b log a; defined as 0 where a == 0 (as torch does)
-        safe_log = ct.builder.select(a == 0.0, a.zeros_like(), a.abs().log())
-        db = ct * out * safe_log
+        # torch's rules: d/da = b a^(b-1), but 0 where b == 0 (also at a == 0);
+        # d/db = a^b log a (NaN for a < 0, -inf for 0^b with b < 0), but 0 where a == 0
+        # and b >= 0
+        select = ct.builder.select
+        da = select(b == 0.0, 0.0, ct * b * a ** (b - 1.0))
+        db = ct * out * a.log()
+        db = select(a == 0.0, select(b >= 0.0, 0.0, db), db)
         return (da, db)
 
     def scalar(self, s, a, b):
