@@ -182,8 +182,8 @@ def _plan(x: Tensor, index: Any) -> _Plan:
 
 def _index_tensor(x: Tensor, item: Any, n: int, d: int) -> Tensor:
     """An integer index tensor with negative indices wrapped (static ones checked now)."""
-    if isinstance(item, Tensor) and item._known_array() is not None:
-        item = item._known_array().astype(np.int64)  # checked now, as torch does
+    if isinstance(item, Tensor) and not item.is_traced:  # checked now, as torch does
+        item = item.numpy().astype(np.int64)
     if isinstance(item, np.ndarray):
         if item.size and (item.min() < -n or item.max() >= n):
             bad = item[(item < -n) | (item >= n)].reshape(-1)[0]

@@ -13,7 +13,15 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import tensor_type
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, TraceError, with_location
+from lamina.errors import (
+    ArgumentError,
+    DimError,
+    DTypeError,
+    ShapeError,
+    TraceError,
+    like,
+    with_location,
+)
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
@@ -191,14 +199,16 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     d = _dim(x, dim, "index_select")
     index = _check_index_dtype(_t(index), "index_select")
     if index.ndim > 1:
-        raise ShapeError(with_location(
+        raise like(ShapeError, IndexError)(with_location(
             f"index_select: index must be 1-D, got shape {list(index.shape)}"))
+    _check_static_index(index, x.shape[d] if x.ndim else 1, d, x, "index_select", low=0)
     return ops.emit(hl.GatherOp, x, index, axis=d)
 
 
 def embedding(indices: Any, weight: Tensor) -> Tensor:
     """Rows of `weight` at `indices`: shape indices.shape + (embedding_dim,)."""
     index = _check_index_dtype(_t(indices), "embedding")
+    _check_static_index(index, weight.shape[0], 0, weight, "embedding", low=0)
     return ops.emit(hl.GatherOp, weight, index, axis=0)
 
 
@@ -321,12 +331,15 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     return ops.where(mask, value, x)
 
 
-def _check_static_index(index: Tensor, n: int, d: int, x: Tensor, op: str) -> None:
-    """Indices known now must lie in [-n, n) (torch's IndexError)."""
+def _check_static_index(index: Tensor, n: int, d: int, x: Tensor, op: str, low: int | None = None
+                        ) -> None:
+    """Indices must lie in [low, n), low = -n unless given (torch's IndexError). Outside
+    lm.jit they are checked now (a lazy index is computed for it: compiled code would
+    clamp it instead); inside, the interpreter checks and compiled code clamps."""
     if index.is_traced or not index.numel():
         return
     values = index.numpy()
-    bad = values[(values < -n) | (values >= n)]
+    bad = values[(values < (-n if low is None else low)) | (values >= n)]
     if bad.size:
         from lamina.dialects.hl.indexing import IndexOutOfRangeError
 
@@ -342,8 +355,9 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | No
         ) -> Tensor:
     """torch.nn.functional.pad, constant mode: `pad` = (last_lo, last_hi, prev_lo, ...);
     negative amounts crop."""
-    if mode != "constant":
-        raise ArgumentError(with_location(f"pad: only mode='constant' is supported, got {mode!r}"))
+    if mode != "constant":  # torch: NotImplementedError for a mode it lacks
+        raise like(ArgumentError, NotImplementedError)(with_location(
+            f"pad: only mode='constant' is supported, got {mode!r}"))
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ArgumentError(with_location(
             f"pad: {len(pad)} padding values for a tensor of rank {x.ndim} (need pairs, at "
@@ -370,6 +384,7 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
             raise TraceError(with_location(
                 "one_hot: num_classes must be given inside lm.jit (it sets the result shape)"))
         num_classes = int(indices.numpy().max()) + 1 if indices.numel() else 0
+    _check_static_index(indices, num_classes, -1, indices, "one_hot", low=0)
     shape = indices.shape + (num_classes,)
     classes = ops.emit(hl.IotaOp, result_type=tensor_type(indices.dtype.ir_type, shape),
                        dim=len(shape) - 1)

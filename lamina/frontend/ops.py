@@ -14,7 +14,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import HlOp, tensor_type
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Tensor
 
@@ -113,7 +113,10 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         data = data.numpy()
     if isinstance(data, list | tuple) and data and builtins.any(isinstance(d, Tensor) for d in data):
         data = [np.asarray(d) for d in data]
-    array = np.array(data, copy=True)
+    try:
+        array = np.array(data, copy=True)
+    except ValueError as err:  # ragged nested lists
+        raise ArgumentError(with_location(f"tensor: {err}")) from None
     if dtype is None and not isinstance(data, np.ndarray) and array.dtype == np.float64:
         dtype = dtypes.default_float()  # Python floats become float32, as in torch
     return Tensor(array, dtype=dtype, requires_grad=requires_grad)
@@ -284,8 +287,11 @@ def add(a, b, alpha: Scalar = 1):
 
 @method
 def sub(a, b, alpha: Scalar = 1):
-    if isinstance(a, Tensor) and a.dtype == dtypes.bool_:
-        raise DTypeError(with_location("sub: subtraction of bool tensors is not supported"))
+    if builtins.any(isinstance(v, bool | np.bool_) or isinstance(v, Tensor) and v.dtype ==
+                    dtypes.bool_ for v in (a, b)):
+        raise DTypeError(with_location(
+            "sub: subtraction with a bool tensor is not supported (to invert a mask, use ~ "
+            "or logical_not; for two masks, ^ or logical_xor)"))
     return _binary(hl.SubOp, a, b if alpha == 1 else mul(b, alpha))
 
 
@@ -309,7 +315,8 @@ def div(a, b, rounding_mode: str | None = None):
         out = where(q < 0, ceil(q), floor(q))
         dt = result_dtype(a, b)
         return out if dt.is_floating_point else out.to(dt)
-    raise ValueError(f"div: unknown rounding_mode {rounding_mode!r}")
+    raise ArgumentError(with_location(
+        f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"))
 
 
 true_divide = divide = div
@@ -413,9 +420,9 @@ def logical_not(a):
 def _bitwise(op_cls: type[HlOp], a: TensorLike, b: TensorLike) -> Tensor:
     """Bitwise ops are defined on integer and bool tensors only (as in torch)."""
     dt = result_dtype(a, b)
-    if dt.is_floating_point:
+    if dt.is_floating_point:  # torch: NotImplementedError ("not implemented for 'Float'")
         name = op_cls.name.removeprefix("hl.")
-        raise DTypeError(with_location(
+        raise like(DTypeError, NotImplementedError)(with_location(
             f"bitwise_{name}: needs integer or bool tensors, got "
             f"{' and '.join(_describe(x) for x in (a, b))}"))
     return _binary(op_cls, a, b)
@@ -436,7 +443,10 @@ def bitwise_xor(a, b):
 def where(cond, a, b):
     """cond ? a : b with broadcasting and promotion of a and b."""
     cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond, dtype=bool))
-    if cond.dtype != dtypes.bool_:
+    if cond.dtype not in (dtypes.bool_, dtypes.uint8):
+        raise DTypeError(with_location(
+            f"where: the condition must be a bool tensor, got dtype {cond.dtype.name}"))
+    if cond.dtype != dtypes.bool_:  # uint8: torch's deprecated mask dtype
         cond = cond.to(dtypes.bool_)
     dt = result_dtype(a, b)
     shapes = [cond.shape] + [x.shape for x in (a, b) if isinstance(x, Tensor)]
@@ -458,9 +468,18 @@ def neg(x):
     return _unary(hl.NegOp, x, floating=False)
 
 
+def _no_bool(x: Any, op: str) -> Tensor:
+    """torch has no kernel of `op` for bool tensors (a NotImplementedError there)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.dtype == dtypes.bool_:
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"{op}: not implemented for bool tensors"))
+    return x
+
+
 @method
 def abs(x):
-    return _unary(hl.AbsOp, x, floating=False)
+    return _unary(hl.AbsOp, _no_bool(x, "abs"), floating=False)
 
 
 @method
@@ -515,19 +534,19 @@ def cos(x):
 
 @method
 def floor(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = _no_bool(x, "floor")
     return fresh(x) if not x.dtype.is_floating_point else emit(hl.FloorOp, x)
 
 
 @method
 def ceil(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = _no_bool(x, "ceil")
     return fresh(x) if not x.dtype.is_floating_point else emit(hl.CeilOp, x)
 
 
 @method
 def round(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = _no_bool(x, "round")
     return fresh(x) if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
 
 
@@ -538,7 +557,8 @@ def stop_gradient(x):
 
 @method
 def square(x):
-    return mul(x, x)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return mul(x, x) if x.dtype != dtypes.bool_ else square(x.to(dtypes.int64))  # torch: int64
 
 
 @method
@@ -599,7 +619,7 @@ def tan(x):
 @method
 def relu(x):
     # where, not maximum: the gradient at exactly 0 is 0, as torch's (maximum splits ties)
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = _no_bool(x, "relu")
     return where(gt(x, 0), x, 0)
 
 
@@ -757,12 +777,25 @@ def std(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction
 
 @method
 def amax(x, dim=None, keepdim: bool = False):
-    return _reduce(hl.ReduceMaxOp, x, _dims(x, dim, "amax"), keepdim)
+    return _reduce(hl.ReduceMaxOp, x, _extremum_dims(x, dim, "amax"), keepdim)
 
 
 @method
 def amin(x, dim=None, keepdim: bool = False):
-    return _reduce(hl.ReduceMinOp, x, _dims(x, dim, "amin"), keepdim)
+    return _reduce(hl.ReduceMinOp, x, _extremum_dims(x, dim, "amin"), keepdim)
+
+
+def _extremum_dims(x: Any, dim: Any, op: str) -> tuple[int, ...]:
+    """The dims of a max/min; none of them may be empty (there is no extremum of nothing)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    dims = _dims(x, dim, op)
+    for d in dims:
+        if x.shape[d] == 0:
+            kind = ShapeError if dim is None else DimError  # torch: RuntimeError / IndexError
+            raise kind(with_location(
+                f"{op}: cannot reduce the empty dim {d} of shape {list(x.shape)} (there is "
+                "no extremum of no elements)"))
+    return dims
 
 
 def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
@@ -786,12 +819,12 @@ def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
 
 @method
 def argmax(x, dim=None, keepdim: bool = False):
-    return _arg(hl.ArgMaxOp, x, dim, keepdim, "argmax")
+    return _arg(hl.ArgMaxOp, _no_bool(x, "argmax"), dim, keepdim, "argmax")
 
 
 @method
 def argmin(x, dim=None, keepdim: bool = False):
-    return _arg(hl.ArgMinOp, x, dim, keepdim, "argmin")
+    return _arg(hl.ArgMinOp, _no_bool(x, "argmin"), dim, keepdim, "argmin")
 
 
 class _ValuesIndices(tuple):
@@ -855,6 +888,9 @@ def _logical_reduce(x: Any, dim: Any, keepdim: bool, op: str) -> Tensor:
 def logsumexp(x, dim, keepdim: bool = False):
     x = _float_operand(x)
     dims = _dims(x, dim, "logsumexp")
+    if builtins.any(x.shape[d] == 0 for d in dims):  # log(0): -inf
+        return _keep(full(tuple(n for i, n in enumerate(x.shape) if i not in dims),
+                          float("-inf"), x.dtype), x, dims, keepdim)
     m = stop_gradient(amax(x, dims, keepdim=True))
     m = where(eq(abs(m), float("inf")), zeros_like(m), m)
     out = add(log(sum(exp(sub(x, m)), dims, keepdim=True)), m)

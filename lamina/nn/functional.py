@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import indexing, random
 from lamina.frontend import ops as O
-from lamina.frontend.indexing import one_hot  # noqa: F401  (re-exported)
+from lamina.frontend.indexing import one_hot, pad  # noqa: F401  (re-exported)
 from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
 from lamina.frontend.tensor import Tensor
 
@@ -29,7 +29,7 @@ __all__ = [
     "softmax", "tanh",
 ]
 
-__all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot"]  # re-exported from their owners
+__all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot", "pad"]  # re-exported from their owners
 
 
 def __dir__() -> list[str]:
@@ -80,21 +80,26 @@ def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
     return dim
 
 
-def _shifted(input: Tensor, dim: int, dtype: Any) -> Tensor:
+def _shifted(input: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
+    elif not input.dtype.is_floating_point:  # torch: "... not implemented for 'Long'"
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"{op}: needs a floating-point tensor, got {input.dtype.name} (pass dtype=)"))
+    if input.ndim and input.shape[dim] == 0:  # nothing to normalize (and no max to shift by)
+        return input
     return input - O.stop_gradient(O.amax(input, dim, keepdim=True))
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     dim = _softmax_dim(input, dim, "softmax")
-    z = O.exp(_shifted(input, dim, dtype))
+    z = O.exp(_shifted(_t(input), dim, dtype, "softmax"))
     return z / z.sum(dim, keepdim=True)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     dim = _softmax_dim(input, dim, "log_softmax")
-    z = _shifted(input, dim, dtype)
+    z = _shifted(_t(input), dim, dtype, "log_softmax")
     return z - O.log(O.exp(z).sum(dim, keepdim=True))
 
 
