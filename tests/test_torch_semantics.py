@@ -204,6 +204,18 @@ def test_int_tensor_to_a_float_power_is_float():
           torch.from_numpy(i) ** torch.tensor(2.0, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_pow_is_exact_and_wraps_as_torch(backend):
+    a = np.array([3, -3, 7, 2, 5, 0, -1, 1, 2, -1, 0, 4], np.int64)
+    b = np.array([39, 39, 22, 63, 30, 0, 7, 100, -1, -3, -2, -2], np.int64)
+    f = lm.jit(lambda a, b: a ** b, backend=backend)
+    _same(f(a, b), torch.from_numpy(a) ** torch.from_numpy(b))
+    for dt in ("int32", "int16", "uint8"):
+        x, y = a.astype(dt), np.abs(b).astype(dt)
+        _same(f(x, y), torch.from_numpy(x) ** torch.from_numpy(y))
+    _same(lm.jit(lambda a: a ** 39, backend=backend)(a), torch.from_numpy(a) ** 39)
+
+
 def test_zero_dim_ops_return_new_tensors_with_their_own_graph():
     ops = {
         "sum": lambda t: t.sum(), "mean": lambda t: t.mean(), "prod": lambda t: t.prod(),
