@@ -82,13 +82,13 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt = _float_dtype(dtype, "rand")
-    return _finish(_sample(ops._shape_arg(shape), "uniform", dt), requires_grad)
+    return _finish(_sample(ops._new_shape(shape, "rand"), "uniform", dt), requires_grad)
 
 
 def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt = _float_dtype(dtype, "randn")
-    return _finish(_sample(ops._shape_arg(shape), "normal", dt), requires_grad)
+    return _finish(_sample(ops._new_shape(shape, "randn"), "normal", dt), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None
@@ -100,7 +100,7 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: 
         raise ArgumentError(with_location(f"randint: need low < high, got [{low}, {high})"))
     if high - low > 2**32:
         raise ArgumentError(with_location(f"randint: range [{low}, {high}) exceeds 2**32"))
-    bits = _sample(ops._shape_arg(size), "bits", dtypes.int64)
+    bits = _sample(ops._new_shape(size, "randint"), "bits", dtypes.int64)
     out = ops.add(ops.remainder(bits, high - low), low)
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
     return out if dt == dtypes.int64 else out.to(dt)

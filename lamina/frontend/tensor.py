@@ -25,7 +25,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from lamina import dtypes
-from lamina.errors import TraceError, with_location
+from lamina.errors import ArgumentError, DTypeError, ShapeError, TraceError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import guards
 
@@ -132,7 +132,8 @@ class Tensor:
         self._grad: Tensor | None = None
         self._is_leaf = True
         if requires_grad and not self._dtype.is_floating_point:
-            raise TypeError("only floating-point tensors can require gradients")
+            raise DTypeError(with_location(
+                f"only floating-point tensors can require gradients, not {self._dtype.name}"))
 
     @classmethod
     def _from_value(cls, value: SSAValue, graph: graphs.Graph, needs_grad: bool) -> Tensor:
@@ -175,7 +176,7 @@ class Tensor:
 
     def __len__(self) -> int:
         if not self._shape:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentError(with_location("len() of a 0-d tensor"))
         return self._shape[0]
 
     @property
@@ -198,6 +199,9 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
         guards.changed()  # a trace that read this tensor checks it again
+        if flag and not self._dtype.is_floating_point:
+            raise DTypeError(with_location(
+                f"only floating-point tensors can require gradients, not {self._dtype.name}"))
         self._requires_grad = bool(flag)
         self._needs_grad = self._needs_grad or bool(flag)
         state = self._state
@@ -360,8 +364,9 @@ class Tensor:
 
     def item(self) -> bool | int | float:
         data = self._concrete()
-        if data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self._shape}")
+        if data.size != 1:  # torch: RuntimeError (ValueError through float())
+            raise ShapeError(with_location(
+                f"item() needs a tensor with one element, got shape {list(self._shape)}"))
         return data.reshape(()).item()
 
     def tolist(self) -> Any:
