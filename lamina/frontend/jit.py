@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,7 @@ class Jitted:
         # (backend, (shape, dtype) per argument) -> entry
         self._fast: dict[tuple, _Entry] = LRU()
         self._recompiles = Recompiles(fn, _leaf_signature)  # LAMINA_RECOMPILE_LIMIT
+        self._lock = threading.RLock()
         functools.update_wrapper(self, fn)
 
     # ------------------------------------------------------------ calling
@@ -103,15 +105,25 @@ class Jitted:
         key = (treedef, tuple(_leaf_signature(x) for x in leaves), backend)
         entry = self._cache.get(key)
         if entry is None or not entry.trace.guards_hold():
+            entry = self._miss(key, args, kwargs, leaves, treedef, backend)
+        if fast is not None and entry.trace.inputs == list(range(len(args))) and all(
+                a.dtype == dtypes.from_numpy(a.dtype).np_dtype for a in args):
+            self._fast[fast] = entry
+        return self._run(entry, leaves)
+
+    def _miss(self, key, args, kwargs, leaves, treedef, backend: str) -> _Entry:
+        """Trace and compile a signature not cached (or whose guards failed). Threads
+        that miss together compile once: the others find the first one's entry."""
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and entry.trace.guards_hold():
+                return entry
             if entry is not None:
                 _log_retrace(self.fn, entry.trace)
             self._recompiles.note(args, kwargs)
             entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
             self._cache[key] = entry
-        if fast is not None and entry.trace.inputs == list(range(len(args))) and all(
-                a.dtype == dtypes.from_numpy(a.dtype).np_dtype for a in args):
-            self._fast[fast] = entry
-        return self._run(entry, leaves)
+            return entry
 
     def _run(self, entry: _Entry, leaves: list[Any] | tuple, ready: bool = False) -> Any:
         """`ready`: the leaves are exactly the program's arrays (the fast path)."""

@@ -201,7 +201,7 @@ def broadcast_shapes(*shapes: Sequence[int] | int, op: str = "broadcast_shapes"
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     """torch.broadcast_to (a new tensor even when the shape is x's)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     shape = _shape_arg(shape)
     offset = len(shape) - x.ndim
     shape = tuple(x.shape[i - offset] if s == -1 and i >= offset else s
@@ -242,7 +242,7 @@ def result_dtype(*xs: TensorLike) -> dtypes.DType:
 
 def _as_operand(x: Any) -> Tensor:
     """An array-like operand as a tensor (lists as `lm.tensor` makes them)."""
-    return x if isinstance(x, Tensor) else (Tensor(x) if isinstance(x, np.ndarray) else tensor(x))
+    return x if isinstance(x, Tensor) else (Tensor._wrap(x) if isinstance(x, np.ndarray) else tensor(x))
 
 
 def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> list[Tensor]:
@@ -450,7 +450,7 @@ def bitwise_xor(a, b):
 
 def where(cond, a, b):
     """cond ? a : b with broadcasting and promotion of a and b."""
-    cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond, dtype=bool))
+    cond = cond if isinstance(cond, Tensor) else Tensor._wrap(np.asarray(cond, dtype=bool))
     if cond.dtype not in (dtypes.bool_, dtypes.uint8):
         raise DTypeError(with_location(
             f"where: the condition must be a bool tensor, got dtype {cond.dtype.name}"))
@@ -478,7 +478,7 @@ def neg(x):
 
 def _no_bool(x: Any, op: str) -> Tensor:
     """torch has no kernel of `op` for bool tensors (a NotImplementedError there)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if x.dtype == dtypes.bool_:
         raise like(DTypeError, NotImplementedError)(with_location(
             f"{op}: not implemented for bool tensors"))
@@ -565,7 +565,7 @@ def stop_gradient(x):
 
 @method
 def square(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return mul(x, x) if x.dtype != dtypes.bool_ else square(x.to(dtypes.int64))  # torch: int64
 
 
@@ -638,7 +638,7 @@ def clamp(x, min=None, max=None):
     bound where the result is that bound."""
     if min is None and max is None:
         raise ArgumentError(with_location("clamp: at least one of min and max must be given"))
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     dt = result_dtype(x, *(v for v in (min, max) if v is not None))
     x = x.to(dt) if x.dtype != dt else x
     lo = None if min is None else _bound(min, dt)
@@ -764,7 +764,7 @@ def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
 def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
     """torch.var: `var(x, unbiased)`, `var(x, dim, unbiased, keepdim)` or
     `var(x, dim, correction=, keepdim=)`; the divisor is max(0, N - correction)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if isinstance(dim, bool):  # torch's var(input, unbiased) overload
         dim, unbiased = None, dim
     if not x.dtype.is_floating_point:
@@ -795,7 +795,7 @@ def amin(x, dim=None, keepdim: bool = False):
 
 def _extremum_dims(x: Any, dim: Any, op: str) -> tuple[int, ...]:
     """The dims of a max/min; none of them may be empty (there is no extremum of nothing)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     dims = _dims(x, dim, op)
     for d in dims:
         if x.shape[d] == 0:
@@ -807,7 +807,7 @@ def _extremum_dims(x: Any, dim: Any, op: str) -> tuple[int, ...]:
 
 
 def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dim is None:
         if x.numel() == 0:
             raise DimError(with_location(
@@ -879,7 +879,7 @@ def any(x, dim=None, keepdim: bool = False):
 
 
 def _logical_reduce(x: Any, dim: Any, keepdim: bool, op: str) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     truth = fresh(x) if x.dtype == dtypes.bool_ else ne(x, 0)
     dims = _dims(x, dim, op, empty_is_all=False)
     if not dims:
