@@ -1,6 +1,9 @@
 """`lm.nn`: modules, parameters, layers and losses with PyTorch's names."""
 
+from lamina.nn import activation as _activation_modules
 from lamina.nn import functional, init
+from lamina.nn import loss as _loss_modules
+from lamina.nn.activation import *  # noqa: F403
 from lamina.nn.attention import MultiheadAttention
 from lamina.nn.containers import ModuleDict, ModuleList, Sequential
 from lamina.nn.layers import (
@@ -21,12 +24,14 @@ from lamina.nn.layers import (
     Softmax,
     Tanh,
 )
-from lamina.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from lamina.nn.loss import *  # noqa: F403
 from lamina.nn.module import Module, Parameter
 
 __all__ = [
-    "GELU", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
-    "Embedding", "Flatten", "Identity", "L1Loss", "LayerNorm", "Linear", "LogSoftmax", "MSELoss",
-    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss",
-    "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "GELU", "AvgPool2d", "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm",
+    "Linear", "LogSoftmax", "MaxPool2d", "Module", "ModuleDict", "ModuleList",
+    "MultiheadAttention", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
+    "Tanh", "functional", "init",
 ]
+__all__ += _activation_modules.__all__
+__all__ += _loss_modules.__all__

@@ -398,3 +398,13 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+# ---------------------------------------------------------------- the rest, by family
+
+from lamina.nn import functional_activation as _activation  # noqa: E402
+from lamina.nn import functional_loss as _loss  # noqa: E402
+from lamina.nn.functional_activation import *  # noqa: E402, F403
+from lamina.nn.functional_loss import *  # noqa: E402, F403
+
+__all__ += [*_activation.__all__, *_loss.__all__]
