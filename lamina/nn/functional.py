@@ -404,7 +404,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
 from lamina.nn import functional_activation as _activation  # noqa: E402
 from lamina.nn import functional_loss as _loss  # noqa: E402
+from lamina.nn import functional_norm as _norm  # noqa: E402
 from lamina.nn.functional_activation import *  # noqa: E402, F403
 from lamina.nn.functional_loss import *  # noqa: E402, F403
+from lamina.nn.functional_norm import *  # noqa: E402, F403
 
-__all__ += [*_activation.__all__, *_loss.__all__]
+__all__ += [*_activation.__all__, *_loss.__all__, *_norm.__all__]
