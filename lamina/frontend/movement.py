@@ -353,11 +353,16 @@ def _check_static_index(index: Tensor, n: int, d: int, x: Tensor, op: str, low: 
 
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
         ) -> Tensor:
-    """torch.nn.functional.pad, constant mode: `pad` = (last_lo, last_hi, prev_lo, ...);
-    negative amounts crop."""
+    """torch.nn.functional.pad: `pad` = (last_lo, last_hi, prev_lo, ...). Constant mode
+    pads with `value` (negative amounts crop); 'reflect', 'replicate' and 'circular' pad
+    the trailing 1-3 dims by reading the input at mirrored, clamped or wrapped positions
+    (a gather: exact, and its gradient sums onto the positions read)."""
+    if mode in ("reflect", "replicate", "circular"):
+        return _pad_by_index(x, pad, mode)
     if mode != "constant":  # torch: NotImplementedError for a mode it lacks
         raise like(ArgumentError, NotImplementedError)(with_location(
-            f"pad: only mode='constant' is supported, got {mode!r}"))
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got "
+            f"{mode!r}"))
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ArgumentError(with_location(
             f"pad: {len(pad)} padding values for a tensor of rank {x.ndim} (need pairs, at "
@@ -374,6 +379,45 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | No
                                                   else int(v))
     return ops.emit(hl.PadOp, x, low=tuple(low), high=tuple(high), interior=(0,) * x.ndim,
                     value=v)
+
+
+def _pad_by_index(x: Tensor, pad: Sequence[int], mode: str) -> Tensor:
+    n_dims = len(pad) // 2
+    if len(pad) % 2 or not 1 <= n_dims <= 3 or x.ndim not in (n_dims + 1, n_dims + 2):
+        raise like(ArgumentError, NotImplementedError)(with_location(
+            f"pad: mode {mode!r} pads the last k = 1 to 3 dims of a (k+1)-D or (k+2)-D "
+            f"tensor (2k padding values); got {len(pad)} values for shape {list(x.shape)}"))
+    for i in range(n_dims):
+        d = x.ndim - 1 - i
+        lo, hi, n = int(pad[2 * i]), int(pad[2 * i + 1]), x.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ArgumentError(with_location(
+                f"pad: padding ({lo}, {hi}) should be less than the input size {n} of dim "
+                f"{d} for mode 'reflect' (shape {list(x.shape)})"))
+        if mode == "circular" and (lo > n or hi > n):
+            raise ArgumentError(with_location(
+                f"pad: padding ({lo}, {hi}) may be at most the input size {n} of dim {d} "
+                f"for mode 'circular' (shape {list(x.shape)})"))
+        if n == 0 and lo + hi > 0:
+            raise ShapeError(with_location(
+                f"pad: cannot pad the empty dim {d} of shape {list(x.shape)} in mode {mode!r}"))
+        # negative amounts crop; circular mode wraps around the part kept, reflect and
+        # replicate read the whole dim (torch's choices)
+        kept = np.arange(max(-lo, 0), n - max(-hi, 0)) if mode == "circular" else np.arange(n)
+        m = len(kept)
+        positions = (np.arange(-max(lo, 0), m + max(hi, 0)) if mode == "circular"
+                     else np.arange(-lo, n + hi))
+        if mode == "reflect":
+            period = max(2 * (m - 1), 1)
+            positions = np.abs(positions) % period
+            positions = np.where(positions >= m, period - positions, positions)
+        elif mode == "replicate":
+            positions = np.clip(positions, 0, m - 1)
+        else:
+            positions = positions % m
+        positions = kept[positions]
+        x = ops.emit(hl.GatherOp, x, Tensor._wrap(positions.astype(np.int64)), axis=d)
+    return x
 
 
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:

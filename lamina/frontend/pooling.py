@@ -18,7 +18,11 @@ from lamina.frontend import ops
 from lamina.frontend.linalg import _shape_error, _tensor, _tuple, matmul
 from lamina.frontend.tensor import Tensor
 
-__all__ = ["adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "lp_pool1d", "lp_pool2d", "max_pool1d", "max_pool2d", "max_pool3d",
+]
 
 
 def _pool_geometry(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
@@ -78,6 +82,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      ceil_mode, return_indices)
 
 
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> Tensor:
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation,
+                     ceil_mode, return_indices)
+
+
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices) -> Tensor:
     if return_indices:
@@ -101,6 +111,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     """torch.nn.functional.avg_pool2d: a window sum divided by a per-position count
     computed at trace time (shapes are static), with torch's count_include_pad rule."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None) -> Tensor:
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
 
@@ -134,19 +150,98 @@ def _window_counts(size: int, k: int, s: int, pad: int, out: int, include_pad: b
     return (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
 
 
-def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+def _output_sizes(op: str, x: Tensor, nd: int, output_size: Any) -> list[int]:
+    sizes = [output_size] * nd if output_size is None or isinstance(output_size, int) \
+        else list(output_size)
+    if len(sizes) != nd:
+        raise ArgumentError(with_location(
+            f"{op}: output_size must be an int or {nd} values, got {output_size!r}"))
+    spatial = x.shape[x.ndim - nd:]
+    out = [n if o is None else int(o) for n, o in zip(spatial, sizes, strict=True)]
+    if any(o < 0 for o in out) or any(n == 0 for n in spatial):
+        raise _shape_error(op, f"output_size {out} and input of shape {list(x.shape)}: sizes "
+                           "must be non-negative and the input's spatial dims non-empty")
+    return out
+
+
+def _adaptive_avg(op: str, nd: int, input: Any, output_size: Any) -> Tensor:
     """torch's adaptive average pooling: bin i of n covers [floor(i*n_in/n), ceil((i+1)*
-    n_in/n)); written as two matmuls with averaging matrices built at trace time."""
-    x = _pool_input("adaptive_avg_pool2d", input, 2)
+    n_in/n)); one matmul per spatial dim with averaging matrices built at trace time."""
+    x = _pool_input(op, input, nd)
     if not x.dtype.is_floating_point:
-        raise DTypeError(with_location("adaptive_avg_pool2d: needs a floating-point tensor, "
-                                       f"got {x.dtype.name}"))
-    h, w = x.shape[-2:]
-    oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
-    oh, ow = h if oh is None else oh, w if ow is None else ow
-    rows = ops.constant(_bins(h, oh), dtype=x.dtype)
-    cols = ops.constant(_bins(w, ow).T, dtype=x.dtype)
-    return matmul(matmul(rows, x), cols)
+        raise DTypeError(with_location(f"{op}: needs a floating-point tensor, got "
+                                       f"{x.dtype.name}"))
+    outs = _output_sizes(op, x, nd, output_size)
+    for i, out in enumerate(outs):
+        d = x.ndim - nd + i
+        bins = ops.constant(_bins(x.shape[d], out).T, dtype=x.dtype)
+        x = matmul(x.transpose(d, -1), bins).transpose(d, -1)
+    return x
+
+
+def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool3d(input: Any, output_size: Any) -> Tensor:
+    return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
+
+
+def _adaptive_max(op: str, nd: int, input: Any, output_size: Any,
+                  return_indices: bool) -> Tensor:
+    """The maximum over torch's adaptive bins; separable, so one dim at a time: each bin
+    a slice reduced with amax, the bins concatenated."""
+    if return_indices:
+        raise ArgumentError(with_location(f"{op}: return_indices=True is not supported"))
+    x = _pool_input(op, input, nd)
+    if x.dtype == dtypes.bool_:
+        raise DTypeError(with_location(f"{op}: not supported for bool tensors"))
+    from lamina.frontend import movement
+
+    for i, out in enumerate(_output_sizes(op, x, nd, output_size)):
+        d, n = x.ndim - nd + i, x.shape[x.ndim - nd + i]
+        parts = []
+        for b in range(out):
+            start, end = (b * n) // out, math.ceil((b + 1) * n / out)
+            parts.append(ops.amax(movement.narrow(x, d, start, end - start), d, True))
+        x = movement.cat(parts, d)
+    return x
+
+
+def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Tensor:
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Tensor:
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Any, output_size: Any, return_indices: bool = False) -> Tensor:
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def _lp_pool(op: str, nd: int, input: Any, norm_type: float, kernel_size: Any, stride: Any,
+             ceil_mode: bool) -> Tensor:
+    """(Σ x^p over the window)^(1/p), as torch computes it (from the average pool)."""
+    x = _pool_input(op, input, nd)
+    kernel = _tuple(kernel_size, nd, op, "kernel_size")
+    avg = _avg_pool(op, nd, ops.pow(x, norm_type), kernel, stride, 0, ceil_mode, True, None)
+    count = math.prod(kernel)
+    return ops.pow(ops.sign(avg) * ops.relu(ops.abs(avg)) * count, 1.0 / norm_type)
+
+
+def lp_pool1d(input: Any, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Any, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    return _lp_pool("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def _bins(n: int, out: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 
 from lamina.nn.module import Module
 
-__all__ = ["ModuleDict", "ModuleList", "Sequential"]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
 
 
 class Sequential(Module):
@@ -99,3 +99,80 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+
+class ParameterList(Module):
+    """Parameters held in order, registered as "0", "1", ... (torch's keys)."""
+
+    def __init__(self, values: Iterable[Any] | None = None):
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value: Any) -> ParameterList:
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, idx: int) -> Any:
+        return list(self._parameters.values())[idx]
+
+    def __setitem__(self, idx: int, value: Any) -> None:
+        key = list(self._parameters)[idx]
+        self.register_parameter(key, _as_parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._parameters.values())
+
+
+class ParameterDict(Module):
+    """Parameters by name (a dict that registers what it holds)."""
+
+    def __init__(self, parameters: Mapping[str, Any] | None = None):
+        super().__init__()
+        for key, value in (parameters or {}).items():
+            self[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def keys(self) -> Iterable[str]:
+        return self._parameters.keys()
+
+    def values(self) -> Iterable[Any]:
+        return self._parameters.values()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return self._parameters.items()
+
+    def update(self, parameters: Mapping[str, Any]) -> None:
+        for key, value in parameters.items():
+            self[key] = value
+
+
+def _as_parameter(value: Any) -> Any:
+    from lamina.nn.module import Parameter
+
+    return value if isinstance(value, Parameter) or value is None else Parameter(value)

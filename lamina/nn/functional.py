@@ -23,7 +23,7 @@ from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401 
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
     "embedding", "gelu", "l1_loss", "layer_norm", "linear", "log_softmax", "mse_loss",
     "nll_loss", "normalize", "relu", "scaled_dot_product_attention", "sigmoid", "silu",
     "softmax", "tanh",
@@ -157,6 +157,15 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int, weight: Ten
     out = centered * O.rsqrt(var + eps)
     if weight is not None:
         out = out * weight
+    return out if bias is None else out + bias
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None
+             ) -> Tensor:
+    """y[..., o] = Σ_ij x1[..., i] · weight[o, i, j] · x2[..., j] (+ bias[o])."""
+    from lamina.frontend.einsum import einsum
+
+    out = einsum("...i,oij,...j->...o", _t(input1), _t(weight), _t(input2))
     return out if bias is None else out + bias
 
 
@@ -402,11 +411,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
 # ---------------------------------------------------------------- the rest, by family
 
+from lamina.frontend import pooling as _pooling  # noqa: E402
+from lamina.frontend.pooling import *  # noqa: E402, F403
 from lamina.nn import functional_activation as _activation  # noqa: E402
 from lamina.nn import functional_loss as _loss  # noqa: E402
 from lamina.nn import functional_norm as _norm  # noqa: E402
+from lamina.nn import functional_resize as _resize  # noqa: E402
 from lamina.nn.functional_activation import *  # noqa: E402, F403
 from lamina.nn.functional_loss import *  # noqa: E402, F403
 from lamina.nn.functional_norm import *  # noqa: E402, F403
+from lamina.nn.functional_resize import *  # noqa: E402, F403
 
-__all__ += [*_activation.__all__, *_loss.__all__, *_norm.__all__]
+__all__ += [*_activation.__all__, *_loss.__all__, *_norm.__all__, *_resize.__all__]
+__all__ += [name for name in _pooling.__all__ if name not in __all__]

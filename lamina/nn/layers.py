@@ -16,8 +16,8 @@ from lamina.nn import init
 from lamina.nn.module import Module, Parameter
 
 __all__ = [
-    "AvgPool2d", "Conv2d", "Dropout", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm",
-    "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh",
+    "Dropout", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm",
+    "Linear", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh",
 ]
 
 
@@ -62,52 +62,6 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, " \
                f"bias={self.bias is not None}"
-
-
-class Conv2d(Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
-                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
-                 dtype: Any = None):
-        super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation, self.groups = _pair(padding), _pair(dilation), groups
-        self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
-        self.bias = _empty(out_channels, dtype=dtype) if bias else None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
-               f"stride={self.stride}, padding={self.padding}"
-
-
-class MaxPool2d(Module):
-    def __init__(self, kernel_size: int | Sequence[int], stride: Any = None, padding: Any = 0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AvgPool2d(MaxPool2d):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)
 
 
 class LayerNorm(Module):
@@ -201,3 +155,105 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
+
+
+class _DropoutNd(Module):
+    """Zero whole channels (every element of a (sample, channel)) with probability p."""
+
+    _nd = 0
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        self.p = p
+
+    def forward(self, input: Tensor) -> Tensor:
+        from lamina.errors import ArgumentError, with_location
+        from lamina.frontend import random
+
+        if not 0.0 <= self.p <= 1.0:
+            raise ArgumentError(with_location(f"dropout: p must be in [0, 1], got {self.p}"))
+        if not self.training or self.p == 0.0:
+            return input
+        batched = input.ndim == self._nd + 2
+        if input.ndim not in (self._nd + 1, self._nd + 2):
+            from lamina.errors import ShapeError
+
+            raise ShapeError(with_location(
+                f"{type(self).__name__}: expected a {self._nd + 1}-D or {self._nd + 2}-D "
+                f"input, got shape {list(input.shape)}"))
+        lead = input.shape[:2] if batched else input.shape[:1]
+        mask_shape = (*lead, *([1] * self._nd))
+        if self.p == 1.0:
+            return input * 0.0
+        keep = random.dropout_mask(mask_shape, self.p, dtype=input.dtype)
+        return O.where(keep, input * (1.0 / (1.0 - self.p)), 0.0)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout1d(_DropoutNd):
+    _nd = 1
+
+
+class Dropout2d(_DropoutNd):
+    _nd = 2
+
+
+class Dropout3d(_DropoutNd):
+    _nd = 3
+
+
+class AlphaDropout(Module):
+    """Dropout that keeps SELU's self-normalization: dropped elements take SELU's negative
+    saturation value, then an affine map restores mean 0 and variance 1 (torch's a, b)."""
+
+    _ALPHA = 1.7580993408473766  # -(SELU scale · SELU alpha)
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        self.p = p
+
+    def forward(self, input: Tensor) -> Tensor:
+        from lamina.frontend import random
+
+        if not self.training or self.p == 0.0:
+            return input
+        if self.p == 1.0:
+            return input * 0.0
+        p, alpha = self.p, self._ALPHA
+        a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+        keep = random.dropout_mask(input.shape, p, dtype=input.dtype).to(input.dtype)
+        return input * keep * a + (keep - 1) * (alpha * a) + alpha * a * p
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Bilinear(Module):
+    """y = x1ᵀ A x2 + b, weight (out, in1, in2), initialized uniform in ±1/sqrt(in1)."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = _empty(out_features, in1_features, in2_features, dtype=dtype)
+        if bias:
+            self.bias = _empty(out_features, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+        bound = 1 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+__all__ += ["AlphaDropout", "Bilinear", "Dropout1d", "Dropout2d", "Dropout3d"]
