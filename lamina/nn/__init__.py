@@ -2,7 +2,7 @@
 
 from lamina.nn import activation as _activation_modules
 from lamina.nn import conv as _conv_modules
-from lamina.nn import functional, init
+from lamina.nn import functional, init, utils
 from lamina.nn import loss as _loss_modules
 from lamina.nn import normalization as _norm_modules
 from lamina.nn import pooling as _pooling_modules
@@ -42,7 +42,7 @@ __all__ = [
     "Linear", "LogSoftmax", "Module", "ModuleDict", "ModuleList",
     "MultiheadAttention", "Parameter", "ParameterDict", "ParameterList", "AlphaDropout",
     "Bilinear", "Dropout1d", "Dropout2d", "Dropout3d", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Tanh", "functional", "init",
+    "Tanh", "functional", "init", "utils",
 ]
 __all__ += _activation_modules.__all__
 __all__ += _loss_modules.__all__

@@ -118,3 +118,100 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         out[bad] = generator().normal(mean, std, int(bad.sum()))
         bad = (out < a) | (out > b)
     return _fill(tensor, out)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity in a 2-D tensor (ones on the diagonal of a rectangle)."""
+    if tensor.ndim != 2:
+        raise ArgumentError(with_location(
+            f"eye_: only 2-D tensors are supported, got shape {list(tensor.shape)}"))
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """A convolution kernel (3-5 dims) that passes its input through: in each group, out
+    channel i reads in channel i at the kernel's centre."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ArgumentError(with_location(
+            f"dirac_: only 3-, 4- and 5-D tensors are supported, got {list(tensor.shape)}"))
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ArgumentError(with_location("dirac_: dim 0 must be divisible by groups"))
+    array = np.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for i in range(min(out_per_group, tensor.shape[1])):
+            array[(g * out_per_group + i, i, *centre)] = 1
+    return _fill(tensor, array)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal draw (signs fixed
+    by R's diagonal, as torch); tensors of more dims are flattened after dim 0."""
+    if tensor.ndim < 2:
+        raise ArgumentError(with_location(
+            "orthogonal_: only tensors with 2 or more dimensions are supported"))
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = generator().normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, q * gain)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+    """A 2-D tensor N(0, std) with a fraction `sparsity` of each column zeroed."""
+    if tensor.ndim != 2:
+        raise ArgumentError(with_location("sparse_: only 2-D tensors are supported"))
+    rows, cols = tensor.shape
+    gen = generator()
+    array = gen.normal(0.0, std, (rows, cols))
+    zeros = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        array[gen.permutation(rows)[:zeros], c] = 0
+    return _fill(tensor, array)
+
+
+def uniform(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Deprecated torch alias of `uniform_` (still used by older programs)."""
+    return uniform_(tensor, a, b)
+
+
+def normal(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    return normal_(tensor, mean, std)
+
+
+def constant(tensor: Tensor, val: float) -> Tensor:
+    return constant_(tensor, val)
+
+
+def xavier_uniform(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    return xavier_uniform_(tensor, gain)
+
+
+def xavier_normal(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    return xavier_normal_(tensor, gain)
+
+
+def kaiming_uniform(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
+    return kaiming_uniform_(tensor, a, mode, nonlinearity)
+
+
+def kaiming_normal(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                   nonlinearity: str = "leaky_relu") -> Tensor:
+    return kaiming_normal_(tensor, a, mode, nonlinearity)
+
+
+def orthogonal(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    return orthogonal_(tensor, gain)
+
+
+__all__ += ["constant", "dirac_", "eye_", "kaiming_normal", "kaiming_uniform", "normal",
+            "orthogonal", "orthogonal_", "sparse_", "uniform", "xavier_normal", "xavier_uniform"]

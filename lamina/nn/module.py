@@ -55,6 +55,27 @@ def _set_data(tensor: Tensor, array: Any, name: str) -> None:
     tensor._set_array(np.array(array, dtype=tensor.dtype.np_dtype, copy=True))
 
 
+class RemovableHandle:
+    """What a `register_*_hook` returns: `.remove()` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, table: OrderedDict):
+        self.table = table
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        if self.table.pop(self.id, None) is not None:
+            guards.changed()
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 class Module:
     """Base of every layer: parameters, buffers and submodules registered on assignment."""
 
@@ -269,7 +290,78 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(hooks["pre"].values()):
+            if with_kwargs:
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    args, kwargs = changed
+            else:
+                changed = hook(self, args)
+                if changed is not None:
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(hooks["post"].values()):
+            changed = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if changed is not None:
+                output = changed
+        return output
+
+    # ------------------------------------------------------------ hooks
+
+    def _hook_table(self, kind: str) -> OrderedDict:
+        hooks = self.__dict__.get("_hooks")
+        if hooks is None:
+            hooks = {"pre": OrderedDict(), "post": OrderedDict()}
+            object.__setattr__(self, "_hooks", hooks)
+        return hooks[kind]
+
+    def _add_hook(self, kind: str, hook: Callable, prepend: bool,
+                  with_kwargs: bool) -> RemovableHandle:
+        table = self._hook_table(kind)
+        guards.changed()  # a jitted function that called this module traces again
+        handle = RemovableHandle(table)
+        table[handle.id] = (hook, with_kwargs)
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """`hook(module, args)` before forward; a non-None result replaces the args
+        (`hook(module, args, kwargs)` -> `(args, kwargs)` with `with_kwargs=True`)."""
+        return self._add_hook("pre", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """`hook(module, args, output)` after forward; a non-None result replaces the
+        output."""
+        return self._add_hook("post", hook, prepend, with_kwargs)
+
+    def get_submodule(self, target: str) -> Module:
+        module: Module = self
+        for part in target.split(".") if target else ():
+            if part not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = module._modules[part]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
+        return module._buffers[name]
 
     def extra_repr(self) -> str:
         return ""
@@ -290,7 +382,10 @@ def _guard_snapshot(module: Module) -> dict[str, Any]:
     for path, m in module.named_modules():
         prefix = f".{path}" if path else ""
         for name, value in m.__dict__.items():
-            if name not in ("_parameters", "_buffers", "_modules"):
+            if name == "_hooks":  # which hooks are registered, not the dict holding them
+                out[f"{prefix}._hooks"] = tuple((kind, tuple(table)) for kind, table in
+                                                value.items())
+            elif name not in ("_parameters", "_buffers", "_modules"):
                 out[f"{prefix}.{name}"] = value if guards.is_scalar(value) else guards.Same(value)
         for table in ("_parameters", "_buffers", "_modules"):
             for name, value in m.__dict__[table].items():
