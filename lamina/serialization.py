@@ -65,7 +65,7 @@ class _Writer:
         while name in self.arrays:
             name, n = f"{base}.{n}", n + 1
         array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-        self.arrays[name] = np.ascontiguousarray(array)
+        self.arrays[name] = np.require(array, requirements="C")  # (ascontiguousarray makes 0-d 1-d)
         self._seen[id(value)] = name
         return name
 

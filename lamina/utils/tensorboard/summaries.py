@@ -100,18 +100,22 @@ def _png(hwc: np.ndarray) -> bytes:
 
 
 def image(tag: str, img: Any, dataformats: str = "CHW") -> Summary:
-    """torch's image summary: float images in [0, 1] scaled to 0..255, uint8 as is."""
+    """torch's image summary: HWC, one channel repeated to RGB, floats (in [0, 1])
+    times 255 clipped and truncated to uint8, uint8 as is; PNG-encoded."""
     array = to_numpy(img)
     fmt = dataformats.upper()
     if array.ndim != len(fmt) or sorted(fmt) not in (sorted("CHW"), sorted("HW")):
         raise errors.like(ArgumentError, ValueError)(with_location(
             f"add_image: an image of shape {array.shape} does not match dataformats "
             f"{dataformats!r} (CHW, HWC or HW)"))
-    if fmt == "HW" or sorted(fmt) == ["H", "W"]:
-        array, fmt = array[None], "C" + fmt
-    hwc = np.transpose(array, [fmt.index(c) for c in "HWC"])
+    if len(fmt) == 2:
+        hwc = np.stack([np.transpose(array, [fmt.index(c) for c in "HW"])] * 3, 2)
+    else:
+        hwc = np.transpose(array, [fmt.index(c) for c in "HWC"])
+        if hwc.shape[2] == 1:
+            hwc = np.concatenate([hwc] * 3, 2)
     scale = 1 if hwc.dtype == np.uint8 else 255
-    hwc = np.clip(hwc.astype(np.float32) * scale, 0, 255).round().astype(np.uint8)
+    hwc = (hwc.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
     proto = Summary.Image(height=hwc.shape[0], width=hwc.shape[1], colorspace=hwc.shape[2],
                           encoded_image_string=_png(np.ascontiguousarray(hwc)))
     return Summary(value=[Summary.Value(tag=tag, image=proto)])
