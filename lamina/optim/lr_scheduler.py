@@ -26,6 +26,13 @@ __all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnneali
            "MultiplicativeLR", "OneCycleLR", "PolynomialLR", "ReduceLROnPlateau",
            "SequentialLR", "StepLR"]
 
+
+
+def __dir__() -> list[str]:
+    """`dir(lr_scheduler)` is the API, not the names this module imports for itself."""
+    return sorted(__all__)
+
+
 _ValueError = errors.like(ArgumentError, ValueError)
 _TypeError = errors.like(ArgumentError, TypeError)
 
