@@ -218,3 +218,13 @@ def test_bad_hyperparameters_raise_torch_exceptions():
         lm.optim.LBFGS([{"params": p}, {"params": [lm.zeros(1, requires_grad=True)]}])
     with pytest.raises(TypeError, match="closure"):
         lm.optim.LBFGS(p).step()
+
+
+def test_a_tensor_learning_rate_is_accepted_as_in_torch():
+    model, tmodel = _models()
+    opt = lm.optim.Adam(model.parameters(), lr=lm.tensor(0.01))
+    topt = torch.optim.Adam(tmodel.parameters(), lr=torch.tensor(0.01))
+    step = _lamina_step(model, opt, jit=True)
+    for x, y in _batches(3):
+        assert float(step(x, y)) == pytest.approx(_torch_step(tmodel, topt, x, y), rel=1e-5)
+    _assert_same_params(model, tmodel)

@@ -18,10 +18,11 @@ tensor op under `no_grad`. That one design serves both ways of training:
   parameters' old arrays, measured), and values kept for autograd read them too,
   so an in-place update would first have to copy each of them.
 
-The learning rate is a tensor too (see `ParamGroup`), so a schedule that
-assigns `group["lr"]` works with a jitted step. The other hyperparameters
-(betas, momentum, ...) are read at trace time and become program constants: they
-are guarded (`lamina.frontend.guards`), so changing one retraces a jitted step.
+Every numeric hyperparameter (lr, betas, momentum, weight_decay, eps, ...) is a
+tensor too (see `ParamGroup`), so a schedule that assigns `group["lr"]` or
+`group["betas"]` works with a jitted step without a retrace. What the update's
+Python branches on (a number being zero or not, amsgrad, nesterov, maximize) is
+guarded (`lamina.frontend.guards`), so changing that retraces a jitted step.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def _numeric(value: Any) -> bool:
     """A hyperparameter mirrored in tensors: a number, or a tuple of numbers (betas)."""
     if isinstance(value, tuple):
         return bool(value) and all(_numeric(v) for v in value)
+    if isinstance(value, Tensor):  # torch accepts a tensor lr
+        return value.numel() == 1 and not value.requires_grad
     return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
 
 
@@ -54,7 +57,7 @@ def _shape_of(value: Any) -> Any:
     (weight decay on or off, momentum buffer or none). Its value is a program input."""
     if isinstance(value, tuple):
         return tuple(_shape_of(v) for v in value)
-    return value != 0
+    return float(value) != 0
 
 
 class ParamGroup(dict):
