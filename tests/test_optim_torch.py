@@ -29,6 +29,10 @@ OPTIMIZERS = {
     "adam-decoupled": ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
 }
 EAGER = {"rmsprop-centered-momentum-wd", "nadam", "radam"}
+# the fast suite runs one configuration per class jitted and one eager; `make test-slow`
+# runs the rest
+SLOW = {"rmsprop", "nadam-decoupled", "radam", "adam-decoupled", "nadam-eager",
+        "rmsprop-centered-momentum-wd-eager"}
 
 
 def _models(seed: int = 0):
@@ -71,9 +75,10 @@ def _assert_same_params(model, tmodel, rtol=1e-4, atol=1e-6):
 
 def _cases():
     for name in sorted(OPTIMIZERS):
-        yield pytest.param(name, True, id=f"{name}-jit")
-        if name in EAGER:
-            yield pytest.param(name, False, id=f"{name}-eager")
+        for jit in (True, False) if name in EAGER else (True,):
+            case = f"{name}-{'jit' if jit else 'eager'}"
+            marks = [pytest.mark.slow] if case in SLOW or (jit and name in SLOW) else []
+            yield pytest.param(name, jit, id=case, marks=marks)
 
 
 @pytest.mark.parametrize(("name", "jit"), list(_cases()))
