@@ -92,7 +92,8 @@ def test_default_log_dir_is_torchs_runs_folder(tmp_path, monkeypatch):
 
 def test_summaries_equal_torchs():
     """The histogram and image protos torch.utils.tensorboard builds for the same data."""
-    tsummary = pytest.importorskip("torch.utils.tensorboard.summary")
+    from torch.utils.tensorboard import summary as tsummary
+
     from lamina.utils.tensorboard import summaries
 
     values = np.random.default_rng(2).standard_normal(500) * 3
