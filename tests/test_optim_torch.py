@@ -233,3 +233,18 @@ def test_a_tensor_learning_rate_is_accepted_as_in_torch():
     for x, y in _batches(3):
         assert float(step(x, y)) == pytest.approx(_torch_step(tmodel, topt, x, y), rel=1e-5)
     _assert_same_params(model, tmodel)
+
+
+def test_turning_momentum_on_later_adds_its_buffer_as_torch():
+    """A schedule or a user may turn on momentum after construction: the buffer is
+    created then (torch creates state lazily) and the steps still match torch."""
+    model, tmodel = _models()
+    opt, topt = (lib.optim.SGD(m.parameters(), lr=0.1) for lib, m in ((lm, model), (torch, tmodel)))
+    step = _lamina_step(model, opt, jit=True)
+    for i, (x, y) in enumerate(_batches(4)):
+        if i == 2:
+            for o in (opt, topt):
+                o.param_groups[0]["momentum"] = 0.9
+        assert float(step(x, y)) == pytest.approx(_torch_step(tmodel, topt, x, y), rel=1e-5)
+    assert all("momentum_buffer" in opt.state[p] for p in model.parameters())
+    _assert_same_params(model, tmodel)

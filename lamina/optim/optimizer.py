@@ -70,6 +70,7 @@ class ParamGroup(dict):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__()
         self._tensors: dict[str, Any] = {}
+        self.version = 0  # bumped when an option the update branches on changes
         self.update(dict(*args, **kwargs))
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -88,6 +89,7 @@ class ParamGroup(dict):
                                   else _scalar(value))
         else:
             self._tensors.pop(key, None)
+        self.version += 1
         guards.changed()  # a constant of a jitted step, or the set of its inputs
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
@@ -142,6 +144,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[ParamGroup] = []
         self.state: dict[Tensor, dict[str, Tensor]] = {}
+        self._checked: dict[int, int] = {}  # group -> the version its states were completed at
         groups = list(params)
         if not groups:
             raise ArgumentError(with_location(
@@ -194,10 +197,14 @@ class Optimizer:
         touched: list[Tensor] = []
         with O.no_grad():
             for group in self.param_groups:
+                if self._checked.get(id(group)) != group.version:
+                    for p in group["params"]:
+                        self._state_for(p, group)
+                    self._checked[id(group)] = group.version
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    state = self._state_for(p, group)
+                    state = self.state[p]
                     self._update(p, p.grad, state, group)
                     touched += [p, *state.values()]
         if not graphs.tracing():
