@@ -8,7 +8,7 @@ loads the frontend, the runtime or Triton.
 from __future__ import annotations
 
 from lamina import frontend as _frontend  # noqa: F401  (installs the Tensor methods)
-from lamina import nn, optim  # noqa: F401
+from lamina import nn, optim, utils  # noqa: F401
 from lamina.dtypes import (
     DType,
     bfloat16,
@@ -44,6 +44,8 @@ from lamina.frontend.linalg import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
 from lamina.frontend.tensor import Tensor
+from lamina.serialization import load, save
+from lamina.utils.random import Generator
 
 float = float32  # noqa: A001
 double = float64
@@ -51,10 +53,13 @@ half = float16
 long = int64
 
 __all__ = [
-    "ArgumentError", "CompileError", "DType", "DTypeError", "DimError", "GradientError",
+    "ArgumentError", "CompileError", "DType", "DTypeError", "DimError", "Generator",
+    "GradientError",
     "Jitted", "LaminaError", "Lowered", "ShapeError", "Tensor", "TraceError",
     "backward", "bfloat16", "bool", "custom_vjp", "double", "float", "float16", "float32",
     "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
-    "nn", "optim", "realize", "uint8", "uint16", "uint32", "uint64", "value_and_grad", "vjp",
+    "load", "nn", "optim", "realize", "save", "uint8", "uint16", "uint32", "uint64", "utils",
+    "value_and_grad",
+    "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
 ]

@@ -17,8 +17,9 @@ import pytest
 
 import lamina
 
-NAMESPACES = ["lamina", "lamina.nn", "lamina.nn.functional", "lamina.optim", "lamina.onnx"]
-PACKAGES = ["lamina.frontend", "lamina.nn", "lamina.optim", "lamina.onnx"]
+NAMESPACES = ["lamina", "lamina.nn", "lamina.nn.functional", "lamina.optim", "lamina.onnx",
+              "lamina.optim.lr_scheduler", "lamina.utils", "lamina.utils.data"]
+PACKAGES = ["lamina.frontend", "lamina.nn", "lamina.optim", "lamina.onnx", "lamina.utils"]
 # names of helpers that leaked before (or could): none of them is lamina's API
 NOT_API = {"np", "numpy", "builtins", "hl", "emit", "Any", "Sequence", "Callable", "Scalar",
            "TensorLike", "tensor_type", "with_location", "graphs", "annotations", "importlib",
@@ -27,7 +28,7 @@ CORE = ("lamina.dialects", "lamina.passes", "lamina.codegen", "lamina.runtime", 
 
 
 def _modules() -> list[str]:
-    names = ["lamina.api"]
+    names = ["lamina.api", "lamina.serialization"]
     for package in PACKAGES:
         names.append(package)
         path = importlib.import_module(package).__path__

@@ -18,10 +18,11 @@ tensor op under `no_grad`. That one design serves both ways of training:
   parameters' old arrays, measured), and values kept for autograd read them too,
   so an in-place update would first have to copy each of them.
 
-The learning rate is a tensor too (see `ParamGroup`), so a schedule that
-assigns `group["lr"]` works with a jitted step. The other hyperparameters
-(betas, momentum, ...) are read at trace time and become program constants: they
-are guarded (`lamina.frontend.guards`), so changing one retraces a jitted step.
+Every numeric hyperparameter (lr, betas, momentum, weight_decay, eps, ...) is a
+tensor too (see `ParamGroup`), so a schedule that assigns `group["lr"]` or
+`group["betas"]` works with a jitted step without a retrace. What the update's
+Python branches on (a number being zero or not, amsgrad, nesterov, maximize) is
+guarded (`lamina.frontend.guards`), so changing that retraces a jitted step.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina import errors
 from lamina.errors import ArgumentError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import guards
@@ -38,39 +40,111 @@ from lamina.frontend import ops as O
 from lamina.frontend.lazy import realize
 from lamina.frontend.tensor import Tensor
 
-__all__ = ["Optimizer", "ParamGroup", "step_counter", "zeros_like"]
+__all__ = ["Optimizer", "ParamGroup", "full_like", "step_counter", "zeros_like"]
+
+
+def _numeric(value: Any) -> bool:
+    """A hyperparameter mirrored in tensors: a number, or a tuple of numbers (betas)."""
+    if isinstance(value, tuple):
+        return bool(value) and all(_numeric(v) for v in value)
+    if isinstance(value, Tensor):  # torch accepts a tensor lr
+        return value.numel() == 1 and not value.requires_grad
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
+def _shape_of(value: Any) -> Any:
+    """What a trace may branch on in a numeric hyperparameter: whether it is zero
+    (weight decay on or off, momentum buffer or none). Its value is a program input."""
+    if isinstance(value, tuple):
+        return tuple(_shape_of(v) for v in value)
+    return float(value) != 0
 
 
 class ParamGroup(dict):
-    """A parameter group (a dict, as in torch). Its learning rate is mirrored in a
-    concrete 0-d tensor that a jitted step captures as an input, so assigning
-    `group["lr"]` (a schedule) takes effect at the next call without a retrace."""
+    """A parameter group (a dict, as in torch). Each numeric hyperparameter (lr, betas,
+    weight_decay, momentum, eps, ...) is mirrored in concrete 0-d float64 tensors that a
+    jitted step captures as inputs, so assigning `group["lr"]` (a schedule) or any other
+    number takes effect at the next call without a retrace; only a change between zero
+    and non-zero, or of a non-numeric option (amsgrad, nesterov), retraces."""
 
     def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.lr_tensor = Tensor._wrap(np.array(float(self.get("lr", 0.0)), np.float64))
+        super().__init__()
+        self._tensors: dict[str, Any] = {}
+        self.version = 0  # bumped when an option the update branches on changes
+        self.update(dict(*args, **kwargs))
 
     def __setitem__(self, key: str, value: Any) -> None:
+        old = self.get(key)
         super().__setitem__(key, value)
-        if key == "lr":
-            self.lr_tensor._set_array(np.array(float(value), np.float64))
+        if key == "params":
+            return
+        mirror = self._tensors.get(key)
+        if mirror is not None and _numeric(value) and _shape_of(old) == _shape_of(value):
+            # same layout, same zeros: only the program's inputs change
+            for t, v in zip(_items(mirror), _items(value), strict=True):
+                t._set_array(np.array(float(v), np.float64))
+            return
+        if _numeric(value):
+            self._tensors[key] = (tuple(_scalar(v) for v in value) if isinstance(value, tuple)
+                                  else _scalar(value))
         else:
-            guards.changed()  # a constant of a jitted step
+            self._tensors.pop(key, None)
+        self.version += 1
+        guards.changed()  # a constant of a jitted step, or the set of its inputs
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
+    def setdefault(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def hp(self, key: str, dtype: Any = None) -> Any:
+        """The hyperparameter `key` as a 0-d tensor (a tuple of them for `betas`), in
+        float64 or converted to `dtype`: read when tracing, an input of the program."""
+        mirror = self._tensors[key]
+        if dtype is None:
+            return mirror
+        return tuple(t.to(dtype) for t in mirror) if isinstance(mirror, tuple) \
+            else mirror.to(dtype)
+
+    @property
+    def lr_tensor(self) -> Tensor:
+        return self._tensors["lr"]
+
     def lr(self, dtype: Any) -> Tensor:
         """The learning rate as a tensor of the parameters' dtype (read when tracing)."""
-        return self.lr_tensor.to(dtype)
+        return self.hp("lr", dtype)
+
+
+def _export(value: Any) -> Any:
+    """A copy of one state entry: tensors (and LBFGS's arrays) as lamina tensors."""
+    if isinstance(value, Tensor | np.ndarray):
+        return Tensor._wrap(np.array(np.asarray(value), copy=True))
+    if isinstance(value, list | tuple):
+        return type(value)(_export(v) for v in value)
+    return value
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _scalar(value: Any) -> Tensor:
+    return Tensor._wrap(np.array(float(value), np.float64))
 
 
 class Optimizer:
+    """The base of lamina's optimizers, with torch's API: `param_groups`, `state`,
+    `add_param_group`, `step(closure)`, `zero_grad`, `state_dict`/`load_state_dict`."""
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         self.defaults = dict(defaults)
         self.param_groups: list[ParamGroup] = []
         self.state: dict[Tensor, dict[str, Tensor]] = {}
+        self._checked: dict[int, int] = {}  # group -> the version its states were completed at
         groups = list(params)
         if not groups:
             raise ArgumentError(with_location(
@@ -78,26 +152,39 @@ class Optimizer:
         for group in (groups if isinstance(groups[0], dict) else [{"params": groups}]):
             self.add_param_group(group)
 
-    def add_param_group(self, group: dict[str, Any]) -> None:
-        group = ParamGroup({**self.defaults, **group})
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group (its own hyperparameters override the defaults), as torch does:
+        a parameter may belong to one group only."""
+        if not isinstance(param_group, dict):
+            raise errors.like(ArgumentError, TypeError)(with_location(
+                f"{type(self).__name__}.add_param_group: param_group must be a dict, got "
+                f"{type(param_group).__name__}"))
+        group = ParamGroup({**self.defaults, **param_group})
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in group["params"]:
             if not isinstance(p, Tensor) or not p.is_leaf or not p.dtype.is_floating_point:
                 raise ArgumentError(with_location(
                     f"{type(self).__name__} can only optimize floating-point leaf tensors, "
                     f"got {type(p).__name__}"))
+            if id(p) in seen:
+                raise errors.like(ArgumentError, ValueError)(with_location(
+                    f"{type(self).__name__}.add_param_group: some parameters appear in more "
+                    "than one parameter group"))
+            seen.add(id(p))
+        for p in group["params"]:
             self.state[p] = self._init_state(p, group)
         self.param_groups.append(group)
         guards.changed()
 
     # ------------------------------------------------------------ what each optimizer defines
 
-    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Tensor]:
+    def _init_state(self, p: Tensor, group: ParamGroup) -> dict[str, Tensor]:
         return {}
 
     def _update(self, p: Tensor, grad: Tensor, state: dict[str, Tensor],
-                group: dict[str, Any]) -> None:
+                group: ParamGroup) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------ public API
@@ -110,6 +197,10 @@ class Optimizer:
         touched: list[Tensor] = []
         with O.no_grad():
             for group in self.param_groups:
+                if self._checked.get(id(group)) != group.version:
+                    for p in group["params"]:
+                        self._state_for(p, group)
+                    self._checked[id(group)] = group.version
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -120,6 +211,16 @@ class Optimizer:
             realize(*touched)  # eager: the whole update is one compiled program
         return loss
 
+    def _state_for(self, p: Tensor, group: ParamGroup) -> dict[str, Tensor]:
+        """The state of `p`, completed when an option that needs more state was turned
+        on after construction (momentum from 0 to 0.9): new buffers start as torch's."""
+        state = self.state[p]
+        for key, value in self._init_state(p, group).items():
+            if key not in state:
+                state[key] = value
+                guards.changed()
+        return state
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
@@ -129,27 +230,52 @@ class Optimizer:
                     p.grad = O.zeros_like(p)
 
     def state_dict(self) -> dict[str, Any]:
-        """torch's layout: {"state": {index: {name: array}}, "param_groups": [...]}."""
-        index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
-        state = {index[id(p)]: {k: np.array(t.numpy(), copy=True) for k, t in s.items()}
-                 for p, s in self.state.items()}
+        """torch's layout: {"state": {index: {name: tensor}}, "param_groups": [{...,
+        "params": [indices]}]}; the tensors are copies (loadable by torch.optim after
+        `torch.as_tensor(np.asarray(t))`, and by `load_state_dict`)."""
+        params = [p for g in self.param_groups for p in g["params"]]
+        index = {id(p): i for i, p in enumerate(params)}
+        state = {index[id(p)]: {k: _export(v) for k, v in self.state[p].items()}
+                 for p in params if self.state.get(p)}
         groups = [{**{k: v for k, v in g.items() if k != "params"},
                    "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Copy the arrays into the existing state tensors (a jitted step that captured
-        them keeps working) and take the groups' hyperparameters."""
-        params = [p for g in self.param_groups for p in g["params"]]
-        for i, entries in state_dict["state"].items():
-            own = self.state[params[int(i)]]
-            for name, value in entries.items():
-                if name in own:
-                    t = own[name]
-                    t._set_array(np.array(np.asarray(value), dtype=t.dtype.np_dtype)
-                                 .reshape(t.shape))
-        for group, saved in zip(self.param_groups, state_dict["param_groups"], strict=True):
+        them keeps working) and take the groups' hyperparameters; a state dict from
+        torch.optim (torch tensors) loads as well."""
+        saved_groups = state_dict["param_groups"]
+        name = type(self).__name__
+        if len(saved_groups) != len(self.param_groups) or any(
+                len(s["params"]) != len(g["params"])
+                for s, g in zip(saved_groups, self.param_groups, strict=False)):
+            raise errors.like(ArgumentError, ValueError)(with_location(
+                f"{name}.load_state_dict: loaded state dict has {len(saved_groups)} groups of "
+                f"sizes {[len(s['params']) for s in saved_groups]}, the optimizer "
+                f"{[len(g['params']) for g in self.param_groups]}"))
+        by_id = {i: p for s, g in zip(saved_groups, self.param_groups, strict=True)
+                 for i, p in zip(s["params"], g["params"], strict=True)}
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
             group.update({k: v for k, v in saved.items() if k != "params"})
+        for i, entries in state_dict["state"].items():
+            p = by_id[int(i)]
+            own = self._state_for(p, next(g for g in self.param_groups
+                                          if any(q is p for q in g["params"])))
+            for key, value in entries.items():
+                if value is None:
+                    continue
+                if not hasattr(value, "shape"):  # LBFGS's counters and histories
+                    own[key] = value if not isinstance(value, list) else \
+                        [np.array(np.asarray(v), copy=True) for v in value]
+                    continue
+                array = np.asarray(value)
+                if key in own and isinstance(own[key], Tensor):
+                    t = own[key]
+                    t._set_array(np.array(array, dtype=t.dtype.np_dtype).reshape(t.shape))
+                else:
+                    own[key] = Tensor._wrap(np.array(array, copy=True))
+                    guards.changed()
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -167,8 +293,8 @@ def _guard_snapshot(opt: Optimizer) -> dict[str, Any]:
         for key, value in group.items():
             if key == "params":
                 value = tuple(guards.Same(p) for p in value)
-            elif key == "lr":
-                continue
+            elif _numeric(value):
+                value = _shape_of(value)
             elif not guards.is_scalar(value):
                 value = guards.Same(value)
             out[f".param_groups[{i}][{key!r}]"] = value
@@ -181,6 +307,10 @@ guards.register(Optimizer, _guard_snapshot)
 def zeros_like(p: Tensor) -> Tensor:
     """A concrete state tensor (a captured input under jit, never a traced constant)."""
     return Tensor._wrap(np.zeros(p.shape, p.dtype.np_dtype))
+
+
+def full_like(p: Tensor, value: float) -> Tensor:
+    return Tensor._wrap(np.full(p.shape, value, p.dtype.np_dtype))
 
 
 def step_counter() -> Tensor:
