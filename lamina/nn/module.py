@@ -207,11 +207,18 @@ class Module:
             if child is not None:
                 yield from child._state_entries(f"{prefix}{name}.")
 
-    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
-        """Parameters and persistent buffers as numpy arrays (copies), under torch's keys
-        (a tied weight under each of its names, as torch)."""
-        return OrderedDict((key, np.array(t.numpy(), copy=True))
-                           for key, t in self._state_entries(prefix))
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers under torch's keys (a tied weight under each
+        of its names, as torch): tensors without gradient history holding a copy of the
+        data (torch's share it: mutate the module, not its state_dict), or the
+        parameters themselves with `keep_vars=True`."""
+        if args:  # torch's deprecated positional (destination, prefix, keep_vars)
+            destination, prefix, keep_vars = (*args, *(None, "", False)[len(args):])[:3]
+        out = destination if destination is not None else OrderedDict()
+        for key, t in self._state_entries(prefix):
+            out[key] = t if keep_vars else Tensor._wrap(np.array(t.numpy(), copy=True))
+        return out
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (numpy, lm.Tensor, or anything np.asarray takes, such as torch
