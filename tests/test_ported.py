@@ -63,6 +63,13 @@ def _data(name: str) -> dict:
                 "labels": r.integers(0, 3, (5, 4))}
     if name == "poly_autograd":
         return {"w0": r.standard_normal(4).astype(f32)}
+    if name == "gru_seq2seq":
+        lengths = r.integers(2, 7, (4, 3))
+        src = r.integers(1, 12, (4, 3, 6)) * (np.arange(6) < lengths[..., None])
+        tgt = r.integers(1, 12, (4, 3, 5))
+        tgt[:, :, 0] = 1
+        tgt[:, 0, 4] = 0  # a padded target position (ignore_index)
+        return {"src": src, "lengths": lengths, "tgt": tgt}
     if name == "nanogpt":
         return {"tokens": r.integers(0, 24, (4, 40))}
     raise KeyError(name)
