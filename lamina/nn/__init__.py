@@ -8,6 +8,7 @@ from lamina.nn import normalization as _norm_modules
 from lamina.nn import pooling as _pooling_modules
 from lamina.nn import reshaping as _reshaping_modules
 from lamina.nn import rnn as _rnn_modules
+from lamina.nn import sparse as _sparse_modules
 from lamina.nn import transformer as _transformer_modules
 from lamina.nn.activation import *  # noqa: F403
 from lamina.nn.attention import MultiheadAttention
@@ -39,6 +40,7 @@ from lamina.nn.normalization import *  # noqa: F403
 from lamina.nn.pooling import *  # noqa: F403
 from lamina.nn.reshaping import *  # noqa: F403
 from lamina.nn.rnn import *  # noqa: F403
+from lamina.nn.sparse import *  # noqa: F403
 from lamina.nn.transformer import *  # noqa: F403
 
 __all__ = [
@@ -56,3 +58,4 @@ __all__ += _pooling_modules.__all__
 __all__ += _reshaping_modules.__all__
 __all__ += _transformer_modules.__all__
 __all__ += _rnn_modules.__all__
+__all__ += _sparse_modules.__all__

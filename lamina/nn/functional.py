@@ -424,3 +424,7 @@ from lamina.nn.functional_resize import *  # noqa: E402, F403
 
 __all__ += [*_activation.__all__, *_loss.__all__, *_norm.__all__, *_resize.__all__]
 __all__ += [name for name in _pooling.__all__ if name not in __all__]
+
+from lamina.nn.sparse import embedding_bag  # noqa: E402, F401
+
+__all__ += ["embedding_bag"]
