@@ -236,3 +236,34 @@ def test_losses_under_jit_on_c():
     for name, value in zip(names, got, strict=True):
         fn, _, kw = LOSSES[name]
         _close(value, fn(TF, torch.tensor(a), torch.tensor(b), **kw), rtol=2e-5, atol=2e-6)
+
+
+def test_other_spellings_match_torch():
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    _close(F.pdist(lm.tensor(x)), TF.pdist(torch.tensor(x)), atol=1e-5)
+    y = rng.standard_normal((2, 6, 2, 2)).astype(np.float32)
+    _close(F.channel_shuffle(lm.tensor(y), 3), TF.channel_shuffle(torch.tensor(y), 3))
+    _close(F.upsample_bilinear(lm.tensor(y), scale_factor=2),
+           TF.interpolate(torch.tensor(y), scale_factor=2, mode="bilinear", align_corners=True))
+    for name in ("relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_"):
+        t, u = lm.tensor(X.copy()), torch.tensor(X.copy())
+        assert getattr(F, name)(t) is t
+        getattr(TF, name)(u)
+        _close(t, u)
+    w = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    k = rng.standard_normal((2, 3, 3)).astype(np.float32)
+    _close(F.conv1d(lm.tensor(w), lm.tensor(k), padding=1),
+           TF.conv1d(torch.tensor(w), torch.tensor(k), padding=1), rtol=1e-5, atol=1e-5)
+    lm.manual_seed(0)
+    out = np.asarray(F.dropout2d(lm.ones(8, 16, 3, 3), 0.5))
+    assert set(np.unique(out.reshape(128, 9).std(1))) == {0.0}
+
+
+def test_coverage_tool_lists_what_torch_has_and_lamina_lacks(capsys):
+    from lamina.tools import coverage
+
+    rows = {torch_name: (have, missing) for torch_name, _, have, missing in coverage.coverage()}
+    assert rows["torch.optim.lr_scheduler"][1] == []
+    assert "Conv2d" in rows["torch.nn"][0] and "LSTM" in rows["torch.nn"][0]
+    assert coverage.main(["--missing"]) == 0
+    assert "torch.nn.functional" in capsys.readouterr().out

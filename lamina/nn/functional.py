@@ -428,3 +428,119 @@ __all__ += [name for name in _pooling.__all__ if name not in __all__]
 from lamina.nn.sparse import embedding_bag  # noqa: E402, F401
 
 __all__ += ["embedding_bag"]
+
+
+# ---------------------------------------------------------------- torch's other spellings
+
+from lamina.frontend.linalg import (  # noqa: E402, F401  (re-exported)
+    conv1d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+
+
+def _inplace(fn: Any) -> Any:
+    """torch's `relu_`-style variant: the result written into `input`, which is returned."""
+    def apply(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        input.copy_(fn(input, *args, **kwargs))
+        return input
+
+    apply.__name__ = fn.__name__ + "_"
+    apply.__doc__ = f"`{fn.__name__}` written into `input` (returned)."
+    return apply
+
+
+relu_ = _inplace(relu)
+elu_ = _inplace(_activation.elu)
+leaky_relu_ = _inplace(_activation.leaky_relu)
+hardtanh_ = _inplace(_activation.hardtanh)
+selu_ = _inplace(_activation.selu)
+celu_ = _inplace(_activation.celu)
+rrelu_ = _inplace(_activation.rrelu)
+threshold_ = _inplace(_activation.threshold)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, op: str) -> Tensor:
+    if not 0.0 <= p <= 1.0:
+        raise ArgumentError(with_location(f"{op}: p must be in [0, 1], got {p}"))
+    x = _t(input)
+    if not training or p == 0.0:
+        return x
+    if x.ndim not in (spatial + 1, spatial + 2):
+        raise ShapeError(with_location(
+            f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D input, got shape "
+            f"{list(x.shape)}"))
+    if p == 1.0:
+        return x * 0.0
+    lead = x.shape[:x.ndim - spatial]
+    keep = random.dropout_mask((*lead, *([1] * spatial)), p, dtype=x.dtype)
+    return O.where(keep, x * (1.0 / (1.0 - p)), 0.0)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _feature_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _feature_dropout(input, p, training, 2, "dropout2d")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    return _feature_dropout(input, p, training, 3, "dropout3d")
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    from lamina.nn.layers import AlphaDropout
+
+    if not training:
+        return _t(input)
+    return AlphaDropout(p)(input)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    return _resize.interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    return _resize.interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The distances between the rows of an (N, M) input, the upper triangle row-major."""
+    x = _t(input)
+    if x.ndim != 2:
+        raise ShapeError(with_location(f"pdist: only supports 2-D tensors, got shape "
+                                       f"{list(x.shape)}"))
+    n = x.shape[0]
+    rows, cols = [int(i) for i in range(n) for j in range(i + 1, n)], \
+        [int(j) for i in range(n) for j in range(i + 1, n)]
+    if not rows:
+        return O.zeros(0, dtype=x.dtype)
+    a = indexing.getitem(x, O.tensor(rows))
+    b = indexing.getitem(x, O.tensor(cols))
+    return _loss.pairwise_distance(a, b, p, eps=0.0)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g·c, *) -> channels regrouped as (c, g): torch's ChannelShuffle."""
+    x = _t(input)
+    n, channels = x.shape[0], x.shape[1]
+    if channels % groups:
+        raise ShapeError(with_location(
+            f"channel_shuffle: number of channels ({channels}) must be divisible by groups "
+            f"({groups})"))
+    rest = x.shape[2:]
+    y = x.reshape(n, groups, channels // groups, *rest).transpose(1, 2)
+    return y.reshape(n, channels, *rest)
+
+
+__all__ += ["alpha_dropout", "celu_", "channel_shuffle", "conv1d", "conv3d", "conv_transpose1d",
+            "conv_transpose2d", "conv_transpose3d", "dropout1d", "dropout2d", "dropout3d",
+            "elu_", "hardtanh_", "leaky_relu_", "pdist", "relu_", "rrelu_", "selu_",
+            "threshold_", "upsample_bilinear", "upsample_nearest"]
