@@ -121,6 +121,10 @@ RESHAPING = [
     ("UpsamplingBilinear2d", (), {"size": (4, 6)}, (1, 2, 3, 3)),
     ("PixelShuffle", (2,), {}, (2, 8, 3, 3)), ("PixelUnshuffle", (2,), {}, (2, 2, 4, 6)),
     ("Unflatten", (1, (2, 3)), {}, (4, 6, 5)),
+    ("Unfold", ((2, 3),), {"stride": 2, "padding": 1}, (2, 3, 7, 6)),
+    ("Unfold", (2,), {"dilation": 2}, (3, 5, 5)),
+    ("Fold", ((7, 6), (2, 3)), {"stride": 2, "padding": 1}, (2, 18, 12)),
+    ("Fold", ((5, 5), 2), {"dilation": 2}, (12, 9)),
 ]
 
 

@@ -133,3 +133,87 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     k = len(lead)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
     return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _pairs(value: Any, name: str, op: str) -> tuple[int, int]:
+    pair = (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(pair) != 2 or (name != "padding" and min(pair) <= 0) or min(pair) < 0:
+        raise ArgumentError(with_location(f"{op}: {name} must be a positive int or a pair, "
+                                          f"got {value!r}"))
+    return pair
+
+
+def _blocks(op: str, size: tuple[int, int], kernel: Any, dilation: Any, padding: Any,
+            stride: Any) -> tuple:
+    k, d = _pairs(kernel, "kernel_size", op), _pairs(dilation, "dilation", op)
+    p, s = _pairs(padding, "padding", op), _pairs(stride, "stride", op)
+    outs = tuple((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
+    if min(outs) <= 0:
+        raise ShapeError(with_location(
+            f"{op}: the kernel {list(k)} (dilation {list(d)}) does not fit the padded input "
+            f"of spatial size {list(size)} (padding {list(p)})"))
+    return k, d, p, s, outs
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+           stride: Any = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C·kh·kw, L), each column one sliding block, rows in
+    (channel, kernel row, kernel column) order, as torch's."""
+    x = _t(input)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.ndim != 4:
+        raise ShapeError(with_location(
+            f"unfold: expected a 3-D or 4-D input, got shape {list(x.shape)}"))
+    n, c, h, w = x.shape
+    k, d, p, s, (oh, ow) = _blocks("unfold", (h, w), kernel_size, dilation, padding, stride)
+    xp = movement.pad(x, (p[1], p[1], p[0], p[0])) if any(p) else x
+    patches = []
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r0, c0 = i * d[0], j * d[1]
+            patches.append(xp[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0],
+                              c0:c0 + s[1] * (ow - 1) + 1:s[1]])
+    out = movement.stack(patches, 2).reshape(n, c * k[0] * k[1], oh * ow)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1,
+         padding: Any = 0, stride: Any = 1) -> Tensor:
+    """col2im, the adjoint of unfold: each column's block added back at its place
+    (overlaps sum)."""
+    from lamina.dialects import hl
+
+    x = _t(input)
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.ndim != 3:
+        raise ShapeError(with_location(
+            f"fold: expected a 2-D or 3-D input, got shape {list(x.shape)}"))
+    size = _pairs(output_size, "output_size", "fold")
+    k, d, p, s, (oh, ow) = _blocks("fold", size, kernel_size, dilation, padding, stride)
+    n, ckk, blocks = x.shape
+    if ckk % (k[0] * k[1]) or blocks != oh * ow:
+        raise ShapeError(with_location(
+            f"fold: input of shape {list(x.shape)} does not hold C·{k[0]}·{k[1]} rows and "
+            f"{oh * ow} blocks for output_size {list(size)}"))
+    c = ckk // (k[0] * k[1])
+    cols = x.reshape(n, c, k[0] * k[1], oh, ow)
+    hp, wp = size[0] + 2 * p[0], size[1] + 2 * p[1]
+    total = None
+    for i in range(k[0]):
+        for j in range(k[1]):
+            r0, c0 = i * d[0], j * d[1]
+            block = cols[:, :, i * k[1] + j]
+            placed = O.emit(hl.PadOp, block, low=(0, 0, r0, c0),
+                            high=(0, 0, hp - r0 - s[0] * (oh - 1) - 1,
+                                  wp - c0 - s[1] * (ow - 1) - 1),
+                            interior=(0, 0, s[0] - 1, s[1] - 1), value=0.0)
+            total = placed if total is None else total + placed
+    out = total[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+    return out.squeeze(0) if unbatched else out
+
+
+__all__ += ["fold", "unfold"]
