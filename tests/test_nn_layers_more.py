@@ -174,3 +174,26 @@ def test_bilinear_and_parameter_containers():
     assert list(plist.state_dict()) == list(torch.nn.ParameterList(
         [torch.ones(2), torch.zeros(3)]).state_dict())
     assert list(pdict.state_dict()) == ["a"] and len(list(plist.parameters())) == 2
+
+
+@pytest.mark.parametrize("nd,kw,shape", [
+    (1, {"kernel_size": 3, "stride": 2, "padding": 1}, (2, 3, 9)),
+    (2, {"kernel_size": 2}, (2, 3, 6, 8)),
+    (2, {"kernel_size": (2, 3), "stride": 2, "dilation": (2, 1), "ceil_mode": True},
+     (1, 2, 7, 8)),
+    (3, {"kernel_size": 2}, (1, 2, 4, 4, 4)),
+], ids=lambda v: str(v))
+def test_max_pool_indices_and_unpool_match_torch(nd, kw, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[..., 0] = x[..., 1]  # ties: the first maximum, as torch
+    pool_lm = getattr(lm.nn, f"MaxPool{nd}d")(return_indices=True, **kw)
+    pool_t = getattr(torch.nn, f"MaxPool{nd}d")(return_indices=True, **kw)
+    (v_l, i_l), (v_t, i_t) = pool_lm(lm.tensor(x)), pool_t(torch.tensor(x))
+    _close(v_l, v_t)
+    np.testing.assert_array_equal(np.asarray(i_l), i_t.numpy())
+    if "dilation" in kw:
+        return  # MaxUnpool has no dilation
+    unpool_kw = {k: v for k, v in kw.items() if k in ("kernel_size", "stride", "padding")}
+    un_l = getattr(lm.nn, f"MaxUnpool{nd}d")(**unpool_kw)
+    un_t = getattr(torch.nn, f"MaxUnpool{nd}d")(**unpool_kw)
+    _close(un_l(v_l, i_l, output_size=shape), un_t(v_t, i_t, output_size=shape))

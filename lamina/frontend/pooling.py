@@ -21,7 +21,8 @@ from lamina.frontend.tensor import Tensor
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-    "lp_pool1d", "lp_pool2d", "max_pool1d", "max_pool2d", "max_pool3d",
+    "lp_pool1d", "lp_pool2d", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
+    "max_unpool2d", "max_unpool3d",
 ]
 
 
@@ -90,14 +91,93 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices) -> Tensor:
-    if return_indices:
-        raise ArgumentError(with_location(f"{op}: return_indices=True is not supported"))
     x = _pool_input(op, input, nd)
     if x.dtype == dtypes.bool_:
         raise DTypeError(with_location(f"{op}: not supported for bool tensors"))
-    kernel, stride, lo, hi, dil, _ = _pool_geometry(op, x, nd, kernel_size, stride, padding,
-                                                    dilation, ceil_mode)
-    return _reduce_window(x, "max", nd, kernel, stride, lo, hi, dil)
+    kernel, stride, lo, hi, dil, outs = _pool_geometry(op, x, nd, kernel_size, stride, padding,
+                                                       dilation, ceil_mode)
+    values = _reduce_window(x, "max", nd, kernel, stride, lo, hi, dil)
+    if not return_indices:
+        return values
+    return values, _argmax_positions(x, nd, kernel, stride, lo, hi, dil, outs)
+
+
+def _argmax_positions(x: Tensor, nd: int, kernel, stride, lo, hi, dil, outs) -> Tensor:
+    """torch's `return_indices`: for each window, the flat position (over the spatial
+    dims of the unpadded input) of its first maximum. The windows' elements are laid
+    side by side by strided slices of the (-inf)-padded input, the argmax taken across
+    them and turned back into input coordinates."""
+    from lamina.frontend import movement
+
+    lead = x.ndim - nd
+    floor = float("-inf") if x.dtype.is_floating_point else int(np.iinfo(x.dtype.np_dtype).min)
+    pads = [a for i in reversed(range(nd)) for a in (lo[i], hi[i])]
+    xp = movement.pad(x, pads, value=floor) if any(pads) else x
+    offsets = list(np.ndindex(*kernel))
+    taps = []
+    for offset in offsets:
+        index = [slice(None)] * lead
+        for i in range(nd):
+            start = offset[i] * dil[i]
+            index.append(slice(start, start + stride[i] * (outs[i] - 1) + 1, stride[i]))
+        taps.append(xp[tuple(index)])
+    which = ops.argmax(movement.stack(taps, lead), lead)  # the first maximum, as torch
+    spatial = x.shape[lead:]
+    flat = None
+    for i in range(nd):
+        tap_coord = ops.constant(np.array([o[i] * dil[i] for o in offsets]), dtype=dtypes.int64)
+        shape = [1] * x.ndim
+        shape[lead + i] = outs[i]
+        window_start = ops.constant((np.arange(outs[i]) * stride[i] - lo[i]).reshape(shape),
+                                    dtype=dtypes.int64)
+        coord = movement.index_select(tap_coord, 0, which.reshape(-1)).reshape(
+            *which.shape) + window_start
+        flat = coord if flat is None else flat * spatial[i] + coord
+    return flat
+
+
+def max_unpool(op: str, nd: int, input: Any, indices: Any, kernel_size: Any, stride: Any,
+               padding: Any, output_size: Any) -> Tensor:
+    """The inverse of max pooling with indices: zeros, with each value written at its
+    index (flat over the spatial dims), torch's MaxUnpoolNd."""
+    x, idx = _tensor(input), _tensor(indices)
+    kernel = _tuple(kernel_size, nd, op, "kernel_size")
+    stride = kernel if stride is None else _tuple(stride, nd, op, "stride")
+    pad = _tuple(padding, nd, op, "padding")
+    lead = x.ndim - nd
+    if idx.shape != x.shape or lead not in (1, 2):
+        raise _shape_error(op, f"indices of shape {list(idx.shape)} must match the input "
+                           f"{list(x.shape)} ({nd + 1}-D or {nd + 2}-D)")
+    if output_size is None:
+        sizes = [(x.shape[lead + i] - 1) * stride[i] - 2 * pad[i] + kernel[i]
+                 for i in range(nd)]
+    else:
+        sizes = [int(v) for v in list(output_size)[-nd:]]
+    rows = math.prod(x.shape[:lead])
+    total = math.prod(sizes)
+    per_row = math.prod(x.shape[lead:])
+    row_base = ops.constant(np.repeat(np.arange(rows) * total, per_row), dtype=dtypes.int64)
+    positions = idx.reshape(-1).to(dtypes.int64) + row_base
+    from lamina.dialects.hl.base import tensor_type
+
+    flat = ops.emit(hl.ScatterOp, positions, x.reshape(-1),
+                    result_type=tensor_type(x.dtype.ir_type, (rows * total,)), axis=0)
+    return flat.reshape(*x.shape[:lead], *sizes)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                      output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                      output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
+                      output_size)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
