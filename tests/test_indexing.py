@@ -283,8 +283,10 @@ def test_joining_errors():
         lm.gather(a, 2, lm.tensor(np.full((3, 4, 5), 7)))
     with pytest.raises(lm.DTypeError, match="index_select: indices must be an integer"):
         lm.index_select(a, 0, lm.tensor(np.array([0.0])))
-    with pytest.raises(lm.ArgumentError, match="only mode='constant'"):
-        lm.pad(a, (1, 1), mode="reflect")
+    with pytest.raises(lm.ArgumentError, match="mode must be 'constant', 'reflect'"):
+        lm.pad(a, (1, 1), mode="wrap")
+    with pytest.raises(NotImplementedError, match="pads the last k"):
+        lm.pad(lm.ones(4), (1, 1), mode="reflect")  # no batch/channel dim: torch refuses
 
 
 def test_narrow_integer_index_tensors():
