@@ -42,8 +42,24 @@ from xdsl.dialects.builtin import (
     Signedness,
     f32,
 )
-from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Dialect, Operation, SSAValue
+from xdsl.irdl import irdl_op_definition, traits_def
+from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
+
+
+@irdl_op_definition
+class RemFOp(arith.FloatingPointLikeBinaryOperation):
+    """MLIR's `arith.remf` (xDSL 0.74 lacks it): C's fmod, exact, with the sign of the
+    dividend; fmod(x, inf) = x, fmod(inf, y) = NaN.
+    `%r = arith.remf %a, %b : f32`"""
+
+    name = "arith.remf"
+    traits = traits_def(Pure())
+
+
+# xDSL's arith dialect and the ops lamina adds to it (all_dialects loads this one)
+ARITH = Dialect("arith", [*arith.Arith.operations, RemFOp], [*arith.Arith.attributes])
 
 
 @dataclass(frozen=True)
@@ -263,6 +279,7 @@ SCALAR_OPS: dict[type[Operation], ScalarOp] = {
     arith.SubfOp: ScalarOp(np.subtract, "{a} - {b}", "{a} - {b}"),
     arith.MulfOp: ScalarOp(np.multiply, "{a} * {b}", "{a} * {b}"),
     arith.DivfOp: ScalarOp(np.divide, "{a} / {b}", "{a} / {b}"),
+    RemFOp: ScalarOp(np.fmod, "fmod{f}({a}, {b})", "{a} % {b}"),  # tl's float % is frem
     arith.NegfOp: ScalarOp(np.negative, "-{a}", "-{a}"),
     arith.MaximumfOp: ScalarOp(np.maximum, "lm_max{f}({a}, {b})",
                                "tl.maximum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"),
