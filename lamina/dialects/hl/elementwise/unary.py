@@ -234,7 +234,7 @@ class ErfOp(UnaryOp):
     MATH: ClassVar = mth.ErfOp
 
     def reference(self, x):
-        return _erf(x.astype(np.float64)).astype(np.float64)
+        return np.asarray(_erf(np.asarray(x, np.float64)), np.float64)  # 0-d: a Python float
 
     def vjp(self, ct, out, x):
         return (ct * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
