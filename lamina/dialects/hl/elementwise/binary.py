@@ -169,7 +169,7 @@ class RemOp(BinaryOp):
         zero = s.const(0.0, t)
         differ = s.op(arith.XOrIOp(s.op(arith.CmpfOp(b, zero, "olt")),
                                    s.op(arith.CmpfOp(mod, zero, "olt"))))
-        fix = s.op(arith.AndIOp(s.op(arith.CmpfOp(mod, zero, "one")), differ))
+        fix = s.op(arith.AndIOp(s.op(arith.CmpfOp(mod, zero, "une")), differ))
         return s.op(arith.SelectOp(fix, s.op(arith.AddfOp(mod, b)), mod))
 
 
