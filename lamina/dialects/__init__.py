@@ -25,6 +25,7 @@ def all_dialects() -> list[Dialect]:
     from xdsl.dialects import func, math, memref, scf
     from xdsl.dialects.builtin import Builtin
 
+    from lamina.dialects.check import CHECK
     from lamina.dialects.cpu import CPU
     from lamina.dialects.hl import HL
     from lamina.dialects.loop import LOOP
@@ -32,7 +33,7 @@ def all_dialects() -> list[Dialect]:
     from lamina.dialects.tile import Tile
 
     return [Builtin, func.Func, ARITH, math.Math, memref.MemRef, scf.Scf,
-            HL, LOOP, CPU, Tile]
+            HL, LOOP, CPU, Tile, CHECK]
 
 
 def context() -> Context:

@@ -231,6 +231,9 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
 
     # False for ops whose rule has no derivative at all (integer results, comparisons).
     DIFFERENTIABLE: ClassVar[bool] = True
+    # ops whose operand values can make the program fail at run time (an index out of
+    # range) record the user's line at build, as the attribute `lamina.at`
+    RECORDS_LOCATION: ClassVar[bool] = False
 
     # ---- rules a subclass states
 
@@ -291,7 +294,14 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
             grouped: list[Any] = [list(operands)]
         else:
             grouped = list(operands)
-        return cls(operands=grouped, result_types=[rtype], properties=attrs)
+        op = cls(operands=grouped, result_types=[rtype], properties=attrs)
+        if cls.RECORDS_LOCATION:
+            from xdsl.dialects.builtin import StringAttr
+
+            from lamina.errors import user_location
+
+            op.attributes["lamina.at"] = StringAttr(user_location())
+        return op
 
     # ---- accessors
 

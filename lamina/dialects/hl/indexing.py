@@ -5,14 +5,16 @@ Linear ops state their transpose as their gradient rule: the transpose of a stri
 slice is a pad with interior padding, the transpose of concat is slices, the
 transpose of gather is scatter_add (and the other way round), reverse is its own.
 
-Out-of-range gather indices: the interpreter (the spec) raises an
-`IndexOutOfRangeError` naming the op, the types and the offending index, as torch
-does; compiled backends clamp indices into range instead of checking (a check
-would need a device-to-host round trip per kernel). So a program that runs on the
-interpreter without error gives the same answer everywhere.
+Out-of-range gather/scatter indices: the interpreter (the spec) raises an
+`IndexOutOfRangeError` naming the op, the types, the offending index and the user's
+line (recorded at build: `lamina.at`), as torch raises IndexError; compiled
+backends check each index in the kernel (`check.index`, see lamina/dialects/check.py)
+and raise the same error after the call.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import numpy as np
 from xdsl.dialects.builtin import TensorType, i64
@@ -40,6 +42,8 @@ from lamina.dialects.hl.base import (
 )
 from lamina.dialects.hl.shape import IotaOp
 from lamina.errors import DTypeError, LaminaError
+
+LOCATION_ATTR = "lamina.at"  # the user's file:line, recorded at build (RECORDS_LOCATION)
 
 
 class IndexOutOfRangeError(LaminaError, IndexError, RuntimeError):
@@ -241,6 +245,7 @@ class GatherOp(HlOp):
     `%r = hl.gather %t, %i axis=0 : (tensor<10x4xf32>, tensor<3xi64>) -> tensor<3x4xf32>`"""
 
     name = "hl.gather"
+    RECORDS_LOCATION: ClassVar = True
     table = operand_def(TensorType)
     indices = operand_def(TensorType)
     result = result_def(TensorType)
@@ -272,6 +277,7 @@ class ScatterAddOp(HlOp):
     `%r = hl.scatter_add %i, %u axis=0 : (tensor<3xi64>, tensor<3x4xf32>) -> tensor<10x4xf32>`"""
 
     name = "hl.scatter_add"
+    RECORDS_LOCATION: ClassVar = True
     indices = operand_def(TensorType)
     updates = operand_def(TensorType)
     result = result_def(TensorType)
@@ -315,6 +321,7 @@ class ScatterOp(HlOp):
     `%r = hl.scatter %i, %u axis=0 : (tensor<3xi64>, tensor<3x4xf32>) -> tensor<10x4xf32>`"""
 
     name = "hl.scatter"
+    RECORDS_LOCATION: ClassVar = True
     indices = operand_def(TensorType)
     updates = operand_def(TensorType)
     result = result_def(TensorType)
@@ -359,9 +366,11 @@ def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
     bad = (idx < 0) | (idx >= n)
     if bad.any():
         value = int(idx[bad].reshape(-1)[0])
+        at = op.attributes.get(LOCATION_ATTR)
         raise IndexOutOfRangeError(
             f"{op.name}: index {value} is out of range for axis {op.prop('axis')} of size {n} "
-            f"(operand types: {fmt_types([o.type for o in op.operands])})")
+            f"(operand types: {fmt_types([o.type for o in op.operands])})"
+            + (f"\n  at {at.data}" if at is not None else ""))
 
 
 __all__ = ["ConcatOp", "GatherOp", "IndexOutOfRangeError", "PadOp", "ReverseOp", "ScatterAddOp",
