@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType, i64
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType, i64
 from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -29,6 +31,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 
 from lamina import dtypes
+from lamina.dialects import check
 from lamina.dialects.hl.base import (
     HlOp,
     dtype_of,
@@ -40,6 +43,7 @@ from lamina.dialects.hl.base import (
     require_dims,
     shape_of,
 )
+from lamina.dialects.hl.elementwise.unary import ElementwiseOp
 from lamina.dialects.hl.shape import IotaOp
 from lamina.errors import DTypeError, LaminaError
 
@@ -362,6 +366,55 @@ class ScatterOp(HlOp):
         return (None, b.emit(GatherOp, ct, idx, axis=axis) * won)
 
 
+@irdl_op_definition
+class CheckIndexOp(ElementwiseOp):
+    """The identity on an int64 tensor of indices into a dim of `size` elements, checked
+    when the program runs: a value outside [0, size), other than `allow` (an
+    ignore_index), raises IndexOutOfRangeError naming `opname` and the user's line
+    (compiled code: `check.index`). For ops that select by comparing, not by reading at
+    an index (one_hot, nll_loss), whose out-of-range indices would select nothing.
+    `%r = hl.check_index %i opname="one_hot" size=5 : tensor<2xi64>`"""
+
+    name = "hl.check_index"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    size = int_prop()
+    opname = prop_def(StringAttr)
+    allow = opt_prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+    DIFFERENTIABLE: ClassVar = False
+    RECORDS_LOCATION: ClassVar = True
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        (t,) = types
+        require(element_of(t) == i64, f"needs an int64 tensor, got {t}", DTypeError)
+        require(props["size"] > 0, f"size must be positive, got {props['size']}")
+        return t
+
+    def _what(self) -> str:
+        at = self.attributes.get(LOCATION_ATTR)
+        where = f", traced at {at.data}" if at is not None else ""  # type: ignore[attr-defined]
+        return f"a dim of size {self.prop('size')} in {self.prop('opname')}{where}"
+
+    def reference(self, x):
+        bad = (x < 0) | (x >= self.prop("size"))
+        if self.prop("allow") is not None:
+            bad &= x != self.prop("allow")
+        if bad.any():
+            raise IndexOutOfRangeError(check.message(self._what(), int(x[bad].flat[0])))
+        return x
+
+    def scalar(self, s, x):
+        t, size, allow = self.compute_type(), self.prop("size"), self.prop("allow")
+        if allow is None:
+            return s.op(check.IndexOp(x, size, self._what()))
+        allowed = s.op(arith.CmpiOp(x, s.const(allow, t), "eq"))
+        checked = s.op(check.IndexOp(s.op(arith.SelectOp(allowed, s.const(0, t), x)), size,
+                                     self._what()))
+        return s.op(arith.SelectOp(allowed, x, checked))
+
+
 def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
     bad = (idx < 0) | (idx >= n)
     if bad.any():
@@ -373,5 +426,5 @@ def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
             + (f"\n  at {at.data}" if at is not None else ""))
 
 
-__all__ = ["ConcatOp", "GatherOp", "IndexOutOfRangeError", "PadOp", "ReverseOp", "ScatterAddOp",
+__all__ = ["CheckIndexOp", "ConcatOp", "GatherOp", "IndexOutOfRangeError", "PadOp", "ReverseOp", "ScatterAddOp",
            "ScatterOp", "SliceOp"]
