@@ -399,10 +399,10 @@ def _emit_check_index(em: CEmitter, op: check.IndexOp) -> None:
     em.names[op.result] = n
     size = op.size_value
     em.out.line(f"{ctype(op.result.type)} {n} = {em.name(op.index)};")
-    with em.out.block(f"if (__builtin_expect({n} < 0 || {n} >= {size}, 0))"):
-        em.out.line(f"lm_fault_at(lm_fault, {check.site_of(op, em.fault_sites)}, "
-                    f"(int64_t){n});")
-        em.out.line(f"{n} = {n} < 0 ? 0 : {size - 1};")
+    signed = f"(int64_t){n}"  # integers compute in unsigned C types (wrapping is defined)
+    with em.out.block(f"if (__builtin_expect({signed} < 0 || {signed} >= {size}, 0))"):
+        em.out.line(f"lm_fault_at(lm_fault, {check.site_of(op, em.fault_sites)}, {signed});")
+        em.out.line(f"{n} = {signed} < 0 ? 0 : {size - 1};")
 
 
 _STATEMENTS: dict[type[Operation], Callable] = {
