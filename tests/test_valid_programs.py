@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tf
+from conftest import compiled_backends
 
 import lamina as lm
 
@@ -43,6 +44,12 @@ def _generator(z, w1, w2, g1, b1, lib, conv_t, relu):
     return lib.tanh(conv_t(x, w2, stride=2, padding=1))
 
 
+# the Triton interpreter runs this step in ~20 s: in the slow suite
+_DCGAN_BACKENDS = [pytest.param(b, marks=pytest.mark.slow) if b == "triton" else b
+                   for b in compiled_backends()]
+
+
+@pytest.mark.parametrize("backend", _DCGAN_BACKENDS)
 def test_dcgan_generator_step(backend):
     """conv_transpose2d + batch norm + relu + tanh, forward and gradients: the C code
     generator used a value before its definition (`cpu-group-reductions` moved a

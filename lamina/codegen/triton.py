@@ -170,8 +170,12 @@ class KernelWriter:
         if p in _CMP_OPS and not (float_t and p == "ne"):
             self.assign(op, f"{a} {_CMP_OPS[p]} {b}")
         elif p in ("ult", "ule", "ugt", "uge") and not float_t:
-            u = unsigned_of(op.lhs.type)
             sym = {"ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}[p]
+            if element_of(op.lhs.type).width.data == 1:  # type: ignore[attr-defined]
+                # bools: tl has no uint1; as int8 both are 0 or 1
+                self.assign(op, f"{a}.to(tl.int8) {sym} {b}.to(tl.int8)")
+                return
+            u = unsigned_of(op.lhs.type)
             self.assign(op, f"tl.cast({a}, {u}, bitcast=True) {sym} tl.cast({b}, {u}, bitcast=True)")
         else:  # unordered float predicates: true when either side is NaN
             nan = f"(({a} != {a}) | ({b} != {b}))"
