@@ -124,3 +124,23 @@ def test_warm_started_program_still_checks(tmp_path):
     for run in runs:
         assert run.stdout.strip() == "raised True", run.stderr[-2000:]
     assert any(name.endswith(".plan") for name in os.listdir(tmp_path))
+
+
+def test_loop_interpreter_reports_what_compiled_code_reports():
+    """The loop level run by the loop interpreter (the spec of the kernels) raises the
+    same error at `check.index` as C and Triton do after their call."""
+    from xdsl.parser import Parser
+
+    from lamina.passes.pipeline import context
+    from lamina.runtime import loop_interp
+
+    weight = np.ones((10, 4), np.float32)
+    loop_ir = lm.jit(lambda w, i: F.embedding(i, w)).lower(
+        weight, np.array([1]), backend="c").ir("loop")
+    assert "check.index" in loop_ir
+    module = Parser(context(), loop_ir).parse_module()
+    np.testing.assert_array_equal(loop_interp.run(module, [weight, np.array([9])])[0],
+                                  weight[[9]])
+    with pytest.raises(IndexOutOfRangeError, match="index -3 is out of range for dim 0 of "
+                                                   "size 10 in hl.gather, traced at"):
+        loop_interp.run(module, [weight, np.array([-3])])
