@@ -346,22 +346,26 @@ def test_profile_knob_times_every_kernel(tmp_path):
     assert "gemm b,m,n,k=1x8x8x8" in run.stderr and "lm_k" in run.stderr, run.stderr
 
 
-def _clamps(module) -> int:
+def _checks(module) -> int:
+    """Index checks (`check.index`, which also clamps) and bare clamps."""
     from xdsl.dialects import arith
 
-    return sum(isinstance(op, arith.MaxSIOp | arith.MinSIOp) for op in module.walk())
+    from lamina.dialects import check
+
+    return sum(isinstance(op, arith.MaxSIOp | arith.MinSIOp | check.IndexOp)
+               for op in module.walk())
 
 
 def test_gather_index_proven_in_range_is_not_clamped():
     """A gather whose index is made of loop indices and constants (im2col's `oh + kh`)
-    reads without a clamp when its range provably lies in the table; an index read from
-    data, or one whose range may leave the table, keeps the clamp."""
+    reads without a check when its range provably lies in the table; an index read from
+    data, or one whose range may leave the table, is checked at run time."""
     x = _rand(10)
     inside = _check(lambda x: x[lm.arange(8) + 2] * 2.0, [x])
-    assert _clamps(inside) == 0
+    assert _checks(inside) == 0
     i = np.array([0, 9, 3], np.int64)
     from_data = _check(lambda x, i: x[i] * 2.0, [x, i])
-    assert _clamps(from_data) == 2
+    assert _checks(from_data) == 1
     y = _rand(12)
     beyond = _check(lambda y: y[:10][(lm.arange(8) + 3) % 10] * 2.0, [y])
-    assert _clamps(beyond) == 2
+    assert _checks(beyond) == 1

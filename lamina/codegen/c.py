@@ -7,7 +7,8 @@ function per `cpu.kernel`, and one exported entry function
     void lamina_main(void **bufs);
 
 taking the buffers of `func.func @main` in order (inputs, then outputs), so that
-a call is one ctypes foreign call. Every SSA value becomes one C local.
+a call is one ctypes foreign call; a program with `check.index` ops takes one more,
+the fault buffer (`lamina.dialects.check`), passed on to the kernels that check. Every SSA value becomes one C local.
 
 The emitter decides nothing: which loops run on threads or as vector loops, which
 reductions share a loop and where a division became a product were decided by the
@@ -46,7 +47,7 @@ from lamina.codegen.c_scalar import (
     storage_ctype,
     store_expr,
 )
-from lamina.dialects import cpu, gemm_layout
+from lamina.dialects import check, cpu, gemm_layout
 from lamina.errors import CompileError
 
 ENTRY = "lamina_main"
@@ -95,6 +96,7 @@ class CEmitter:
         self.kernels: dict[cpu.KernelOp, str] = {}
         self.profiled: list[str] = []  # label of each timed statement (LAMINA_PROFILE)
         self.prototypes: list[str] = []  # one per kernel function, for the entry's unit
+        self.fault_sites: list[str] = []  # check.sites of the module: `lm_fault` slots
 
     def kernel_name(self, op: cpu.KernelOp) -> str:
         """A unique C name for the kernel's function (kernel names need not be unique)."""
@@ -383,7 +385,24 @@ def _half_bits(value: float, elem: Attribute) -> str:
 
 
 def _emit_kernel_call(em: CEmitter, op: cpu.KernelOp) -> None:
-    em.out.line(f"{em.kernel_name(op)}({', '.join(em.name(a) for a in op.args)});")
+    args = [em.name(a) for a in op.args] + (["lm_fault"] if _checks(op) else [])
+    em.out.line(f"{em.kernel_name(op)}({', '.join(args)});")
+
+
+def _checks(op: Operation) -> bool:
+    return any(isinstance(o, check.IndexOp) for o in op.walk())
+
+
+def _emit_check_index(em: CEmitter, op: check.IndexOp) -> None:
+    """The index clamped into [0, size); outside, the fault recorded (site, index)."""
+    n = em.fresh("j")
+    em.names[op.result] = n
+    size = op.size_value
+    em.out.line(f"{ctype(op.result.type)} {n} = {em.name(op.index)};")
+    signed = f"(int64_t){n}"  # integers compute in unsigned C types (wrapping is defined)
+    with em.out.block(f"if (__builtin_expect({signed} < 0 || {signed} >= {size}, 0))"):
+        em.out.line(f"lm_fault_at(lm_fault, {check.site_of(op, em.fault_sites)}, {signed});")
+        em.out.line(f"{n} = {signed} < 0 ? 0 : {size - 1};")
 
 
 _STATEMENTS: dict[type[Operation], Callable] = {
@@ -392,7 +411,7 @@ _STATEMENTS: dict[type[Operation], Callable] = {
     cpu.KernelOp: _emit_kernel_call, memref.AllocOp: _emit_alloc,
     memref.DeallocOp: _emit_dealloc, memref.CopyOp: _emit_copy,
     memref.GetGlobalOp: _emit_get_global, memref.AllocaOp: _emit_alloca,
-    func.ReturnOp: lambda em, op: None,
+    func.ReturnOp: lambda em, op: None, check.IndexOp: _emit_check_index,
 }
 
 
@@ -418,6 +437,8 @@ def _emit_kernel(em: CEmitter, op: cpu.KernelOp, aliased: set[int]) -> None:
             decls.append(f"{const}{ctype(p.type)}{restrict} {n}")
         else:
             decls.append(f"{ctype(p.type)} {n}")
+    if _checks(op):
+        decls.append("int64_t *restrict lm_fault")
     pragma, inner = _kernel_pragmas(op)
     head = f"LM_KERNEL void {em.kernel_name(op)}({', '.join(decls) or 'void'})"
     em.prototypes.append(head + ";")
@@ -462,6 +483,7 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
     if main is None:
         raise CompileError(f"C codegen: no func.func {'@' + entry if entry else ''} in the module")
     em = CEmitter()
+    em.fault_sites = check.sites(module)
     for op in module.ops:
         if isinstance(op, memref.GlobalOp):
             _emit_global(em, op)
@@ -476,6 +498,9 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
             c = ctype(arg.type)
             em.names[arg] = em.fresh("b")
             em.out.line(f"{c} {em.names[arg]} = ({c})bufs[{i}];")
+        if em.fault_sites:  # after the program's buffers: two int64 per site, zeroed
+            n_bufs = len(main.body.block.args)
+            em.out.line(f"int64_t *const lm_fault = (int64_t *)bufs[{n_bufs}];")
         if knobs.profile():
             em.emit_timed_block(main.body.block)
         else:

@@ -242,3 +242,11 @@ static inline uint32_t lm_bitcast_uint32(float f) { return lm_f32_to_bits(f); }
 static inline float lm_bitcast_float(uint32_t u) { return lm_bits_to_f32(u); }
 static inline uint64_t lm_bitcast_uint64(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 static inline double lm_bitcast_double(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+
+/* ---- check.index: record a fault (site k: flag at 2k, the bad index at 2k + 1) ----
+ * Relaxed atomics: threads of one kernel may record at once; any one index they
+ * store is a true fault, and the runtime reads the buffer after the call. */
+static inline void lm_fault_at(int64_t *fault, int64_t site, int64_t index) {
+  __atomic_store_n(&fault[2 * site + 1], index, __ATOMIC_RELAXED);
+  __atomic_store_n(&fault[2 * site], 1, __ATOMIC_RELAXED);
+}

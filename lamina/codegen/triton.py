@@ -35,7 +35,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.codegen.triton_prelude import PRELUDE
-from lamina.dialects import loop, tile
+from lamina.dialects import check, loop, tile
 from lamina.dialects.scalar import SCALAR_OPS, ScalarOp, TritonHelper, helper_name
 from lamina.dialects.tile import element_of, shape_of
 from lamina.errors import CompileError
@@ -105,9 +105,10 @@ _CMP_OPS = {"eq": "==", "ne": "!=", "slt": "<", "sle": "<=", "sgt": ">", "sge": 
 class KernelWriter:
     """Writes one tile.kernel as a @triton.jit function."""
 
-    def __init__(self, out: SourceWriter):
+    def __init__(self, out: SourceWriter, fault_sites: list[str] | None = None):
         self.out = out
         self.names: dict[SSAValue, str] = {}
+        self.fault_sites = fault_sites or []  # check.sites of the module: `lm_fault` slots
 
     def name(self, v: SSAValue) -> str:
         if v not in self.names:
@@ -117,7 +118,8 @@ class KernelWriter:
         return self.names[v]
 
     def kernel(self, k: tile.KernelOp) -> None:
-        args = ", ".join(self.name(a) for a in k.body.block.args)
+        args = ", ".join([self.name(a) for a in k.body.block.args]
+                         + (["lm_fault"] if _checks(k) else []))
         self.out.line("@triton.jit")
         self.out.line(f"def {k.sym_name.data}({args}):")
         with self.out.indent():
@@ -144,6 +146,18 @@ class KernelWriter:
             raise CompileError(f"triton codegen: no Triton text for {op.name}")
 
     # -------------------------------------------------------------- statements
+    def check_index(self, op: check.IndexOp) -> None:
+        """Lanes whose index is out of range store the fault (site flag, the index)
+        into `lm_fault`; every lane goes on with the index clamped."""
+        i, r = self.name(op.index), self.name(op.result)
+        size, site = op.size_value, check.site_of(op, self.fault_sites)
+        self.out.line(f"{r}_bad = ({i} < 0) | ({i} >= {size})")
+        self.out.line(f"tl.store(lm_fault + {2 * site + 1} + 0 * {i}, {i}.to(tl.int64), "
+                      f"mask={r}_bad)")
+        self.out.line(f"tl.store(lm_fault + {2 * site} + 0 * {i}, (0 * {i} + 1).to(tl.int64), "
+                      f"mask={r}_bad)")
+        self.out.line(f"{r} = tl.minimum(tl.maximum({i}, 0), {size - 1})")
+
     def constant(self, op: arith.ConstantOp) -> None:
         t = op.result.type
         value = op.value.value.data  # type: ignore[attr-defined]
@@ -156,8 +170,12 @@ class KernelWriter:
         if p in _CMP_OPS and not (float_t and p == "ne"):
             self.assign(op, f"{a} {_CMP_OPS[p]} {b}")
         elif p in ("ult", "ule", "ugt", "uge") and not float_t:
-            u = unsigned_of(op.lhs.type)
             sym = {"ult": "<", "ule": "<=", "ugt": ">", "uge": ">="}[p]
+            if element_of(op.lhs.type).width.data == 1:  # type: ignore[attr-defined]
+                # bools: tl has no uint1; as int8 both are 0 or 1
+                self.assign(op, f"{a}.to(tl.int8) {sym} {b}.to(tl.int8)")
+                return
+            u = unsigned_of(op.lhs.type)
             self.assign(op, f"tl.cast({a}, {u}, bitcast=True) {sym} tl.cast({b}, {u}, bitcast=True)")
         else:  # unordered float predicates: true when either side is NaN
             nan = f"(({a} != {a}) | ({b} != {b}))"
@@ -284,6 +302,7 @@ def _simple(fmt: Callable[[KernelWriter, Operation], str]):
 
 
 _STATEMENTS: dict[str, Callable[[KernelWriter, Operation], None]] = {
+    "check.index": KernelWriter.check_index,
     "arith.constant": KernelWriter.constant,
     "tile.cmp": KernelWriter.cmp,
     "tile.cast": KernelWriter.cast,
@@ -346,7 +365,9 @@ def write_host(out: SourceWriter, fn: func.FuncOp) -> None:
     """`def launch(*buffers, torch, device)`: allocations, launches, frees, in order."""
     w = KernelWriter(out)
     args = ", ".join(w.name(a) for a in fn.body.block.args)
-    out.line(f"def launch({args}{', ' if args else ''}*, torch, device):")
+    checking = {op.sym_name.data for op in fn.parent_op().walk()  # type: ignore[union-attr]
+                if isinstance(op, tile.KernelOp) and _checks(op)}
+    out.line(f"def launch({args}{', ' if args else ''}*, torch, device, lm_fault=None):")
     with out.indent():
         for op in fn.body.block.ops:
             if isinstance(op, memref.GetGlobalOp):
@@ -365,6 +386,8 @@ def write_host(out: SourceWriter, fn: func.FuncOp) -> None:
             elif isinstance(op, tile.LaunchOp):
                 grid = ", ".join(str(g) for g in op.grid_sizes)
                 bufs = "".join(f"{w.name(a)}, " for a in op.args)
+                if op.kernel.root_reference.data in checking:
+                    bufs += "lm_fault, "
                 out.line(f"{op.kernel.root_reference.data}[({grid})]({bufs}"
                          f"num_warps={op.num_warps.value.data}, "
                          f"num_stages={op.num_stages.value.data})")
@@ -381,12 +404,17 @@ def generate(module: ModuleOp) -> str:
     out.line()
     out.line()
     write_helpers(out)
+    sites = check.sites(module)
     for op in module.body.block.ops:
         if isinstance(op, tile.KernelOp):
-            KernelWriter(out).kernel(op)
+            KernelWriter(out, sites).kernel(op)
     write_globals(out, module)
     write_host(out, host_function(module))
     return out.text()
+
+
+def _checks(op: Operation) -> bool:
+    return any(isinstance(o, check.IndexOp) for o in op.walk())
 
 
 def host_function(module: ModuleOp) -> func.FuncOp:

@@ -22,16 +22,18 @@ from lamina.dialects import xdsl_patches  # noqa: F401  (linear-time string lexi
 def all_dialects() -> list[Dialect]:
     """Every dialect lamina's IR may contain: xDSL's builtin, func, arith, math, memref
     and scf, then lamina's own."""
-    from xdsl.dialects import arith, func, math, memref, scf
+    from xdsl.dialects import func, math, memref, scf
     from xdsl.dialects.builtin import Builtin
 
+    from lamina.dialects.check import CHECK
     from lamina.dialects.cpu import CPU
     from lamina.dialects.hl import HL
     from lamina.dialects.loop import LOOP
+    from lamina.dialects.scalar import ARITH
     from lamina.dialects.tile import Tile
 
-    return [Builtin, func.Func, arith.Arith, math.Math, memref.MemRef, scf.Scf,
-            HL, LOOP, CPU, Tile]
+    return [Builtin, func.Func, ARITH, math.Math, memref.MemRef, scf.Scf,
+            HL, LOOP, CPU, Tile, CHECK]
 
 
 def context() -> Context:

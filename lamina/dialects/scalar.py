@@ -42,8 +42,24 @@ from xdsl.dialects.builtin import (
     Signedness,
     f32,
 )
-from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Dialect, Operation, SSAValue
+from xdsl.irdl import irdl_op_definition, traits_def
+from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
+
+
+@irdl_op_definition
+class RemFOp(arith.FloatingPointLikeBinaryOperation):
+    """MLIR's `arith.remf` (xDSL 0.74 lacks it): C's fmod, exact, with the sign of the
+    dividend; fmod(x, inf) = x, fmod(inf, y) = NaN.
+    `%r = arith.remf %a, %b : f32`"""
+
+    name = "arith.remf"
+    traits = traits_def(Pure())
+
+
+# xDSL's arith dialect and the ops lamina adds to it (all_dialects loads this one)
+ARITH = Dialect("arith", [*arith.Arith.operations, RemFOp], [*arith.Arith.attributes])
 
 
 @dataclass(frozen=True)
@@ -184,7 +200,7 @@ r = tl.exp(b * tl.log(tl.abs(a)))
 bi = b.to(tl.int64).to(b.dtype)
 odd = (bi == b) & ((bi.to(tl.int64) % 2) != 0)
 r = tl.where((a < 0) & odd, -r, r)
-r = tl.where((a < 0) & (bi != b), float("nan"), r)
+r = tl.where((a < 0) & (bi != b) & (tl.abs(b) != float("inf")), float("nan"), r)
 r = tl.where(b == 0, 1.0, r)
 return r.to(a.dtype)""")
 
@@ -209,8 +225,12 @@ return tl.where(a < 0, -r, r)""")
 _ATAN2 = TritonHelper("return libdevice.atan2(a, b)", """\
 r = _lm_math_atan(a / b)
 r = tl.where(b < 0, tl.where(a < 0, r - 3.141592653589793, r + 3.141592653589793), r)
-axis = tl.where(a > 0, 1.5707963267948966, tl.where(a < 0, -1.5707963267948966, 0.0 * a))
-return tl.where(b == 0, axis, r)""")
+z = tl.zeros_like(b)  # z + c: the constant c in the operands' type (a bare one is f32)
+axis = tl.where(a > 0, z + 1.5707963267948966, tl.where(a < 0, z - 1.5707963267948966, 0.0 * a))
+r = tl.where(b == 0, axis, r)
+corner = tl.where(b > 0, z + 0.7853981633974483, z + 2.356194490192345)  # both infinite
+both = (tl.abs(a) == float("inf")) & (tl.abs(b) == float("inf"))
+return tl.where(both, tl.where(a < 0, -corner, corner), r)""")
 
 _ASINH = TritonHelper("return libdevice.asinh(a)", """\
 ax = tl.abs(a)
@@ -263,6 +283,7 @@ SCALAR_OPS: dict[type[Operation], ScalarOp] = {
     arith.SubfOp: ScalarOp(np.subtract, "{a} - {b}", "{a} - {b}"),
     arith.MulfOp: ScalarOp(np.multiply, "{a} * {b}", "{a} * {b}"),
     arith.DivfOp: ScalarOp(np.divide, "{a} / {b}", "{a} / {b}"),
+    RemFOp: ScalarOp(np.fmod, "fmod{f}({a}, {b})", "{a} % {b}"),  # tl's float % is frem
     arith.NegfOp: ScalarOp(np.negative, "-{a}", "-{a}"),
     arith.MaximumfOp: ScalarOp(np.maximum, "lm_max{f}({a}, {b})",
                                "tl.maximum({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"),

@@ -88,13 +88,36 @@ def _items(x: Tensor, index: Any) -> list[tuple[str, Any]]:
                 "integers, slices, ellipsis, None, bools and integer or bool tensors/arrays)"))
     if builtins.sum(k == "ellipsis" for k, _ in out) > 1:
         raise _index_error(ArgumentError, "getitem: an index can only have one ellipsis")
-    used = builtins.sum(k not in ("new", "newindex", "ellipsis") for k, _ in out)
+    used = builtins.sum(_dims_used(k, v) for k, v in out)
     if used > x.ndim:
         raise IndexOutOfRangeError(with_location(
             f"getitem: too many indices ({used}) for {_describe(x)}"))
     fill = [("slice", slice(None))] * (x.ndim - used)
     at = next((i for i, (k, _) in enumerate(out) if k == "ellipsis"), len(out))
-    return out[:at] + fill + out[at + 1:]
+    return _expand_masks(x, out[:at] + fill + out[at + 1:])
+
+
+def _dims_used(kind: str, item: Any) -> int:
+    return item.ndim if kind == "mask" else int(kind not in ("new", "newindex", "ellipsis"))
+
+
+def _expand_masks(x: Tensor, items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Each boolean mask, checked against the dims it covers (torch's IndexError when a
+    mask of the wrong length would select other rows), becomes integer index arrays."""
+    out: list[tuple[str, Any]] = []
+    d = 0
+    for kind, item in items:
+        if kind == "mask":
+            covered = tuple(x.shape[d:d + item.ndim])
+            if item.shape != covered:
+                raise IndexOutOfRangeError(with_location(
+                    f"getitem: the shape of the mask {list(item.shape)} at index {d} does not "
+                    f"match the shape of the indexed tensor {list(x.shape)} at index {d}"))
+            out.extend(("array", a) for a in np.nonzero(item))
+        else:
+            out.append((kind, item))
+        d += _dims_used(kind, item)
+    return out
 
 
 def _index_error(kind: type, message: str) -> Exception:
@@ -119,7 +142,7 @@ def _array_item(x: Tensor, array: np.ndarray) -> list[tuple[str, Any]]:
     if array.dtype == np.bool_:
         if array.ndim == 0:
             return [("newindex", np.zeros(1 if array else 0, np.int64))]
-        return [("array", a) for a in np.nonzero(array)]
+        return [("mask", array)]  # checked and expanded by _expand_masks
     if array.size == 0:
         array = array.astype(np.int64)
     if not np.issubdtype(array.dtype, np.integer):
@@ -321,5 +344,17 @@ def _install_methods() -> None:
 
 
 _install_methods()
+
+def check_index_values(index: Tensor, size: int, op: str, allow: int | None = None) -> Tensor:
+    """`index` (as int64), its values checked against [0, size) -- `allow`, an
+    ignore_index, passes too -- when the program runs (hl.check_index): torch's
+    IndexError naming `op` and the user's line. For ops that select by comparing with
+    their indices (one_hot, nll_loss), where an index out of range would select
+    nothing; ops that read at an index check in hl.gather / hl.scatter."""
+    if size <= 0 or not index.numel():
+        return index
+    index = index if index.dtype == dtypes.int64 else index.to(dtypes.int64)
+    return ops.emit(hl.CheckIndexOp, index, size=size, opname=op, allow=allow)
+
 
 __all__ = ["getitem", "setitem", *movement.__all__]

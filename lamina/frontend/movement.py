@@ -429,6 +429,9 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
                 "one_hot: num_classes must be given inside lm.jit (it sets the result shape)"))
         num_classes = int(indices.numpy().max()) + 1 if indices.numel() else 0
     _check_static_index(indices, num_classes, -1, indices, "one_hot", low=0)
+    from lamina.frontend.indexing import check_index_values  # (indexing imports this module)
+
+    indices = check_index_values(indices, num_classes, "one_hot")  # values known at run time
     shape = indices.shape + (num_classes,)
     classes = ops.emit(hl.IotaOp, result_type=tensor_type(indices.dtype.ir_type, shape),
                        dim=len(shape) - 1)

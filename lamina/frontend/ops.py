@@ -626,9 +626,10 @@ def tan(x):
 
 @method
 def relu(x):
-    # where, not maximum: the gradient at exactly 0 is 0, as torch's (maximum splits ties)
+    # torch's values: NaN stays NaN, -0.0 stays -0.0 (only x < 0 becomes 0); torch's
+    # gradient: 0 at exactly 0 (where, not maximum, which splits ties), 1 at NaN
     x = _no_bool(x, "relu")
-    return where(gt(x, 0), x, 0)
+    return where(lt(x, 0), 0, where(eq(x, 0), stop_gradient(x), x))
 
 
 @method

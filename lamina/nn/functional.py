@@ -313,8 +313,8 @@ def _check_targets(input: Tensor, target: Tensor, op: str, ignore_index: int) ->
     data = target._known_array()  # known values are checked (not traced or lazy ones)
     if data is not None:
         bad = data[((data < 0) | (data >= input.shape[1])) & (data != ignore_index)]
-        if bad.size:
-            raise ArgumentError(with_location(
+        if bad.size:  # torch: IndexError ("Target 3 is out of bounds.")
+            raise like(ArgumentError, IndexError)(with_location(
                 f"{op}: target {int(bad.flat[0])} is out of range for {input.shape[1]} classes "
                 f"(input of shape {list(input.shape)})"))
 
@@ -328,6 +328,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         out = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction)
         return out.reshape(()) if reduction == "none" else out
     _check_targets(input, target, "nll_loss", ignore_index)
+    target = indexing.check_index_values(target, input.shape[1], "nll_loss", allow=ignore_index)
     onehot = _class_one_hot(target, input.shape[1], input.ndim, input.dtype)
     w = onehot if weight is None else onehot * _class_view(weight, input.ndim)
     w = w.sum(1)  # weight of each target; 0 where ignored (no class matches)

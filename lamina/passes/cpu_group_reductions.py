@@ -47,7 +47,9 @@ def fusable(ops: list[Operation], start: int) -> tuple[list[cpu.ReduceOp], list[
             assert isinstance(op, cpu.ReduceOp)
             if group and (op.space != group[0].space or op.simd != group[0].simd):
                 break
-            earlier = {r for o in [*group, *pending] for r in o.results}
+            # `between` too: those ops move after the merged loop (a third reduction that
+            # read a scalar computed between the first two was used before definition)
+            earlier = {r for o in [*group, *between, *pending] for r in o.results}
             if any(v in earlier for inner in op.walk() for v in inner.operands):
                 break
             group.append(op)

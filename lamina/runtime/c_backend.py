@@ -4,7 +4,9 @@
     C   --cache.load (cc $LAMINA_CFLAGS, default lamina.knobs.DEFAULT_CFLAGS)-->  .so
 
 A run is one foreign call `lamina_main(void **bufs)`: input arrays are made
-contiguous with the program's dtype, outputs are fresh `np.empty` arrays.
+contiguous with the program's dtype, outputs are fresh `np.empty` arrays; a program
+that checks indices also gets a fault buffer and raises what it recorded
+(`lamina.runtime.faults`).
 
 OpenMP threads wait passively between kernels unless `OMP_WAIT_POLICY` says
 otherwise (see `lamina.runtime.cache.load`). The library stays loaded while the
@@ -24,7 +26,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 
 from lamina import dtypes
 from lamina.errors import ArgumentError, CompileError, with_location
-from lamina.runtime import backends, blas, buffers
+from lamina.runtime import backends, blas, buffers, faults
 from lamina.runtime.buffers import data_address
 
 if TYPE_CHECKING:  # the pass pipeline is imported by a compile, never by a warm start
@@ -64,14 +66,15 @@ class Runner:
     converted, or sharing memory with another input), input i is copied first."""
 
     def __init__(self, entry, inputs: list[BufferSpec], outputs: list[BufferSpec], name: str,
-                 donated: dict[int, int] | None = None):
+                 donated: dict[int, int] | None = None, faults: Sequence[str] = ()):
         self.entry = entry
         self.inputs, self.outputs, self.name = inputs, outputs, name
         self.donated = dict(donated or {})
         self._fresh = [(j, s) for j, s in enumerate(outputs) if j not in self.donated]
         self._disjoint: list[int] | None = None  # input addresses last found not to overlap
         self.count = len(inputs) + len(outputs)
-        self._ptr_array = ctypes.c_void_p * max(self.count, 1)
+        self.faults = list(faults)  # the fault sites (lamina.runtime.faults), in slot order
+        self._ptr_array = ctypes.c_void_p * max(self.count + bool(self.faults), 1)
 
     def _prepare(self, i: int, arg, spec: BufferSpec) -> np.ndarray:
         a = np.require(arg, dtype=spec.dtype, requirements="C")  # keeps 0-d (ascontiguousarray makes it 1-d)
@@ -117,7 +120,13 @@ class Runner:
                     ptrs[i] = data_address(a)
                 outs[j] = a
                 ptrs[n_in + j] = ptrs[i]
+        if not self.faults:
+            self.entry(ptrs)
+            return outs
+        fault = faults.new_buffer(self.faults)
+        ptrs[self.count] = data_address(fault)
         self.entry(ptrs)
+        faults.raise_recorded(self.faults, fault, f"c program @{self.name}")
         return outs
 
 
@@ -176,8 +185,9 @@ class CBackend(backends.Backend):
         entry = lib[ENTRY]  # by item, not attribute: no cycle keeps an unused library loaded
         entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         entry.restype = None
+        from lamina.dialects.check import sites
         from lamina.passes.donate_buffers import donation_map
 
-        runner = Runner(entry, inputs, outputs, name, donation_map(_main(work)))
+        runner = Runner(entry, inputs, outputs, name, donation_map(_main(work)), sites(work))
         return backends.Program("c", runner, levels=levels, source=source,
                                 kernel_count=_kernel_count(work))

@@ -29,7 +29,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from lamina import dtypes
-from lamina.dialects import loop
+from lamina.dialects import check, loop
+from lamina.dialects.hl.indexing import IndexOutOfRangeError
 from lamina.dialects.scalar import SCALAR_OPS
 
 
@@ -187,6 +188,12 @@ class LoopInterpreter:
         if isinstance(op, arith.ConstantOp):
             value = op.value.value.data  # type: ignore[attr-defined]
             env[op.result] = np.array(value, dtype=np_type(op.result.type))
+        elif isinstance(op, check.IndexOp):  # raises at once (compiled code: after the call)
+            i = np.asarray(get(op.index))
+            bad = (i < 0) | (i >= op.size_value)
+            if bad.any():
+                raise IndexOutOfRangeError(check.message(op.what.data, int(i[bad].flat[0])))
+            env[op.result] = i
         elif isinstance(op, loop.LoadOp):
             buf = get(op.buf)
             idx = [np.asarray(get(i)) for i in op.indices]

@@ -8,7 +8,7 @@ the key and the sha256 of the body):
 
     {"so": "<key of the library>", "so_digest": "<its stamp digest>", "entry": "lamina_main",
      "name": "main", "inputs": [[[4, 8], "float32"], ...], "outputs": [...], "kernels": 3,
-     "donated": {"0": 2}}
+     "donated": {"0": 2}, "faults": ["dim 0 of size 10 in hl.gather, traced at f.py:3"]}
 
 A hit loads the library only if it is the very one the plan was made with (the stamp
 digest), after checking it as every load does, and only if the plan is well-formed
@@ -33,7 +33,7 @@ import numpy as np
 from lamina import dtypes, knobs
 from lamina.runtime import backends, blas, cache, cache_store, toolchain
 
-_VERSION = "2"
+_VERSION = "3"  # 3: "faults" (the fault sites of check.index)
 _KIND = "plan"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -90,7 +90,8 @@ def lookup(hl_text: str, backend: str) -> backends.Program | None:
     entry.restype = None
     from lamina.runtime.c_backend import Runner
 
-    runner = Runner(entry, plan["inputs"], plan["outputs"], plan["name"], plan["donated"])
+    runner = Runner(entry, plan["inputs"], plan["outputs"], plan["name"], plan["donated"],
+                    plan["faults"])
     return backends.Program("c", runner, levels={"hl": hl_text}, kernel_count=plan["kernels"])
 
 
@@ -105,11 +106,13 @@ def _parse(body: bytes) -> dict | None:
         donated = {int(j): int(i) for j, i in plan["donated"].items()}
         kernels = plan["kernels"]
         fields = [plan[k] for k in ("so", "so_digest", "entry", "name")]
+        sites = plan["faults"]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if not (all(isinstance(f, str) for f in fields) and _KEY.fullmatch(plan["so"])
             and _KEY.fullmatch(plan["so_digest"]) and _NAME.fullmatch(plan["entry"])
-            and type(kernels) is int and kernels >= 0):
+            and type(kernels) is int and kernels >= 0 and isinstance(sites, list)
+            and all(isinstance(w, str) for w in sites)):
         return None
     ins, outs = specs["inputs"], specs["outputs"]
     if not all(0 <= j < len(outs) and 0 <= i < len(ins) and outs[j] == ins[i]
@@ -153,7 +156,8 @@ def store(hl_text: str, backend: str, program: backends.Program) -> None:
             "name": runner.name, "kernels": program.kernel_count,
             "inputs": [[list(s.shape), s.dtype.name] for s in runner.inputs],
             "outputs": [[list(s.shape), s.dtype.name] for s in runner.outputs],
-            "donated": {str(j): i for j, i in getattr(runner, "donated", {}).items()}}
+            "donated": {str(j): i for j, i in getattr(runner, "donated", {}).items()},
+            "faults": list(getattr(runner, "faults", []))}
     data = cache_store.seal_text(_KIND, key, json.dumps(plan).encode())
     try:
         cache_store.atomic_write(directory, f"{key}.{_KIND}", data)

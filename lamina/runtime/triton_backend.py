@@ -26,7 +26,7 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp, TensorType
 
 from lamina import dtypes
 from lamina.errors import ArgumentError, CompileError, with_location
-from lamina.runtime import backends
+from lamina.runtime import backends, faults
 
 if TYPE_CHECKING:  # the pass pipeline is imported by a compile, never by a warm start
     from lamina.passes.pipeline import Dump
@@ -183,9 +183,18 @@ class TritonProgram(backends.Program):
         return [_torch().empty((int(np.prod(t.get_shape())),), dtype=_torch_dtype(t),
                                device=device()) for t in self.output_types]
 
+    fault_sites: list[str] = []  # check.sites of the program (lamina.runtime.faults)
+
     def launch(self, ins: Sequence, outs: Sequence) -> None:
+        """Run the kernels; a fault they record (an index out of range) is raised."""
         assert self.launcher is not None
-        self.launcher(*ins, *outs, torch=_torch(), device=device())
+        torch = _torch()
+        if not self.fault_sites:
+            self.launcher(*ins, *outs, torch=torch, device=device())
+            return
+        fault = torch.zeros((2 * len(self.fault_sites),), dtype=torch.int64, device=device())
+        self.launcher(*ins, *outs, torch=torch, device=device(), lm_fault=fault)
+        faults.raise_recorded(self.fault_sites, fault.cpu().numpy(), "triton program")
 
     def run_arrays(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         global LAST_CALL
@@ -224,7 +233,7 @@ class TritonBackend(backends.Backend):
     def compile(self, module: ModuleOp, dump: Dump | None = None) -> backends.Program:
         _require_packages()
         from lamina.codegen.triton import generate
-        from lamina.dialects import tile
+        from lamina.dialects import check, tile
         from lamina.passes.pipeline import run_pipeline
 
         results = list(_main(module).function_type.outputs.data)
@@ -240,6 +249,7 @@ class TritonBackend(backends.Backend):
         program.launcher = _load_source(source).launch
         program.input_types, program.output_types = arg_types[:n_in], arg_types[n_in:]
         program.results = results
+        program.fault_sites = check.sites(module)
         return program
 
 

@@ -231,6 +231,9 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
 
     # False for ops whose rule has no derivative at all (integer results, comparisons).
     DIFFERENTIABLE: ClassVar[bool] = True
+    # ops whose operand values can make the program fail at run time (an index out of
+    # range) record the user's line at build, as the attribute `lamina.at`
+    RECORDS_LOCATION: ClassVar[bool] = False
 
     # ---- rules a subclass states
 
@@ -291,7 +294,10 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
             grouped: list[Any] = [list(operands)]
         else:
             grouped = list(operands)
-        return cls(operands=grouped, result_types=[rtype], properties=attrs)
+        op = cls(operands=grouped, result_types=[rtype], properties=attrs)
+        if cls.RECORDS_LOCATION:
+            _record_location(op)
+        return op
 
     # ---- accessors
 
@@ -414,3 +420,19 @@ def numpy_to_dense(value: np.ndarray, element: Attribute) -> DenseIntOrFPElement
     else:
         data = [float(v) for v in flat.astype(np.float64)]
     return DenseIntOrFPElementsAttr.from_list(t, data)
+
+
+def _record_location(op: HlOp) -> None:
+    """`lamina.at`: the user's file:line, for an op traced from user code (not for one a
+    pass builds, called from xDSL's pass driver: lamina-opt has no user line)."""
+    import os
+
+    import xdsl
+    from xdsl.dialects.builtin import StringAttr
+
+    from lamina.errors import user_location
+
+    at = user_location()
+    if at != "<unknown>" and not os.path.abspath(at).startswith(
+            os.path.dirname(os.path.abspath(xdsl.__file__)) + os.sep):
+        op.attributes["lamina.at"] = StringAttr(at)

@@ -5,20 +5,24 @@ Linear ops state their transpose as their gradient rule: the transpose of a stri
 slice is a pad with interior padding, the transpose of concat is slices, the
 transpose of gather is scatter_add (and the other way round), reverse is its own.
 
-Out-of-range gather indices: the interpreter (the spec) raises an
-`IndexOutOfRangeError` naming the op, the types and the offending index, as torch
-does; compiled backends clamp indices into range instead of checking (a check
-would need a device-to-host round trip per kernel). So a program that runs on the
-interpreter without error gives the same answer everywhere.
+Out-of-range gather/scatter indices: the interpreter (the spec) raises an
+`IndexOutOfRangeError` naming the op, the types, the offending index and the user's
+line (recorded at build: `lamina.at`), as torch raises IndexError; compiled
+backends check each index in the kernel (`check.index`, see lamina/dialects/check.py)
+and raise the same error after the call.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
-from xdsl.dialects.builtin import TensorType, i64
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType, i64
 from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -27,6 +31,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 
 from lamina import dtypes
+from lamina.dialects import check
 from lamina.dialects.hl.base import (
     HlOp,
     dtype_of,
@@ -38,8 +43,11 @@ from lamina.dialects.hl.base import (
     require_dims,
     shape_of,
 )
+from lamina.dialects.hl.elementwise.unary import ElementwiseOp
 from lamina.dialects.hl.shape import IotaOp
 from lamina.errors import DTypeError, LaminaError
+
+LOCATION_ATTR = "lamina.at"  # the user's file:line, recorded at build (RECORDS_LOCATION)
 
 
 class IndexOutOfRangeError(LaminaError, IndexError, RuntimeError):
@@ -241,6 +249,7 @@ class GatherOp(HlOp):
     `%r = hl.gather %t, %i axis=0 : (tensor<10x4xf32>, tensor<3xi64>) -> tensor<3x4xf32>`"""
 
     name = "hl.gather"
+    RECORDS_LOCATION: ClassVar = True
     table = operand_def(TensorType)
     indices = operand_def(TensorType)
     result = result_def(TensorType)
@@ -272,6 +281,7 @@ class ScatterAddOp(HlOp):
     `%r = hl.scatter_add %i, %u axis=0 : (tensor<3xi64>, tensor<3x4xf32>) -> tensor<10x4xf32>`"""
 
     name = "hl.scatter_add"
+    RECORDS_LOCATION: ClassVar = True
     indices = operand_def(TensorType)
     updates = operand_def(TensorType)
     result = result_def(TensorType)
@@ -315,6 +325,7 @@ class ScatterOp(HlOp):
     `%r = hl.scatter %i, %u axis=0 : (tensor<3xi64>, tensor<3x4xf32>) -> tensor<10x4xf32>`"""
 
     name = "hl.scatter"
+    RECORDS_LOCATION: ClassVar = True
     indices = operand_def(TensorType)
     updates = operand_def(TensorType)
     result = result_def(TensorType)
@@ -355,14 +366,65 @@ class ScatterOp(HlOp):
         return (None, b.emit(GatherOp, ct, idx, axis=axis) * won)
 
 
+@irdl_op_definition
+class CheckIndexOp(ElementwiseOp):
+    """The identity on an int64 tensor of indices into a dim of `size` elements, checked
+    when the program runs: a value outside [0, size), other than `allow` (an
+    ignore_index), raises IndexOutOfRangeError naming `opname` and the user's line
+    (compiled code: `check.index`). For ops that select by comparing, not by reading at
+    an index (one_hot, nll_loss), whose out-of-range indices would select nothing.
+    `%r = hl.check_index %i opname="one_hot" size=5 : tensor<2xi64>`"""
+
+    name = "hl.check_index"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    size = int_prop()
+    opname = prop_def(StringAttr)
+    allow = opt_prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+    DIFFERENTIABLE: ClassVar = False
+    RECORDS_LOCATION: ClassVar = True
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        (t,) = types
+        require(element_of(t) == i64, f"needs an int64 tensor, got {t}", DTypeError)
+        require(props["size"] > 0, f"size must be positive, got {props['size']}")
+        return t
+
+    def _what(self) -> str:
+        at = self.attributes.get(LOCATION_ATTR)
+        where = f", traced at {at.data}" if at is not None else ""  # type: ignore[attr-defined]
+        return f"a dim of size {self.prop('size')} in {self.prop('opname')}{where}"
+
+    def reference(self, x):
+        bad = (x < 0) | (x >= self.prop("size"))
+        if self.prop("allow") is not None:
+            bad &= x != self.prop("allow")
+        if bad.any():
+            raise IndexOutOfRangeError(check.message(self._what(), int(x[bad].flat[0])))
+        return x
+
+    def scalar(self, s, x):
+        t, size, allow = self.compute_type(), self.prop("size"), self.prop("allow")
+        if allow is None:
+            return s.op(check.IndexOp(x, size, self._what()))
+        allowed = s.op(arith.CmpiOp(x, s.const(allow, t), "eq"))
+        checked = s.op(check.IndexOp(s.op(arith.SelectOp(allowed, s.const(0, t), x)), size,
+                                     self._what()))
+        return s.op(arith.SelectOp(allowed, x, checked))
+
+
 def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
     bad = (idx < 0) | (idx >= n)
     if bad.any():
         value = int(idx[bad].reshape(-1)[0])
+        at = op.attributes.get(LOCATION_ATTR)
         raise IndexOutOfRangeError(
             f"{op.name}: index {value} is out of range for axis {op.prop('axis')} of size {n} "
-            f"(operand types: {fmt_types([o.type for o in op.operands])})")
+            f"(operand types: {fmt_types([o.type for o in op.operands])})"
+            + (f"\n  at {at.data}" if at is not None else ""))
 
 
-__all__ = ["ConcatOp", "GatherOp", "IndexOutOfRangeError", "PadOp", "ReverseOp", "ScatterAddOp",
+__all__ = ["CheckIndexOp", "ConcatOp", "GatherOp", "IndexOutOfRangeError", "PadOp", "ReverseOp", "ScatterAddOp",
            "ScatterOp", "SliceOp"]

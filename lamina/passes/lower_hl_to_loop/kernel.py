@@ -134,7 +134,9 @@ class KernelBuilder:
             level = self._target(operands)
         key = None
         if op.name.startswith(("arith.", "math.")) and len(op.results) == 1:
-            key = ("op", op.name, tuple(operands), tuple(op.properties.items()))
+            # the result type too: extui %b to i8 (a bool's storage) and to i64 differ
+            key = ("op", op.name, tuple(operands), tuple(op.properties.items()),
+                   op.results[0].type)
             found = self.stack[level].memo.get(key)
             if found is not None:  # common subexpression: the index math of shifted reads
                 op.erase()

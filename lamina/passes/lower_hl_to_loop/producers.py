@@ -143,7 +143,7 @@ PRODUCERS: dict[str, object] = {contract.MatmulOp.name: MatmulProducer()}
 class ScatterAddProducer:
     """`hl.scatter_add` as ONE kernel, parallel over the dims around `axis`: each point
     owns a column of the result, zeroes it (`loop.for`), then adds the updates in index
-    order (`loop.seq_for`, read-modify-write). Indices are clamped into range.
+    order (`loop.seq_for`, read-modify-write). Indices are checked (`check.index`).
     Updates and indices are fused (read through their element rules). With
     `accumulate=False` it lowers `hl.scatter`: the same loop stores each update, so the
     last one in index order stays."""
@@ -161,7 +161,7 @@ class ScatterAddProducer:
         from lamina.dialects.scalar import compute_type
         from lamina.passes.lower_hl_to_loop.kernel import KernelBuilder, elem_type
         from lamina.passes.lower_hl_to_loop.registry import REDUCING, RULES
-        from lamina.passes.lower_hl_to_loop.rules_index import clamp
+        from lamina.passes.lower_hl_to_loop.rules_index import checked
 
         indices, updates = op.operands
         res = shape(op.results[0])
@@ -186,7 +186,7 @@ class ScatterAddProducer:
         here = len(kb.stack) - 1
         ps = tuple(seq.body.block.args)
         target = kb.op(arith.IndexCastOp(kb.element(indices, ps), IndexType()))
-        target = clamp(kb, target, 0, res[axis] - 1)
+        target = checked(kb, target, op, axis, res[axis])
         dest = (*pre, target, *post)
         update = kb.element(updates, (*pre, *ps, *post))
         if not self.accumulate:

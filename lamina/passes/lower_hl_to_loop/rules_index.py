@@ -3,8 +3,10 @@
 They are index mappings with bounds checks. Where an output element may fall
 outside its operand (padding, the other parts of a concat), the operand is read
 at a CLAMPED index -- always in bounds, so any operand can be fused -- and an
-`arith.select` picks the fill value. Gather indices are clamped too: the
-interpreter raises on an out-of-range index, compiled code must not fault.
+`arith.select` picks the fill value. Gather indices are values known only at run
+time: `check.index` clamps them and makes the program raise IndexOutOfRangeError
+after the call (as the interpreter does at once), so compiled code never faults and
+never returns a clamped row silently.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import IndexType, IntegerAttr, f32, i1, i32, i64
 from xdsl.ir import Block, Operation, SSAValue
 
+from lamina.dialects import check
 from lamina.dialects.hl import indexing as ix
 from lamina.dialects.hl import random as rnd
 from lamina.dialects.hl.elementwise import convert
@@ -42,6 +45,19 @@ def clamp(kb: KernelBuilder, i: SSAValue, lo: int, hi: int) -> SSAValue:
         return i
     i = kb.op(arith.MaxSIOp(i, kb.index(lo)))
     return kb.op(arith.MinSIOp(i, kb.index(hi)))
+
+
+def checked(kb: KernelBuilder, i: SSAValue, op: Operation, axis: int, size: int) -> SSAValue:
+    """`i`, an index read from a tensor, checked at run time against [0, size) and
+    clamped (`check.index`): out of range, the program raises IndexOutOfRangeError
+    naming `op` and the user's line; `i` itself where its range is known to fit."""
+    known = value_range(i)
+    if known is not None and 0 <= known[0] and known[1] < size:
+        return i
+    at = op.attributes.get(ix.LOCATION_ATTR)
+    where = f", traced at {at.data}" if at is not None else ""  # type: ignore[attr-defined]
+    what = f"dim {axis} of size {size} in {op.name}{where}"
+    return kb.op(check.IndexOp(i, size, what))
 
 
 _PASS_THROUGH = (arith.IndexCastOp, arith.ExtSIOp)
@@ -75,6 +91,8 @@ def value_range(v: SSAValue, depth: int = 0) -> tuple[int, int] | None:
         if bounds is None or v.index >= len(bounds) or bounds[v.index] <= 0:  # type: ignore[attr-defined]
             return None
         return 0, bounds[v.index] - 1  # type: ignore[attr-defined]
+    if isinstance(owner, check.IndexOp):
+        return 0, owner.size_value - 1
     if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
         c = owner.value.value.data
         return c, c
@@ -244,7 +262,7 @@ def gather_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     table, indices = op.operands
     axis, k = op.prop("axis"), len(shape(indices))  # type: ignore[attr-defined]
     t = kb.element(indices, idx[axis:axis + k])
-    i = clamp(kb, kb.op(arith.IndexCastOp(t, IndexType())), 0, shape(table)[axis] - 1)
+    i = checked(kb, kb.op(arith.IndexCastOp(t, IndexType())), op, axis, shape(table)[axis])
     return kb.element(table, (*idx[:axis], i, *idx[axis + k:]))
 
 

@@ -31,8 +31,8 @@ from collections.abc import Callable, Sequence
 from xdsl.dialects import arith
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from lamina.dialects import loop, tile
-from lamina.dialects.tile import shape_of
+from lamina.dialects import check, loop, tile
+from lamina.dialects.tile import element_of, shape_of
 from lamina.errors import CompileError
 from lamina.passes.lower_loop_to_tile.emit import Emitter, next_pow2, scalar_type
 from lamina.passes.lower_loop_to_tile.inner import MIN_BLOCK, InnerLoops, Scope
@@ -191,7 +191,18 @@ class KernelLowering(InnerLoops):
         mask = self.scope.mask if shape_of(offs.type) else None
         e.add(tile.StoreOp(value, self.ptr[root_buffer(op.buf)], offs, mask))
 
+    def _check_index(self, op: check.IndexOp) -> None:
+        """check.index of a block of lanes: lanes outside the kernel's space (the
+        scope's mask) hold no index of the program and are checked as 0."""
+        e = self.e
+        i = self.get(op.index)
+        mask = self.scope.mask if shape_of(i.type) else None
+        if mask is not None:
+            i, mask = e.common(i, mask)
+            i = e.where(mask, i, e.const(0, element_of(i.type)))
+        self.vmap[op.result] = e.add(check.IndexOp(i, op.size_value, op.what.data))
+
     _HANDLERS: dict[type, Callable] = {
-        loop.LoadOp: _load, loop.StoreOp: _store, loop.ReduceOp: InnerLoops._inner,
+        check.IndexOp: _check_index, loop.LoadOp: _load, loop.StoreOp: _store, loop.ReduceOp: InnerLoops._inner,
         loop.ForOp: InnerLoops._inner, loop.SeqForOp: InnerLoops._inner,
     }

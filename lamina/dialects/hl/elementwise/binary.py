@@ -18,7 +18,7 @@ from xdsl.traits import Pure
 
 from lamina.dialects.hl.base import require_same_types
 from lamina.dialects.hl.elementwise.unary import ElementwiseOp, float_only
-from lamina.dialects.scalar import Scalars, is_float
+from lamina.dialects.scalar import RemFOp, Scalars, is_float
 
 
 class BinaryOp(ElementwiseOp):
@@ -154,16 +154,30 @@ class RemOp(BinaryOp):
 
     def reference(self, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
+            if not np.issubdtype(a.dtype, np.floating):
+                return np.remainder(a, b)
+            return _float_remainder(np.fmod(a, b), b)
 
     def vjp(self, ct, out, a, b):
         return (ct, -(ct * (a / b).floor()))
 
     def scalar(self, s, a, b):
-        if is_float(self.compute_type()):  # a - floor(a / b) * b
-            q = s.op(mth.FloorOp(s.op(arith.DivfOp(a, b))))
-            return s.op(arith.SubfOp(a, s.op(arith.MulfOp(q, b))))
-        return _int_division(self, s, a, b, rem=True)
+        t = self.compute_type()
+        if not is_float(t):
+            return _int_division(self, s, a, b, rem=True)
+        mod = s.op(RemFOp(a, b))  # torch's: fmod, plus b where the signs differ
+        zero = s.const(0.0, t)
+        differ = s.op(arith.XOrIOp(s.op(arith.CmpfOp(b, zero, "olt")),
+                                   s.op(arith.CmpfOp(mod, zero, "olt"))))
+        fix = s.op(arith.AndIOp(s.op(arith.CmpfOp(mod, zero, "une")), differ))
+        return s.op(arith.SelectOp(fix, s.op(arith.AddfOp(mod, b)), mod))
+
+
+def _float_remainder(mod: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """torch.remainder from fmod: exact, `5 % inf = 5`, `-5 % inf = inf`, `-0.0 % 3 =
+    -0.0` (numpy's remainder gives NaN for the first and +0.0 for the last)."""
+    fix = (mod != 0) & ((b < 0) != (mod < 0))
+    return np.where(fix, mod + b, mod).astype(mod.dtype)
 
 
 @irdl_op_definition

@@ -104,27 +104,32 @@ class AbsOp(UnaryOp):
 
 @irdl_op_definition
 class SignOp(UnaryOp):
-    """sign(x) in {-1, 0, 1}; zero gradient.  `%r = hl.sign %x : tensor<4xf32>`"""
+    """sign(x) in {-1, 0, 1}, 0 for NaN (as torch); zero gradient.  `%r = hl.sign %x : tensor<4xf32>`"""
 
     name = "hl.sign"
     FLOAT_ONLY: ClassVar = False
 
     def reference(self, x):
-        return np.sign(x)
+        if x.dtype == np.bool_:
+            return x.copy()
+        # torch's (x > 0) - (x < 0): sign(NaN) = sign(-0.0) = +0.0 (np.sign keeps both)
+        return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)).astype(x.dtype)
 
     def vjp(self, ct, out, x):
         return (ct.zeros_like(),)
 
     def scalar(self, b, x):
         t = self.compute_type()
+        if t == i1:  # sign(True) is True, as torch's
+            return x
         zero, one, minus = b.const(0, t), b.const(1, t), b.const(-1, t)
         if is_float(t):
-            pos = b.op(arith.CmpfOp(x, zero, "ogt"))
+            pos = b.op(arith.CmpfOp(x, zero, "ogt"))  # NaN and -0.0 give +0.0, as torch's
             neg = b.op(arith.CmpfOp(x, zero, "olt"))
-            s = b.op(arith.SelectOp(pos, one, b.op(arith.SelectOp(neg, minus, zero))))
-            nan = b.op(arith.CmpfOp(x, x, "uno"))
-            return b.op(arith.SelectOp(nan, x, s))  # NaN stays NaN, as np.sign
-        pos = b.op(arith.CmpiOp(x, zero, "ugt" if t == i1 else "sgt"))
+            return b.op(arith.SelectOp(pos, one, b.op(arith.SelectOp(neg, minus, zero))))
+        if self.is_unsigned():  # uint8 200 is positive, not -56
+            return b.op(arith.SelectOp(b.op(arith.CmpiOp(x, zero, "ne")), one, zero))
+        pos = b.op(arith.CmpiOp(x, zero, "sgt"))
         neg = b.op(arith.CmpiOp(x, zero, "slt"))
         return b.op(arith.SelectOp(pos, one, b.op(arith.SelectOp(neg, minus, zero))))
 
@@ -229,7 +234,7 @@ class ErfOp(UnaryOp):
     MATH: ClassVar = mth.ErfOp
 
     def reference(self, x):
-        return _erf(x.astype(np.float64)).astype(np.float64)
+        return np.asarray(_erf(np.asarray(x, np.float64)), np.float64)  # 0-d: a Python float
 
     def vjp(self, ct, out, x):
         return (ct * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
