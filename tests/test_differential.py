@@ -7,6 +7,7 @@ tests/test_differential.py` runs the documented slow mode."""
 
 import os
 
+import fuzz_programs
 import numpy as np
 import pytest
 from conftest import compiled_backends
@@ -93,3 +94,40 @@ def test_backends_agree_with_interpreter(prog, backend):
 @given(prog=programs())
 def test_backends_agree_with_interpreter_slow(prog, backend):
     _check(prog, backend)
+
+
+# ---------------------------------------------------------------- random programs vs torch
+# tests/fuzz_programs.py builds random programs by running torch step by step and replays
+# them on lamina: eager, and lm.jit on each backend. Every run must agree with torch (value,
+# dtype, shape, gradients) or refuse what torch refuses with torch's exception class; the
+# tolerated exceptions are the one table fuzz_programs.KNOWN_FAILURES.
+
+FAST_SEEDS = range(24)  # `make test`: a fixed subset (~15 s on 2 cores)
+CAMPAIGN = int(os.environ.get("LAMINA_FUZZ_PROGRAMS", "2000"))
+CAMPAIGN_SEED = int(os.environ.get("LAMINA_FUZZ_SEED", "1000"))
+CHUNK = 50
+
+
+def _run_seeds(seeds) -> None:
+    counts, failures = fuzz_programs.campaign(seeds)
+    runs = sum(counts.values())
+    print(f"\nseeds {seeds.start}..{seeds.stop - 1}: {runs} runs {counts}")
+    unknown = [f for f in failures if f[4] is None]
+    report = "\n\n".join(f"seed {seed} on {backend}: {verdict}: {detail}\n"
+                         f"{fuzz_programs.generate(seed)}"
+                         for seed, backend, verdict, detail, _ in unknown[:5])
+    assert not unknown, f"{len(unknown)} runs disagree with torch:\n{report}"
+
+
+@pytest.mark.parametrize("start", range(FAST_SEEDS.start, FAST_SEEDS.stop, 6))
+def test_random_programs_agree_with_torch(start):
+    _run_seeds(range(start, start + 6))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", range(CAMPAIGN_SEED, CAMPAIGN_SEED + CAMPAIGN, CHUNK))
+def test_random_programs_agree_with_torch_campaign(start):
+    """LAMINA_FUZZ_PROGRAMS programs (default 2,000) from seed LAMINA_FUZZ_SEED, each on
+    eager, interp, c and triton; `python tests/fuzz_programs.py --programs N --seed S`
+    runs the same campaign and prints its counts."""
+    _run_seeds(range(start, min(start + CHUNK, CAMPAIGN_SEED + CAMPAIGN)))
