@@ -452,6 +452,29 @@ KNOWN_FAILURES: list[tuple[str, str, str, str, str]] = [
        "division by zero gives 0 where torch raises (a data-dependent check)")
       for op in ("floordiv", "mod", "floordiv_s", "mod_s")
       for dtype in ("int64", "int32", "uint8", "bool")],
+    # compiler-layer bugs (dialects, passes, codegen, runtime), issue 15 items 5 and 8
+    ("relu", "*", "*", "nan", "issue 15 item 5, compiler: relu(NaN) gives 0 (torch: NaN)"),
+    ("sign", "*", "*", "nan", "issue 15 item 5, compiler: sign(NaN) gives NaN (torch: 0)"),
+    ("sign", "uint8", "*", "", "issue 15 item 5, compiler: sign of uint8 >= 128 gives 255"),
+    ("sign", "bool", "interp", "ufunc 'sign'",
+     "issue 15 item 8, compiler: the interpreter's sign(bool) raises numpy's error"),
+    ("sign", "bool", "triton", "uint1", "issue 15 item 8, compiler: triton sign(bool)"),
+    *[(op, dtype, "triton", "bitwise_", "issue 15 item 8, compiler: triton logical ops "
+       "on float operands raise an InterpreterError")
+      for op in ("logical_and", "logical_or") for dtype in FLOATS],
+    *[(op, "float64", "interp", "astype", "issue 15 item 8, compiler: the interpreter "
+       "raises on a 0-d float64 operand of a math op (numpy returns a Python float)")
+      for op in ("erf", "atan2", "exp2", "log2", "log1p", "expm1", "rsqrt", "sigmoid")],
+    *[(op, dtype, "*", "value", "issue 15 item 5, compiler: -0.0 % 1 is +0.0 (torch "
+       "keeps the sign of a zero remainder)") for op in ("mod", "mod_s") for dtype in FLOATS],
+    *[(op, "*", be, "value", "compiler: C contracts x*x - mean(x*x) into an fma, so var "
+       "of one element is inf, not NaN (cc -ffp-contract)")
+      for op in ("var", "std") for be in ("c", "eager")],
+    *[(op, "*", "*", "grad", "compiler (vjp rule): where one operand is NaN torch passes "
+       "the whole gradient to both") for op in ("maximum", "minimum")],
+    ("atan2", "*", "triton", "value", "compiler: triton atan2 of signed zeros and infinities"),
+    ("atan2", "float64", "*", "", "compiler: atan2 of float64 is computed in float32 "
+     "(relative error 1e-8 in values and gradients)"),
 ]
 
 

@@ -62,6 +62,10 @@ def _check_index_dtype(index: Tensor, op: str) -> Tensor:
 
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Concatenate along `dim` (dtypes promote, other dims must agree)."""
+    if isinstance(tensors, Tensor):  # torch: TypeError (a tensor is no sequence of tensors)
+        raise ArgumentError(with_location(
+            f"cat: expected a list or tuple of tensors, got a tensor of shape "
+            f"{list(tensors.shape)}"))
     ts = [_t(t) for t in tensors]
     if not ts:
         raise ArgumentError(with_location("cat: expected a non-empty list of tensors"))
@@ -85,6 +89,10 @@ concat = concatenate = cat
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join equal-shaped tensors along a new dim."""
+    if isinstance(tensors, Tensor):  # torch: TypeError (a tensor is no sequence of tensors)
+        raise ArgumentError(with_location(
+            f"stack: expected a list or tuple of tensors, got a tensor of shape "
+            f"{list(tensors.shape)}"))
     ts = [_t(t) for t in tensors]
     if not ts:
         raise ArgumentError(with_location("stack: expected a non-empty list of tensors"))
@@ -183,6 +191,8 @@ def roll(x: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | Non
         raise ArgumentError(with_location(
             f"roll: {len(shifts)} shifts for {len(dims)} dims"))
     for s, dim in zip(shifts, dims, strict=True):
+        if x.ndim == 0:  # torch: a 0-d tensor has no dim to roll along
+            raise DimError(with_location(f"roll: dim {dim} of a 0-d tensor (it has no dims)"))
         d = _dim(x, dim, "roll")
         n = x.shape[d]
         k = int(s) % n if n else 0

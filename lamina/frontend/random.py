@@ -62,6 +62,7 @@ def _next_seed() -> Tensor:
 
 
 def _sample(shape: tuple[int, ...], dist: str, dtype: Any) -> Tensor:
+    ops.check_size(shape, dtype, {"uniform": "rand", "normal": "randn"}.get(dist, "randint"))
     return ops.emit(hl.RandomOp, _next_seed(), result_type=tensor_type(dtype.ir_type, shape),
                     dist=dist)
 
