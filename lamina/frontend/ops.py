@@ -67,9 +67,13 @@ def numpy_compat(fn):
     params = inspect.signature(fn).parameters
 
     @functools.wraps(fn)
-    def reduction(x, *args, axis=_UNSET, keepdims=_UNSET, out=None, ddof=_UNSET, **kwargs):
+    def reduction(x, *args, axis=_UNSET, keepdims=_UNSET, out=_UNSET, ddof=_UNSET, **kwargs):
         name = fn.__name__
-        if out is not None:
+        if name in ("max", "min") and axis is not _UNSET and out is None and not args:
+            # numpy's np.max(t, axis=1) calls t.max(axis=1, out=None) and wants values
+            return (amax if name == "max" else amin)(
+                x, dim=axis, keepdim=False if keepdims is _UNSET else keepdims)
+        if out is not _UNSET and out is not None:
             raise ArgumentError(with_location(
                 f"{name}: out= is not supported (lamina returns a new tensor)"))
         for alias, arg, value in (("axis", "dim", axis), ("keepdims", "keepdim", keepdims),
