@@ -452,9 +452,14 @@ KNOWN_FAILURES: list[tuple[str, str, str, str, str]] = [
        "division by zero gives 0 where torch raises (a data-dependent check)")
       for op in ("floordiv", "mod", "floordiv_s", "mod_s")
       for dtype in ("int64", "int32", "uint8", "bool")],
+    ("matmul", "*", "*", "same dtype", "lamina extension, decided in tests/test_linalg.py::"
+     "test_matmul_promotes_dtypes_and_integers: matmul promotes mixed dtypes; torch refuses"),
     # compiler-layer bugs (dialects, passes, codegen, runtime), issue 15 items 5 and 8
-    ("relu", "*", "*", "nan", "issue 15 item 5, compiler: relu(NaN) gives 0 (torch: NaN)"),
-    ("sign", "*", "*", "nan", "issue 15 item 5, compiler: sign(NaN) gives NaN (torch: 0)"),
+    ("relu", "*", "*", "", "issue 15 item 5, compiler: relu(NaN) gives 0 (torch: NaN)"),
+    *[("sign", dtype, "*", "", "issue 15 item 5, compiler: sign(NaN) gives NaN (torch: 0)")
+      for dtype in FLOATS],
+    *[("abs", dtype, "*", "grad", "issue 15 item 5, compiler: abs's gradient is sign(x), "
+       "NaN at NaN (torch: 0)") for dtype in FLOATS],
     ("sign", "uint8", "*", "", "issue 15 item 5, compiler: sign of uint8 >= 128 gives 255"),
     ("sign", "bool", "interp", "ufunc 'sign'",
      "issue 15 item 8, compiler: the interpreter's sign(bool) raises numpy's error"),
@@ -462,9 +467,12 @@ KNOWN_FAILURES: list[tuple[str, str, str, str, str]] = [
     *[(op, dtype, "triton", "bitwise_", "issue 15 item 8, compiler: triton logical ops "
        "on float operands raise an InterpreterError")
       for op in ("logical_and", "logical_or") for dtype in FLOATS],
-    *[(op, "float64", "interp", "astype", "issue 15 item 8, compiler: the interpreter "
-       "raises on a 0-d float64 operand of a math op (numpy returns a Python float)")
+    *[(op, "*", "interp", "astype", "issue 15 item 8, compiler: the interpreter raises "
+       "AttributeError on a 0-d operand of erf (its math rule gets a Python float)")
       for op in ("erf", "atan2", "exp2", "log2", "log1p", "expm1", "rsqrt", "sigmoid")],
+    *[(op, "bool", "triton", "uint1", "issue 15 item 8, compiler: triton comparisons of "
+       "bools cast to tl.uint1, which triton lacks")
+      for op in ("eq", "ne", "lt", "ge", "gt_s", "eq_s", "where", "maximum", "minimum")],
     *[(op, dtype, "*", "value", "issue 15 item 5, compiler: -0.0 % 1 is +0.0 (torch "
        "keeps the sign of a zero remainder)") for op in ("mod", "mod_s") for dtype in FLOATS],
     *[(op, "*", be, "value", "compiler: C contracts x*x - mean(x*x) into an fma, so var "

@@ -213,6 +213,26 @@ MISTAKES = {
  "load_state_dict shapes": lambda m, F, t: m.nn.Linear(2, 2).load_state_dict(
      m.nn.Linear(3, 2).state_dict()),
  "load_state_dict missing": lambda m, F, t: m.nn.Linear(2, 2).load_state_dict({}),
+ "Conv2d groups": lambda m, F, t: m.nn.Conv2d(4, 6, 3, groups=4),
+ "Embedding padding_idx": lambda m, F, t: m.nn.Embedding(4, 2, padding_idx=7),
+ "MultiheadAttention heads": lambda m, F, t: m.nn.MultiheadAttention(5, 2),
+ "dropout p of a str": lambda m, F, t: F.dropout(t(3), p="a"),
+ "softmax dim of a str": lambda m, F, t: F.softmax(t(3), dim="a"),
+ "manual_seed of a str": lambda m, F, t: m.manual_seed("a"),
+ "flip repeated dims": lambda m, F, t: m.flip(t(2, 3), (0, 0)),
+ "one_hot float classes": lambda m, F, t: F.one_hot(m.tensor([1]), 2.5),
+ "embedding 1-d weight": lambda m, F, t: F.embedding(m.tensor([0]), t(3)),
+ "max_pool stride 0": lambda m, F, t: F.max_pool2d(t(1, 1, 4, 4), 2, stride=0),
+ "cross_entropy target of n classes": lambda m, F, t: F.cross_entropy(t(2, 3), m.tensor([0, 3])),
+ "Sequential of a function": lambda m, F, t: m.nn.Sequential(lambda x: x),
+ "ModuleList of an int": lambda m, F, t: m.nn.ModuleList([1]),
+ "add_module dotted name": lambda m, F, t: m.nn.Module().add_module("a.b", m.nn.ReLU()),
+ "register_buffer of an int": lambda m, F, t: m.nn.Module().register_buffer("b", 3),
+ "rand of int dtype": lambda m, F, t: m.rand(3, dtype=m.int64),
+ "as_tensor ragged": lambda m, F, t: m.as_tensor([[1], [1, 2]]),
+ "backward of a bool sum": lambda m, F, t: (t(3).requires_grad_() > 0).sum().backward(),
+ "narrow 0-d": lambda m, F, t: m.narrow(t(), 0, 0, 0),
+ "sum dim of an empty tensor": lambda m, F, t: m.zeros(2, 0, 3).sum(dim=7),
 }
 
 

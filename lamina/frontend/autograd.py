@@ -259,7 +259,7 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
         raise GradientError(with_location(
             f"backward: Mismatch in shape: gradient has shape {list(shape)} and the tensor "
             f"has shape {list(loss.shape)} (torch does not broadcast it)"))
-    if not loss.needs_grad:
+    if not loss.needs_grad or not loss.dtype.is_floating_point:
         raise GradientError(with_location(
             "backward: the tensor does not require grad (no input had requires_grad=True)"))
     if isinstance(loss.state, Concrete):

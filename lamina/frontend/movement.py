@@ -136,6 +136,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 def narrow(x: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
     """torch.narrow: `length` elements of `dim` from `start` (an int, or a 0-d integer
     tensor: inside lm.jit a traced one selects them with a gather)."""
+    if x.ndim == 0:  # torch: RuntimeError
+        raise ShapeError(with_location("narrow: cannot be applied to a 0-d tensor"))
     d = _dim(x, dim, "narrow")
     n = x.shape[d]
     if isinstance(start, Tensor):
@@ -175,6 +177,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     dims = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
     ds = tuple(sorted({_dim(x, int(d), "flip") for d in dims})) if x.ndim else ()
+    if len(ds) != len(dims) and x.ndim:  # torch: RuntimeError
+        raise ShapeError(with_location(f"flip: dims {list(dims)} name a dim more than once"))
     return ops.emit(hl.ReverseOp, x, dims=ds) if ds else ops.fresh(x)
 
 
@@ -389,6 +393,9 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | No
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """int64 one-hot vectors along a new last dim (torch.nn.functional.one_hot)."""
     indices = _check_index_dtype(_t(indices), "one_hot")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise ArgumentError(with_location(  # torch: TypeError
+            f"one_hot: num_classes must be an int, got {num_classes!r:.30}"))
     if num_classes < 0:
         if indices.is_traced:
             raise TraceError(with_location(

@@ -158,6 +158,8 @@ def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> T
     if isinstance(x, bool | int | float | np.bool_ | np.integer | np.floating) and like is not None:
         dt = dtypes.as_dtype(dtype) if dtype is not None else like.dtype
         return full(like.shape, x, dtype=dt)
+    if isinstance(x, list | tuple):
+        return tensor(x, dtype=dtype)  # ragged nested lists: an ArgumentError there
     return Tensor._wrap(x, dtype=dtype)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, ShapeError, with_location
+from lamina.errors import ArgumentError, ShapeError, like, with_location
 from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
 from lamina.nn import functional as F
@@ -94,6 +94,11 @@ class Conv2d(Module):
                  dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
                  dtype: Any = None):
         super().__init__()
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0 or (
+                in_channels % groups or out_channels % groups):  # torch: ValueError
+            raise ArgumentError(with_location(
+                f"Conv2d: groups must be a positive int dividing in_channels {in_channels} "
+                f"and out_channels {out_channels}, got {groups!r}"))
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding, self.dilation, self.groups = _pair(padding), _pair(dilation), groups
@@ -157,6 +162,10 @@ class Embedding(Module):
                  dtype: Any = None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise like(ArgumentError, AssertionError)(with_location(  # torch: AssertionError
+                f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
+                f"{num_embeddings}"))
         self.padding_idx = padding_idx
         self.weight = init.normal_(_empty(num_embeddings, embedding_dim, dtype=dtype))
         if padding_idx is not None:
