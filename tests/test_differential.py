@@ -1,10 +1,17 @@
-"""Differential fuzzing: hypothesis builds random lamina programs (op chains over
-random shapes, broadcasts and dtypes); every compiled backend must agree with
-the reference interpreter.
+"""Differential fuzzing, two ways.
 
-The default budget is small (CI); `LAMINA_FUZZ_EXAMPLES=5000 pytest -m slow
-tests/test_differential.py` runs the documented slow mode."""
+1. hypothesis builds random elementwise/reduction chains; every compiled backend must
+   agree with the reference interpreter (`LAMINA_FUZZ_EXAMPLES=5000 pytest -m slow`).
+2. tests/fuzz_programs.py builds random programs with torch as the oracle (elementwise
+   ops, Python scalars, reductions, movement, indexing, casts over 0-d, empty and
+   broadcast shapes and mixed dtypes) and runs each on eager, interp, c and triton:
+   values, dtypes, shapes and gradients must match torch's, or lamina must refuse what
+   torch refuses with torch's exception class. `make test` runs a fixed subset;
+   `make test-slow` the campaign (LAMINA_FUZZ_PROGRAMS, default 2,000, from seed
+   LAMINA_FUZZ_SEED); `python tests/fuzz_programs.py --programs N --seed S` prints the
+   counts of a campaign (under pytest, LAMINA_FUZZ_REPORT=file collects them)."""
 
+import json
 import os
 
 import fuzz_programs
@@ -112,6 +119,9 @@ def _run_seeds(seeds) -> None:
     counts, failures = fuzz_programs.campaign(seeds)
     runs = sum(counts.values())
     print(f"\nseeds {seeds.start}..{seeds.stop - 1}: {runs} runs {counts}")
+    if os.environ.get("LAMINA_FUZZ_REPORT"):  # one JSON line per chunk (xdist hides prints)
+        with open(os.environ["LAMINA_FUZZ_REPORT"], "a") as f:
+            f.write(json.dumps({"seeds": [seeds.start, seeds.stop], **counts}) + "\n")
     unknown = [f for f in failures if f[4] is None]
     report = "\n\n".join(f"seed {seed} on {backend}: {verdict}: {detail}\n"
                          f"{fuzz_programs.generate(seed)}"
