@@ -682,7 +682,13 @@ def log1p(x):
     exact = eq(u, 1.0)
     safe = where(exact, ones_like(u), sub(u, 1.0))
     ratio = where(eq(u, float("inf")), ones_like(u), div(x, safe))  # inf/inf would be nan
-    return where(exact, x, mul(log(u), ratio))
+    value = stop_gradient(where(exact, x, mul(log(u), ratio)))
+    # the gradient is torch's 1/(1 + x), also where the value is NaN (x < -1): x * c with
+    # c = 1/u held constant adds 0 to the value and c to the gradient
+    lin = mul(x, stop_gradient(div(1.0, u)))
+    straight = add(value, sub(lin, stop_gradient(lin)))
+    finite = eq(sub(lin, lin), 0.0)
+    return where(eq(u, 0.0), lin, where(finite, straight, value))  # x = -1: -inf, grad inf
 
 
 @method
@@ -872,8 +878,11 @@ def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction
 @method
 @numpy_compat
 def std(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
-    """torch.std: the square root of `var` (same overloads)."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """torch.std: the square root of `var` (same overloads); as torch's, the gradient is
+    0 where the variance is 0 (not inf * 0)."""
+    v = var(x, dim, unbiased, keepdim, correction=correction)
+    zero = eq(v, 0.0)
+    return where(zero, zeros_like(v), sqrt(where(zero, ones_like(v), v)))
 
 
 @method
