@@ -118,3 +118,10 @@ def test_numpy_functions_and_ufuncs_give_arrays():
         got = fn(t)
         assert isinstance(got, np.ndarray), (fn, type(got))
         np.testing.assert_allclose(got, fn(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("data", [[True, False, True], [1, 2, 3], [2**40, -(2**40)]])
+def test_logsumexp_of_bool_and_int_promotes_as_torch(data):
+    got, want = lm.logsumexp(lm.tensor(data), 0), torch.logsumexp(torch.tensor(data), 0)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
