@@ -814,12 +814,7 @@ def _keep(out: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tenso
 
 
 def _reduce(op_cls, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
-    if dims:
-        out = emit(op_cls, x, dims=dims)
-    elif op_cls is hl.ReduceSumOp and x.dtype.is_floating_point:
-        out = add(x, 0.0)  # a sum starts at +0.0, as torch's: the sum of -0.0 is +0.0
-    else:
-        out = fresh(x)
+    out = emit(op_cls, x, dims=dims) if dims else fresh(x)
     return _keep(out, x, dims, keepdim)
 
 
