@@ -36,6 +36,11 @@ class ArgumentError(LaminaError, TypeError, ValueError, RuntimeError):
     RuntimeError, op by op: this is all three)."""
 
 
+class OutOfMemoryError(LaminaError, RuntimeError, MemoryError):
+    """A tensor larger than the machine's memory (torch: RuntimeError from its CPU
+    allocator; also a MemoryError, as numpy's)."""
+
+
 class TraceError(LaminaError, RuntimeError):
     """Something a traced program cannot do (a Python `if` on a traced tensor, say)."""
 

@@ -7,6 +7,8 @@ raise in lamina either."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as TF
@@ -138,6 +140,99 @@ MISTAKES = {
  "flatten start after end": lambda m, F, t: t(2,3,4).flatten(2, 0),
  "select of 0-d": lambda m, F, t: m.select(t(), 0, 0),
  "unsqueeze negative": lambda m, F, t: t(2,3).unsqueeze(-4),
+ # ---- issue 15 item 19: resources, negative sizes, autograd, modules, optimizers, arguments
+ "zeros larger than memory": lambda m, F, t: m.zeros(10**12),
+ "ones larger than memory": lambda m, F, t: m.ones(10**6, 10**6),
+ "randn larger than memory": lambda m, F, t: m.randn(10**12),
+ "arange larger than memory": lambda m, F, t: m.arange(10**13),
+ "linspace larger than memory": lambda m, F, t: m.linspace(0, 1, 10**12),
+ "full larger than memory": lambda m, F, t: m.full((10**6, 10**6), 1.0),
+ "empty negative": lambda m, F, t: m.empty(2, -3),
+ "ones negative": lambda m, F, t: m.ones(2, -3),
+ "rand negative": lambda m, F, t: m.rand(-1, 2),
+ "randint negative": lambda m, F, t: m.randint(0, 3, (-2,)),
+ "reshape -2": lambda m, F, t: t(6).reshape(-2, 3),
+ "view -2": lambda m, F, t: t(6).view(3, -2),
+ "expand negative": lambda m, F, t: t(1,3).expand(-2, 3),
+ "expand -1 new dim": lambda m, F, t: t(3).expand(-1, 3),
+ "new_zeros negative": lambda m, F, t: t(3).new_zeros((-1,)),
+ "new_full negative": lambda m, F, t: t(3).new_full((-1,), 2.0),
+ "eye negative m": lambda m, F, t: m.eye(2, -1),
+ "backward gradient shape": lambda m, F, t: (t(3).requires_grad_()*2).backward(gradient=t(5)),
+ "backward gradient broadcast": lambda m, F, t: (t(3).requires_grad_()*2).backward(gradient=t(1)),
+ "backward non-scalar": lambda m, F, t: (t(3).requires_grad_()*2).backward(),
+ "backward gradient for 0-d": lambda m, F, t: t(3).sum().requires_grad_().backward(gradient=t(2)),
+ "grad of another shape": lambda m, F, t: setattr(t(2), "grad", t(3)),
+ "requires_grad_ on int": lambda m, F, t: t(2, dtype="int64").requires_grad_(),
+ "Linear float size": lambda m, F, t: m.nn.Linear(2.5, 3),
+ "Linear negative size": lambda m, F, t: m.nn.Linear(-1, 3),
+ "Embedding negative size": lambda m, F, t: m.nn.Embedding(-4, 2),
+ "Dropout p": lambda m, F, t: m.nn.Dropout(p=-0.1),
+ "Conv2d 2-d input": lambda m, F, t: m.nn.Conv2d(3, 4, 3)(t(3, 5)),
+ "Conv2d channels": lambda m, F, t: m.nn.Conv2d(3, 4, 3)(t(1, 2, 5, 5)),
+ "Embedding float indices": lambda m, F, t: m.nn.Embedding(4, 2)(t(2)),
+ "Embedding out of range": lambda m, F, t: m.nn.Embedding(4, 2)(m.tensor([4])),
+ "LayerNorm shape": lambda m, F, t: m.nn.LayerNorm(4)(t(2, 3)),
+ "Linear last dim": lambda m, F, t: m.nn.Sequential(m.nn.Linear(3, 2), m.nn.Linear(3, 1))(t(2, 3)),
+ "SGD of floats": lambda m, F, t: m.optim.SGD([1.0, 2.0], lr=0.1),
+ "SGD empty": lambda m, F, t: m.optim.SGD([], lr=0.1),
+ "SGD non-leaf": lambda m, F, t: m.optim.SGD([t(3).requires_grad_()*2], lr=0.1),
+ "SGD negative lr": lambda m, F, t: m.optim.SGD([t(3).requires_grad_()], lr=-1),
+ "Adam beta": lambda m, F, t: m.optim.Adam([t(3).requires_grad_()], betas=(1.5, 0.9)),
+ "ones of a str": lambda m, F, t: m.ones("3"),
+ "ones of None": lambda m, F, t: m.ones(None),
+ "reshape of a str": lambda m, F, t: t(2).reshape("a"),
+ "view float size": lambda m, F, t: t(6).view(2.0, 3),
+ "tensor of None": lambda m, F, t: m.tensor(None),
+ "tensor of an object": lambda m, F, t: m.tensor([object()]),
+ "cat of a tensor": lambda m, F, t: m.cat(t(2, 2)),
+ "stack of a tensor": lambda m, F, t: m.stack(t(2, 2)),
+ "stack empty list": lambda m, F, t: m.stack([]),
+ "item of empty": lambda m, F, t: t(0).item(),
+ "int of many": lambda m, F, t: int(t(3)),
+ "iterate 0-d": lambda m, F, t: list(t()),
+ "index with a str": lambda m, F, t: t(3)["a"],
+ "setitem shape": lambda m, F, t: t(3).__setitem__(slice(None), t(4)),
+ "bool // bool": lambda m, F, t: t(2, dtype="bool") // t(2, dtype="bool"),
+ "bool % bool": lambda m, F, t: t(2, dtype="bool") % t(2, dtype="bool"),
+ "bool ** bool": lambda m, F, t: t(2, dtype="bool") ** t(2, dtype="bool"),
+ "argmax of bool": lambda m, F, t: t(2, dtype="bool").argmax(),
+ "roll 0-d": lambda m, F, t: m.roll(t(), 1, 0),
+ "max dim of 0-d": lambda m, F, t: t().max(1),
+ "sum axis and dim": lambda m, F, t: t(2, 3).sum(0, axis=1),
+ "log_softmax dim": lambda m, F, t: F.log_softmax(t(2, 3), dim=3),
+ "unsqueeze float dim": lambda m, F, t: t(2).unsqueeze(0.5),
+ "outer of 2-d": lambda m, F, t: m.outer(t(2, 2), t(2)),
+ "einsum operands": lambda m, F, t: m.einsum("ij,jk->ik", t(2, 3)),
+ "masked_fill float mask": lambda m, F, t: t(3).masked_fill(t(3), 0.0),
+ "index_select dim": lambda m, F, t: m.index_select(t(3), 2, m.tensor([0])),
+ "ModuleList index": lambda m, F, t: m.nn.ModuleList([m.nn.ReLU()])[1],
+ "ModuleDict key": lambda m, F, t: m.nn.ModuleDict({"a": m.nn.ReLU()})["b"],
+ "narrow negative length": lambda m, F, t: m.narrow(t(5), 0, 1, -1),
+ "Sequential index": lambda m, F, t: m.nn.Sequential(m.nn.ReLU())[3],
+ "load_state_dict shapes": lambda m, F, t: m.nn.Linear(2, 2).load_state_dict(
+     m.nn.Linear(3, 2).state_dict()),
+ "load_state_dict missing": lambda m, F, t: m.nn.Linear(2, 2).load_state_dict({}),
+ "Conv2d groups": lambda m, F, t: m.nn.Conv2d(4, 6, 3, groups=4),
+ "Embedding padding_idx": lambda m, F, t: m.nn.Embedding(4, 2, padding_idx=7),
+ "MultiheadAttention heads": lambda m, F, t: m.nn.MultiheadAttention(5, 2),
+ "dropout p of a str": lambda m, F, t: F.dropout(t(3), p="a"),
+ "softmax dim of a str": lambda m, F, t: F.softmax(t(3), dim="a"),
+ "manual_seed of a str": lambda m, F, t: m.manual_seed("a"),
+ "flip repeated dims": lambda m, F, t: m.flip(t(2, 3), (0, 0)),
+ "one_hot float classes": lambda m, F, t: F.one_hot(m.tensor([1]), 2.5),
+ "embedding 1-d weight": lambda m, F, t: F.embedding(m.tensor([0]), t(3)),
+ "max_pool stride 0": lambda m, F, t: F.max_pool2d(t(1, 1, 4, 4), 2, stride=0),
+ "cross_entropy target of n classes": lambda m, F, t: F.cross_entropy(t(2, 3), m.tensor([0, 3])),
+ "Sequential of a function": lambda m, F, t: m.nn.Sequential(lambda x: x),
+ "ModuleList of an int": lambda m, F, t: m.nn.ModuleList([1]),
+ "add_module dotted name": lambda m, F, t: m.nn.Module().add_module("a.b", m.nn.ReLU()),
+ "register_buffer of an int": lambda m, F, t: m.nn.Module().register_buffer("b", 3),
+ "rand of int dtype": lambda m, F, t: m.rand(3, dtype=m.int64),
+ "as_tensor ragged": lambda m, F, t: m.as_tensor([[1], [1, 2]]),
+ "backward of a bool sum": lambda m, F, t: (t(3).requires_grad_() > 0).sum().backward(),
+ "narrow 0-d": lambda m, F, t: m.narrow(t(), 0, 0, 0),
+ "sum dim of an empty tensor": lambda m, F, t: m.zeros(2, 0, 3).sum(dim=7),
 }
 
 
@@ -161,10 +256,12 @@ def test_lamina_raises_what_torch_raises(name):
     assert isinstance(got, type(want)), (
         f"torch raises {type(want).__name__}, lamina {type(got).__mro__}: {got}")
     assert isinstance(got, lm.LaminaError), type(got)
+    where = f"{os.path.basename(__file__)}:{fn.__code__.co_firstlineno}"
+    assert where in str(got), f"the message does not name the user's line {where}: {got}"
 
 
 def test_the_table_is_large():
-    assert len(MISTAKES) >= 100
+    assert len(MISTAKES) >= 150  # issue 15's target: >= 150 catalogued user mistakes
     raising = sum(_raised(lambda f=f: f(torch, TF, _torch_ones)) is not None
                   for f in MISTAKES.values())
-    assert raising >= 100
+    assert raising >= 150

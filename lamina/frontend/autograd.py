@@ -254,7 +254,12 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
                 f"backward: grad can be implicitly created only for scalar outputs, got "
                 f"shape {list(loss.shape)}"))
         gradient = 1.0
-    if not loss.needs_grad:
+    elif tuple(gradient.shape if isinstance(gradient, Tensor) else np.shape(gradient)) != loss.shape:
+        shape = gradient.shape if isinstance(gradient, Tensor) else np.shape(gradient)
+        raise GradientError(with_location(
+            f"backward: Mismatch in shape: gradient has shape {list(shape)} and the tensor "
+            f"has shape {list(loss.shape)} (torch does not broadcast it)"))
+    if not loss.needs_grad or not loss.dtype.is_floating_point:
         raise GradientError(with_location(
             "backward: the tensor does not require grad (no input had requires_grad=True)"))
     if isinstance(loss.state, Concrete):

@@ -15,6 +15,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 
+from lamina.errors import OutOfMemoryError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Lazy, Tensor
 
@@ -101,7 +102,13 @@ def realize(*tensors: Tensor) -> None:
                 continue
             group = group + _live_intermediates(graph, group)
             outputs = [t.state.value for t in group]
-            for t, data in zip(group, run_slice(graph, outputs), strict=True):
+            try:
+                results = run_slice(graph, outputs)
+            except MemoryError as err:  # numpy's, from a buffer larger than memory
+                raise OutOfMemoryError(with_location(
+                    f"out of memory computing tensors of shapes "
+                    f"{[list(t.shape) for t in group][:4]}: {err}")) from None
+            for t, data in zip(group, results, strict=True):
                 # later ops read the data; values gradients flow through stay in the graph
                 t._set_realized(data)
 

@@ -135,6 +135,16 @@ def install(Tensor: type) -> None:
                "swapaxes": ops.transpose}
     for name, fn in aliases.items():
         setattr(Tensor, name, fn)
+    Tensor.new_zeros = lambda self, *size, dtype=None, requires_grad=False: ops.zeros(
+        *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    Tensor.new_ones = lambda self, *size, dtype=None, requires_grad=False: ops.ones(
+        *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    Tensor.new_empty = lambda self, *size, dtype=None, requires_grad=False: ops.empty(
+        *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    Tensor.new_full = lambda self, size, fill_value, dtype=None, requires_grad=False: (
+        ops.full(size, fill_value, dtype=dtype or self.dtype).requires_grad_(requires_grad))
+    Tensor.new_tensor = lambda self, data, dtype=None, requires_grad=False: ops.tensor(
+        data, dtype=dtype or self.dtype, requires_grad=requires_grad)
     Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
 

@@ -62,6 +62,10 @@ def _check_index_dtype(index: Tensor, op: str) -> Tensor:
 
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Concatenate along `dim` (dtypes promote, other dims must agree)."""
+    if isinstance(tensors, Tensor):  # torch: TypeError (a tensor is no sequence of tensors)
+        raise ArgumentError(with_location(
+            f"cat: expected a list or tuple of tensors, got a tensor of shape "
+            f"{list(tensors.shape)}"))
     ts = [_t(t) for t in tensors]
     if not ts:
         raise ArgumentError(with_location("cat: expected a non-empty list of tensors"))
@@ -85,6 +89,10 @@ concat = concatenate = cat
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join equal-shaped tensors along a new dim."""
+    if isinstance(tensors, Tensor):  # torch: TypeError (a tensor is no sequence of tensors)
+        raise ArgumentError(with_location(
+            f"stack: expected a list or tuple of tensors, got a tensor of shape "
+            f"{list(tensors.shape)}"))
     ts = [_t(t) for t in tensors]
     if not ts:
         raise ArgumentError(with_location("stack: expected a non-empty list of tensors"))
@@ -128,6 +136,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 def narrow(x: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
     """torch.narrow: `length` elements of `dim` from `start` (an int, or a 0-d integer
     tensor: inside lm.jit a traced one selects them with a gather)."""
+    if x.ndim == 0:  # torch: RuntimeError
+        raise ShapeError(with_location("narrow: cannot be applied to a 0-d tensor"))
     d = _dim(x, dim, "narrow")
     n = x.shape[d]
     if isinstance(start, Tensor):
@@ -167,6 +177,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     dims = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
     ds = tuple(sorted({_dim(x, int(d), "flip") for d in dims})) if x.ndim else ()
+    if len(ds) != len(dims) and x.ndim:  # torch: RuntimeError
+        raise ShapeError(with_location(f"flip: dims {list(dims)} name a dim more than once"))
     return ops.emit(hl.ReverseOp, x, dims=ds) if ds else ops.fresh(x)
 
 
@@ -183,6 +195,8 @@ def roll(x: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | Non
         raise ArgumentError(with_location(
             f"roll: {len(shifts)} shifts for {len(dims)} dims"))
     for s, dim in zip(shifts, dims, strict=True):
+        if x.ndim == 0:  # torch: a 0-d tensor has no dim to roll along
+            raise DimError(with_location(f"roll: dim {dim} of a 0-d tensor (it has no dims)"))
         d = _dim(x, dim, "roll")
         n = x.shape[d]
         k = int(s) % n if n else 0
@@ -423,6 +437,9 @@ def _pad_by_index(x: Tensor, pad: Sequence[int], mode: str) -> Tensor:
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """int64 one-hot vectors along a new last dim (torch.nn.functional.one_hot)."""
     indices = _check_index_dtype(_t(indices), "one_hot")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise ArgumentError(with_location(  # torch: TypeError
+            f"one_hot: num_classes must be an int, got {num_classes!r:.30}"))
     if num_classes < 0:
         if indices.is_traced:
             raise TraceError(with_location(

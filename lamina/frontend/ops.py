@@ -6,6 +6,9 @@ dtypes, so broadcasting and casts show in the IR)."""
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +18,15 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import HlOp, tensor_type
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
+from lamina.errors import (
+    ArgumentError,
+    DimError,
+    DTypeError,
+    OutOfMemoryError,
+    ShapeError,
+    like,
+    with_location,
+)
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Tensor
 
@@ -44,6 +55,41 @@ METHODS: dict[str, Any] = {}
 def method(fn):
     METHODS[fn.__name__] = fn
     return fn
+
+
+_UNSET = object()
+
+
+def numpy_compat(fn):
+    """A reduction that also takes numpy's spelling, as torch does for `axis` and
+    `keepdims`: `np.sum(t)` calls `t.sum(axis=None, dtype=None, out=None)`, `np.std(t)`
+    adds `ddof=0` (the same as torch's `correction`). `out=` is refused cleanly."""
+    params = inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def reduction(x, *args, axis=_UNSET, keepdims=_UNSET, out=_UNSET, ddof=_UNSET, **kwargs):
+        name = fn.__name__
+        if name in ("max", "min") and axis is not _UNSET and out is None and not args:
+            # numpy's np.max(t, axis=1) calls t.max(axis=1, out=None) and wants values
+            return (amax if name == "max" else amin)(
+                x, dim=axis, keepdim=False if keepdims is _UNSET else keepdims)
+        if out is not _UNSET and out is not None:
+            raise ArgumentError(with_location(
+                f"{name}: out= is not supported (lamina returns a new tensor)"))
+        for alias, arg, value in (("axis", "dim", axis), ("keepdims", "keepdim", keepdims),
+                                  ("ddof", "correction", ddof)):
+            if value is _UNSET:
+                continue
+            if arg not in params or arg in kwargs or (arg == "dim" and args):
+                raise ArgumentError(with_location(
+                    f"{name}() got an unexpected keyword argument {alias!r}" if arg not in
+                    params else f"{name}: {alias}= and {arg} given together"))
+            kwargs[arg] = value
+        if "dtype" in kwargs and kwargs["dtype"] is None and "dtype" not in params:
+            del kwargs["dtype"]  # numpy passes dtype=None to every reduction
+        return fn(x, *args, **kwargs)
+
+    return reduction
 
 
 # ---------------------------------------------------------------- no_grad
@@ -112,6 +158,8 @@ def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> T
     if isinstance(x, bool | int | float | np.bool_ | np.integer | np.floating) and like is not None:
         dt = dtypes.as_dtype(dtype) if dtype is not None else like.dtype
         return full(like.shape, x, dtype=dt)
+    if isinstance(x, list | tuple):
+        return tensor(x, dtype=dtype)  # ragged nested lists: an ArgumentError there
     return Tensor._wrap(x, dtype=dtype)
 
 
@@ -139,6 +187,7 @@ def full(shape: Sequence[int] | int, value: Scalar, dtype: Any = None) -> Tensor
         raise ArgumentError(with_location(
             f"full: fill_value must be a number, not {type(value).__name__}"))
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.scalar_dtype(value)
+    check_size(shape, dt, "full")
     return emit(hl.SplatOp, result_type=tensor_type(dt.ir_type, shape), value=_convert(value, dt))
 
 
@@ -170,6 +219,33 @@ def _new_shape(shape: Any, op: str) -> tuple[int, ...]:
         raise ShapeError(with_location(
             f"{op}: cannot create a tensor with a negative dimension: {list(out)}"))
     return out
+
+
+def check_size(shape: tuple[int, ...], dt: dtypes.DType, op: str) -> None:
+    """A new tensor of `shape` fits in memory (torch's allocator raises RuntimeError,
+    numpy a MemoryError deep inside; lamina says the size and the limit first)."""
+    nbytes = int(np.prod(shape, dtype=object)) * dt.np_dtype.itemsize
+    limit = memory_limit()
+    if nbytes > limit:
+        raise OutOfMemoryError(with_location(
+            f"{op}: a tensor of shape {list(shape)} and dtype {dt.name} needs "
+            f"{_bytes(nbytes)}, more than this machine's memory ({_bytes(limit)})"))
+
+
+def memory_limit() -> int:
+    """Physical memory in bytes (the largest tensor lamina tries to allocate)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return f"{n} B"
 
 
 def fresh(x: Tensor) -> Tensor:
@@ -206,6 +282,10 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     offset = len(shape) - x.ndim
     shape = tuple(x.shape[i - offset] if s == -1 and i >= offset else s
                   for i, s in enumerate(shape))
+    if builtins.any(s < 0 for s in shape):  # torch: RuntimeError
+        raise ShapeError(with_location(
+            f"expand: cannot expand {list(x.shape)} to {list(_shape_arg(shape))} (a negative "
+            "size; -1 keeps the size of an existing dim, and new leading dims have none)"))
     return _broadcast(x, shape) if x.shape != shape else fresh(x)
 
 
@@ -289,12 +369,12 @@ def _float_operand(x: TensorLike) -> Tensor:
 
 
 @method
-def add(a, b, alpha: Scalar = 1):
+def add(a, b, *, alpha: Scalar = 1):
     return _binary(hl.AddOp, a, b if alpha == 1 else mul(b, alpha))
 
 
 @method
-def sub(a, b, alpha: Scalar = 1):
+def sub(a, b, *, alpha: Scalar = 1):
     if builtins.any(isinstance(v, bool | np.bool_) or isinstance(v, Tensor) and v.dtype ==
                     dtypes.bool_ for v in (a, b)):
         raise DTypeError(with_location(
@@ -333,6 +413,7 @@ true_divide = divide = div
 @method
 def floor_divide(a, b):
     dt = result_dtype(a, b)
+    _no_bool_result(dt, "floor_divide")
     if dt.is_floating_point:
         return floor(_binary(hl.DivOp, a, b))
     return _binary(hl.DivOp, a, b)
@@ -340,7 +421,15 @@ def floor_divide(a, b):
 
 @method
 def remainder(a, b):
+    _no_bool_result(result_dtype(a, b), "remainder")
     return _binary(hl.RemOp, a, b)
+
+
+def _no_bool_result(dt: dtypes.DType, op: str) -> None:
+    """torch has no bool kernel of `op` (bool op bool: NotImplementedError there)."""
+    if dt == dtypes.bool_:
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"{op}: not implemented for bool tensors (both operands are bool)"))
 
 
 @method
@@ -348,8 +437,7 @@ def pow(a, b):
     """a ** b with torch's promotion (an int tensor ** 2.0 is float32). The gradient
     follows torch at the edges: 0 where b == 0, 0 for b where a == 0 and b >= 0."""
     dt = result_dtype(a, b)
-    if dt == dtypes.bool_:
-        raise DTypeError(with_location("pow: not implemented for bool tensors"))
+    _no_bool_result(dt, "pow")
     if (isinstance(b, int | np.integer) and not isinstance(b, bool) and b < 0
             and dt.category == 1):
         raise DTypeError(with_location(
@@ -594,7 +682,13 @@ def log1p(x):
     exact = eq(u, 1.0)
     safe = where(exact, ones_like(u), sub(u, 1.0))
     ratio = where(eq(u, float("inf")), ones_like(u), div(x, safe))  # inf/inf would be nan
-    return where(exact, x, mul(log(u), ratio))
+    value = stop_gradient(where(exact, x, mul(log(u), ratio)))
+    # the gradient is torch's 1/(1 + x), also where the value is NaN (x < -1): x * c with
+    # c = 1/u held constant adds 0 to the value and c to the gradient
+    lin = mul(x, stop_gradient(div(1.0, u)))
+    straight = add(value, sub(lin, stop_gradient(lin)))
+    finite = eq(sub(lin, lin), 0.0)
+    return where(eq(u, 0.0), lin, where(finite, straight, value))  # x = -1: -inf, grad inf
 
 
 @method
@@ -726,6 +820,7 @@ def _reduce(op_cls, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
 
 
 @method
+@numpy_compat
 def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
     x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dtype is not None:
@@ -736,6 +831,7 @@ def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 
 @method
+@numpy_compat
 def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
     x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dtype is not None:
@@ -746,6 +842,7 @@ def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 
 @method
+@numpy_compat
 def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
     x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if not (dtype is not None or x.dtype.is_floating_point):
@@ -762,6 +859,7 @@ def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 
 @method
+@numpy_compat
 def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
     """torch.var: `var(x, unbiased)`, `var(x, dim, unbiased, keepdim)` or
     `var(x, dim, correction=, keepdim=)`; the divisor is max(0, N - correction)."""
@@ -779,17 +877,23 @@ def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction
 
 
 @method
+@numpy_compat
 def std(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
-    """torch.std: the square root of `var` (same overloads)."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """torch.std: the square root of `var` (same overloads); as torch's, the gradient is
+    0 where the variance is 0 (not inf * 0)."""
+    v = var(x, dim, unbiased, keepdim, correction=correction)
+    zero = eq(v, 0.0)
+    return where(zero, zeros_like(v), sqrt(where(zero, ones_like(v), v)))
 
 
 @method
+@numpy_compat
 def amax(x, dim=None, keepdim: bool = False):
     return _reduce(hl.ReduceMaxOp, x, _extremum_dims(x, dim, "amax"), keepdim)
 
 
 @method
+@numpy_compat
 def amin(x, dim=None, keepdim: bool = False):
     return _reduce(hl.ReduceMinOp, x, _extremum_dims(x, dim, "amin"), keepdim)
 
@@ -827,11 +931,13 @@ def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
 
 
 @method
+@numpy_compat
 def argmax(x, dim=None, keepdim: bool = False):
     return _arg(hl.ArgMaxOp, _no_bool(x, "argmax"), dim, keepdim, "argmax")
 
 
 @method
+@numpy_compat
 def argmin(x, dim=None, keepdim: bool = False):
     return _arg(hl.ArgMinOp, _no_bool(x, "argmin"), dim, keepdim, "argmin")
 
@@ -849,24 +955,32 @@ class _ValuesIndices(tuple):
 
 
 @method
+@numpy_compat
 def max(x, dim=None, keepdim: bool = False):
     if isinstance(dim, Tensor):
         return maximum(x, dim)
     if dim is None:
         return amax(x)
-    return _ValuesIndices((amax(x, dim, keepdim), argmax(x, dim, keepdim)))
+    return _ValuesIndices((amax(x, dim, keepdim), argmax(_bool_as_uint8(x), dim, keepdim)))
 
 
 @method
+@numpy_compat
 def min(x, dim=None, keepdim: bool = False):
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     if dim is None:
         return amin(x)
-    return _ValuesIndices((amin(x, dim, keepdim), argmin(x, dim, keepdim)))
+    return _ValuesIndices((amin(x, dim, keepdim), argmin(_bool_as_uint8(x), dim, keepdim)))
+
+
+def _bool_as_uint8(x: Any) -> Any:
+    """max/min with a dim take bool tensors (argmax/argmin alone do not, as in torch)."""
+    return x.to(dtypes.uint8) if isinstance(x, Tensor) and x.dtype == dtypes.bool_ else x
 
 
 @method
+@numpy_compat
 def all(x, dim=None, keepdim: bool = False):
     """Whether every element is nonzero (NaN counts as nonzero): bool, or uint8 for
     uint8 input, as torch. `dim=()` reduces nothing."""
@@ -874,6 +988,7 @@ def all(x, dim=None, keepdim: bool = False):
 
 
 @method
+@numpy_compat
 def any(x, dim=None, keepdim: bool = False):
     """Whether some element is nonzero: bool, or uint8 for uint8 input, as torch."""
     return _logical_reduce(x, dim, keepdim, "any")
@@ -894,6 +1009,7 @@ def _logical_reduce(x: Any, dim: Any, keepdim: bool, op: str) -> Tensor:
 
 
 @method
+@numpy_compat
 def logsumexp(x, dim, keepdim: bool = False):
     x = _float_operand(x)
     dims = _dims(x, dim, "logsumexp")
@@ -958,7 +1074,7 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 @method
-def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = _dim(x, dim0, "transpose"), _dim(x, dim1, "transpose")
     perm = list(range(x.ndim))
     if x.ndim:
@@ -1031,7 +1147,9 @@ def empty(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def _concrete_full(shape, value, dtype, requires_grad, op: str) -> Tensor:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
-    return Tensor._wrap(np.full(_new_shape(shape, op), value, dtype=dt.np_dtype),
+    shape = _new_shape(shape, op)
+    check_size(shape, dt, op)
+    return Tensor._wrap(np.full(shape, value, dtype=dt.np_dtype),
                         requires_grad=requires_grad)
 
 
@@ -1090,6 +1208,7 @@ def arange(start, end=None, step=1, *, dtype: Any = None) -> Tensor:
         n = (xend - xstart + xstep - sign) // xstep  # operands of one sign: C's division
     else:
         n = int(np.ceil((float(end) - float(start)) / float(step)))
+    check_size((n,), builtins.max(acc, dt, key=lambda d: d.np_dtype.itemsize), "arange")
     values = emit(hl.IotaOp, result_type=tensor_type(acc.ir_type, (n,)), dim=0)
     if xstep != 1:
         values = mul(values, full((), xstep, acc))
@@ -1108,6 +1227,7 @@ def linspace(start, end, steps: int, *, dtype: Any = None) -> Tensor:
     if steps < 0:
         raise ArgumentError(with_location(f"linspace: steps must be >= 0, got {steps}"))
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
+    check_size((steps,), dtypes.float64, "linspace")
     if steps <= 1:
         return full((steps,), start, dtype=dt)
     if dt.category < 2:  # torch converts the ends to the integer type, steps in double
@@ -1130,6 +1250,7 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None) -> Tensor:
     for name, v in (("n", n), ("m", m)):
         if v < 0:
             raise ShapeError(with_location(f"eye: {name} must be >= 0, got {v}"))
+    check_size((n, m), dtypes.int64, "eye")
     rows = emit(hl.IotaOp, result_type=tensor_type(dtypes.int64.ir_type, (n, m)), dim=0)
     cols = emit(hl.IotaOp, result_type=tensor_type(dtypes.int64.ir_type, (n, m)), dim=1)
     return eq(rows, cols).to(dtype or dtypes.default_float())

@@ -33,6 +33,10 @@ def _pool_geometry(op: str, x: Tensor, nd: int, kernel_size: Any, stride: Any, p
     stride = kernel if stride is None or stride == () else _tuple(stride, nd, op, "stride")
     pad = _tuple(padding, nd, op, "padding")
     dil = _tuple(dilation, nd, op, "dilation")
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dil)):
+        if builtins.any(v <= 0 for v in values):  # torch: RuntimeError
+            raise ArgumentError(with_location(
+                f"{op}: {name} must be positive, got {list(values)}"))
     his, outs = [], []
     for i in range(nd):
         size = x.shape[x.ndim - nd + i]

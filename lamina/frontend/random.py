@@ -19,7 +19,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import tensor_type
-from lamina.errors import ArgumentError, with_location
+from lamina.errors import ArgumentError, like, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
@@ -33,6 +33,8 @@ def _tracing_jit() -> bool:
 
 def manual_seed(seed: int) -> None:
     """Reset the generator: the same seed gives the same samples afterwards."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):  # torch: TypeError
+        raise ArgumentError(with_location(f"manual_seed: seed must be an int, got {seed!r:.30}"))
     if _tracing_jit():
         _STATE._assign(ops.full((), int(seed), dtype=dtypes.int64))
     else:
@@ -62,6 +64,7 @@ def _next_seed() -> Tensor:
 
 
 def _sample(shape: tuple[int, ...], dist: str, dtype: Any) -> Tensor:
+    ops.check_size(shape, dtype, {"uniform": "rand", "normal": "randn"}.get(dist, "randint"))
     return ops.emit(hl.RandomOp, _next_seed(), result_type=tensor_type(dtype.ir_type, shape),
                     dist=dist)
 
@@ -69,7 +72,8 @@ def _sample(shape: tuple[int, ...], dist: str, dtype: Any) -> Tensor:
 def _float_dtype(dtype: Any, op: str) -> dtypes.DType:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
     if not dt.is_floating_point:
-        raise ArgumentError(with_location(f"{op}: needs a floating-point dtype, got {dt.name}"))
+        raise like(ArgumentError, NotImplementedError)(with_location(  # torch's class
+            f"{op}: needs a floating-point dtype, got {dt.name}"))
     return dt
 
 

@@ -269,6 +269,10 @@ class Tensor:
 
     def _concrete(self) -> np.ndarray:
         """The value as a numpy array, realizing a lazy tensor (an error if traced)."""
+        if isinstance(self._state, Traced) and self._state.graph.finished:
+            raise TraceError(with_location(
+                "a tensor traced inside an lm.jit function was read after the trace ended "
+                "(return it from the function instead)"))
         if isinstance(self._state, Traced):
             raise TraceError(with_location(
                 "cannot read the value of a traced tensor inside lm.jit (a Python "
@@ -455,6 +459,10 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        if value is not None and getattr(value, "shape", self._shape) != self._shape:
+            raise ShapeError(with_location(  # torch: RuntimeError
+                f"grad: assigning a gradient of shape {list(value.shape)} to a tensor of "
+                f"shape {list(self._shape)}"))
         if graphs.tracing():
             graph = graphs.current()
             graph.grad_touched[id(self)] = self

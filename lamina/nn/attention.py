@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from lamina import dtypes
-from lamina.errors import ShapeError, with_location
+from lamina.errors import ShapeError, like, with_location
 from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
 from lamina.nn import functional as F
@@ -28,8 +28,8 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  batch_first: bool = False, dtype: Any = None):
         super().__init__()
-        if embed_dim % num_heads:
-            raise ShapeError(with_location(
+        if embed_dim % num_heads:  # torch: AssertionError
+            raise like(ShapeError, AssertionError)(with_location(
                 f"MultiheadAttention: embed_dim {embed_dim} is not divisible by num_heads "
                 f"{num_heads}"))
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout

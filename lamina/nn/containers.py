@@ -6,7 +6,16 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from lamina.errors import ArgumentError, DimError, like, with_location
 from lamina.nn.module import Module
+
+
+def _at(mods: list, idx: Any, container: str) -> Any:
+    """mods[idx], or torch's IndexError naming the container and its length."""
+    if not -len(mods) <= idx < len(mods):
+        raise DimError(with_location(
+            f"{container}: index {idx} is out of range for {len(mods)} modules"))
+    return mods[idx]
 
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
 
@@ -32,7 +41,7 @@ class Sequential(Module):
         mods = list(self._modules.values())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return mods[idx]
+        return _at(mods, idx, "Sequential")
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -61,7 +70,7 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, idx: int) -> Any:
-        return list(self._modules.values())[idx]
+        return _at(list(self._modules.values()), idx, "ModuleList")
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -77,6 +86,9 @@ class ModuleDict(Module):
             self.add_module(name, module)
 
     def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:  # torch: KeyError
+            raise like(ArgumentError, KeyError)(with_location(
+                f"ModuleDict: no module named {key!r} (it has {list(self._modules)[:8]})"))
         return self._modules[key]
 
     def __setitem__(self, key: str, module: Module) -> None:

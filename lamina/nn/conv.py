@@ -38,7 +38,8 @@ class _ConvBase(Module):
                  dtype: Any = None):
         super().__init__()
         name = type(self).__name__
-        if groups <= 0 or in_channels % groups or out_channels % groups:
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0 or (
+                in_channels % groups or out_channels % groups):  # torch: ValueError
             raise ArgumentError(with_location(
                 f"{name}: groups={groups} must be positive and divide in_channels "
                 f"({in_channels}) and out_channels ({out_channels})"))

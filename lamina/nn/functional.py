@@ -74,6 +74,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
     if dim is None:  # torch's legacy implicit choice
         dim = 0 if input.ndim in (0, 1, 3) else 1
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise ArgumentError(with_location(f"{op}: dim must be an int, got {dim!r:.30}"))
     if not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
         raise DimError(with_location(
             f"{op}: dim {dim} is out of range for a tensor of shape {list(input.shape)}"))
@@ -176,6 +178,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if input.dtype.is_floating_point:
         raise DTypeError(with_location(
             f"embedding: indices must be integers, got {input.dtype.name}"))
+    if _t(weight).ndim != 2:  # torch: RuntimeError
+        raise ShapeError(with_location(
+            f"embedding: weight must be 2-D, got shape {list(_t(weight).shape)}"))
     out = indexing.embedding(input, weight)
     if padding_idx is None:
         return out
@@ -187,6 +192,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     """Zero each element with probability p and scale the rest by 1/(1-p) (train only).
     The mask comes from lamina's generator, whose state advances on every call, also
     inside a jitted step (the state is a captured tensor updated in place)."""
+    if isinstance(p, bool) or not isinstance(p, int | float):
+        raise ArgumentError(with_location(f"dropout: p must be a number, got {p!r:.30}"))
     if not 0.0 <= p <= 1.0:
         raise ArgumentError(with_location(f"dropout: p must be in [0, 1], got {p}"))
     if not training or p == 0.0:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from lamina import dtypes
+from lamina.errors import ArgumentError, ShapeError, like, with_location
 from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
 from lamina.nn import functional as F
@@ -22,8 +24,30 @@ __all__ = [
 
 
 def _empty(*shape: int, dtype: Any = None) -> Parameter:
+    """A zero parameter of `shape`, checked as torch checks a module's sizes: an int that
+    is no int is a TypeError, a negative one a RuntimeError, both naming the module."""
+    module = _module_name()
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise ArgumentError(with_location(
+                f"{module}: sizes must be ints, got {n!r:.30} (parameter shape {list(shape)})"))
+    if any(n < 0 for n in shape):
+        raise ShapeError(with_location(
+            f"{module}: cannot create a parameter with a negative size: {list(shape)}"))
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
+    O.check_size(tuple(int(n) for n in shape), dt, module)
     return Parameter(np.zeros(shape, dt.np_dtype))
+
+
+def _module_name() -> str:
+    """The class of the module whose __init__ is running (for error messages)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        me = frame.f_locals.get("self")
+        if frame.f_code.co_name == "__init__" and isinstance(me, Module):
+            return type(me).__name__
+        frame = frame.f_back
+    return "parameter"
 
 
 def _pair(x: Any) -> Any:
@@ -87,6 +111,10 @@ class Embedding(Module):
                  dtype: Any = None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise like(ArgumentError, AssertionError)(with_location(  # torch: AssertionError
+                f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
+                f"{num_embeddings}"))
         self.padding_idx = padding_idx
         self.weight = init.normal_(_empty(num_embeddings, embedding_dim, dtype=dtype))
         if padding_idx is not None:
@@ -102,6 +130,9 @@ class Embedding(Module):
 class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
+        if not 0.0 <= p <= 1.0:  # torch: ValueError
+            raise ArgumentError(with_location(
+                f"Dropout: p must be a probability in [0, 1], got {p}"))
         self.p = p
 
     def forward(self, input: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, ShapeError, with_location
+from lamina.errors import ArgumentError, ShapeError, like, with_location
 from lamina.frontend import guards
 from lamina.frontend.tensor import Tensor
 
@@ -129,6 +129,10 @@ class Module:
             setattr(self, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        if tensor is not None and not isinstance(tensor, Tensor):  # torch: TypeError
+            raise ArgumentError(with_location(
+                f"register_buffer: cannot register a {type(tensor).__name__} as buffer "
+                f"{name!r} (a Tensor or None)"))
         if "_buffer_names" not in self.__dict__:
             object.__setattr__(self, "_buffer_names", set())
             object.__setattr__(self, "_non_persistent", set())
@@ -141,6 +145,12 @@ class Module:
             setattr(self, name, tensor if isinstance(tensor, Tensor) else Tensor._wrap(tensor))
 
     def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):  # torch: TypeError
+            raise ArgumentError(with_location(
+                f"add_module: {type(module).__name__} is not a Module subclass"))
+        if not isinstance(name, str) or "." in name or not name:  # torch: KeyError/TypeError
+            raise like(ArgumentError, KeyError)(with_location(
+                f"add_module: module name must be a non-empty str without '.', got {name!r}"))
         guards.changed()
         self._modules[name] = module
 
