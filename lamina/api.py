@@ -32,6 +32,7 @@ from lamina.errors import (
     DTypeError,
     GradientError,
     LaminaError,
+    OutOfMemoryError,
     ShapeError,
     TraceError,
 )
@@ -55,7 +56,7 @@ long = int64
 __all__ = [
     "ArgumentError", "CompileError", "DType", "DTypeError", "DimError", "Generator",
     "GradientError",
-    "Jitted", "LaminaError", "Lowered", "ShapeError", "Tensor", "TraceError",
+    "Jitted", "LaminaError", "Lowered", "OutOfMemoryError", "ShapeError", "Tensor", "TraceError",
     "backward", "bfloat16", "bool", "custom_vjp", "double", "float", "float16", "float32",
     "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
     "load", "nn", "optim", "realize", "save", "uint8", "uint16", "uint32", "uint64", "utils",
