@@ -473,34 +473,6 @@ KNOWN_FAILURES: list[tuple[str, str, str, str, str]] = [
     # compiler-layer bugs (dialects, passes, codegen, runtime), issue 15 items 5 and 8
     ("matmul", "*", "*", "no element rule for hl.matmul", "issue 15 item 8, compiler: "
      "a matmul whose result is read elementwise (C: CompileError)"),
-    ("relu", "*", "*", "", "issue 15 item 5, compiler: relu(NaN) gives 0 (torch: NaN)"),
-    *[("sign", dtype, "*", "", "issue 15 item 5, compiler: sign(NaN) gives NaN (torch: 0)")
-      for dtype in FLOATS],
-    *[("abs", dtype, "*", "grad", "issue 15 item 5, compiler: abs's gradient is sign(x), "
-       "NaN at NaN (torch: 0)") for dtype in FLOATS],
-    ("sign", "uint8", "*", "", "issue 15 item 5, compiler: sign of uint8 >= 128 gives 255"),
-    ("sign", "bool", "interp", "ufunc 'sign'",
-     "issue 15 item 8, compiler: the interpreter's sign(bool) raises numpy's error"),
-    ("sign", "bool", "triton", "uint1", "issue 15 item 8, compiler: triton sign(bool)"),
-    *[(op, dtype, "triton", "bitwise_", "issue 15 item 8, compiler: triton logical ops "
-       "on float operands raise an InterpreterError")
-      for op in ("logical_and", "logical_or") for dtype in FLOATS],
-    *[(op, "*", "interp", "astype", "issue 15 item 8, compiler: the interpreter raises "
-       "AttributeError on a 0-d operand of erf (its math rule gets a Python float)")
-      for op in ("erf", "atan2", "exp2", "log2", "log1p", "expm1", "rsqrt", "sigmoid")],
-    *[(op, "bool", "triton", "uint1", "issue 15 item 8, compiler: triton comparisons of "
-       "bools cast to tl.uint1, which triton lacks")
-      for op in ("eq", "ne", "lt", "ge", "gt_s", "eq_s", "where", "maximum", "minimum")],
-    *[(op, dtype, "*", "value", "issue 15 item 5, compiler: -0.0 % 1 is +0.0 (torch "
-       "keeps the sign of a zero remainder)") for op in ("mod", "mod_s") for dtype in FLOATS],
-    *[(op, "*", be, "inf", "compiler: C contracts x*x - mean(x*x) into an fma, so var "
-       "of one element is inf, not NaN (cc -ffp-contract)")
-      for op in ("var", "std") for be in ("c", "eager")],
-    *[(op, "*", "*", "grad", "compiler (vjp rule): where one operand is NaN torch passes "
-       "the whole gradient to both") for op in ("maximum", "minimum")],
-    *[(op, dtype, "*", "inf", "compiler (hl canonicalize): x + 0.0 folds to x, so -0.0 "
-       "+ 0.0 is -0.0 (torch: +0.0, as the sum of a 0-d -0.0); 1/x shows it as -inf")
-      for op in ("sum", "add_s", "rsub_s", "add") for dtype in FLOATS],
     *[("prod", dtype, "triton", "mask has unsupported dtype", "compiler (triton codegen): "
        "the gradient of prod over a size-1 dim raises InterpreterError") for dtype in FLOATS],
     ("pow", "*", "triton", "value", "compiler: triton pow of a negative base and an "

@@ -528,3 +528,26 @@ def test_triton_imported_before_lamina():
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("backend", ["interp", "c", "triton"])
+def test_fuzzer_found_sign_of_zero_nan_gradient_and_var_of_one(backend):
+    """Found by the differential fuzzer: -0.0 + 0.0 is +0.0 (the canonicalizer folded
+    x + 0.0 to x); maximum/minimum pass the gradient to both operands where one is NaN
+    (torch's rule); var of one element is NaN even where C contracts into an fma."""
+    neg_zero = np.array([-0.0, 1.0], np.float32)
+    got = np.asarray(lm.jit(lambda x: x + 0.0, backend=backend)(neg_zero))
+    assert not np.signbit(got[0])
+    assert np.signbit(np.asarray(lm.jit(lambda x: x - 0.0, backend=backend)(neg_zero))[0])
+    a = np.array([np.nan, 1.0, 0.5, 0.3], np.float32)
+    b = np.array([0.5, 0.5, 0.5, 0.7], np.float32)
+    for name in ("maximum", "minimum"):
+        got = lm.jit(lm.grad(lambda x, y, f=getattr(lm, name): f(x, y).sum(), argnums=(0, 1)),
+                     backend=backend)(a, b)
+        ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        getattr(torch, name)(ta, tb).sum().backward()
+        np.testing.assert_array_equal(np.asarray(got[0]), ta.grad.numpy())
+        np.testing.assert_array_equal(np.asarray(got[1]), tb.grad.numpy())
+    x = np.array([[-2.4585752, 2.093585]], np.float32)
+    got = np.asarray(lm.jit(lambda t: ((t * t).var(0), (t * t).std(0)), backend=backend)(x))
+    assert np.isnan(got).all()

@@ -873,7 +873,10 @@ def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction
     n = int(np.prod([x.shape[d] for d in dims]))
     corr = (1 if unbiased else 0) if correction is None else correction
     centered = sub(x, mean(x, dim=dims, keepdim=True))
-    return div(sum(mul(centered, centered), dim=dims, keepdim=keepdim), builtins.max(n - corr, 0))
+    total = sum(mul(centered, centered), dim=dims, keepdim=keepdim)
+    if n - corr <= 0:  # torch divides an exact 0 (x - mean) by 0: NaN, whatever a backend's
+        return mul(total, float("nan"))  # rounding of the numerator (fma) would give
+    return div(total, n - corr)
 
 
 @method

@@ -3,9 +3,9 @@ shape-chain folding. xDSL's generic `canonicalize` pass finds them through
 `HlOp.get_canonicalization_patterns`, as MLIR finds an op's patterns.
 
 Every rewrite here is exact: it never changes a value a program computes, with
-XLA's float conventions (`x + 0 -> x` and `x * 1 -> x` fold; `x * 0` does not,
-since NaN and inf times 0 are NaN; `-0.0 + 0.0` is the one sign-of-zero
-difference XLA also accepts). `stop_gradient` is *not* removed here: it matters
+IEEE's rules: `x * 1 -> x` folds, `x * 0` does not (NaN and inf times 0 are NaN), and
+on floats only the additions that keep a zero's sign fold: `x + (-0.0)` and `x - 0.0`
+(`-0.0 + 0.0` is +0.0, as torch computes it, so `x + 0.0` stays). `stop_gradient` is *not* removed here: it matters
 until autodiff has run (`strip-stop-gradient` removes it after).
 
 Patterns are registered per op class with `@pattern(...)`; a pattern registered on
@@ -90,18 +90,27 @@ class RemoveIdentityShapeOp(RewritePattern):
 
 @pattern(hl.AddOp, hl.SubOp, hl.MulOp, hl.DivOp)
 class FoldNeutralElement(RewritePattern):
-    """x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1: x."""
+    """x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1: x (on floats, the zero added must be
+    -0.0 and the zero subtracted +0.0: -0.0 + 0.0 is +0.0)."""
 
     def match_and_rewrite(self, op: BinaryOp, rewriter: PatternRewriter) -> None:
         a, b = op.operands
         if dtype_of(a.type) == dtypes.bool_:
             return
-        neutral = 0 if isinstance(op, hl.AddOp | hl.SubOp) else 1
+        additive = isinstance(op, hl.AddOp | hl.SubOp)
+        neutral = 0 if additive else 1
         commutes = isinstance(op, hl.AddOp | hl.MulOp)
-        if _is(b, neutral):
+        if _is(b, neutral) and self._keeps_zero_sign(op, b):
             rewriter.replace(op, [], [a])
-        elif commutes and _is(a, neutral):
+        elif commutes and _is(a, neutral) and self._keeps_zero_sign(op, a):
             rewriter.replace(op, [], [b])
+
+    @staticmethod
+    def _keeps_zero_sign(op: BinaryOp, zero: SSAValue) -> bool:
+        if not isinstance(op, hl.AddOp | hl.SubOp) or not dtype_of(zero.type).is_floating_point:
+            return True
+        negative = bool(np.signbit(splat_value(zero)))
+        return negative if isinstance(op, hl.AddOp) else not negative
 
 
 @pattern(hl.MulOp)

@@ -282,8 +282,12 @@ class _ExtremumOp(BinaryOp):
         raise NotImplementedError
 
     def vjp(self, ct, out, a, b):
-        a_wins = self.wins(a, b).to(ct.dtype) + (a == b).to(ct.dtype) * 0.5
-        return (ct * a_wins, ct * (1.0 - a_wins))
+        # torch's rule: a tie splits the gradient; otherwise an operand gets it unless it
+        # strictly loses (so where one is NaN both get it)
+        tie = (a == b).to(ct.dtype) * 0.5
+        a_share = 1.0 - self.wins(b, a).to(ct.dtype) - tie
+        b_share = 1.0 - self.wins(a, b).to(ct.dtype) - tie
+        return (ct * a_share, ct * b_share)
 
     def scalar(self, s, a, b):
         t = self.compute_type()
