@@ -284,10 +284,10 @@ class _ExtremumOp(BinaryOp):
     def vjp(self, ct, out, a, b):
         # torch's rule: a tie splits the gradient; otherwise an operand gets it unless it
         # strictly loses (so where one is NaN both get it)
-        tie = (a == b).to(ct.dtype) * 0.5
-        a_share = 1.0 - self.wins(b, a).to(ct.dtype) - tie
-        b_share = 1.0 - self.wins(a, b).to(ct.dtype) - tie
-        return (ct * a_share, ct * b_share)
+        # (selects, not products: a NaN cotangent must not reach the loser as NaN * 0)
+        pick, tie, half = ct.builder.select, a == b, ct * 0.5
+        return (pick(tie, half, pick(self.wins(b, a), 0.0, ct)),
+                pick(tie, half, pick(self.wins(a, b), 0.0, ct)))
 
     def scalar(self, s, a, b):
         t = self.compute_type()
