@@ -551,3 +551,15 @@ def test_fuzzer_found_sign_of_zero_nan_gradient_and_var_of_one(backend):
     x = np.array([[-2.4585752, 2.093585]], np.float32)
     got = np.asarray(lm.jit(lambda t: ((t * t).var(0), (t * t).std(0)), backend=backend)(x))
     assert np.isnan(got).all()
+
+
+@pytest.mark.parametrize("backend", ["interp", "c", "triton"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_remainder_by_a_constant(backend, dtype):
+    """x % -1.5 (a splat divisor): Triton's interpreter refused the xor of the sign tests
+    (fuzzer seeds 5002, 5062, 5136)."""
+    x = np.array([0.3, -2.0, 5.0, -0.0, 0.0, 1.5], dtype)
+    got = np.asarray(lm.jit(lambda t: t % -1.5, backend=backend)(x))
+    want = (torch.tensor(x) % -1.5).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

@@ -167,8 +167,10 @@ class RemOp(BinaryOp):
             return _int_division(self, s, a, b, rem=True)
         mod = s.op(RemFOp(a, b))  # torch's: fmod, plus b where the signs differ
         zero = s.const(0.0, t)
-        differ = s.op(arith.XOrIOp(s.op(arith.CmpfOp(b, zero, "olt")),
-                                   s.op(arith.CmpfOp(mod, zero, "olt"))))
+        # (signs differ: i1 inequality, not xor, which Triton's interpreter refuses when
+        # one side is a splat constant's comparison)
+        differ = s.op(arith.CmpiOp(s.op(arith.CmpfOp(b, zero, "olt")),
+                                   s.op(arith.CmpfOp(mod, zero, "olt")), "ne"))
         fix = s.op(arith.AndIOp(s.op(arith.CmpfOp(mod, zero, "une")), differ))
         return s.op(arith.SelectOp(fix, s.op(arith.AddfOp(mod, b)), mod))
 
