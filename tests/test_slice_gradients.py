@@ -8,6 +8,9 @@ of a scalar argument): GCC 12.2 miscompiled the fused kernel (tests/test_c_misco
 says how). Sizes run from a 4-element `omp simd` kernel to threaded ones and 2-D rows;
 eager backward feeds the cotangent at run time, `lm.jit(lm.grad(f))` a scalar argument."""
 
+import os
+import random
+
 import numpy as np
 import pytest
 from conftest import compiled_backends
@@ -100,3 +103,95 @@ def test_jitted_grad_with_a_runtime_scale_equals_interp_and_torch(backend, name,
     want = np.asarray(lm.jit(lm.grad(fn), backend="interp")(x, s))
     _close(want, _torch_grad(fn, x, s), "interp vs torch")
     _close(np.asarray(lm.jit(lm.grad(fn), backend=backend)(x, s)), want, f"{backend} vs interp")
+
+
+# ---------------------------------------------------------------- generated programs
+
+
+def _random_program(seed: int, rosenbrock_like: bool) -> tuple[int, str, np.float32]:
+    """(size, body, s): a sum of 1-4 random terms over slices w[o:n-k+o] of one shift
+    k, some scaled by the runtime scalar `s`."""
+    rng = random.Random(seed)
+    n = rng.choice([3, 4, 5, 7, 9, 16, 17, 33, 64, 257, 1031, 4099, 70001])
+    k = rng.randint(1, min(3, n - 1))
+
+    def sl():
+        o = rng.choice(range(k + 1))
+        return f"w[{o}:{n - k + o}]"
+
+    def atom():
+        c, s = rng.random(), sl()
+        if c < 0.3:
+            return s
+        if c < 0.5:
+            return f"{s} ** 2"
+        if c < 0.65:
+            return f"({rng.choice([1, 0.5, 2]):g} - {s})"
+        if c < 0.8:
+            return f"{rng.choice([100, 3, -2, 0.5]):g} * {s}"
+        return f"({s} * {sl()})"
+
+    def expr(depth):
+        if depth == 0 or rng.random() < 0.3:
+            return atom()
+        op = rng.choice(["+", "-", "*"])
+        e = f"({expr(depth - 1)} {op} {expr(depth - 1)})"
+        r = rng.random()
+        if r < 0.3:
+            return f"{e} ** 2"
+        return f"{rng.choice([100, 10, -3]):g} * {e}" if r < 0.5 else e
+
+    def rosenbrock_term():
+        r = rng.random()
+        if r < 0.4:
+            return f"{rng.choice([100, 10, 3, -1]):g} * ({sl()} - {sl()} ** 2) ** 2"
+        if r < 0.7:
+            return f"({rng.choice([1, 2, -0.5]):g} - {sl()}) ** 2"
+        return atom()
+
+    if rosenbrock_like and rng.random() < 0.7:
+        terms = [rosenbrock_term() for _ in range(rng.randint(2, 4))]
+    else:
+        terms = [expr(rng.randint(0, 2)) for _ in range(rng.randint(1, 4))]
+    terms = [("s * " + t) if rng.random() < 0.5 else t for t in terms]
+    body = " + ".join(terms)
+    if rng.random() < 0.5:
+        body = f"s * ({body})"
+    return n, body, np.float32(rng.choice([1.0, 0.5, -2.0]))
+
+
+def _check_random_program(seed: int, rosenbrock_like: bool, monkeypatch) -> None:
+    """Odd seeds: eager backward (the cotangent at run time); even: jit(grad) of (w, s)."""
+    n, body, s = _random_program(seed, rosenbrock_like)
+    fn = eval(f"lambda w, s: ({body}).sum()")  # noqa: S307 (the program generated above)
+    x = np.random.RandomState(seed).uniform(-1, 1, n).astype(np.float32)
+    if seed % 2:
+        want = _eager_grad(fn, x, s, "interp", monkeypatch)
+        got = _eager_grad(fn, x, s, "c", monkeypatch)
+    else:
+        want = np.asarray(lm.jit(lm.grad(fn), backend="interp")(x, s))
+        got = np.asarray(lm.jit(lm.grad(fn), backend="c")(x, s))
+    scale = float(np.abs(want).max()) + 1e-6
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * scale, err_msg=body)
+
+
+# seeds whose programs GCC 12.2 + AVX-512 got wrong before cpu-hoist-invariants
+WRONG_BEFORE = [(154, False), (1069, True), (1086, True), (1121, True), (1183, True),
+                (1204, True), (1248, True)]
+
+
+@pytest.mark.skipif("c" not in COMPILED, reason="no C backend")
+@pytest.mark.parametrize("seed,rosenbrock_like", WRONG_BEFORE)
+def test_generated_programs_once_miscompiled(seed, rosenbrock_like, monkeypatch):
+    _check_random_program(seed, rosenbrock_like, monkeypatch)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("c" not in COMPILED, reason="no C backend")
+@pytest.mark.parametrize("rosenbrock_like", [False, True])
+def test_generated_programs(rosenbrock_like, monkeypatch):
+    """The fuzz run: 300 programs per kind (LAMINA_FUZZ_EXAMPLES), c against interp."""
+    count = int(os.environ.get("LAMINA_FUZZ_EXAMPLES", "300"))
+    start = 1000 if rosenbrock_like else 0
+    for seed in range(start, start + count):
+        _check_random_program(seed, rosenbrock_like, monkeypatch)
