@@ -105,6 +105,20 @@ def test_jitted_grad_with_a_runtime_scale_equals_interp_and_torch(backend, name,
     _close(np.asarray(lm.jit(lm.grad(fn), backend=backend)(x, s)), want, f"{backend} vs interp")
 
 
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("shape", [(3, 4), (70, 4), (70, 5), (70, 33), (5, 300)])
+def test_rows_with_a_scale_per_row(backend, shape):
+    """`s[i] * 100` is invariant in the vector loop over row i only (the C kernel
+    computes it before that loop: GCC 12.2 lost terms of rows (3, 4), (70, 4), (70, 5)
+    when it was computed inside)."""
+    fn = PROGRAMS["rows"]
+    x = _input(shape)
+    s = np.random.RandomState(1).uniform(0.5, 2, (shape[0], 1)).astype(np.float32)
+    want = np.asarray(lm.jit(lm.grad(fn), backend="interp")(x, s))
+    _close(want, _torch_grad(fn, x, s), "interp vs torch")
+    _close(np.asarray(lm.jit(lm.grad(fn), backend=backend)(x, s)), want, f"{backend} vs interp")
+
+
 # ---------------------------------------------------------------- generated programs
 
 
