@@ -12,7 +12,8 @@ a call is one ctypes foreign call. Every SSA value becomes one C local.
 The emitter decides nothing: which loops run on threads or as vector loops, which
 reductions share a loop and where a division became a product were decided by the
 cpu -> cpu passes of the `c-pipeline` and are read off the ops (see
-`lamina.dialects.cpu` for the table from op to C).
+`lamina.dialects.cpu` for the table from op to C). It only places each op of a kernel
+in the outermost loop of its nest whose indices the op reads (`_loop_depths`).
 """
 
 from __future__ import annotations
