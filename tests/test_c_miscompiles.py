@@ -4,7 +4,15 @@ GCC 12.2 + AVX-512VL: the eager gradient of lm.unbind / lm.chunk came out with z
 (issue 13). lamina-bisect named `lower-loop-to-cpu` with the IR right (-O0 right) and
 -fno-unswitch-loops as the smallest fix; tests/data/gcc12_unswitch_ifcvt_miscompile.c
 is the reduced kernel and says what GCC does wrong. The default C flags
-(`lamina.knobs.DEFAULT_CFLAGS`) carry the workaround."""
+(`lamina.knobs.DEFAULT_CFLAGS`) carry the workaround.
+
+The same if-conversion fault, reached through jump threading and sinking instead of
+unswitching, lost terms of the eager Rosenbrock gradient (tests/test_slice_gradients.py):
+tests/data/gcc12_sink_ifcvt_miscompile.c is its kernel. No flag tried was both
+complete and cheap: -fno-tree-sink left 3 of the 7 wrong programs a fuzz found wrong;
+-fno-trapping-math made the CNN step 3-5x slower and -fno-tree-loop-if-convert the row
+softmax 5x (this shared VM). The `cpu-hoist-invariants` pass computes the invariant
+product before the kernel, where nothing copies it."""
 
 import os
 import shutil
@@ -18,6 +26,7 @@ from lamina import knobs
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 REPRODUCER = os.path.join(DATA, "gcc12_unswitch_ifcvt_miscompile.c")
+SINK_REPRODUCER = os.path.join(DATA, "gcc12_sink_ifcvt_miscompile.c")
 WORKAROUND = "-fno-unswitch-loops"
 # the default flags before the workaround
 UNPATCHED = "-O3 -march=native -fopenmp -shared -fPIC"
@@ -59,13 +68,14 @@ def test_the_default_c_flags_carry_the_workaround(monkeypatch):
     assert WORKAROUND in knobs.cflags()
 
 
-def _compile_and_run(flags: list[str], tmp_path) -> subprocess.CompletedProcess:
+def _compile_and_run(flags: list[str], tmp_path, source: str = REPRODUCER
+                     ) -> subprocess.CompletedProcess:
     cc = shutil.which(knobs.cc())
     if cc is None:
         pytest.skip(f"no C compiler {knobs.cc()!r}")
     exe = str(tmp_path / "repro")
     flags = [f for f in flags if f not in ("-shared", "-fPIC")]
-    subprocess.run([cc, *flags, REPRODUCER, "-o", exe], check=True, capture_output=True)
+    subprocess.run([cc, *flags, source, "-o", exe], check=True, capture_output=True)
     return subprocess.run([exe], capture_output=True, text=True, timeout=60)
 
 
@@ -117,3 +127,30 @@ def test_lamina_bisect_blames_the_compiler_flags_not_the_pass(tmp_path, monkeypa
     flags = report.flags
     assert flags is not None and flags.at_o0 == "right"
     assert flags.right[0].label == f"add {WORKAROUND}"
+
+
+def test_the_sink_reproducer_documents_why_invariants_are_hoisted(tmp_path, monkeypatch):
+    """Where this compiler and CPU miscompile the Rosenbrock kernel with lamina's own
+    flags, it is the w[1:] term of elements 1 and 2 that is lost; the flags alone do
+    not help, which is why the kernel no longer computes the invariant in its loop."""
+    monkeypatch.delenv("LAMINA_CFLAGS", raising=False)
+    monkeypatch.delenv("LAMINA_EXTRA_CFLAGS", raising=False)
+    done = _compile_and_run(knobs.cflags(), tmp_path, SINK_REPRODUCER)
+    if done.returncode == 0:
+        pytest.skip("this C compiler / CPU compiles the sink reproducer right")
+    assert "g[1] = 2802, want 2752" in done.stdout
+
+
+def test_the_rosenbrock_kernel_takes_the_invariant_product_as_an_arg():
+    """The gradient's kernel reads `s * 100` as a scalar param computed before it (the
+    shape GCC compiles right), not as a product inside its simd loop."""
+    def f(w, s):
+        return (s * (100 * (w[1:] - w[:-1] ** 2) ** 2 + (1 - w[:-1]) ** 2)).sum()
+
+    x = np.array([-1.5, 2.0, 0.5, -0.5], np.float32)
+    lowered = lm.jit(lm.grad(f)).lower(x, np.float32(1.0), backend="c")
+    hw = lowered.ir("hw")
+    kernel = next(line for line in hw.splitlines() if "cpu.kernel" in line)
+    assert kernel.rstrip(" {").endswith(", f32)"), kernel
+    before = hw[:hw.index("cpu.kernel")]
+    assert "arith.mulf" in before and "cpu.load" in before

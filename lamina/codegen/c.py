@@ -13,7 +13,8 @@ the fault buffer (`lamina.dialects.check`), passed on to the kernels that check.
 The emitter decides nothing: which loops run on threads or as vector loops, which
 reductions share a loop and where a division became a product were decided by the
 cpu -> cpu passes of the `c-pipeline` and are read off the ops (see
-`lamina.dialects.cpu` for the table from op to C).
+`lamina.dialects.cpu` for the table from op to C). It only places each op of a kernel
+in the outermost loop of its nest whose indices the op reads (`_loop_depths`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 
-from xdsl.dialects import func, memref
+from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float16Type,
@@ -150,9 +151,10 @@ class CEmitter:
         else:
             self.define(op.results[0], expression(op, [self.name(v) for v in op.operands]))
 
-    def loop_nest(self, bounds, ivs, pragma: str | None,
-                  inner_pragma: str | None = None) -> contextlib.ExitStack:
-        """Nested `for`s; `pragma` before the outermost, `inner_pragma` before the last."""
+    def loop_nest(self, bounds, ivs, pragma: str | None, inner_pragma: str | None = None,
+                  at_depth: Callable[[int], None] | None = None) -> contextlib.ExitStack:
+        """Nested `for`s; `pragma` before the outermost, `inner_pragma` before the last;
+        `at_depth(d)` writes the first statements of loop d's body."""
         stack = contextlib.ExitStack()
         for depth, (bound, iv) in enumerate(zip(bounds, ivs, strict=True)):
             if depth == 0 and pragma:
@@ -162,6 +164,8 @@ class CEmitter:
             n = self.fresh("i")
             self.names[iv] = n
             stack.enter_context(self.out.block(f"for (int64_t {n} = 0; {n} < {bound}; ++{n})"))
+            if at_depth is not None:
+                at_depth(depth)
         return stack
 
 
@@ -443,10 +447,48 @@ def _emit_kernel(em: CEmitter, op: cpu.KernelOp, aliased: set[int]) -> None:
     head = f"LM_KERNEL void {em.kernel_name(op)}({', '.join(decls) or 'void'})"
     em.prototypes.append(head + ";")
     em.out.line(UNIT_KERNEL)
+    depth = _loop_depths(op, written, aliased)
+
+    def statements(d: int) -> None:
+        for o in op.body.block.ops:
+            if depth[o] == d:
+                em.emit_op(o)
+
     with em.out.block(head):
-        with em.loop_nest(op.space, op.ivs, pragma, inner):
+        if not op.space:
             em.emit_block(op.body.block)
+        with em.loop_nest(op.space, op.ivs, pragma, inner, statements):
+            pass
     em.out.line()
+
+
+def _loop_depths(op: cpu.KernelOp, written: set[SSAValue], aliased: set[int]
+                 ) -> dict[Operation, int]:
+    """The loop of the kernel's nest each op of its body is written in (0: the
+    outermost). Pure scalar ops and loads of unwritten buffers that read only outer
+    loops' indices go in the outer loop (not between collapsed OpenMP loops), the rest
+    in the innermost. Why: GCC 12.2 + AVX-512 miscompiles `omp simd` loops computing a
+    row's float invariant (`s[i] * 100`) that feeds selects (tests/data/
+    gcc12_sink_ifcvt_miscompile.c); computed outside the vector loop, nothing copies it."""
+    block, n = op.body.block, len(op.space)
+    inner = n - 1
+    lowest = inner if 0 in op.space else max(op.threaded_dims - 1, 0)
+    read_only = {p for i, p in enumerate(op.params) if p not in written and i not in aliased}
+    level: dict[SSAValue, int] = {iv: d for d, iv in enumerate(op.ivs)}
+    depth: dict[Operation, int] = {}
+    for o in block.ops:
+        movable = not o.regions and len(o.results) == 1 and (
+            o.buffer in read_only if isinstance(o, cpu.LoadOp)
+            else o.dialect_name() in ("arith", "math"))
+        d = max((level.get(v, lowest) for v in o.operands), default=lowest)
+        depth[o] = max(d, lowest) if movable else inner
+        for r in o.results:
+            level[r] = depth[o]
+    for o in reversed(list(block.ops)):  # a constant goes where its first user is
+        if isinstance(o, arith.ConstantOp):
+            depth[o] = min((depth[u.operation] for u in o.result.uses
+                            if u.operation in depth), default=inner)
+    return depth
 
 
 def _kernel_pragmas(op: cpu.KernelOp) -> tuple[str | None, str | None]:

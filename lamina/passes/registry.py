@@ -63,6 +63,10 @@ PASSES: tuple[PassInfo, ...] = (
     PassInfo("cpu-group-reductions",
              "lamina.passes.cpu_group_reductions:CpuGroupReductionsPass",
              "cpu -> cpu: neighbouring reductions over one space share one loop"),
+    PassInfo("cpu-hoist-invariants",
+             "lamina.passes.cpu_hoist_invariants:CpuHoistInvariantsPass",
+             "cpu -> cpu: a kernel's loop-invariant scalars are computed before it, "
+             "passed in as args"),
     PassInfo("cpu-parallelize", "lamina.passes.cpu_parallelize:CpuParallelizePass",
              "cpu -> cpu: OpenMP clauses: the dims threads split (collapse), the simd loops"),
     PassInfo("cpu-stack-gemm-rows", "lamina.passes.cpu_stack_gemm_rows:CpuStackGemmRowsPass",
@@ -103,7 +107,7 @@ PIPELINES: tuple[Pipeline, ...] = (
         # cse merges the offset arithmetic that every access computes for itself (and
         # the constants of the reciprocals' range checks)
         ("hw", "lower-loop-to-cpu,cpu-column-reduce,cpu-hoist-reciprocals,cse,"
-               "cpu-group-reductions,cpu-parallelize,cpu-stack-gemm-rows"),
+               "cpu-group-reductions,cpu-hoist-invariants,cpu-parallelize,cpu-stack-gemm-rows"),
     ), "hl -> cpu: what lm.jit runs for the C backend"),
     Pipeline("triton-pipeline", (
         ("hl", _HL_SIMPLIFY),
