@@ -1,18 +1,35 @@
 // RUN: lamina-opt %s -p canonicalize | filecheck %s
 
-// x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 fold to x (XLA's float conventions).
+// x + (-0.0), (-0.0) + x, x - 0.0, x * 1, 1 * x, x / 1 fold to x (each is exact,
+// also for x = -0.0).
 // CHECK-LABEL: func.func @neutral
 // CHECK-NEXT:    func.return %x, %x, %x, %x, %x, %x : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 func.func @neutral(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %nzero = hl.splat value=-0.0 : tensor<4xf32>
   %zero = hl.splat value=0.0 : tensor<4xf32>
   %one = hl.splat value=1.0 : tensor<4xf32>
-  %a = hl.add %x, %zero : tensor<4xf32>
-  %b = hl.add %zero, %x : tensor<4xf32>
+  %a = hl.add %x, %nzero : tensor<4xf32>
+  %b = hl.add %nzero, %x : tensor<4xf32>
   %c = hl.sub %x, %zero : tensor<4xf32>
   %d = hl.mul %x, %one : tensor<4xf32>
   %e = hl.mul %one, %x : tensor<4xf32>
   %f = hl.div %x, %one : tensor<4xf32>
   func.return %a, %b, %c, %d, %e, %f : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// On floats x + 0.0 and x - (-0.0) stay: -0.0 + 0.0 is +0.0. On integers x + 0 folds.
+// CHECK-LABEL: func.func @zero_signs
+// CHECK:         hl.add %x, %{{.*}} : tensor<4xf32>
+// CHECK:         hl.sub %x, %{{.*}} : tensor<4xf32>
+// CHECK:         func.return %{{.*}}, %{{.*}}, %i : tensor<4xf32>, tensor<4xf32>, tensor<4xi32>
+func.func @zero_signs(%x: tensor<4xf32>, %i: tensor<4xi32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xi32>) {
+  %zero = hl.splat value=0.0 : tensor<4xf32>
+  %nzero = hl.splat value=-0.0 : tensor<4xf32>
+  %izero = hl.splat value=0 : tensor<4xi32>
+  %a = hl.add %x, %zero : tensor<4xf32>
+  %b = hl.sub %x, %nzero : tensor<4xf32>
+  %c = hl.add %i, %izero : tensor<4xi32>
+  func.return %a, %b, %c : tensor<4xf32>, tensor<4xf32>, tensor<4xi32>
 }
 
 // 0 - x and 1 / x are not identities.
