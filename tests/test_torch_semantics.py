@@ -563,3 +563,15 @@ def test_float_remainder_by_a_constant(backend, dtype):
     want = (torch.tensor(x) % -1.5).numpy()
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("backend", ["interp", "c", "triton"])
+def test_logical_ops_of_a_broadcast_float(backend):
+    """logical_or/and/xor of a (1,)-shaped float with a vector (fuzzer seed 5208: Triton's
+    interpreter refused `|` of int1 blocks when one came from a scalar comparison)."""
+    x = np.array([1.3, 0.0, np.nan], np.float32)
+    for y in (np.array([0.0], np.float32), np.array([0.5], np.float32)):
+        for name in ("logical_or", "logical_and", "logical_xor"):
+            got = lm.jit(lambda a, b, f=getattr(lm, name): f(a, b), backend=backend)(y, x)
+            want = getattr(torch, name)(torch.tensor(y), torch.tensor(x))
+            np.testing.assert_array_equal(np.asarray(got), want.numpy())

@@ -265,6 +265,11 @@ def _from_table(op: Operation, row: ScalarOp, names: list[str]) -> str:
     if isinstance(row.triton, TritonHelper):
         return f"{helper_name(type(op))}({', '.join(names)})"
     t = op.results[0].type
+    if isinstance(op, arith.AndIOp | arith.OrIOp | arith.XOrIOp) and tl_type(t) == "tl.int1":
+        # bitwise ops on int1 blocks fail in Triton's interpreter when one side comes from
+        # a scalar's comparison (numpy refuses the operand types): go through int8
+        wide = [f"{n}.to(tl.int8)" for n in names]
+        return "(" + row.triton.format(**dict(zip("abc", wide, strict=False))) + ") != 0"
     extra = {"t": tl_type(t), "ut": unsigned_of(t)} if row.kind == "uint" else {}
     return row.triton.format(**dict(zip("abc", names, strict=False)), **extra)
 
@@ -297,6 +302,15 @@ def _lines(out: SourceWriter, text: str) -> None:
         out.line(line)
 
 
+def _splat(w: KernelWriter, op: Operation) -> str:
+    """A block filled with a scalar value. Booleans broadcast: tl.full of an int1 value
+    that is itself a tensor (a comparison) fails in Triton's interpreter."""
+    shape = list(shape_of(op.result.type))
+    if tl_type(op.result.type) == "tl.int1":
+        return f"tl.broadcast_to({w.name(op.input)}, {shape})"
+    return f"tl.full({shape}, {w.name(op.input)}, {tl_type(op.result.type)})"
+
+
 def _simple(fmt: Callable[[KernelWriter, Operation], str]):
     return lambda w, op: w.assign(op, fmt(w, op))
 
@@ -314,8 +328,7 @@ _STATEMENTS: dict[str, Callable[[KernelWriter, Operation], None]] = {
     "tile.return": lambda w, op: w.out.line("return"),
     "tile.program_id": _simple(lambda w, op: f"tl.program_id({op.axis.value.data})"),
     "tile.arange": _simple(lambda w, op: f"tl.arange({op.start.value.data}, {op.end.value.data})"),
-    "tile.splat": _simple(lambda w, op: f"tl.full({list(shape_of(op.result.type))}, "
-                                        f"{w.name(op.input)}, {tl_type(op.result.type)})"),
+    "tile.splat": _simple(lambda w, op: _splat(w, op)),
     "tile.expand_dims": _simple(lambda w, op: f"tl.expand_dims({w.name(op.input)}, "
                                               f"{op.axis.value.data})"),
     "tile.broadcast": _simple(lambda w, op: f"tl.broadcast_to({w.name(op.input)}, "
