@@ -1,11 +1,13 @@
 """The ONE reviewed table of OpInfo samples lamina gets wrong or crashes on today.
 
 A row names an op (OpInfo `name[.variant]`), optionally a dtype, a path ("eager", "c",
-"triton"), a stage ("fwd" or "grad") and a sample predicate, the outcome it expects
-("wrong" or "crash"), why, and the issue item it belongs to. A wrong or crash sample
-that no row covers fails `tests/test_opinfo.py`; so does a row that covered samples in
-a run but none of them was wrong or crashed any more (like a strict xfail): delete the
-row when the fix lands, and the table only shrinks.
+"triton") and a sample predicate (its scope), the outcome it expects ("wrong" or
+"crash") with a stage ("fwd", "grad") and a text the failure's detail contains, why, and
+the issue item it belongs to. A wrong or crash sample that no row excuses fails
+`tests/test_opinfo.py`; so does a row whose scope ran but excused nothing (like a strict
+xfail): delete the row when the fix lands, and the table only shrinks. Keep the scope as
+narrow as the failure (a predicate, or `indices(...)` of the samples), so that the fast
+subset judges a row only on samples the row speaks for.
 
 Sample predicates see torch's `SampleInput` (`s.input`, `s.args`, `s.kwargs`) and its
 index among the op's samples for that dtype (`python tests/opinfo_report.py --op NAME
@@ -25,26 +27,30 @@ import torch
 class Skip:
     op: str
     expect: str  # "wrong" or "crash"
-    reason: str
+    reason: str  # "wrong answer: <what>" or "crash: <what>"
     item: str  # where the fix belongs: "issue 14 table", "issue 14 crashes", ...
+    detail: str = ""  # text the record's detail must contain (the failure it excuses)
     dtype: str | None = None
     path: str | None = None
-    stage: str | None = None
-    when: Callable[[Any, int], bool] | None = None  # (sample, index) -> covered?
+    stage: str | None = None  # "fwd" or "grad"
+    when: Callable[[Any, int], bool] | None = None  # (sample, index) -> in the row's scope?
     when_text: str = ""  # the predicate in words, for the report
 
-    def covers(self, key: str, dtype: str, path: str, stage: str | None, sample,
-               index: int) -> bool:
-        """Does the row cover this sample (at this stage; stage None: at any stage)?"""
+    def in_scope(self, key: str, dtype: str, path: str, sample, index: int) -> bool:
+        """Is this sample one the row speaks for (whatever its outcome)?"""
         return (key == self.op and self.dtype in (None, dtype) and self.path in (None, path)
-                and (self.stage is None or stage is None or self.stage == stage)
                 and (self.when is None or self.when(sample, index)))
+
+    def explains(self, outcome: str, stage: str, detail: str) -> bool:
+        """Is this the failure the row excuses?"""
+        return (outcome == self.expect and self.stage in (None, stage)
+                and self.detail in detail)
 
     @property
     def id(self) -> str:
         parts = [self.op, self.dtype or "*", self.path or "*", self.stage or "*",
                  self.when_text or "all samples"]
-        return " / ".join(parts)
+        return " / ".join(parts) + (f" / {self.detail!r}" if self.detail else "")
 
 
 # --- predicates ------------------------------------------------------------------------------
@@ -62,5 +68,8 @@ SKIPS: list[Skip] = [
 ]
 
 
-def find(key: str, dtype: str, path: str, stage: str, sample, index: int) -> Skip | None:
-    return next((r for r in SKIPS if r.covers(key, dtype, path, stage, sample, index)), None)
+def find(key: str, dtype: str, path: str, sample, index: int, outcome: str, stage: str,
+         detail: str) -> Skip | None:
+    """The row excusing this record, if any."""
+    return next((r for r in SKIPS if r.in_scope(key, dtype, path, sample, index)
+                 and r.explains(outcome, stage, detail)), None)

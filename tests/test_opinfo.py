@@ -148,10 +148,23 @@ def test_a_skip_row_covering_only_passing_samples_is_stale():
     opinfo_skips.SKIPS[:] = [row]
     try:
         assert report.stale_rows({row.id: ["pass", "pass"]}, report.FAST)
-        assert not report.stale_rows({row.id: ["pass", "wrong"]}, report.FAST)
-        assert report.stale_rows({}, report.FULL)  # covers nothing in the full sweep
+        assert report.stale_rows({row.id: ["pass", "wrong"]}, report.FAST)  # not this failure
+        assert not report.stale_rows({row.id: ["pass", "excused"]}, report.FAST)
+        assert not report.stale_rows({}, report.FAST)  # its scope did not run
+        assert report.stale_rows({}, report.FULL)  # no sample in scope in the full sweep
     finally:
         opinfo_skips.SKIPS[:] = saved
+
+
+def test_a_skip_row_excuses_only_its_failure():
+    row = opinfo_skips.Skip("exp", "wrong", "wrong answer: a test row", "issue 14 table",
+                            detail="dtype:", stage="fwd", path="c")
+    assert row.explains("wrong", "fwd", "dtype: torch float32, lamina float64")
+    assert not row.explains("wrong", "fwd", "shape: torch [2], lamina [1]")
+    assert not row.explains("wrong", "grad", "dtype: torch float32, lamina float64")
+    assert not row.explains("crash", "fwd", "dtype: ...")
+    assert row.in_scope("exp", "float32", "c", None, 0)
+    assert not row.in_scope("exp", "float32", "eager", None, 0)
 
 
 def test_every_op_has_a_family_and_the_overrides_name_real_ops():
