@@ -20,6 +20,9 @@ from lamina.dtypes import (
     int32,
     int64,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from lamina.dtypes import bool_ as bool  # noqa: A001  (lm.bool, as torch.bool)
 from lamina.errors import (
@@ -52,6 +55,6 @@ __all__ = [
     "Jitted", "LaminaError", "Lowered", "ShapeError", "Tensor", "TraceError",
     "backward", "bfloat16", "bool", "custom_vjp", "double", "float", "float16", "float32",
     "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
-    "nn", "optim", "realize", "uint8", "value_and_grad", "vjp",
+    "nn", "optim", "realize", "uint8", "uint16", "uint32", "uint64", "value_and_grad", "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
 ]

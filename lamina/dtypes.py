@@ -1,15 +1,20 @@
 """lamina's dtypes: one table mapping each dtype to numpy and to its xDSL element type.
 
-Type promotion follows PyTorch: categories bool < integer < floating; within a
-category the wider type wins; Python scalars are *weak* (they only decide the
-category, never the width), so `f16_tensor * 2.0` stays f16 and `i32_tensor + 1`
-stays i32.
+Type promotion follows PyTorch (`torch.result_type`): categories bool < integer <
+floating; within a category the wider type wins (uint8 with a signed type needs the
+next wider signed one). Operands come in three ranks of priority: tensors with dims,
+0-d tensors, Python scalars. A lower rank only matters when its category is higher
+than every higher rank's, and then only decides the category: `f16_tensor * 2.0`
+stays f16, `i32_tensor + 1` stays i32, `i32_tensor + f64_0d_tensor` is f64,
+`i32_tensor ** 2.0` is f32. uint16/uint32/uint64 (as in torch) promote with floats
+only: mixing them with another integer or bool dtype is a `DTypeError`.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,11 +76,17 @@ int32 = DType("int32", np.int32, IntegerType(32), 1, 32)
 int16 = DType("int16", np.int16, IntegerType(16), 1, 16)
 int8 = DType("int8", np.int8, IntegerType(8), 1, 8)
 uint8 = DType("uint8", np.uint8, IntegerType(8, Signedness.UNSIGNED), 1, 8)
+uint16 = DType("uint16", np.uint16, IntegerType(16, Signedness.UNSIGNED), 1, 16)
+uint32 = DType("uint32", np.uint32, IntegerType(32, Signedness.UNSIGNED), 1, 32)
+uint64 = DType("uint64", np.uint64, IntegerType(64, Signedness.UNSIGNED), 1, 64)
 bool_ = DType("bool", np.bool_, IntegerType(1), 0, 1)
 
 ALL: tuple[DType, ...] = (
-    float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, bool_,
+    float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, uint16, uint32,
+    uint64, bool_,
 )
+# torch's "limited support" unsigned types: they promote with floating types only
+_LIMITED = (uint16, uint32, uint64)
 FLOATING = tuple(d for d in ALL if d.is_floating_point)
 _BY_NP = {np.dtype(d.numpy_type): d for d in ALL if not isinstance(d.numpy_type, str)}
 _BY_IR = {d.ir_type: d for d in ALL}
@@ -85,9 +96,6 @@ _BY_NAME = {d.name: d for d in ALL} | {"float": float32, "double": float64, "hal
 # numpy types lamina has no dtype of, mapped to the nearest one (as torch.from_numpy
 # would refuse them, we convert instead of failing).
 _NP_FALLBACK = {
-    np.dtype(np.uint16): int32,
-    np.dtype(np.uint32): int64,
-    np.dtype(np.uint64): int64,
     np.dtype(np.longdouble): float64,
 }
 
@@ -114,7 +122,8 @@ def from_ir(t: Attribute) -> DType:
 
 
 def as_dtype(x: DType | str | np.dtype | type | None) -> DType:
-    """Accept lamina dtypes, their names, numpy dtypes and Python's bool/int/float."""
+    """Accept lamina dtypes, their names, numpy dtypes, torch dtypes and Python's
+    bool/int/float; anything else is a `DTypeError` (a TypeError, as torch's)."""
     if isinstance(x, DType):
         return x
     if x is bool:
@@ -130,7 +139,12 @@ def as_dtype(x: DType | str | np.dtype | type | None) -> DType:
     name = str(x).removeprefix("torch.")
     if name in _BY_NAME:
         return _BY_NAME[name]
-    return from_numpy(x)  # type: ignore[arg-type]
+    try:
+        dt = np.dtype(x)  # type: ignore[arg-type]
+    except TypeError:
+        raise DTypeError(with_location(
+            f"{x!r} is not a dtype (use lm.float32, 'float32', numpy or torch dtypes)")) from None
+    return from_numpy(dt)
 
 
 def is_float_ir(t: Attribute) -> bool:
@@ -138,9 +152,14 @@ def is_float_ir(t: Attribute) -> bool:
 
 
 def promote(a: DType, b: DType) -> DType:
-    """PyTorch's promotion of two tensor dtypes."""
+    """PyTorch's promotion of two tensor dtypes (`torch.promote_types`)."""
     if a == b:
         return a
+    if (a in _LIMITED or b in _LIMITED) and not (a.is_floating_point or b.is_floating_point):
+        raise DTypeError(with_location(
+            f"promotion of {a.name} with {b.name} is not supported (as in torch, uint16, "
+            "uint32 and uint64 promote with floating-point types only); convert one with "
+            ".to(dtype)"))
     if a.category != b.category:
         return a if a.category > b.category else b
     if a.category == 2:
@@ -163,12 +182,49 @@ def scalar_category(x: bool | int | float) -> int:
     return 2
 
 
+def scalar_dtype(x: bool | int | float) -> DType:
+    """The dtype a Python number stands for in promotion: bool, int64 or float32."""
+    return (bool_, int64, default_float())[scalar_category(x)]
+
+
+def _combine(higher: DType | None, lower: DType | None) -> DType | None:
+    """torch's combine_categories: a lower-priority group only counts when its category
+    is higher, and then a float group's width is taken only if `higher` is bool/int."""
+    if higher is None:
+        return lower
+    if lower is None or higher.is_floating_point:
+        return higher
+    if higher == bool_ or lower.is_floating_point:
+        return promote(higher, lower)
+    return higher
+
+
+def _fold(group: Sequence[DType]) -> DType | None:
+    return functools.reduce(promote, group) if group else None
+
+
+def result_type(dimensioned: Sequence[DType], zero_dim: Sequence[DType] = (),
+                scalars: Sequence[bool | int | float] = ()) -> DType:
+    """`torch.result_type` of tensors with dims, 0-d tensors and Python numbers."""
+    wrapped = _fold([scalar_dtype(x) for x in scalars])
+    out = _combine(_fold(dimensioned), _combine(_fold(zero_dim), wrapped))
+    if out is None:
+        raise ValueError("result_type needs at least one operand")
+    return out
+
+
 def promote_with_scalar(t: DType, scalar: bool | int | float) -> DType:
     """A weak Python scalar only raises the category: f16 * 2.0 is f16, i32 * 2.5 is f32."""
-    cat = scalar_category(scalar)
-    if cat <= t.category:
-        return t
-    return int64 if cat == 1 else float32
+    return result_type([t], (), [scalar])
+
+
+def wrap_int(value: int, dt: DType) -> int:
+    """A Python int converted to integer dtype `dt` as torch does (two's complement
+    wraparound: uint8 -1 is 255, int8 1000 is -24)."""
+    mask = (1 << dt.bits) - 1
+    v = int(value) & mask
+    signed = not (dt in _LIMITED or dt == uint8)
+    return v - (1 << dt.bits) if signed and v >> (dt.bits - 1) else v
 
 
 def default_float() -> DType:

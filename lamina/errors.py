@@ -9,23 +9,31 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class LaminaError(Exception):
-    """Base of every error lamina raises on purpose."""
+    """Base of every error lamina raises on purpose.
+
+    Each kind also subclasses the builtin exceptions PyTorch raises for the same
+    mistake, so that a ported `except RuntimeError:` (or IndexError, TypeError,
+    ValueError) still catches it; `like` adds another builtin at a site where torch
+    raises an unusual one (tests/test_torch_exceptions.py compares them with torch)."""
 
 
-class ShapeError(LaminaError, ValueError):
-    """Operands whose shapes do not fit the op."""
+class ShapeError(LaminaError, RuntimeError, ValueError):
+    """Operands whose shapes do not fit the op (torch: RuntimeError; ValueError for a
+    few nn.functional checks)."""
 
 
-class DTypeError(LaminaError, TypeError):
-    """Operands whose dtypes do not fit the op."""
+class DTypeError(LaminaError, TypeError, RuntimeError):
+    """Operands whose dtypes do not fit the op (torch: RuntimeError for tensor dtypes,
+    TypeError for Python objects that are no tensors)."""
 
 
 class DimError(LaminaError, IndexError):
-    """A dim (axis) argument out of range for the tensor's rank."""
+    """A dim (axis) argument out of range for the tensor's rank (torch: IndexError)."""
 
 
-class ArgumentError(LaminaError, TypeError):
-    """Wrong number or kind of arguments."""
+class ArgumentError(LaminaError, TypeError, ValueError, RuntimeError):
+    """Wrong number or kind of arguments (torch raises TypeError, ValueError or
+    RuntimeError, op by op: this is all three)."""
 
 
 class TraceError(LaminaError, RuntimeError):
@@ -36,8 +44,26 @@ class CompileError(LaminaError, RuntimeError):
     """A backend failed to compile, or a tool it needs is missing."""
 
 
-class GradientError(LaminaError, TypeError):
-    """An op without a gradient rule was differentiated."""
+class GradientError(LaminaError, TypeError, RuntimeError):
+    """An op without a gradient rule was differentiated, or backward() was called on a
+    tensor gradients do not flow through (torch: RuntimeError)."""
+
+
+_LIKE: dict[tuple[type, type], type] = {}
+
+
+def like(kind: type[LaminaError], builtin: type[Exception]) -> type[LaminaError]:
+    """`kind`, also a subclass of `builtin`: for a site where torch raises `builtin`
+    (an index tensor of the wrong dtype is a DTypeError and, as in torch, an
+    IndexError). The class keeps `kind`'s name."""
+    if issubclass(kind, builtin):
+        return kind
+    key = (kind, builtin)
+    if key not in _LIKE:
+        _LIKE[key] = type(kind.__name__, (kind, builtin), {
+            "__module__": __name__, "__qualname__": f"{kind.__name__}",
+            "__doc__": f"{kind.__name__} raised where torch raises {builtin.__name__}."})
+    return _LIKE[key]
 
 
 def user_location() -> str:

@@ -13,6 +13,11 @@
 | `LAMINA_BLAS` | f32/f64 matmuls on the C backend: `0` = lamina's own kernel, a path = that BLAS library | numpy's bundled OpenBLAS |
 | `LAMINA_POOL_MB` | size cap of the C backend's output buffer pool in MiB (`0` turns it off) | `1024` |
 | `LAMINA_PROFILE` | `1`: the C backend times every kernel and BLAS call of each program and prints a table to stderr at exit | unset |
+| `LAMINA_CC_TIMEOUT` | seconds one C compiler run (a translation unit, the link, a `--version` probe) may take before it and its children are killed and a `CompileError` names it | `300` |
+| `LAMINA_CACHE_MB` | size cap of the compile cache directory in MiB; past it the least recently used entries are deleted (`0`: no cap) | `1024` |
+| `LAMINA_PROGRAM_CACHE` | compiled programs each in-memory cache keeps (each jitted function's signatures, eager mode's programs); the least recently used are dropped and their libraries unloaded once nothing uses them | `64` |
+| `LAMINA_RECOMPILE_LIMIT` | a jitted function that compiles more signatures than this warns once, naming the argument that changed (torch's `recompile_limit`; `0`: never) | `8` |
+| `LAMINA_LOG_RECOMPILES` | `1`: log every retrace of an `lm.jit` function, with the guard that failed (`lamina/frontend/guards.py`) | unset |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
 """
 
@@ -85,5 +90,36 @@ def profile() -> bool:
     return get("LAMINA_PROFILE") == "1"
 
 
+def log_recompiles() -> bool:
+    return get("LAMINA_LOG_RECOMPILES") == "1"
+
+
 def donate() -> bool:
     return get("LAMINA_DONATE", "1") != "0"
+
+
+def _number(name: str, default: float) -> float:
+    try:
+        value = float(get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value >= 0 and value == value else default
+
+
+def cc_timeout() -> float:
+    """Seconds a C compiler run may take; 0 or junk falls back to the default."""
+    return _number("LAMINA_CC_TIMEOUT", 300.0) or 300.0
+
+
+def cache_limit_bytes() -> int | None:
+    """The compile cache's size cap in bytes, None for no cap."""
+    mb = _number("LAMINA_CACHE_MB", 1024.0)
+    return int(mb * 2**20) if mb > 0 else None
+
+
+def program_cache_size() -> int:
+    return max(1, int(_number("LAMINA_PROGRAM_CACHE", 64)))
+
+
+def recompile_limit() -> int:
+    return int(_number("LAMINA_RECOMPILE_LIMIT", 8))

@@ -1,4 +1,4 @@
-"""Op-table rows: slice, pad, concat, reverse, gather, scatter_add (through the indexing
+"""Op-table rows: slice, pad, concat, reverse, gather, scatter_add, scatter (through the indexing
 frontend) and random (through an explicit seed input)."""
 
 import numpy as np
@@ -74,6 +74,24 @@ def _setitem_advanced(x, v):
 def _np_setitem_advanced(x, v):
     y = x.copy()
     y[[2, 0], 1:] = v
+    return y
+
+
+def _setitem_repeated(x, v):  # a repeated row: the last of its values stays
+    y = x * 1.0
+    y[[2, 0, 2], 1:] = v
+    return y
+
+
+def _torch_setitem_repeated(x, v):  # the same function, its overwritten value left out
+    y = x * 1.0
+    y[[0, 2], 1:] = v[1:]
+    return y
+
+
+def _np_setitem_repeated(x, v):
+    y = x.copy()
+    y[[2, 0, 2], 1:] = v
     return y
 
 
@@ -162,6 +180,9 @@ CASES = [
     OpCase("setitem-advanced", ("hl.scatter_add", "hl.select"), _setitem_advanced,
            lambda rng: [f32(4, 3)(rng), f32(2, 2)(rng)], _np_setitem_advanced,
            _setitem_advanced, grad_args=(0, 1)),
+    OpCase("setitem-repeated", ("hl.scatter", "hl.scatter_add", "hl.select"), _setitem_repeated,
+           lambda rng: [f32(4, 3)(rng), f32(3, 2)(rng)], _np_setitem_repeated,
+           _torch_setitem_repeated, grad_args=(0, 1)),
     OpCase("one_hot", ("hl.iota", "hl.eq"), lambda i: lm.one_hot(i, 6),
            lambda rng: [idx(4, 2, high=6)(rng)], lambda i: np.eye(6, dtype=np.int64)[i],
            grad_args=()),

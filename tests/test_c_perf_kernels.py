@@ -308,7 +308,7 @@ def test_warm_start_skips_the_pipeline(tmp_path):
     for r in runs:
         assert r.returncode == 0, r.stderr
     assert [r.stdout.strip() for r in runs] == ["pipeline", "warm"]
-    assert list((tmp_path / "cache").glob("*.plan.json"))
+    assert list((tmp_path / "cache").glob("*.plan"))
 
 
 def test_lower_still_has_levels_after_a_warm_call():

@@ -1,4 +1,8 @@
-"""The compile cache: content addressing, corruption detection, concurrency, permissions."""
+"""The compile cache: content addressing, corruption detection, concurrency, permissions.
+
+Faults (damaged or foreign entries, hostile files, hanging or broken compilers, a full
+or read-only disk) and bounds (in-memory LRU, disk cap, recompile warning) are in
+tests/test_cache_faults.py."""
 
 import ctypes
 import multiprocessing
@@ -23,19 +27,22 @@ def cache_dir(tmp_path, monkeypatch):
     return path
 
 
+def _key(source):
+    return cache.cache_key(source, cache._compiler(), cache.all_flags(cache._compiler()))
+
+
 def _entry(cache_dir, source):
-    key = cache.cache_key(source, cache._compiler(), cache.all_flags(cache._compiler()))
-    return cache_dir / f"{key}.so", cache_dir / f"{key}.sum"
+    return cache_dir / f"{_key(source)}.so"
 
 
 def test_compiles_once_and_reuses_the_entry(cache_dir):
     lib = cache.load(_source(41))
     assert lib.lamina_answer() == 41
-    so, checksum = _entry(cache_dir, _source(41))
-    stamp = so.stat().st_mtime_ns
+    so = _entry(cache_dir, _source(41))
+    inode = so.stat().st_ino
     cache._LOADED.clear()
     assert cache.load(_source(41)).lamina_answer() == 41
-    assert so.stat().st_mtime_ns == stamp and checksum.exists()
+    assert so.stat().st_ino == inode  # loaded again, not rebuilt
 
 
 def test_cache_dir_is_user_only(cache_dir):
@@ -47,11 +54,11 @@ def test_cache_dir_is_user_only(cache_dir):
     assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "truncate", "drop_checksum"])
+@pytest.mark.parametrize("damage", ["corrupt", "truncate", "drop_stamp"])
 def test_damaged_entry_is_rebuilt(cache_dir, damage):
     source = _source(7 + len(damage))
     cache.build(source)  # built but not loaded: a loaded library must not be damaged
-    so, checksum = _entry(cache_dir, source)
+    so = _entry(cache_dir, source)
     good = so.read_bytes()
     if damage == "corrupt":
         data = bytearray(good)
@@ -60,10 +67,10 @@ def test_damaged_entry_is_rebuilt(cache_dir, damage):
     elif damage == "truncate":
         so.write_bytes(good[: len(good) // 3])
     else:
-        checksum.unlink()
+        so.write_bytes(good[: -cache.cache_store.binary_stamp_size("so")])
     cache._LOADED.clear()
     assert cache.load(source).lamina_answer() == 7 + len(damage)
-    assert cache._valid(str(so), str(checksum))
+    cache.verified_digest(_key(source), str(cache_dir))  # raises if still damaged
 
 
 def test_failed_compile_leaves_no_files(cache_dir):
@@ -87,8 +94,7 @@ def test_concurrent_processes_compiling_the_same_program_all_succeed(cache_dir):
     with ctx.Pool(8) as pool:
         results = pool.map(_compile_in_child, [(str(cache_dir), source)] * 8)
     assert results == [1234] * 8
-    so, checksum = _entry(cache_dir, source)
-    assert cache._valid(str(so), str(checksum))
+    cache.verified_digest(_key(source), str(cache_dir))
     leftovers = [n for n in os.listdir(cache_dir) if n.startswith(".")]
     assert leftovers == []
 
@@ -96,18 +102,20 @@ def test_concurrent_processes_compiling_the_same_program_all_succeed(cache_dir):
 def test_compiler_probe_is_remembered_on_disk(cache_dir, monkeypatch):
     """A new process asks the compiler for its version and flags once per compiler binary;
     later processes read the answer from the cache (warm start skips two subprocesses)."""
+    from lamina.runtime import toolchain
+
     cc = cache._compiler()
-    cache._probe.cache_clear()
-    first = cache._probe(cc)
+    toolchain._probe.cache_clear()
+    first = toolchain.probe(cc)
     assert list(cache_dir.glob("compiler-*.json"))
 
-    def no_subprocess(path):
+    def no_subprocess(*args, **kwargs):
         raise AssertionError("the compiler was probed again")
 
-    monkeypatch.setattr(cache, "_probe_compiler", no_subprocess)
-    cache._probe.cache_clear()
-    assert cache._probe(cc) == first
-    cache._probe.cache_clear()
+    monkeypatch.setattr(toolchain, "run", no_subprocess)
+    toolchain._probe.cache_clear()
+    assert toolchain.probe(cc) == first
+    toolchain._probe.cache_clear()
 
 
 def test_big_programs_compile_as_parallel_units(cache_dir, monkeypatch):

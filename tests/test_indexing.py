@@ -320,7 +320,8 @@ def _op_names(fn, *args) -> list[str]:
 def test_basic_indexing_is_one_slice():
     assert _op_names(lambda x: x[1:, ::2, 3], X) == ["hl.slice", "hl.reshape"]
     assert _op_names(lambda x: x[::-1, 1], X) == ["hl.slice", "hl.reverse", "hl.reshape"]
-    assert _op_names(lambda x: x[:, :], X) == []
+    # a new tensor (as torch's), through one identity reshape that canonicalize removes
+    assert _op_names(lambda x: x[:, :], X) == ["hl.reshape"]
     names = _op_names(lambda x, i: x[:, i, 1:], X, np.array([0, 2]))
     assert names.count("hl.gather") == 1 and names.count("hl.slice") == 1
 

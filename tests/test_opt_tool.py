@@ -7,6 +7,7 @@ pipelines reproduce lm.jit."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -442,3 +443,88 @@ def test_expected_error_not_produced_or_unexpected(tmp_path):
     valid = EXPECTING.replace("perm=[1, 0]", "perm=[0]")
     proc = run(tmp_path, valid, "--split-input-file", "--verify-diagnostics")
     assert proc.returncode == 1 and "was not produced" in proc.stderr
+
+
+# ---- issue 15, items 17-18: every rejection located, never a traceback
+
+def test_malformed_pipeline_spec_is_one_line(tmp_path):
+    proc = run(tmp_path, GOOD, "-p", "canonicalize{")
+    assert proc.returncode == 1
+    assert "malformed pass pipeline 'canonicalize{' at column 14" in proc.stderr
+
+
+def test_only_working_targets_are_offered(tmp_path):
+    proc = run(tmp_path, None, "--help")
+    assert "llvm" not in proc.stdout.split("targets (-t)")[1]
+    proc = run(tmp_path, GOOD, "-t", "llvm")
+    assert proc.returncode == 2 and "invalid choice: 'llvm'" in proc.stderr
+
+
+def test_wrong_operand_count_is_located_at_the_operands(tmp_path):
+    proc = run(tmp_path, GOOD.replace("hl.neg %a", "hl.add %a, %a, %a"))
+    assert proc.returncode == 1
+    assert "input.mlir:3:15: error: hl.add: expected 2 operands, got 3" in proc.stderr
+
+
+def test_use_before_definition_is_rejected(tmp_path):
+    text = """\
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = hl.add %a, %x : tensor<4xf32>
+  func.return %a : tensor<4xf32>
+}
+"""
+    proc = run(tmp_path, text)
+    assert proc.returncode == 1
+    assert "input.mlir:2:3: error: hl.add: %a is used before it is defined" in proc.stderr
+    later = text.replace("%a = hl.add %a, %x", "%a = hl.add %b, %x").replace(
+        "  func.return", "  %b = hl.neg %x : tensor<4xf32>\n  func.return")
+    proc = run(tmp_path, later)
+    assert proc.returncode == 1 and "%b is used before it is defined" in proc.stderr
+
+
+def test_a_kernel_isolated_from_above_cannot_read_outer_values(tmp_path):
+    text = """\
+func.func @main(%x: memref<4xf32>, %out: memref<4xf32>) {
+  %c = arith.constant 2.0 : f32
+  loop.kernel "k" parallel [4] (%i) {
+    %v = loop.load %x[%i] : memref<4xf32>
+    %r = arith.mulf %v, %c : f32
+    loop.store %r, %out[%i] : memref<4xf32>
+  }
+  func.return
+}
+"""
+    assert run(tmp_path, text).returncode == 0  # loop.kernel reads its function's values
+    cpu = text.replace('loop.kernel "k" parallel [4] (%i) {', 'cpu.kernel "k" parallel [4] '
+                       '(%i) args(%y = %x, %o = %out : memref<4xf32>, memref<4xf32>) {')
+    cpu = cpu.replace("loop.load %x[%i]", "cpu.load %y[%i]").replace(
+        "loop.store %r, %out[%i]", "cpu.store %r, %o[%i]")
+    proc = run(tmp_path, cpu)  # cpu.kernel is isolated from above: %c is not visible
+    assert proc.returncode == 1 and "used before it is defined" in proc.stderr
+
+
+def test_invalid_utf8_is_located_by_line_and_column(tmp_path):
+    path = tmp_path / "bad.mlir"
+    path.write_bytes(b"func.func @f() {\n  func.return \xff\n}\n")
+    proc = subprocess.run([sys.executable, "-m", "lamina.tools.opt", str(path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "bad.mlir:2:15: error: invalid UTF-8 (byte 0xff)" in proc.stderr
+
+
+def test_symbol_redefinition_points_at_the_second_definition(tmp_path):
+    proc = run(tmp_path, GOOD + GOOD)
+    assert proc.returncode == 1
+    assert re.search(r"input\.mlir:\d+:1: error: .*Redefinition of symbol", proc.stderr)
+
+
+def test_error_about_ir_a_lowering_rebuilt_is_located_at_its_function(tmp_path):
+    """lower-hl-to-loop replaces each function by a new one: an error a later pass
+    raises about it is located at the parsed function of the same name."""
+    seed = os.path.join(ROOT, "tests", "filecheck", "loop", "lower-hl-to-loop-gemm-views.mlir")
+    text = open(seed).read().split("// -----")[0]
+    proc = run(tmp_path, text, "-p", "hl-simplify,hl-to-loop,lower-loop-to-tile")
+    assert proc.returncode == 1  # the GEMM has a views clause the tile level refuses
+    line = 2 + text[:text.index("\nfunc.func @heads")].count("\n")
+    assert re.search(rf"input\.mlir:{line}:1: error: lower-loop-to-tile: loop.matmul with a "
+                     r"views clause.*\(in @heads\)", proc.stderr), proc.stderr

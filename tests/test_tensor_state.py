@@ -82,6 +82,26 @@ def test_only_jit_py_touches_jitteds_private_members():
     assert _violations(JITTED_PRIVATE, {LAMINA / "frontend" / "jit.py"}) == []
 
 
+def _constructor_calls(source: str) -> list[tuple[int, str]]:
+    """Calls of `Tensor(...)` / `lm.Tensor(...)`: torch's legacy constructor, which
+    converts to the default float dtype (lamina's own code wants `Tensor._wrap`)."""
+    return [(node.lineno, ast.unparse(node)) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Name) and node.func.id == "Tensor")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "Tensor"))]
+
+
+def test_lamina_never_calls_the_legacy_tensor_constructor():
+    # lm.Tensor([1, 2]) is float32 as torch.Tensor; an index array or a program's int64
+    # result wrapped that way would silently become float
+    found = [f"{path.relative_to(LAMINA.parent)}:{line}: {text}"
+             for path in sorted(LAMINA.rglob("*.py")) if path != OWNER
+             for line, text in _constructor_calls(path.read_text())]
+    assert found == []
+    assert _constructor_calls("x = Tensor(np.arange(3))") and \
+        not _constructor_calls("x = Tensor._wrap(a)")
+
+
 @pytest.mark.parametrize("source", [
     "t._data = a",
     "t._value, t._graph = None, None",

@@ -119,8 +119,15 @@ def layout_property(views: GemmLayout | None, dims: tuple[int, int, int, int],
     """The `layout` property a `loop.matmul`/`cpu.gemm` stores for `views`: none when
     the views are the implicit contiguous layout (so plain products print as before)."""
     numels = tuple(numel(v.type) for v in operands)  # type: ignore[arg-type]
-    if views is None or views == implicit(*dims, transpose_a, transpose_b, numels):
+    plain = implicit(*dims, transpose_a, transpose_b, numels)
+    if views is None or views == plain:
         return None
+    if plain is not None and views.batch == plain.batch:
+        # where an operand has no element, any view of it is as good as the plain one
+        empty = {name: n == 0 for name, n in zip(OPERANDS, numels, strict=True)}
+        if plain == GemmLayout(views.batch, *(plain.operand(o) if empty[o]
+                                              else views.operand(o) for o in OPERANDS)):
+            return None
     return views.flat()
 
 

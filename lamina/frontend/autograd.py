@@ -32,7 +32,7 @@ def _fresh(x: Any) -> Tensor:
     """A new SSA value equal to x, so that differentiating w.r.t. it sees only fn's uses."""
     from lamina.dialects import hl
 
-    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
     if not x.dtype.is_floating_point:
         raise GradientError(with_location(
             f"grad: can only differentiate with respect to floating-point tensors, got "
@@ -260,10 +260,11 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
     if isinstance(loss.state, Concrete):
         raise GradientError(with_location("backward: the tensor has no recorded graph"))
     graph = loss.state.graph
-    leaves = [(arg, owner) for arg, owner in graph.leaf_owners.items() if owner.accumulates_grad]
     if graph.kind == "eager":
-        _eager_backward(graph, loss, gradient, leaves)
+        grad_array = np.broadcast_to(np.asarray(gradient, dtype=loss.dtype.np_dtype), loss.shape)
+        _eager_backward(graph, {loss.state.value: grad_array})
         return
+    leaves = [(arg, owner) for arg, owner in graph.leaf_owners.items() if owner.accumulates_grad]
     with graphs.push(graph) if graphs.current() is not graph else contextlib.nullcontext():
         ct = F.as_tensor(gradient, like=loss)
         grads = _emit_vjp(graph, [loss.state.value], [ct], [arg for arg, _ in leaves])
@@ -273,22 +274,51 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
             owner.grad = g if owner.grad is None else F.add(owner.grad, g)
 
 
-def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) -> None:
-    """Cut loss's slice from the eager graph, add its backward ops, compile (cached), run.
+def _eager_backward(graph: graphs.Graph, cotangents: dict) -> None:
+    """Backward through the eager tape: `cotangents` maps values of `graph` to their
+    cotangent arrays. Each segment (an eager graph) gives the gradients of its leaves
+    and of its links (values of older graphs it read, `Graph.links`); those continue
+    in the older graph, newest graph first, so that each runs once per backward()
+    (a graph reached again later, across threads, runs again: gradients add up)."""
+    pending: dict[graphs.Graph, dict] = {graph: cotangents}
+    while pending:
+        segment = max(pending, key=lambda g: g.serial)
+        with segment.lock:
+            leaf_grads, link_grads = _segment_backward(segment, pending.pop(segment))
+        for owner, g in leaf_grads:
+            owner._accumulate_grad(g)
+        for (older, value), g in link_grads:
+            bucket = pending.setdefault(older, {})
+            bucket[value] = bucket[value] + g if value in bucket else g
+
+
+# structural key of a backward program -> for each link it differentiates: whether the
+# program has an output for it (a link the outputs do not depend on has none)
+_LINK_OUTPUTS: dict[tuple, tuple[bool, ...]] = {}
+
+
+def _segment_backward(graph: graphs.Graph, cotangents: dict):
+    """Cut the slice of `cotangents`' values from one eager graph, add its backward ops,
+    compile (cached), run: ([(leaf tensor, gradient)], [((older graph, value), gradient)]).
 
     Custom rules (`lm.custom_vjp` called eagerly) travel with the slice: their inputs
     and tensor residuals join it, and the rules are re-attached to the cloned values."""
-    from lamina.frontend.compile import _CACHE, compile_module
-    from lamina.runtime import backends
+    from lamina.frontend.compile import cached, compile_module
 
-    ops_, args, rules = _slice_with_rules(graph, loss.state.value)
+    outputs = list(cotangents)
+    ops_, args, rules = _slice_with_rules(graph, outputs)
     used = set(args)
-    leaves = [(a, o) for a, o in leaves if a in used]
-    grad_array = np.broadcast_to(np.asarray(gradient, dtype=loss.dtype.np_dtype), loss.shape)
+    leaves = [(a, o) for a, o in graph.leaf_owners.items() if a in used and o.accumulates_grad]
+    links = [a for a in args if a in graph.links]
+    if not leaves and not links:
+        return [], []
+    wrt_args = [a for a, _ in leaves] + links
+    position = {a: i for i, a in enumerate(args)}
     key = None if rules else (
-        "backward", lazy.structural_key(ops_, args, [loss.state.value]),
-        tuple(args.index(a) for a, _ in leaves))
-    program = _CACHE.get((key, backends.default_name())) if key is not None else None
+        "backward", lazy.structural_key(ops_, args, outputs),
+        tuple(position[a] for a in wrt_args))
+    program = cached(key) if key is not None and key in _LINK_OUTPUTS else None
+    has_grad = _LINK_OUTPUTS.get(key, ()) if program is not None else ()
     sub = graphs.Graph("pass", captured=[graph.captured[a.index] for a in args])
     mapping: dict = dict(zip(args, [sub.block.insert_arg(a.type, i) for i, a in enumerate(args)],
                              strict=True))
@@ -305,28 +335,39 @@ def _eager_backward(graph: graphs.Graph, loss: Tensor, gradient: Any, leaves) ->
                                           rule.residuals))
             sub.custom_rules.update({v: moved for v in moved.outputs})
         with graphs.push(sub):
-            ct_arg = sub.add_input(loss._ir_type(), "ct")
-            wrt = [mapping[a] for a, _ in leaves]
-            grads = _emit_vjp(sub, [mapping[loss.state.value]],
-                              [Tensor._from_value(ct_arg, sub, False)], wrt)
+            cts = [Tensor._from_value(sub.add_input(v.type, "ct"), sub, False) for v in outputs]
+            wrt = [mapping[a] for a in wrt_args]
+            grads = _emit_vjp(sub, [mapping[v] for v in outputs], cts, wrt)
+            # a leaf the loss does not depend on gets zeros (as before); a link without a
+            # gradient has nothing to carry back
+            n = len(leaves)
+            has_grad = tuple(g is not None for g in grads[n:])
             results = [(g if g is not None else F.zeros_like(Tensor._from_value(w, sub, False)))
-                       ._ssa(sub) for g, w in zip(grads, wrt, strict=True)]
+                       ._ssa(sub) for g, w in zip(grads[:n], wrt[:n], strict=True)]
+            results += [g._ssa(sub) for g in grads[n:] if g is not None]
         module = sub.to_module(results, name="backward")
         program = compile_module(module, key=key, name="backward")
+        if key is not None:
+            _LINK_OUTPUTS[key] = has_grad
     else:
-        sub.add_input(loss._ir_type(), "ct")
-    inputs = [np.array(grad_array) if c is None  # (np.array keeps a 0-d cotangent 0-d)
-              else c._concrete() if isinstance(c, Tensor) else c for c in sub.captured]
-    for (_, owner), g in zip(leaves, program(inputs), strict=True):
-        owner._accumulate_grad(g)
+        for v in outputs:
+            sub.add_input(v.type, "ct")
+    ct_arrays = iter(np.array(c) for c in cotangents.values())  # (np.array keeps 0-d 0-d)
+    inputs = [next(ct_arrays) if c is None else c._concrete() if isinstance(c, Tensor) else c
+              for c in sub.captured]
+    results_ = program(inputs)
+    n = len(leaves)
+    leaf_grads = [(owner, g) for (_, owner), g in zip(leaves, results_[:n], strict=True)]
+    carried = [graph.links[a] for a, has in zip(links, has_grad, strict=True) if has]
+    return leaf_grads, list(zip(carried, results_[n:], strict=True))
 
 
-def _slice_with_rules(graph: graphs.Graph, loss_value):
-    """backward_slice of the loss, grown until it holds the inputs and tensor residuals
-    of every custom rule whose outputs it contains."""
+def _slice_with_rules(graph: graphs.Graph, outputs: list):
+    """backward_slice of the outputs, grown until it holds the inputs and tensor
+    residuals of every custom rule whose outputs it contains."""
     extra: list = []
     while True:
-        ops_, args = lazy.backward_slice([loss_value, *extra])
+        ops_, args = lazy.backward_slice([*outputs, *extra])
         inside = set(ops_)
         rules = list({id(r): r for v, r in graph.custom_rules.items()
                       if v.owner in inside}.values())

@@ -28,7 +28,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     """torch.einsum: `lm.einsum("bij,bjk->bik", a, b)`."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
-    tensors = [x if isinstance(x, Tensor) else Tensor(x) for x in operands]
+    tensors = [x if isinstance(x, Tensor) else Tensor._wrap(x) for x in operands]
     specs, out = _parse(equation.replace(" ", ""), tensors)
     _check_sizes(equation, specs, tensors)
     x, spec = tensors[0], specs[0]

@@ -11,10 +11,26 @@ a new block argument, remembered so that its current data is passed on each
 call. In-place updates of such tensors inside a jit are recorded as
 `mutations` and become outputs written back after each call (on the C backend
 usually written into the tensor's own array: see `lamina/passes/donate_buffers.py`).
+
+Eager graphs are segments of one autograd tape. An eager graph is replaced by a
+fresh one when no live tensor refers to it, or when it grows past `_EAGER_MAX_OPS`;
+a lazy tensor of an older graph that gradients flow through is then lifted into the
+new one as a *link* (`Graph.links`): its realized value is the new graph's input,
+and `backward()` carries the cotangent of that input back into the older graph
+(`lamina.frontend.autograd`). So no internal boundary changes what `.backward()`
+computes.
+
+Threads: the stack of traces and the eager graph are per thread (`threading.local`):
+two threads computing eagerly record into two graphs and never see each other's
+ops. A tensor made in one thread and used in another works: it is read through its
+graph, whose `lock` serializes every change and every read of the block (appending,
+sweeping, realizing, differentiating).
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +42,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.errors import user_location
 
-__all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "push", "tracing"]
+__all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "live_tensors",
+           "push", "tracing"]
 
 if TYPE_CHECKING:
     from lamina.frontend.tensor import Tensor
@@ -60,7 +77,17 @@ class Graph:
     grad_read: set[int] = field(default_factory=set)  # ids whose .grad was read before set
     finished: bool = False
     n_ops: int = 0  # ops appended (len(block.ops) walks the whole block)
-    swept_at: int = -1  # n_ops at the last check for dead ops (eager graphs)
+    checked_at: int = -1  # n_ops at the last check whether it is referenced (eager graphs)
+    swept_at: int = 0  # n_ops at the last sweep of dead ops, and the ops it kept
+    kept: int = 0
+    # eager graphs: block argument -> (older eager graph, the value there) it stands for
+    links: dict[SSAValue, tuple[Graph, SSAValue]] = field(default_factory=dict)
+    linked: dict[SSAValue, SSAValue] = field(default_factory=dict)  # older value -> argument
+    # eager graphs: id -> lazy tensor whose value is an op of this graph (a WeakSet
+    # would compare tensors with Tensor.__eq__)
+    live: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    serial: int = field(default_factory=lambda: next(_SERIAL))  # creation order
 
     def add_input(self, t: TensorType, name: str | None = None) -> SSAValue:
         arg = self.block.insert_arg(t, len(self.block.args))
@@ -84,19 +111,51 @@ class Graph:
         """Eager graphs lift a snapshot of the tensor's current data (it may change later)."""
         data = tensor._known_array()
         key = id(data)
-        if key in self.captured_ids:
-            return self.captured_ids[key]
-        arg = self.block.insert_arg(tensor._ir_type(), len(self.block.args))
-        self.captured.append(data)
-        self.captured_ids[key] = arg
-        if tensor.accumulates_grad:
-            self.leaf_owners[arg] = tensor
-        return arg
+        with self.lock:
+            if key in self.captured_ids:
+                return self.captured_ids[key]
+            arg = self.block.insert_arg(tensor._ir_type(), len(self.block.args))
+            self.captured.append(data)
+            self.captured_ids[key] = arg
+            if tensor.accumulates_grad:
+                self.leaf_owners[arg] = tensor
+            return arg
+
+    def capture_link(self, tensor: Tensor, older: Graph, value: SSAValue) -> SSAValue:
+        """An eager graph lifts a realized lazy tensor of an older eager graph that
+        gradients flow through: its data is the input, and `links` remembers where the
+        value came from, so that backward() continues into `older`."""
+        with self.lock:
+            arg = self.linked.get(value)
+            if arg is not None and self.links.get(arg, (None,))[0] is older:
+                return arg
+            arg = self.block.insert_arg(tensor._ir_type(), len(self.block.args))
+            data = tensor._known_array()
+            self.captured.append(data)
+            self.captured_ids.setdefault(id(data), arg)  # keep_snapshots finds it
+            self.links[arg] = (older, value)
+            self.linked[value] = arg
+            return arg
+
+    def forget_arg(self, arg: SSAValue) -> None:
+        """Drop what the graph keeps for a block argument no op reads any more."""
+        self.captured[arg.index] = None  # type: ignore[attr-defined]
+        self.leaf_owners.pop(arg, None)
+        link = self.links.pop(arg, None)
+        if link is not None and self.linked.get(link[1]) is arg:
+            del self.linked[link[1]]
+
+    def track(self, tensor: Tensor) -> None:
+        """`tensor`'s value is now an op of this (eager) graph."""
+        with self.lock:
+            self.live[id(tensor)] = tensor
 
     def append(self, op: Operation) -> Operation:
-        self.block.add_op(op)
-        self.locations[op] = user_location()
-        self.n_ops += 1
+        location = user_location()
+        with self.lock:
+            self.block.add_op(op)
+            self.locations[op] = location
+            self.n_ops += 1
         return op
 
     def to_module(self, outputs: list[SSAValue], name: str = "main") -> ModuleOp:
@@ -111,52 +170,77 @@ class Graph:
         return ModuleOp([fn])
 
 
-_STACK: list[Graph] = []
-_EAGER: list[Graph] = []
-# id -> lazy tensor of an eager graph (a WeakSet would compare tensors with Tensor.__eq__)
-_LIVE_EAGER: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-# every eager graph still referenced (the current one, older ones lazy tensors point to)
+_SERIAL = itertools.count()
+
+
+class _PerThread(threading.local):
+    """The graphs of one thread: the stack of traces, and its eager graph."""
+
+    def __init__(self) -> None:
+        self.stack: list[Graph] = []
+        self.eager: Graph | None = None
+
+
+_THREAD = _PerThread()
+# every eager graph still referenced (the threads' current ones, older ones lazy tensors
+# or links point to): `keep_snapshots` looks in all of them
 _ALL_EAGER: weakref.WeakSet[Graph] = weakref.WeakSet()
+_ALL_EAGER_LOCK = threading.Lock()
 
 
 def current() -> Graph:
-    """The graph new ops go into: the innermost trace, else the eager graph."""
-    if _STACK:
-        return _STACK[-1]
+    """The graph new ops go into: the innermost trace, else the eager graph (this
+    thread's)."""
+    stack = _THREAD.stack
+    if stack:
+        return stack[-1]
     return eager_graph()
 
 
 _EAGER_CHECK_EVERY = 64  # ops between checks whether the eager graph is still referenced
-_EAGER_MAX_OPS = 20000
+_EAGER_MAX_OPS = 20000  # ops after which a new segment starts (autograd links them)
 
 
 def eager_graph() -> Graph:
-    """The eager graph. Every 64 ops: a fresh one if no live lazy tensor refers to the
-    current one, else the current one swept of what no live tensor can reach.
+    """This thread's eager graph. Every 64 ops: a fresh one if no live lazy tensor
+    refers to the current one, else the current one swept of what no live tensor can
+    reach, once it has grown by as many ops as the last sweep kept (a sweep walks
+    what it keeps: so each op costs O(1) sweeping however long the graph lives). Past
+    `_EAGER_MAX_OPS` ops: a fresh one (a new segment: lazy tensors of the old one are
+    linked in when used, see the module docstring).
 
     Realized tensors let go of the graph, but the graph keeps their ops and the data
     snapshots it captured (`captured`): an eager loop would otherwise hold every
     iteration's arrays until the op cap (measured: +1 MiB per step of a 512x512
     update). Tensors still pointing at an old graph keep it alive, so starting a
     fresh one is always safe."""
-    graph = _EAGER[0] if _EAGER else None
+    local = _THREAD
+    graph = local.eager
     if graph is None or graph.n_ops > _EAGER_MAX_OPS:
-        _EAGER[:] = [_new_eager()]
-    elif graph.n_ops % _EAGER_CHECK_EVERY == 0 and graph.n_ops != graph.swept_at:
-        graph.swept_at = graph.n_ops
-        if _referenced(graph):
+        graph = local.eager = _new_eager()
+    elif graph.n_ops % _EAGER_CHECK_EVERY == 0 and graph.n_ops != graph.checked_at:
+        graph.checked_at = graph.n_ops
+        if not _referenced(graph):
+            graph = local.eager = _new_eager()
+        elif graph.n_ops - graph.swept_at >= graph.kept:
             from lamina.frontend import lazy
 
-            lazy.sweep(graph)  # keep what live tensors need, drop the rest
-        else:
-            _EAGER[:] = [_new_eager()]
-    return _EAGER[0]
+            graph.kept = lazy.sweep(graph)  # keep what live tensors need, drop the rest
+            graph.swept_at = graph.n_ops
+    return graph
 
 
 def _new_eager() -> Graph:
     graph = Graph("eager")
-    _ALL_EAGER.add(graph)
+    with _ALL_EAGER_LOCK:
+        _ALL_EAGER.add(graph)
     return graph
+
+
+def live_tensors(graph: Graph) -> list[Tensor]:
+    """The live lazy tensors whose value is (or was) an op of `graph`."""
+    with graph.lock:
+        return list(graph.live.values())
 
 
 def keep_snapshots(arrays: list[Any]) -> None:
@@ -165,20 +249,23 @@ def keep_snapshots(arrays: list[Any]) -> None:
     realized (`q = p * 2` before the step, `q.numpy()` after) get a private copy, so
     those ops still see the old value. Costs a dict lookup per array and live eager
     graph (usually one) when nothing is pending."""
-    for graph in list(_ALL_EAGER):
-        for a in arrays:
-            arg = graph.captured_ids.get(id(a))
-            if arg is not None and graph.captured[arg.index] is a:  # type: ignore[attr-defined]
-                graph.captured[arg.index] = a.copy()  # type: ignore[attr-defined]
-                del graph.captured_ids[id(a)]  # later captures of `a` see its new data
+    with _ALL_EAGER_LOCK:
+        graphs = list(_ALL_EAGER)
+    for graph in graphs:
+        with graph.lock:
+            for a in arrays:
+                arg = graph.captured_ids.get(id(a))
+                if arg is not None and graph.captured[arg.index] is a:  # type: ignore[attr-defined]
+                    graph.captured[arg.index] = a.copy()  # type: ignore[attr-defined]
+                    del graph.captured_ids[id(a)]  # later captures of `a` see its new data
 
 
 def _referenced(graph: Graph) -> bool:
-    return any(t._lazy_value(graph) is not None for t in list(_LIVE_EAGER.values()))
+    return any(t._lazy_value(graph) is not None for t in live_tensors(graph))
 
 
 def tracing() -> bool:
-    return bool(_STACK)
+    return bool(_THREAD.stack)
 
 
 class push:
@@ -188,9 +275,9 @@ class push:
         self.graph = graph
 
     def __enter__(self) -> Graph:
-        _STACK.append(self.graph)
+        _THREAD.stack.append(self.graph)
         return self.graph
 
     def __exit__(self, *exc: object) -> None:
-        popped = _STACK.pop()
+        popped = _THREAD.stack.pop()
         assert popped is self.graph

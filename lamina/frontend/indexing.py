@@ -4,7 +4,7 @@
 Everything lowers to a few hl ops: basic indexing is one `hl.slice` (plus
 `hl.reverse` for negative steps and a reshape for integer indices); integer
 tensors/arrays index through `hl.gather` (several of them through one gather on
-the merged dims, with numpy's rule for where the indexed dims land); assignment
+the merged dims, with torch's rule for where the indexed dims land: see `_Plan`); assignment
 is a pad + select (basic) or a scatter (advanced). Boolean masks must be known
 while tracing (a numpy array, a list, or a concrete tensor): the number of
 selected elements decides the result's shape.
@@ -26,7 +26,7 @@ from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import tensor_type
 from lamina.dialects.hl.indexing import IndexOutOfRangeError
-from lamina.errors import ArgumentError, DTypeError, TraceError, with_location
+from lamina.errors import ArgumentError, DTypeError, TraceError, like, with_location
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
@@ -35,13 +35,27 @@ from lamina.frontend.tensor import Tensor
 
 @dataclass
 class _Plan:
-    """An index resolved against a shape (after None dims are inserted as size 1)."""
+    """An index resolved against a shape (after None and bool dims are inserted as
+    size 1).
+
+    torch's rule (which differs from numpy's): an integer (a Python int, or a 0-d
+    integer tensor) is basic indexing, a `select` that removes its dim; only tensors,
+    arrays, lists and bools are advanced indices. The advanced indices' dims stay where
+    they are when those indices are adjacent once the selected dims are gone, and go
+    first otherwise: x[1, :, idx, 0:2] keeps idx's dims in place (numpy puts them
+    first, since it counts `1` as advanced)."""
 
     shape: tuple[int, ...]  # the indexed tensor's shape with the None dims inserted
     slices: list[tuple[int, int, int]] = field(default_factory=list)  # per dim, step > 0
     flipped: list[int] = field(default_factory=list)  # dims taken with a negative step
     dropped: list[int] = field(default_factory=list)  # dims indexed by a Python int
+    selected: dict[int, Tensor] = field(default_factory=dict)  # dim -> traced 0-d index
     advanced: dict[int, Any] = field(default_factory=dict)  # dim -> np.ndarray or Tensor
+
+    def remaining(self, d: int, dropped: bool = True) -> int:
+        """Dim `d`'s position once the selected (and the `dropped`) dims are gone."""
+        gone = (*self.dropped, *self.selected) if dropped else tuple(self.selected)
+        return d - builtins.sum(g < d for g in gone)
 
 
 def _describe(x: Tensor) -> str:
@@ -49,7 +63,8 @@ def _describe(x: Tensor) -> str:
 
 
 def _items(x: Tensor, index: Any) -> list[tuple[str, Any]]:
-    """Classify index items; bool masks become integer arrays, Ellipsis becomes slices."""
+    """Classify index items; bool masks become integer arrays, a bool scalar a new dim
+    indexed by [0] (True) or [] (False), Ellipsis becomes slices."""
     items = list(index) if isinstance(index, tuple) else [index]
     out: list[tuple[str, Any]] = []
     for item in items:
@@ -58,10 +73,9 @@ def _items(x: Tensor, index: Any) -> list[tuple[str, Any]]:
         elif item is Ellipsis:
             out.append(("ellipsis", None))
         elif isinstance(item, slice):
-            out.append(("slice", item))
+            out.append(("slice", _slice(x, item)))
         elif isinstance(item, bool | np.bool_):
-            raise ArgumentError(with_location(f"getitem: a bool index ({item}) is not "
-                                              f"supported on {_describe(x)}"))
+            out.append(("newindex", np.zeros(1 if item else 0, np.int64)))
         elif isinstance(item, int | np.integer):
             out.append(("int", int(item)))
         elif isinstance(item, Tensor):
@@ -69,11 +83,12 @@ def _items(x: Tensor, index: Any) -> list[tuple[str, Any]]:
         elif isinstance(item, list | tuple | np.ndarray):
             out.extend(_array_item(x, np.asarray(item)))
         else:
-            raise ArgumentError(with_location(
-                f"getitem: cannot index {_describe(x)} with {type(item).__name__}"))
+            raise _index_error(ArgumentError, (
+                f"getitem: cannot index {_describe(x)} with {type(item).__name__} (only "
+                "integers, slices, ellipsis, None, bools and integer or bool tensors/arrays)"))
     if builtins.sum(k == "ellipsis" for k, _ in out) > 1:
-        raise ArgumentError(with_location("getitem: an index can only have one ellipsis"))
-    used = builtins.sum(k != "new" and k != "ellipsis" for k, _ in out)
+        raise _index_error(ArgumentError, "getitem: an index can only have one ellipsis")
+    used = builtins.sum(k not in ("new", "newindex", "ellipsis") for k, _ in out)
     if used > x.ndim:
         raise IndexOutOfRangeError(with_location(
             f"getitem: too many indices ({used}) for {_describe(x)}"))
@@ -82,49 +97,64 @@ def _items(x: Tensor, index: Any) -> list[tuple[str, Any]]:
     return out[:at] + fill + out[at + 1:]
 
 
+def _index_error(kind: type, message: str) -> Exception:
+    """A lamina error that is also an IndexError, as torch's indexing errors are."""
+    return like(kind, IndexError)(with_location(message))
+
+
+def _slice(x: Tensor, item: slice) -> slice:
+    """A slice with its bounds as ints (0-d integer tensors allowed, as in torch)."""
+    def bound(v: Any) -> int | None:
+        if v is None or isinstance(v, int | np.integer) and not isinstance(v, bool):
+            return v
+        if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.category == 1:
+            return int(v.item())
+        raise _index_error(ArgumentError, (
+            f"getitem: slice bounds must be integers or None, got {v!r:.40} ({_describe(x)})"))
+
+    return slice(bound(item.start), bound(item.stop), bound(item.step))
+
+
 def _array_item(x: Tensor, array: np.ndarray) -> list[tuple[str, Any]]:
     if array.dtype == np.bool_:
-        return [("array", a) for a in np.nonzero(array)] if array.ndim else \
-            _raise(ArgumentError, "getitem: a 0-d bool index is not supported")
+        if array.ndim == 0:
+            return [("newindex", np.zeros(1 if array else 0, np.int64))]
+        return [("array", a) for a in np.nonzero(array)]
     if array.size == 0:
         array = array.astype(np.int64)
     if not np.issubdtype(array.dtype, np.integer):
-        raise DTypeError(with_location(
-            f"getitem: index arrays must be integer or bool, got {array.dtype}"))
+        raise _index_error(DTypeError, f"getitem: index arrays must be integer or bool, got "
+                           f"{array.dtype} ({_describe(x)})")
     return [("array", array.astype(np.int64))]
 
 
 def _tensor_item(x: Tensor, t: Tensor) -> list[tuple[str, Any]]:
-    if t.dtype == dtypes.bool_:
+    if t.dtype in (dtypes.bool_, dtypes.uint8):  # torch reads uint8 index tensors as masks
         if t.is_traced:
             raise TraceError(with_location(
                 f"getitem: a boolean mask of shape {list(t.shape)} computed inside lm.jit "
                 "selects a data-dependent number of elements; use lm.where(mask, x, 0) or "
                 "x.masked_fill(~mask, 0) instead"))
-        return _array_item(x, t.numpy())
+        return _array_item(x, t.numpy().astype(bool))
     if t.dtype.category != 1:
-        raise DTypeError(with_location(
-            f"getitem: index tensors must be integer or bool, got {t.dtype.name}"))
+        raise _index_error(DTypeError, (
+            f"getitem: index tensors must be integer or bool, got {t.dtype.name} "
+            f"({_describe(x)})"))
+    if t.ndim == 0:  # torch: a 0-d integer tensor selects, as an int does
+        return [("select", t)] if t.is_traced else [("int", int(t.item()))]
     return [("tensor", t)]
-
-
-def _raise(kind: type[Exception], message: str):
-    raise kind(with_location(message))
 
 
 def _plan(x: Tensor, index: Any) -> _Plan:
     items = _items(x, index)
-    # None: a new size-1 dim, indexed by a full slice
+    # None: a new size-1 dim, indexed by a full slice; a bool: a new size-1 dim, indexed
     shape, dims_iter = [], iter(x.shape)
     for kind, _ in items:
-        shape.append(1 if kind == "new" else next(dims_iter))
+        shape.append(1 if kind in ("new", "newindex") else next(dims_iter))
     plan = _Plan(tuple(shape))
-    has_advanced = builtins.any(k in ("array", "tensor") for k, _ in items)
     for d, ((kind, item), n) in enumerate(zip(items, shape, strict=True)):
         if kind == "new":
             item, kind = slice(None), "slice"
-        if kind == "int" and has_advanced:  # numpy: ints join the advanced indices
-            kind, item = "array", np.array(item, dtype=np.int64)
         if kind == "slice":
             if item.step == 0:
                 raise ArgumentError(with_location("getitem: slice step cannot be zero"))
@@ -141,6 +171,9 @@ def _plan(x: Tensor, index: Any) -> _Plan:
                     f"({_describe(x)})"))
             plan.slices.append((item % n, item % n + 1, 1))
             plan.dropped.append(d)
+        elif kind == "select":
+            plan.slices.append((0, n, 1))
+            plan.selected[d] = _index_tensor(x, item, n, d)
         else:
             plan.slices.append((0, n, 1))
             plan.advanced[d] = _index_tensor(x, item, n, d)
@@ -149,13 +182,15 @@ def _plan(x: Tensor, index: Any) -> _Plan:
 
 def _index_tensor(x: Tensor, item: Any, n: int, d: int) -> Tensor:
     """An integer index tensor with negative indices wrapped (static ones checked now)."""
+    if isinstance(item, Tensor) and not item.is_traced:  # checked now, as torch does
+        item = item.numpy().astype(np.int64)
     if isinstance(item, np.ndarray):
         if item.size and (item.min() < -n or item.max() >= n):
             bad = item[(item < -n) | (item >= n)].reshape(-1)[0]
             raise IndexOutOfRangeError(with_location(
                 f"getitem: index {bad} is out of range for dim {d} of size {n} "
                 f"({_describe(x)})"))
-        return Tensor(np.where(item < 0, item + n, item).astype(np.int64))
+        return Tensor._wrap(np.where(item < 0, item + n, item).astype(np.int64))
     if item.dtype not in (dtypes.int32, dtypes.int64):  # narrow ints would overflow below
         item = item.to(dtypes.int64)
     return ops.where(ops.lt(item, 0), ops.add(item, n), item)
@@ -176,14 +211,18 @@ def _basic(x: Tensor, plan: _Plan) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """`x[index]` with PyTorch/numpy semantics (see the module docstring)."""
+    """`x[index]` with PyTorch semantics (see `_Plan` and the module docstring); always
+    a new tensor."""
     plan = _plan(x, index)
     y = _basic(x, plan)
+    for d in sorted(plan.selected, reverse=True):  # a traced 0-d index: a gather
+        y = ops.emit(hl.GatherOp, y, plan.selected[d], axis=d)
     if plan.dropped:
-        y = ops.reshape(y, tuple(n for i, n in enumerate(y.shape) if i not in plan.dropped))
-    if not plan.advanced:
-        return y
-    return _advanced(y, plan.advanced)
+        gone = {plan.remaining(d, dropped=False) for d in plan.dropped}
+        y = ops.reshape(y, tuple(n for i, n in enumerate(y.shape) if i not in gone))
+    if plan.advanced:
+        y = _advanced(y, {plan.remaining(d): t for d, t in plan.advanced.items()})
+    return ops.fresh(y) if y is x else y
 
 
 def _advanced(y: Tensor, advanced: dict[int, Tensor]) -> Tensor:
@@ -196,7 +235,7 @@ def _advanced(y: Tensor, advanced: dict[int, Tensor]) -> Tensor:
     idx = [ops.broadcast_to(i, shape) for i in idx]
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
     at = dims[0] if adjacent else 0
-    if not adjacent:  # numpy: separated advanced indices put their dims first
+    if not adjacent:  # separated advanced indices put their dims first
         y = ops.permute(y, *dims, *(d for d in range(y.ndim) if d not in dims))
     sizes = y.shape[at:at + len(dims)]
     merged = ops.reshape(y, y.shape[:at] + (int(np.prod(sizes)),) + y.shape[at + len(dims):])
@@ -213,16 +252,16 @@ def _advanced(y: Tensor, advanced: dict[int, Tensor]) -> Tensor:
 
 def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     """`x` with `x[index]` replaced by `value` (broadcast): the functional form of
-    `x[index] = value`. With advanced indices, repeated positions receive the sum of
-    their values (torch leaves that case unspecified)."""
+    `x[index] = value`. With advanced indices, a position indexed more than once gets
+    the last of its values (in the indices' row-major order), as torch's CPU does."""
     plan = _plan(x, index)
     if isinstance(value, Tensor):
         value = value.to(x.dtype) if value.dtype != x.dtype else value
     elif np.ndim(value) == 0:
         value = ops.full((), np.asarray(value).item(), dtype=x.dtype)
     else:
-        value = Tensor(np.asarray(value), dtype=x.dtype)
-    if plan.advanced:
+        value = Tensor._wrap(np.asarray(value), dtype=x.dtype)
+    if plan.advanced or plan.selected:
         return _set_advanced(x, index, value)
     region = tuple(len(range(*s)) for s in plan.slices)
     kept = tuple(n for i, n in enumerate(region) if i not in plan.dropped)
@@ -251,16 +290,16 @@ def _set_advanced(x: Tensor, index: Any, value: Tensor) -> Tensor:
     n = x.numel()
     positions = getitem(ops.reshape(ops.arange(n), x.shape), index)
     flat_pos = ops.reshape(positions, (positions.numel(),))
-    work = x.dtype if x.dtype != dtypes.bool_ else dtypes.int32
+    work = x.dtype if x.dtype != dtypes.bool_ else dtypes.uint8
     v = ops.broadcast_to(value.to(work), positions.shape)
     v = ops.reshape(v, (v.numel(),))
-    flat_type = tensor_type(work.ir_type, (n,))
-    summed = ops.emit(hl.ScatterAddOp, flat_pos, v, result_type=flat_type, axis=0)
+    written = ops.emit(hl.ScatterOp, flat_pos, v, result_type=tensor_type(work.ir_type, (n,)),
+                       axis=0)
     ones = ops.full(v.shape, 1, dtype=dtypes.int32)
     count = ops.emit(hl.ScatterAddOp, flat_pos, ones,
                      result_type=tensor_type(dtypes.int32.ir_type, (n,)), axis=0)
-    summed = summed.to(x.dtype) if summed.dtype != x.dtype else summed
-    out = ops.where(ops.gt(count, 0), summed, ops.reshape(x, (n,)))
+    written = written.to(x.dtype) if written.dtype != x.dtype else written
+    out = ops.where(ops.gt(count, 0), written, ops.reshape(x, (n,)))
     return ops.reshape(out, x.shape)
 
 
@@ -277,11 +316,8 @@ def _install_methods() -> None:
     for name in as_method:
         setattr(Tensor, name, getattr(movement, name))
     # torch's methods put `dim` before the index; the functions here already do too
-    for name in ("index_select", "gather", "scatter_add", "index_add"):
+    for name in ("index_select", "gather", "scatter_add", "index_add", "index_fill"):
         setattr(Tensor, name, getattr(movement, name))
-    Tensor.index_fill = lambda self, dim, index, value: movement.index_add(
-        self, dim, index, ops.sub(ops.full_like(movement.index_select(self, dim, index), value),
-                                  movement.index_select(self, dim, index)))
 
 
 _install_methods()

@@ -5,8 +5,10 @@ every array leaf, and the value of every other leaf (Python scalars and strings
 are static). Tensors the function reads from its closure (module parameters,
 optimizer state) become extra inputs; tensors it updates in place and `.grad`
 fields it sets become extra outputs, written back after every call. Guards on
-those captured tensors (shape, dtype, whether `.grad` was None) trigger a
-retrace when they no longer hold, as Dynamo's guards do. The tracing itself is
+the Python state the trace read (`lamina.frontend.guards`: a module's `training`
+flag, a float in a closure, which tensor a global holds) and on the captured
+tensors (dtype, whether `.grad` was None) trigger a retrace when they no longer
+hold, as Dynamo's guards do (`LAMINA_LOG_RECOMPILES=1` says which failed). The tracing itself is
 `lamina.frontend.trace` (its `Trace` holds the program and this plan); `lm.jit`
 adds the signature cache, compilation and the fast path for plain ndarrays.
 
@@ -21,6 +23,8 @@ Other backends allocate fresh outputs (same values). `LAMINA_DONATE=0` turns it 
 from __future__ import annotations
 
 import functools
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +32,11 @@ from typing import Any
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from lamina import dtypes
+from lamina import dtypes, knobs
 from lamina.errors import ArgumentError, LaminaError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import pytree
+from lamina.frontend.compile import LRU, Recompiles, static_key
 from lamina.frontend.tensor import Tensor
 from lamina.frontend.trace import Trace, as_array, trace_flat
 from lamina.runtime import backends
@@ -46,14 +51,14 @@ def _leaf_signature(x: Any) -> tuple:
     if isinstance(x, np.ndarray | np.generic):
         return ("A", tuple(np.shape(x)), dtypes.from_numpy(np.asarray(x).dtype).name)
     if isinstance(x, bool | int | float | str | bytes | type(None)):
-        return ("S", type(x).__name__, x)
+        return ("S", type(x).__name__, static_key(x))
     try:
         hash(x)
     except TypeError:
         raise ArgumentError(with_location(
             f"lm.jit: cannot pass an argument of type {type(x).__name__} (pass arrays, "
             "tensors, Python scalars, or tuples/lists/dicts of them)")) from None
-    return ("S", type(x).__name__, x)
+    return ("S", type(x).__name__, static_key(x))
 
 
 @dataclass
@@ -76,10 +81,13 @@ class Jitted:
     def __init__(self, fn: Callable, backend: str | None = None):
         self.fn = fn
         self.backend = backend
-        self._cache: dict[tuple, _Entry] = {}
+        # both bounded (LAMINA_PROGRAM_CACHE): a dropped entry's library is unloaded
+        self._cache: dict[tuple, _Entry] = LRU()
         # calls whose arguments are all plain ndarrays skip flattening and signatures:
         # (backend, (shape, dtype) per argument) -> entry
-        self._fast: dict[tuple, _Entry] = {}
+        self._fast: dict[tuple, _Entry] = LRU()
+        self._recompiles = Recompiles(fn, _leaf_signature)  # LAMINA_RECOMPILE_LIMIT
+        self._lock = threading.RLock()
         functools.update_wrapper(self, fn)
 
     # ------------------------------------------------------------ calling
@@ -97,12 +105,25 @@ class Jitted:
         key = (treedef, tuple(_leaf_signature(x) for x in leaves), backend)
         entry = self._cache.get(key)
         if entry is None or not entry.trace.guards_hold():
-            entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
-            self._cache[key] = entry
+            entry = self._miss(key, args, kwargs, leaves, treedef, backend)
         if fast is not None and entry.trace.inputs == list(range(len(args))) and all(
                 a.dtype == dtypes.from_numpy(a.dtype).np_dtype for a in args):
             self._fast[fast] = entry
         return self._run(entry, leaves)
+
+    def _miss(self, key, args, kwargs, leaves, treedef, backend: str) -> _Entry:
+        """Trace and compile a signature not cached (or whose guards failed). Threads
+        that miss together compile once: the others find the first one's entry."""
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and entry.trace.guards_hold():
+                return entry
+            if entry is not None:
+                _log_retrace(self.fn, entry.trace)
+            self._recompiles.note(args, kwargs)
+            entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
+            self._cache[key] = entry
+            return entry
 
     def _run(self, entry: _Entry, leaves: list[Any] | tuple, ready: bool = False) -> Any:
         """`ready`: the leaves are exactly the program's arrays (the fast path)."""
@@ -161,6 +182,15 @@ class Lowered:
 
     def compile(self) -> Callable[..., list[np.ndarray]]:
         return lambda *arrays: self.program([as_array(a) for a in arrays])
+
+
+def _log_retrace(fn: Callable, trace: Trace) -> None:
+    """`LAMINA_LOG_RECOMPILES=1`: say which guard of the old trace failed."""
+    if knobs.log_recompiles():
+        code = getattr(fn, "__code__", None)
+        where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+        print(f"[lamina recompile] {getattr(fn, '__qualname__', fn)!s}{where}: "
+              f"{trace.guard_failure()}", file=sys.stderr)
 
 
 def _fast_key(backend: str, args: tuple) -> tuple | None:

@@ -74,21 +74,18 @@ def extract(ops: Sequence[Operation], args: Sequence[SSAValue], outputs: Sequenc
 
 
 def run_slice(graph: graphs.Graph, outputs: Sequence[SSAValue]) -> list[np.ndarray]:
-    from lamina.frontend.compile import compile_module
+    from lamina.frontend.compile import cached, compile_module
 
     ops, args = backward_slice(outputs)
     key = ("eager", structural_key(ops, args, outputs))
-    from lamina.frontend.compile import _CACHE
-    from lamina.runtime import backends
-
-    program = _CACHE.get((key, backends.default_name()))
+    program = cached(key)
     if program is None:
         program = compile_module(extract(ops, args, outputs), key=key, name="eager")
     return program([graph.captured[a.index] for a in args])
 
 
 def realize(*tensors: Tensor) -> None:
-    """Compute the values of lazy tensors (one program for all of them)."""
+    """Compute the values of lazy tensors (one program per graph for all of them)."""
     pending = [t for t in tensors if isinstance(t.state, Lazy)]
     if not pending:
         return
@@ -97,11 +94,16 @@ def realize(*tensors: Tensor) -> None:
         by_graph.setdefault(id(t.state.graph), []).append(t)
     for group in by_graph.values():
         graph = group[0].state.graph
-        group = group + _live_intermediates(graph, group)
-        outputs = [t.state.value for t in group]
-        for t, data in zip(group, run_slice(graph, outputs), strict=True):
-            # later ops read the data; values gradients flow through stay in the graph
-            t._set_realized(data)
+        with graph.lock:  # another thread may be appending to it, or realizing it too
+            group = [t for t in group if t._lazy_value(graph) is not None
+                     and t._known_array() is None]
+            if not group:
+                continue
+            group = group + _live_intermediates(graph, group)
+            outputs = [t.state.value for t in group]
+            for t, data in zip(group, run_slice(graph, outputs), strict=True):
+                # later ops read the data; values gradients flow through stay in the graph
+                t._set_realized(data)
 
 
 def _live_intermediates(graph: graphs.Graph, wanted: list[Tensor]) -> list[Tensor]:
@@ -112,21 +114,25 @@ def _live_intermediates(graph: graphs.Graph, wanted: list[Tensor]) -> list[Tenso
     position = {r: i for i, r in enumerate(r for op in ops for r in op.results)}
     seen = {id(t) for t in wanted}
     extra = []
-    for t in list(graphs._LIVE_EAGER.values()):
-        if t._lazy_value(graph) in position and id(t) not in seen:
+    for t in graphs.live_tensors(graph):
+        if t._lazy_value(graph) in position and id(t) not in seen and t._known_array() is None:
             seen.add(id(t))
             extra.append(t)
     return sorted(extra, key=lambda t: position[t.state.value])  # block order: a stable program
 
 
-def sweep(graph: graphs.Graph) -> None:
+def sweep(graph: graphs.Graph) -> int:
     """Drop what no live lazy tensor of the eager graph can reach: dead ops and the data
-    snapshots only they read. An eager loop that keeps one lazy tensor alive across
-    iterations (so the graph is never replaced) would otherwise hold every iteration's
-    ops and arrays until the graph's op cap. Custom rules (`lm.custom_vjp`) on live
-    values keep their inputs and residuals."""
-    roots = [v for t in list(graphs._LIVE_EAGER.values())
-             if (v := t._lazy_value(graph)) is not None]
+    snapshots only they read; returns the number of ops kept. An eager loop that keeps
+    one lazy tensor alive across iterations (so the graph is never replaced) would
+    otherwise hold every iteration's ops and arrays until the graph's op cap. Custom
+    rules (`lm.custom_vjp`) on live values keep their inputs and residuals."""
+    with graph.lock:
+        return _sweep(graph)
+
+
+def _sweep(graph: graphs.Graph) -> int:
+    roots = [v for t in graphs.live_tensors(graph) if (v := t._lazy_value(graph)) is not None]
     live_ops: list[Operation] = []
     live_args: list[SSAValue] = []
     while roots:
@@ -147,8 +153,10 @@ def sweep(graph: graphs.Graph) -> None:
     for key, arg in list(graph.captured_ids.items()):
         if arg not in live:
             del graph.captured_ids[key]
-            graph.captured[arg.index] = None
-            graph.leaf_owners.pop(arg, None)
+    for arg in graph.block.args:
+        if arg not in live and graph.captured[arg.index] is not None:
+            graph.forget_arg(arg)
+    return len(keep)
 
 
 def _rule_values(graph: graphs.Graph, keep: set[Operation]) -> list[SSAValue]:

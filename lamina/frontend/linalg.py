@@ -13,7 +13,7 @@ import numpy as np
 
 from lamina import dtypes
 from lamina.dialects import hl
-from lamina.errors import ArgumentError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import ops
 from lamina.frontend.einsum import einsum
 from lamina.frontend.tensor import Tensor
@@ -34,7 +34,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _batch_fits(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
@@ -57,7 +57,8 @@ def matmul(a: Any, b: Any) -> Tensor:
                            f"{list(a.shape)} and {list(b.shape)}")
     dt = ops.result_dtype(a, b)
     if dt == dtypes.bool_:
-        raise DTypeError(with_location("matmul: not supported for bool tensors"))
+        raise like(DTypeError, NotImplementedError)(with_location(
+            "matmul: not supported for bool tensors"))
     a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
     b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:

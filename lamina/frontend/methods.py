@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina import dtypes
-from lamina.errors import DTypeError, with_location
+from lamina.errors import ArgumentError, DTypeError, with_location
 from lamina.frontend import ops
 
 __all__ = ["install"]
@@ -34,13 +34,42 @@ def _inplace(fn):
 
 
 def _to(self, *args: Any, **kwargs: Any):
-    """`.to(dtype)`; device strings ("cpu", "cuda") are accepted and ignored."""
+    """torch's `Tensor.to`: `.to(dtype, non_blocking, copy)`, `.to(device, dtype,
+    non_blocking, copy)` or `.to(other, non_blocking, copy)`, positionally or by keyword.
+    Devices ("cpu", "cuda", "cuda:0", torch.device) are accepted and ignored (the
+    backend decides where a program runs); dtypes are lamina's, names, numpy's or
+    torch's. As in torch, the tensor itself comes back when nothing changes and
+    `copy` is false."""
+    args = list(args)
+    if args and _is_device(args[0]):
+        kwargs.setdefault("device", args.pop(0))
+    elif args and isinstance(args[0], self.__class__):
+        kwargs.setdefault("dtype", args.pop(0).dtype)
+    names = ["dtype", "non_blocking", "copy"] if "dtype" not in kwargs else \
+        ["non_blocking", "copy"]
+    if len(args) > len(names):
+        raise ArgumentError(with_location(f"to: too many arguments ({len(args)} positional)"))
+    for name, value in zip(names, args, strict=False):
+        if name in kwargs:
+            raise ArgumentError(with_location(f"to: got {name} twice"))
+        kwargs[name] = value
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise ArgumentError(with_location(f"to: unexpected keyword {sorted(unknown)[0]!r}"))
+    device = kwargs.get("device")
+    if device is not None and not _is_device(device):
+        raise ArgumentError(with_location(f"to: {device!r} is neither a device nor a dtype"))
     dtype = kwargs.get("dtype")
-    for a in args:
-        if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
-            continue
-        dtype = a
-    return self if dtype is None else ops.to_dtype(self, dtype)
+    if isinstance(dtype, str) and _is_device(dtype):
+        dtype = None
+    out = self if dtype is None else ops.to_dtype(self, dtype)
+    return ops.fresh(out) if kwargs.get("copy") and out is self else out
+
+
+def _is_device(x: Any) -> bool:
+    """A device torch would accept: "cpu", "cuda", "cuda:1", a torch.device, ..."""
+    name = x if isinstance(x, str) else (str(x) if type(x).__name__ == "device" else None)
+    return name is not None and name.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu")
 
 
 def _matmul(a, b):

@@ -13,13 +13,21 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import tensor_type
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, TraceError, with_location
+from lamina.errors import (
+    ArgumentError,
+    DimError,
+    DTypeError,
+    ShapeError,
+    TraceError,
+    like,
+    with_location,
+)
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
 
 def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(x)
 
 
 def _dim(x: Tensor, dim: int, op: str, extra: int = 0) -> int:
@@ -31,8 +39,9 @@ def _dim(x: Tensor, dim: int, op: str, extra: int = 0) -> int:
 
 
 def _slice_dim(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:
+    """Elements start:stop:step of `dim` (a new tensor even when that is all of x)."""
     if (start, stop, step) == (0, x.shape[dim], 1):
-        return x
+        return ops.fresh(x)
     starts = tuple(start if d == dim else 0 for d in range(x.ndim))
     stops = tuple(stop if d == dim else n for d, n in enumerate(x.shape))
     steps = tuple(step if d == dim else 1 for d in range(x.ndim))
@@ -56,8 +65,10 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     ts = [_t(t) for t in tensors]
     if not ts:
         raise ArgumentError(with_location("cat: expected a non-empty list of tensors"))
-    d = _dim(ts[0], dim, "cat")
     dt = ops.result_dtype(*ts)
+    # torch's legacy rule: 1-D empty tensors are skipped, whatever the others' shapes
+    ts = [t for t in ts if t.shape != (0,)] or ts[:1]
+    d = _dim(ts[0], dim, "cat")
     ts = [t.to(dt) if t.dtype != dt else t for t in ts]
     for t in ts:
         if t.ndim != ts[0].ndim or builtins.any(
@@ -65,7 +76,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
             raise ShapeError(with_location(
                 f"cat: shapes {[list(t.shape) for t in ts]} must agree except in dim {d}"))
     if len(ts) == 1:
-        return ts[0]
+        return ops.fresh(ts[0])
     return ops.emit(hl.ConcatOp, *ts, dim=d)
 
 
@@ -114,13 +125,32 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(x, builtins.max(-(-n // chunks), 1), dim)
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(x: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
+    """torch.narrow: `length` elements of `dim` from `start` (an int, or a 0-d integer
+    tensor: inside lm.jit a traced one selects them with a gather)."""
     d = _dim(x, dim, "narrow")
-    start = start + x.shape[d] if start < 0 else start
-    if not (0 <= start and length >= 0 and start + length <= x.shape[d]):
+    n = x.shape[d]
+    if isinstance(start, Tensor):
+        if start.ndim or start.dtype.category != 1:
+            raise ArgumentError(with_location(
+                f"narrow: a tensor start must be a 0-d integer tensor, got shape "
+                f"{list(start.shape)} and dtype {start.dtype.name}"))
+        if start.is_traced:
+            if length < 0 or length > n:
+                raise ShapeError(with_location(
+                    f"narrow: length {length} does not fit dim {d} of shape {list(x.shape)}"))
+            first = ops.where(ops.lt(start, 0), ops.add(start, n), start).to(dtypes.int64)
+            return index_select(x, d, ops.add(ops.arange(length), first))
+        start = int(start.item())
+    if not -n <= start <= n:
         raise DimError(with_location(
-            f"narrow: start {start} and length {length} are out of range for dim {d} of "
-            f"shape {list(x.shape)}"))
+            f"narrow: start {start} is out of range for dim {d} of shape {list(x.shape)} "
+            f"(expected a start in [{-n}, {n}])"))
+    start = start + n if start < 0 else start
+    if length < 0 or start + length > n:
+        raise ShapeError(with_location(
+            f"narrow: start {start} + length {length} does not fit dim {d} of shape "
+            f"{list(x.shape)}"))
     return _slice_dim(x, d, start, start + length)
 
 
@@ -136,16 +166,19 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     dims = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
-    ds = tuple(sorted({_dim(x, int(d), "flip") for d in dims}))
-    return ops.emit(hl.ReverseOp, x, dims=ds) if ds else x
+    ds = tuple(sorted({_dim(x, int(d), "flip") for d in dims})) if x.ndim else ()
+    return ops.emit(hl.ReverseOp, x, dims=ds) if ds else ops.fresh(x)
 
 
 def roll(x: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
          ) -> Tensor:
     if dims is None:
+        if x.ndim == 0:
+            return ops.fresh(x)
         return ops.reshape(roll(ops.reshape(x, (x.numel(),)), shifts, 0), x.shape)
     shifts = (shifts,) if isinstance(shifts, int | np.integer) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int | np.integer) else tuple(dims)
+    original = x
     if len(shifts) != len(dims):
         raise ArgumentError(with_location(
             f"roll: {len(shifts)} shifts for {len(dims)} dims"))
@@ -155,7 +188,7 @@ def roll(x: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | Non
         k = int(s) % n if n else 0
         if k:
             x = cat([_slice_dim(x, d, n - k, n), _slice_dim(x, d, 0, n - k)], d)
-    return x
+    return x if x is not original else ops.fresh(x)
 
 
 # ---------------------------------------------------------------- gather and scatter
@@ -166,14 +199,16 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     d = _dim(x, dim, "index_select")
     index = _check_index_dtype(_t(index), "index_select")
     if index.ndim > 1:
-        raise ShapeError(with_location(
+        raise like(ShapeError, IndexError)(with_location(
             f"index_select: index must be 1-D, got shape {list(index.shape)}"))
+    _check_static_index(index, x.shape[d] if x.ndim else 1, d, x, "index_select", low=0)
     return ops.emit(hl.GatherOp, x, index, axis=d)
 
 
 def embedding(indices: Any, weight: Tensor) -> Tensor:
     """Rows of `weight` at `indices`: shape indices.shape + (embedding_dim,)."""
     index = _check_index_dtype(_t(indices), "embedding")
+    _check_static_index(index, weight.shape[0], 0, weight, "embedding", low=0)
     return ops.emit(hl.GatherOp, weight, index, axis=0)
 
 
@@ -207,9 +242,13 @@ def _along_check(x: Tensor, d: int, index: Tensor, op: str) -> None:
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
-    """torch.gather: out[i][j] = x[i][index[i][j]] (for dim=1), shape of `index`."""
+    """torch.gather: out[i][j] = x[i][index[i][j]] (for dim=1), shape of `index`; a 0-d
+    input or index counts as 1-D (as in torch)."""
     d = _dim(x, dim, "gather")
     index = _check_index_dtype(_t(index), "gather")
+    if x.ndim == 0 or index.ndim == 0:
+        x1, i1 = (ops.reshape(t, (1,)) if t.ndim == 0 else t for t in (x, index))
+        return ops.reshape(gather(x1, d, i1), index.shape)
     _along_check(x, d, index, "gather")
     flat = ops.reshape(x, (x.numel(),))
     return ops.emit(hl.GatherOp, flat, _linear_index(x.shape, index, d), axis=0)
@@ -237,8 +276,11 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """torch.scatter_add: x with src[i][j] added at x[i][index[i][j]] (dim=1)."""
     d = _dim(x, dim, "scatter_add")
     index = _check_index_dtype(_t(index), "scatter_add")
-    _along_check(x, d, index, "scatter_add")
     src = _t(src)
+    if x.ndim == 0 or index.ndim == 0:  # 0-d tensors count as 1-D, as in torch
+        x1, i1, s1 = (ops.reshape(t, (1,)) if t.ndim == 0 else t for t in (x, index, src))
+        return ops.reshape(scatter_add(x1, d, i1, s1), x.shape)
+    _along_check(x, d, index, "scatter_add")
     src = src.to(x.dtype) if src.dtype != x.dtype else src
     if src.shape != index.shape:
         src = src[tuple(slice(0, n) for n in index.shape)]
@@ -261,6 +303,51 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: float = 1)
     return ops.add(x, added)
 
 
+def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    """torch.index_fill: `x` with the slices at `index` along `dim` set to `value` (a
+    number or a 0-d tensor); a repeated index sets the same slice again."""
+    d = _dim(x, dim, "index_fill")
+    index = _t(index)
+    if index.dtype != dtypes.int64:
+        from lamina.dialects.hl.indexing import IndexOutOfRangeError
+
+        raise IndexOutOfRangeError(with_location(
+            f"index_fill: index must be an int64 tensor, got {index.dtype.name}"))
+    if index.ndim > 1:
+        raise ShapeError(with_location(
+            f"index_fill: index must be 0-d or 1-D, got shape {list(index.shape)}"))
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError(with_location(
+            f"index_fill: value must be a number or a 0-d tensor, got shape "
+            f"{list(value.shape)}"))
+    n = x.shape[d] if x.ndim else 1
+    index = ops.reshape(index, (index.numel(),))
+    _check_static_index(index, n, d, x, "index_fill")
+    index = ops.where(ops.lt(index, 0), ops.add(index, n), index)
+    hits = ops.emit(hl.ScatterAddOp, index, ops.full(index.shape, 1, dtype=dtypes.int32),
+                    result_type=tensor_type(dtypes.int32.ir_type, (n,)), axis=0)
+    mask = ops.reshape(ops.gt(hits, 0), tuple(n if i == d else 1 for i in range(x.ndim)))
+    value = value.to(x.dtype) if isinstance(value, Tensor) else ops.full((), value, x.dtype)
+    return ops.where(mask, value, x)
+
+
+def _check_static_index(index: Tensor, n: int, d: int, x: Tensor, op: str, low: int | None = None
+                        ) -> None:
+    """Indices must lie in [low, n), low = -n unless given (torch's IndexError). Outside
+    lm.jit they are checked now (a lazy index is computed for it: compiled code would
+    clamp it instead); inside, the interpreter checks and compiled code clamps."""
+    if index.is_traced or not index.numel():
+        return
+    values = index.numpy()
+    bad = values[(values < (-n if low is None else low)) | (values >= n)]
+    if bad.size:
+        from lamina.dialects.hl.indexing import IndexOutOfRangeError
+
+        raise IndexOutOfRangeError(with_location(
+            f"{op}: index {int(bad[0])} is out of range for dim {d} of size {n} (input "
+            f"shape {list(x.shape)})"))
+
+
 # ---------------------------------------------------------------- padding, masks
 
 
@@ -268,8 +355,9 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | No
         ) -> Tensor:
     """torch.nn.functional.pad, constant mode: `pad` = (last_lo, last_hi, prev_lo, ...);
     negative amounts crop."""
-    if mode != "constant":
-        raise ArgumentError(with_location(f"pad: only mode='constant' is supported, got {mode!r}"))
+    if mode != "constant":  # torch: NotImplementedError for a mode it lacks
+        raise like(ArgumentError, NotImplementedError)(with_location(
+            f"pad: only mode='constant' is supported, got {mode!r}"))
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ArgumentError(with_location(
             f"pad: {len(pad)} padding values for a tensor of rank {x.ndim} (need pairs, at "
@@ -296,6 +384,7 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
             raise TraceError(with_location(
                 "one_hot: num_classes must be given inside lm.jit (it sets the result shape)"))
         num_classes = int(indices.numpy().max()) + 1 if indices.numel() else 0
+    _check_static_index(indices, num_classes, -1, indices, "one_hot", low=0)
     shape = indices.shape + (num_classes,)
     classes = ops.emit(hl.IotaOp, result_type=tensor_type(indices.dtype.ir_type, shape),
                        dim=len(shape) - 1)
@@ -328,5 +417,5 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 
 
 __all__ = ["cat", "chunk", "concat", "concatenate", "embedding", "flip", "gather", "index_add",
-           "index_select", "narrow", "one_hot", "pad", "roll", "scatter_add", "select", "split",
+           "index_fill", "index_select", "narrow", "one_hot", "pad", "roll", "scatter_add", "select", "split",
            "stack", "take_along_dim", "tril", "triu", "unbind"]

@@ -6,6 +6,7 @@ dtypes, so broadcasting and casts show in the IR)."""
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import HlOp, tensor_type
-from lamina.errors import DimError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Tensor
 
@@ -48,8 +49,14 @@ def method(fn):
 # ---------------------------------------------------------------- no_grad
 
 
-class _GradMode:
+class _GradModeState(threading.local):
+    """Whether ops record gradients: per thread, as torch's grad mode (a `no_grad`
+    block in one thread must not cut another thread's gradients)."""
+
     enabled = True
+
+
+_GradMode = _GradModeState()
 
 
 class no_grad:
@@ -88,7 +95,8 @@ def emit(op_cls: type[HlOp], *operands: Tensor, result_type=None, **props: Any) 
     graph = graphs.current()
     values = [t._ssa(graph) for t in operands]
     op = graph.append(op_cls.build(*values, result_type=result_type, **props))
-    needs_grad = builtins.any(t.needs_grad for t in operands)
+    # (a stop_gradient's result is one no gradient flows through, as torch's detach())
+    needs_grad = op_cls is not hl.StopGradientOp and builtins.any(t.needs_grad for t in operands)
     out = Tensor._from_value(op.results[0], graph, needs_grad and _GradMode.enabled)
     if needs_grad and not _GradMode.enabled and op_cls.DIFFERENTIABLE:
         # under no_grad the value is cut from the gradient graph explicitly
@@ -104,7 +112,7 @@ def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> T
     if isinstance(x, bool | int | float | np.bool_ | np.integer | np.floating) and like is not None:
         dt = dtypes.as_dtype(dtype) if dtype is not None else like.dtype
         return full(like.shape, x, dtype=dt)
-    return Tensor(x, dtype=dtype)
+    return Tensor._wrap(x, dtype=dtype)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -113,21 +121,34 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         data = data.numpy()
     if isinstance(data, list | tuple) and data and builtins.any(isinstance(d, Tensor) for d in data):
         data = [np.asarray(d) for d in data]
-    array = np.array(data, copy=True)
+    try:
+        array = np.array(data, copy=True)
+    except ValueError as err:  # ragged nested lists
+        raise ArgumentError(with_location(f"tensor: {err}")) from None
     if dtype is None and not isinstance(data, np.ndarray) and array.dtype == np.float64:
         dtype = dtypes.default_float()  # Python floats become float32, as in torch
-    return Tensor(array, dtype=dtype, requires_grad=requires_grad)
+    return Tensor._wrap(array, dtype=dtype, requires_grad=requires_grad)
 
 
 def full(shape: Sequence[int] | int, value: Scalar, dtype: Any = None) -> Tensor:
-    shape = _shape_arg(shape)
-    if dtype is None:
-        cat = dtypes.scalar_category(value)
-        dt = (dtypes.bool_, dtypes.int64, dtypes.default_float())[cat]
-    else:
-        dt = dtypes.as_dtype(dtype)
-    value = bool(value) if dt == dtypes.bool_ else (int(value) if dt.category == 1 else float(value))
-    return emit(hl.SplatOp, result_type=tensor_type(dt.ir_type, shape), value=value)
+    """torch.full: `value` converted to `dtype` as torch does (integers wrap around)."""
+    shape = _new_shape(shape, "full")
+    if isinstance(value, Tensor):
+        value = value.item()
+    if not isinstance(value, bool | int | float | np.bool_ | np.integer | np.floating):
+        raise ArgumentError(with_location(
+            f"full: fill_value must be a number, not {type(value).__name__}"))
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.scalar_dtype(value)
+    return emit(hl.SplatOp, result_type=tensor_type(dt.ir_type, shape), value=_convert(value, dt))
+
+
+def _convert(value: Scalar, dt: dtypes.DType) -> Scalar:
+    """A Python number as a value of `dt`, the way torch converts a fill value."""
+    if dt == dtypes.bool_:
+        return bool(value)
+    if dt.category == 1:
+        return dtypes.wrap_int(int(value), dt)
+    return float(value)
 
 
 def _shape_arg(shape: Any) -> tuple[int, ...]:
@@ -135,13 +156,36 @@ def _shape_arg(shape: Any) -> tuple[int, ...]:
         return (int(shape),)
     if len(shape) == 1 and isinstance(shape[0], tuple | list):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(int(s.__index__()) for s in shape)
+    except (AttributeError, TypeError):
+        raise ArgumentError(with_location(
+            f"expected a shape (a tuple of ints), got {shape!r:.60}")) from None
+
+
+def _new_shape(shape: Any, op: str) -> tuple[int, ...]:
+    """The shape of a new tensor: ints >= 0 (torch raises RuntimeError otherwise)."""
+    out = _shape_arg(shape)
+    if builtins.any(n < 0 for n in out):
+        raise ShapeError(with_location(
+            f"{op}: cannot create a tensor with a negative dimension: {list(out)}"))
+    return out
+
+
+def fresh(x: Tensor) -> Tensor:
+    """A new tensor holding `x`'s value (an identity reshape that canonicalization
+    removes): what an op returns where its result equals its input, so that, as in
+    torch, `x.sum() is x` is False and the result has its own place in the graph."""
+    return emit(hl.ReshapeOp, x, result_type=tensor_type(x.dtype.ir_type, x.shape))
 
 
 # ---------------------------------------------------------------- broadcasting, promotion
 
 
-def broadcast_shapes(*shapes: Sequence[int], op: str = "broadcast") -> tuple[int, ...]:
+def broadcast_shapes(*shapes: Sequence[int] | int, op: str = "broadcast_shapes"
+                     ) -> tuple[int, ...]:
+    """torch.broadcast_shapes: an int stands for a 1-D shape."""
+    shapes = tuple(_shape_arg(s) for s in shapes)
     rank = builtins.max((len(s) for s in shapes), default=0)
     out = [1] * rank
     for s in shapes:
@@ -156,10 +200,19 @@ def broadcast_shapes(*shapes: Sequence[int], op: str = "broadcast") -> tuple[int
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    shape = tuple(shape)
+    """torch.broadcast_to (a new tensor even when the shape is x's)."""
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    shape = _shape_arg(shape)
+    offset = len(shape) - x.ndim
+    shape = tuple(x.shape[i - offset] if s == -1 and i >= offset else s
+                  for i, s in enumerate(shape))
+    return _broadcast(x, shape) if x.shape != shape else fresh(x)
+
+
+def _broadcast(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """broadcast_to for the ops here: `x` itself when it has the shape already."""
     if x.shape == shape:
         return x
-    broadcast_shapes(x.shape, shape, op="expand")
     if len(shape) < x.ndim:
         raise ShapeError(with_location(f"expand: cannot expand {list(x.shape)} to {list(shape)}"))
     dims = tuple(range(len(shape) - x.ndim, len(shape)))
@@ -172,18 +225,24 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def result_dtype(*xs: TensorLike) -> dtypes.DType:
-    tensors = [x for x in xs if isinstance(x, Tensor)]
-    if not tensors:
-        arrays = [np.asarray(x) for x in xs]
-        return dtypes.from_numpy(np.result_type(*arrays))
-    dt = tensors[0].dtype
-    for t in tensors[1:]:
-        dt = dtypes.promote(dt, t.dtype)
+    """torch.result_type of the operands: tensors with dims, then 0-d tensors, then
+    Python numbers (weak: they only decide the category); see `lamina.dtypes`."""
+    dims: list[dtypes.DType] = []
+    zero_dim: list[dtypes.DType] = []
+    scalars: list[Scalar] = []
     for x in xs:
-        if not isinstance(x, Tensor):
-            dt = dtypes.promote_with_scalar(dt, x) if np.ndim(x) == 0 \
-                else dtypes.promote(dt, dtypes.from_numpy(np.asarray(x).dtype))
-    return dt
+        if isinstance(x, Tensor):
+            (dims if x.ndim else zero_dim).append(x.dtype)
+        elif np.ndim(x) == 0:
+            scalars.append(_scalar(x))
+        else:
+            dims.append(_as_operand(x).dtype)
+    return dtypes.result_type(dims, zero_dim, scalars)
+
+
+def _as_operand(x: Any) -> Tensor:
+    """An array-like operand as a tensor (lists as `lm.tensor` makes them)."""
+    return x if isinstance(x, Tensor) else (Tensor._wrap(x) if isinstance(x, np.ndarray) else tensor(x))
 
 
 def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> list[Tensor]:
@@ -193,15 +252,14 @@ def _operands(op: str, *xs: TensorLike, dtype: dtypes.DType | None = None) -> li
             raise DTypeError(with_location(
                 f"{op}: operands must be tensors, arrays or numbers, got "
                 f"{' and '.join(_describe(x) for x in xs)}"))
-    xs = tuple(x if isinstance(x, Tensor) or np.ndim(x) == 0 else Tensor(np.asarray(x))
-               for x in xs)
+    xs = tuple(x if isinstance(x, Tensor) or np.ndim(x) == 0 else _as_operand(x) for x in xs)
     dt = dtype or result_dtype(*xs)
     shape = broadcast_shapes(*(x.shape for x in xs if isinstance(x, Tensor)), op=op)
     out = []
     for x in xs:
         if isinstance(x, Tensor):
             x = x.to(dt) if x.dtype != dt else x
-            out.append(broadcast_to(x, shape))
+            out.append(_broadcast(x, shape))
         else:
             out.append(full(shape, _scalar(x), dtype=dt))
     return out
@@ -223,7 +281,7 @@ def _binary(op_cls: type[HlOp], a: TensorLike, b: TensorLike, dtype=None) -> Ten
 
 
 def _float_operand(x: TensorLike) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return x if x.dtype.is_floating_point else x.to(dtypes.default_float())
 
 
@@ -237,8 +295,11 @@ def add(a, b, alpha: Scalar = 1):
 
 @method
 def sub(a, b, alpha: Scalar = 1):
-    if isinstance(a, Tensor) and a.dtype == dtypes.bool_:
-        raise DTypeError(with_location("sub: subtraction of bool tensors is not supported"))
+    if builtins.any(isinstance(v, bool | np.bool_) or isinstance(v, Tensor) and v.dtype ==
+                    dtypes.bool_ for v in (a, b)):
+        raise DTypeError(with_location(
+            "sub: subtraction with a bool tensor is not supported (to invert a mask, use ~ "
+            "or logical_not; for two masks, ^ or logical_xor)"))
     return _binary(hl.SubOp, a, b if alpha == 1 else mul(b, alpha))
 
 
@@ -262,7 +323,8 @@ def div(a, b, rounding_mode: str | None = None):
         out = where(q < 0, ceil(q), floor(q))
         dt = result_dtype(a, b)
         return out if dt.is_floating_point else out.to(dt)
-    raise ValueError(f"div: unknown rounding_mode {rounding_mode!r}")
+    raise ArgumentError(with_location(
+        f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"))
 
 
 true_divide = divide = div
@@ -283,18 +345,22 @@ def remainder(a, b):
 
 @method
 def pow(a, b):
-    if (isinstance(b, int) and not isinstance(b, bool) and b < 0 and isinstance(a, Tensor)
-            and not a.dtype.is_floating_point):
+    """a ** b with torch's promotion (an int tensor ** 2.0 is float32). The gradient
+    follows torch at the edges: 0 where b == 0, 0 for b where a == 0 and b >= 0."""
+    dt = result_dtype(a, b)
+    if dt == dtypes.bool_:
+        raise DTypeError(with_location("pow: not implemented for bool tensors"))
+    if (isinstance(b, int | np.integer) and not isinstance(b, bool) and b < 0
+            and dt.category == 1):
         raise DTypeError(with_location(
-            f"pow: integers to negative integer powers are not allowed (a tensor of shape "
-            f"{list(a.shape)} and dtype {a.dtype.name} ** {b}); use a float tensor"))
+            f"pow: integers to negative integer powers are not allowed ({_describe(a)} "
+            f"** {b}); use a float tensor"))
     if isinstance(b, int | float) and not isinstance(b, bool) and isinstance(a, Tensor):
-        if b == 2:
+        a = a.to(dt) if a.dtype != dt else a
+        if b == 2:  # exact, and d/da = 2a as torch's (also at a = 0)
             return mul(a, a)
         if b == 1:
-            return a
-        if b == 0.5 and a.dtype.is_floating_point:
-            return sqrt(a)
+            return fresh(a)
     return _binary(hl.PowOp, a, b)
 
 
@@ -355,16 +421,16 @@ def logical_xor(a, b):
 
 @method
 def logical_not(a):
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    a = a if isinstance(a, Tensor) else Tensor._wrap(a)
     return emit(hl.NotOp, a.to(dtypes.bool_) if a.dtype != dtypes.bool_ else a)
 
 
 def _bitwise(op_cls: type[HlOp], a: TensorLike, b: TensorLike) -> Tensor:
     """Bitwise ops are defined on integer and bool tensors only (as in torch)."""
     dt = result_dtype(a, b)
-    if dt.is_floating_point:
+    if dt.is_floating_point:  # torch: NotImplementedError ("not implemented for 'Float'")
         name = op_cls.name.removeprefix("hl.")
-        raise DTypeError(with_location(
+        raise like(DTypeError, NotImplementedError)(with_location(
             f"bitwise_{name}: needs integer or bool tensors, got "
             f"{' and '.join(_describe(x) for x in (a, b))}"))
     return _binary(op_cls, a, b)
@@ -384,19 +450,22 @@ def bitwise_xor(a, b):
 
 def where(cond, a, b):
     """cond ? a : b with broadcasting and promotion of a and b."""
-    cond = cond if isinstance(cond, Tensor) else Tensor(np.asarray(cond, dtype=bool))
-    if cond.dtype != dtypes.bool_:
+    cond = cond if isinstance(cond, Tensor) else Tensor._wrap(np.asarray(cond, dtype=bool))
+    if cond.dtype not in (dtypes.bool_, dtypes.uint8):
+        raise DTypeError(with_location(
+            f"where: the condition must be a bool tensor, got dtype {cond.dtype.name}"))
+    if cond.dtype != dtypes.bool_:  # uint8: torch's deprecated mask dtype
         cond = cond.to(dtypes.bool_)
     dt = result_dtype(a, b)
     shapes = [cond.shape] + [x.shape for x in (a, b) if isinstance(x, Tensor)]
     shape = broadcast_shapes(*shapes, op="where")
-    x, y = (broadcast_to(x.to(dt), shape) if isinstance(x, Tensor) else full(shape, _scalar(x), dt)
+    x, y = (_broadcast(x.to(dt), shape) if isinstance(x, Tensor) else full(shape, _scalar(x), dt)
             for x in (a, b))
-    return emit(hl.SelectOp, broadcast_to(cond, shape), x, y)
+    return emit(hl.SelectOp, _broadcast(cond, shape), x, y)
 
 
 def _unary(op_cls: type[HlOp], x: TensorLike, floating: bool = True) -> Tensor:
-    x = _float_operand(x) if floating else (x if isinstance(x, Tensor) else Tensor(x))
+    x = _float_operand(x) if floating else (x if isinstance(x, Tensor) else Tensor._wrap(x))
     return emit(op_cls, x)
 
 
@@ -407,9 +476,18 @@ def neg(x):
     return _unary(hl.NegOp, x, floating=False)
 
 
+def _no_bool(x: Any, op: str) -> Tensor:
+    """torch has no kernel of `op` for bool tensors (a NotImplementedError there)."""
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    if x.dtype == dtypes.bool_:
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"{op}: not implemented for bool tensors"))
+    return x
+
+
 @method
 def abs(x):
-    return _unary(hl.AbsOp, x, floating=False)
+    return _unary(hl.AbsOp, _no_bool(x, "abs"), floating=False)
 
 
 @method
@@ -464,30 +542,31 @@ def cos(x):
 
 @method
 def floor(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return x if not x.dtype.is_floating_point else emit(hl.FloorOp, x)
+    x = _no_bool(x, "floor")
+    return fresh(x) if not x.dtype.is_floating_point else emit(hl.FloorOp, x)
 
 
 @method
 def ceil(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return x if not x.dtype.is_floating_point else emit(hl.CeilOp, x)
+    x = _no_bool(x, "ceil")
+    return fresh(x) if not x.dtype.is_floating_point else emit(hl.CeilOp, x)
 
 
 @method
 def round(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return x if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
+    x = _no_bool(x, "round")
+    return fresh(x) if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
 
 
 def stop_gradient(x):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     return emit(hl.StopGradientOp, x)
 
 
 @method
 def square(x):
-    return mul(x, x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    return mul(x, x) if x.dtype != dtypes.bool_ else square(x.to(dtypes.int64))  # torch: int64
 
 
 @method
@@ -548,17 +627,46 @@ def tan(x):
 @method
 def relu(x):
     # where, not maximum: the gradient at exactly 0 is 0, as torch's (maximum splits ties)
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = _no_bool(x, "relu")
     return where(gt(x, 0), x, 0)
 
 
 @method
 def clamp(x, min=None, max=None):
-    if min is not None:
-        x = maximum(x, min)
-    if max is not None:
-        x = minimum(x, max)
-    return x
+    """torch.clamp: min(max(x, min), max); a NaN in x or in a bound gives NaN. The
+    gradient reaches x where min <= x <= max (on a bound too, as torch's), and a tensor
+    bound where the result is that bound."""
+    if min is None and max is None:
+        raise ArgumentError(with_location("clamp: at least one of min and max must be given"))
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    dt = result_dtype(x, *(v for v in (min, max) if v is not None))
+    x = x.to(dt) if x.dtype != dt else x
+    lo = None if min is None else _bound(min, dt)
+    hi = None if max is None else _bound(max, dt)
+    out = x if lo is None else where(_past(lt(x, lo), lo), lo, x)
+    if hi is not None:
+        out = where(_past(gt(out, hi), hi), hi, out)
+    # torch's rule sends no gradient at all from a NaN x, nor from x below min == max
+    stopped = ne(x, x) if dt.is_floating_point else None
+    if isinstance(lo, Tensor) and isinstance(hi, Tensor):
+        tie = logical_and(eq(lo, hi), lt(x, lo))
+        stopped = tie if stopped is None else logical_or(stopped, tie)
+    return out if stopped is None else where(stopped, stop_gradient(out), out)
+
+
+def _past(cond: Tensor, bound: Tensor | Scalar) -> Tensor:
+    """`cond`, or where the bound is NaN (torch's clamp propagates it)."""
+    if isinstance(bound, Tensor):
+        return logical_or(cond, ne(bound, bound)) if bound.dtype.is_floating_point else cond
+    return full_like(cond, True) if bound != bound else cond
+
+
+def _bound(v: Any, dt: dtypes.DType) -> Tensor | Scalar:
+    if isinstance(v, Tensor):
+        return v.to(dt) if v.dtype != dt else v
+    if np.ndim(v):
+        return Tensor._wrap(np.asarray(v)).to(dt)
+    return _convert(_scalar(v), dt)
 
 
 clip = METHODS["clip"] = clamp
@@ -574,19 +682,35 @@ def to_dtype(x: Tensor, dtype: Any) -> Tensor:
 # ---------------------------------------------------------------- reductions
 
 
-def _dims(x: Tensor, dim: int | Sequence[int] | None, op: str) -> tuple[int, ...]:
+def _dims(x: Tensor, dim: int | Sequence[int] | None, op: str, empty_is_all: bool = True
+          ) -> tuple[int, ...]:
+    """The dims a reduction names, sorted. None means every dim, and so does an empty
+    list, as in torch (except for all/any, where it means none: `empty_is_all`)."""
     if dim is None:
         return tuple(range(x.ndim))
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer | Sequence):
+        raise ArgumentError(with_location(
+            f"{op}: dim must be an int or a sequence of ints, got {type(dim).__name__}"))
     dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
-    out = []
-    for d in dims:
-        d = int(d)
-        if not -builtins.max(x.ndim, 1) <= d < builtins.max(x.ndim, 1):
-            raise DimError(with_location(
-                f"{op}: dim {d} is out of range for a tensor of shape {list(x.shape)} "
-                f"(rank {x.ndim})"))
-        out.append(d % builtins.max(x.ndim, 1))
-    return tuple(sorted(set(out))) if x.ndim else ()
+    if not dims:
+        return tuple(range(x.ndim)) if empty_is_all else ()
+    out = [_dim(x, d, op) for d in dims]
+    if len(set(out)) < len(out):
+        raise ArgumentError(with_location(
+            f"{op}: dim {builtins.max(out, key=out.count)} appears more than once in {list(dims)}"))
+    return tuple(sorted(out)) if x.ndim else ()
+
+
+def _dim(x: Tensor, d: Any, op: str) -> int:
+    """One dim of `x`, negative counting from the end (a 0-d tensor has dims 0 and -1)."""
+    if isinstance(d, bool) or not isinstance(d, int | np.integer):
+        raise ArgumentError(with_location(f"{op}: dim must be an int, got {d!r:.40}"))
+    rank = builtins.max(x.ndim, 1)
+    if not -rank <= d < rank:
+        raise DimError(with_location(
+            f"{op}: dim {d} is out of range for a tensor of shape {list(x.shape)} "
+            f"(rank {x.ndim}: expected a dim in [{-rank}, {rank - 1}])"))
+    return int(d) % rank
 
 
 def _keep(out: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
@@ -596,13 +720,13 @@ def _keep(out: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tenso
 
 
 def _reduce(op_cls, x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
-    out = emit(op_cls, x, dims=dims) if dims else x
+    out = emit(op_cls, x, dims=dims) if dims else fresh(x)
     return _keep(out, x, dims, keepdim)
 
 
 @method
 def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dtype is not None:
         x = x.to(dtype)
     elif not x.dtype.is_floating_point:
@@ -612,7 +736,7 @@ def sum(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 @method
 def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dtype is not None:
         x = x.to(dtype)
     elif not x.dtype.is_floating_point:
@@ -622,18 +746,30 @@ def prod(x, dim=None, keepdim: bool = False, dtype: Any = None):
 
 @method
 def mean(x, dim=None, keepdim: bool = False, dtype: Any = None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if not (dtype is not None or x.dtype.is_floating_point):
         raise DTypeError(with_location(
             f"mean: needs a floating-point tensor, got {x.dtype.name} (pass dtype=)"))
+    if dtype is not None and not dtypes.as_dtype(dtype).is_floating_point:
+        raise DTypeError(with_location(
+            f"mean: dtype must be a floating-point dtype, got {dtypes.as_dtype(dtype).name}"))
     dims = _dims(x, dim, "mean")
-    count = int(np.prod([x.shape[d] for d in dims])) if dims else 1
-    return div(sum(x, dim=dims if dims else None, keepdim=keepdim, dtype=dtype), count) \
-        if dims else (x.to(dtype) if dtype is not None else x)
+    if not dims:
+        return _keep(fresh(x) if dtype is None else to_dtype(x, dtype), x, dims, keepdim)
+    count = int(np.prod([x.shape[d] for d in dims]))
+    return div(sum(x, dim=dims, keepdim=keepdim, dtype=dtype), count)
 
 
 @method
-def var(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=None):
+def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
+    """torch.var: `var(x, unbiased)`, `var(x, dim, unbiased, keepdim)` or
+    `var(x, dim, correction=, keepdim=)`; the divisor is max(0, N - correction)."""
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    if isinstance(dim, bool):  # torch's var(input, unbiased) overload
+        dim, unbiased = None, dim
+    if not x.dtype.is_floating_point:
+        raise DTypeError(with_location(
+            f"var/std: need a floating-point tensor, got {x.dtype.name}"))
     dims = _dims(x, dim, "var")
     n = int(np.prod([x.shape[d] for d in dims]))
     corr = (1 if unbiased else 0) if correction is None else correction
@@ -642,39 +778,61 @@ def var(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=No
 
 
 @method
-def std(x, dim=None, keepdim: bool = False, unbiased: bool = True, correction=None):
-    return sqrt(var(x, dim, keepdim, unbiased, correction))
+def std(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
+    """torch.std: the square root of `var` (same overloads)."""
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
 @method
 def amax(x, dim=None, keepdim: bool = False):
-    return _reduce(hl.ReduceMaxOp, x, _dims(x, dim, "amax"), keepdim)
+    return _reduce(hl.ReduceMaxOp, x, _extremum_dims(x, dim, "amax"), keepdim)
 
 
 @method
 def amin(x, dim=None, keepdim: bool = False):
-    return _reduce(hl.ReduceMinOp, x, _dims(x, dim, "amin"), keepdim)
+    return _reduce(hl.ReduceMinOp, x, _extremum_dims(x, dim, "amin"), keepdim)
+
+
+def _extremum_dims(x: Any, dim: Any, op: str) -> tuple[int, ...]:
+    """The dims of a max/min; none of them may be empty (there is no extremum of nothing)."""
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    dims = _dims(x, dim, op)
+    for d in dims:
+        if x.shape[d] == 0:
+            kind = ShapeError if dim is None else DimError  # torch: RuntimeError / IndexError
+            raise kind(with_location(
+                f"{op}: cannot reduce the empty dim {d} of shape {list(x.shape)} (there is "
+                "no extremum of no elements)"))
+    return dims
 
 
 def _arg(op_cls, x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
     if dim is None:
-        flat = x.reshape((x.numel(),))
+        if x.numel() == 0:
+            raise DimError(with_location(
+                f"{name}: cannot take {name} of an empty tensor (shape {list(x.shape)}) "
+                "without a dim"))
+        flat = _reshape(x, (x.numel(),))
         out = emit(op_cls, flat, dim=0)
         return out.reshape((1,) * x.ndim) if keepdim else out
-    (d,) = _dims(x, dim, name) if x.ndim else (0,)
+    d = _dim(x, dim, name)
     if x.ndim == 0:
         return full((), 0, dtype=dtypes.int64)
+    if x.shape[d] == 0:
+        raise DimError(with_location(
+            f"{name}: dim {d} of shape {list(x.shape)} is empty (no element to pick)"))
     return _keep(emit(op_cls, x, dim=d), x, (d,), keepdim)
 
 
 @method
 def argmax(x, dim=None, keepdim: bool = False):
-    return _arg(hl.ArgMaxOp, x, dim, keepdim, "argmax")
+    return _arg(hl.ArgMaxOp, _no_bool(x, "argmax"), dim, keepdim, "argmax")
 
 
 @method
 def argmin(x, dim=None, keepdim: bool = False):
-    return _arg(hl.ArgMinOp, x, dim, keepdim, "argmin")
+    return _arg(hl.ArgMinOp, _no_bool(x, "argmin"), dim, keepdim, "argmin")
 
 
 class _ValuesIndices(tuple):
@@ -709,19 +867,38 @@ def min(x, dim=None, keepdim: bool = False):
 
 @method
 def all(x, dim=None, keepdim: bool = False):
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return eq(amin(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), True)
+    """Whether every element is nonzero (NaN counts as nonzero): bool, or uint8 for
+    uint8 input, as torch. `dim=()` reduces nothing."""
+    return _logical_reduce(x, dim, keepdim, "all")
 
 
 @method
 def any(x, dim=None, keepdim: bool = False):
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return eq(amax(x.to(dtypes.int32), dim, keepdim), 1) if x.numel() else full((), False)
+    """Whether some element is nonzero: bool, or uint8 for uint8 input, as torch."""
+    return _logical_reduce(x, dim, keepdim, "any")
+
+
+def _logical_reduce(x: Any, dim: Any, keepdim: bool, op: str) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    truth = fresh(x) if x.dtype == dtypes.bool_ else ne(x, 0)
+    dims = _dims(x, dim, op, empty_is_all=False)
+    if not dims:
+        out = truth
+    elif builtins.any(x.shape[d] == 0 for d in dims):  # every/some of nothing
+        out = full(tuple(n for i, n in enumerate(x.shape) if i not in dims), op == "all")
+    else:
+        out = emit(hl.ReduceMinOp if op == "all" else hl.ReduceMaxOp, truth, dims=dims)
+    out = _keep(out, x, dims, keepdim)
+    return out.to(dtypes.uint8) if x.dtype == dtypes.uint8 else out
 
 
 @method
 def logsumexp(x, dim, keepdim: bool = False):
+    x = _float_operand(x)
     dims = _dims(x, dim, "logsumexp")
+    if builtins.any(x.shape[d] == 0 for d in dims):  # log(0): -inf
+        return _keep(full(tuple(n for i, n in enumerate(x.shape) if i not in dims),
+                          float("-inf"), x.dtype), x, dims, keepdim)
     m = stop_gradient(amax(x, dims, keepdim=True))
     m = where(eq(abs(m), float("inf")), zeros_like(m), m)
     out = add(log(sum(exp(sub(x, m)), dims, keepdim=True)), m)
@@ -733,10 +910,18 @@ def logsumexp(x, dim, keepdim: bool = False):
 
 @method
 def reshape(x: Tensor, *shape) -> Tensor:
-    shape = list(_shape_arg(shape)) if shape else []
+    """torch.reshape (one dim may be -1); a new tensor even when the shape is x's."""
+    return fresh(x) if (out := _reshape(x, _shape_arg(shape) if shape else ())) is x else out
+
+
+def _reshape(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """reshape for the ops here: `x` itself when the shape is x's."""
+    shape = list(shape)
     n = x.numel()
     if shape.count(-1) > 1:
         raise ShapeError(with_location(f"reshape: only one dim may be -1, got {shape}"))
+    if builtins.any(s < -1 for s in shape):
+        raise ShapeError(with_location(f"reshape: invalid size {builtins.min(shape)} in {shape}"))
     if -1 in shape:
         known = int(np.prod([s for s in shape if s != -1]))
         if known == 0 or n % known:
@@ -756,38 +941,50 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 @method
 def permute(x: Tensor, *dims) -> Tensor:
+    """torch.permute (a new tensor even for the identity permutation)."""
     dims = _shape_arg(dims)
     if len(dims) != x.ndim:
         raise ShapeError(with_location(
-            f"permute: {len(dims)} dims given for a tensor of rank {x.ndim}"))
-    perm = tuple(d % builtins.max(x.ndim, 1) for d in dims)
+            f"permute: {len(dims)} dims given for a tensor of rank {x.ndim} "
+            f"(shape {list(x.shape)})"))
+    perm = tuple(_dim(x, d, "permute") for d in dims) if x.ndim else ()
     if sorted(perm) != list(range(x.ndim)):
-        raise ShapeError(with_location(f"permute: {list(dims)} is not a permutation"))
+        raise ShapeError(with_location(f"permute: {list(dims)} is not a permutation (a dim "
+                                        "repeats)"))
     if perm == tuple(range(x.ndim)):
-        return x
+        return fresh(x)
     return emit(hl.TransposeOp, x, perm=perm)
 
 
 @method
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
-    (d0,), (d1,) = _dims(x, dim0, "transpose"), _dims(x, dim1, "transpose")
+    d0, d1 = _dim(x, dim0, "transpose"), _dim(x, dim1, "transpose")
     perm = list(range(x.ndim))
-    perm[d0], perm[d1] = perm[d1], perm[d0]
+    if x.ndim:
+        perm[d0], perm[d1] = perm[d1], perm[d0]
     return permute(x, *perm)
 
 
 @method
 def t(x: Tensor) -> Tensor:
-    return x if x.ndim < 2 else transpose(x, 0, 1)
+    """The transpose of a matrix; 0-d and 1-D tensors come back as new tensors."""
+    if x.ndim > 2:
+        raise ShapeError(with_location(
+            f"t: expects a tensor of at most 2 dims, got shape {list(x.shape)} (use "
+            "transpose or mT)"))
+    return fresh(x) if x.ndim < 2 else transpose(x, 0, 1)
 
 
 @method
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
+        raise ArgumentError(with_location(f"unsqueeze: dim must be an int, got {dim!r:.40}"))
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise DimError(with_location(
-            f"unsqueeze: dim {dim} is out of range for a tensor of rank {x.ndim}"))
+            f"unsqueeze: dim {dim} is out of range for a tensor of rank {x.ndim} (expected "
+            f"a dim in [{-x.ndim - 1}, {x.ndim}])"))
     dim = dim % (x.ndim + 1)
-    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+    return _reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 @method
@@ -798,40 +995,43 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 @method
 def expand(x: Tensor, *sizes) -> Tensor:
-    sizes = _shape_arg(sizes)
-    offset = len(sizes) - x.ndim
-    shape = tuple(x.shape[i - offset] if s == -1 and i >= offset else s
-                  for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)
+    return broadcast_to(x, _shape_arg(sizes))
 
 
 @method
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """torch.flatten: as torch, `x` itself when no dims are merged (a 1-D tensor)."""
     if x.ndim == 0:
-        return reshape(x, (1,))
-    (s,), (e,) = _dims(x, start_dim, "flatten"), _dims(x, end_dim, "flatten")
-    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+        return _reshape(x, (1,))
+    s, e = _dim(x, start_dim, "flatten"), _dim(x, end_dim, "flatten")
+    if s > e:
+        raise ShapeError(with_location(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape "
+            f"{list(x.shape)})"))
+    if s == e:
+        return x
+    return _reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
 # ---------------------------------------------------------------- creation
 
 
 def zeros(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _concrete_full(shape, 0, dtype, requires_grad)
+    return _concrete_full(shape, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _concrete_full(shape, 1, dtype, requires_grad)
+    return _concrete_full(shape, 1, dtype, requires_grad, "ones")
 
 
 def empty(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _concrete_full(shape, 0, dtype, requires_grad)
+    return _concrete_full(shape, 0, dtype, requires_grad, "empty")
 
 
-def _concrete_full(shape, value, dtype, requires_grad) -> Tensor:
+def _concrete_full(shape, value, dtype, requires_grad, op: str) -> Tensor:
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
-    return Tensor(np.full(_shape_arg(shape), value, dtype=dt.np_dtype),
-                  requires_grad=requires_grad)
+    return Tensor._wrap(np.full(_new_shape(shape, op), value, dtype=dt.np_dtype),
+                        requires_grad=requires_grad)
 
 
 def zeros_like(x: Tensor, dtype: Any = None) -> Tensor:
@@ -846,29 +1046,89 @@ def full_like(x: Tensor, value: Scalar, dtype: Any = None) -> Tensor:
     return full(x.shape, value, dtype=dtype or x.dtype)
 
 
-def arange(start, end=None, step=1, dtype: Any = None) -> Tensor:
+def _number(v: Any, op: str, name: str) -> Scalar:
+    v = v.item() if isinstance(v, Tensor) else v
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        raise ArgumentError(with_location(f"{op}: {name} must be a number, got {v!r:.40}"))
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _accumulator(dt: dtypes.DType) -> dtypes.DType:
+    """The type torch's CPU range kernels compute in (`at::acc_type`)."""
+    if dt.category < 2:
+        return dtypes.int64
+    return dtypes.float32 if dt.bits == 16 else dtypes.float64
+
+
+def arange(start, end=None, step=1, *, dtype: Any = None) -> Tensor:
+    """torch.arange, with its rules: the length is ceil((end - start) / step), the values
+    start + i * step computed in the accumulator type (int64 for integer dtypes, with a
+    float start/step truncated first; double for float32/64) and then converted."""
     if end is None:
         start, end = 0, start
-    n = builtins.max(int(np.ceil((end - start) / step)), 0)
+    start, end, step = (_number(v, "arange", n) for v, n in
+                        ((start, "start"), (end, "end"), (step, "step")))
     is_float = builtins.any(isinstance(v, float) for v in (start, end, step))
     dt = dtypes.as_dtype(dtype) if dtype is not None else (
         dtypes.default_float() if is_float else dtypes.int64)
-    idx = emit(hl.IotaOp, result_type=tensor_type(dt.ir_type, (n,)), dim=0)
-    if step != 1:
-        idx = mul(idx, step)
-    if start != 0:
-        idx = add(idx, start)
-    return idx.to(dt) if idx.dtype != dt else idx
+    if step == 0:
+        raise ArgumentError(with_location(f"arange: step must be nonzero (got step={step})"))
+    if not (np.isfinite(start) and np.isfinite(end)):
+        raise ArgumentError(with_location(f"arange: unsupported range {start} -> {end}"))
+    if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
+        raise ArgumentError(with_location(
+            f"arange: the range {start} -> {end} goes against the sign of step {step}"))
+    acc = _accumulator(dt)
+    convert = int if acc.category == 1 else float
+    xstart, xend, xstep = (convert(v) for v in (start, end, step))
+    if dt == dtypes.int64:
+        if xstep == 0:  # a float step that truncates to 0
+            raise ArgumentError(with_location(
+                f"arange: step must be nonzero (step={step} is 0 as an int64)"))
+        sign = 1 if xstep > 0 else -1
+        n = (xend - xstart + xstep - sign) // xstep  # operands of one sign: C's division
+    else:
+        n = int(np.ceil((float(end) - float(start)) / float(step)))
+    values = emit(hl.IotaOp, result_type=tensor_type(acc.ir_type, (n,)), dim=0)
+    if xstep != 1:
+        values = mul(values, full((), xstep, acc))
+    if xstart != 0:
+        values = add(values, full((), xstart, acc))
+    return to_dtype(values, dt)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    idx = arange(steps, dtype=dtype or dtypes.default_float())
-    step = (end - start) / builtins.max(steps - 1, 1)
-    return add(mul(idx, step), start)
+def linspace(start, end, steps: int, *, dtype: Any = None) -> Tensor:
+    """torch.linspace, computed as torch's CPU kernel: start + i * step for the first
+    half, end - (steps - 1 - i) * step for the second; for integer dtypes in double
+    (start and end truncated first) and truncated toward zero, so that
+    linspace(5, 10, 3, dtype=int32) is [5, 7, 10]."""
+    start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
+    steps = int(_number(steps, "linspace", "steps"))
+    if steps < 0:
+        raise ArgumentError(with_location(f"linspace: steps must be >= 0, got {steps}"))
+    dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
+    if steps <= 1:
+        return full((steps,), start, dtype=dt)
+    if dt.category < 2:  # torch converts the ends to the integer type, steps in double
+        work = dtypes.float64
+        lo, hi = (float(dtypes.wrap_int(int(v), dt)) for v in (start, end))
+        step = (hi - lo) / (steps - 1)
+    else:
+        work = dt if dt.bits > 16 else dtypes.float32
+        t = work.np_dtype.type
+        lo, hi = t(start), t(end)
+        step = (hi - lo) / t(steps - 1)
+    idx = emit(hl.IotaOp, result_type=tensor_type(work.ir_type, (steps,)), dim=0)
+    first = add(mul(idx, full((), step, work)), full((), lo, work))
+    second = sub(full((), hi, work), mul(sub(float(steps - 1), idx), full((), step, work)))
+    return to_dtype(where(lt(idx, float(steps // 2)), first, second), dt)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype: Any = None) -> Tensor:
     m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise ShapeError(with_location(f"eye: {name} must be >= 0, got {v}"))
     rows = emit(hl.IotaOp, result_type=tensor_type(dtypes.int64.ir_type, (n, m)), dim=0)
     cols = emit(hl.IotaOp, result_type=tensor_type(dtypes.int64.ir_type, (n, m)), dim=1)
     return eq(rows, cols).to(dtype or dtypes.default_float())

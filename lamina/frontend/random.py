@@ -24,7 +24,7 @@ from lamina.frontend import graph as graphs
 from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
-_STATE = Tensor(np.array(0x5EED, dtype=np.int64))
+_STATE = Tensor._wrap(np.array(0x5EED, dtype=np.int64))
 
 
 def _tracing_jit() -> bool:
@@ -42,7 +42,7 @@ def manual_seed(seed: int) -> None:
 
 def get_rng_state() -> Tensor:
     """A copy of the generator state (a 0-d int64 tensor)."""
-    return Tensor(np.array(_STATE.numpy()))
+    return Tensor._wrap(np.array(_STATE.numpy()))
 
 
 def set_rng_state(state: Any) -> None:
@@ -58,7 +58,7 @@ def _next_seed() -> Tensor:
         return seed_value
     value = int(_STATE.numpy())
     _STATE._set_array(np.array(value + 1, np.int64))
-    return Tensor(np.array(value, np.int64))
+    return Tensor._wrap(np.array(value, np.int64))
 
 
 def _sample(shape: tuple[int, ...], dist: str, dtype: Any) -> Tensor:
@@ -75,20 +75,20 @@ def _float_dtype(dtype: Any, op: str) -> dtypes.DType:
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     if requires_grad and not graphs.tracing():
-        return Tensor(t.numpy(), requires_grad=True)
+        return Tensor._wrap(t.numpy(), requires_grad=True)
     return t
 
 
 def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt = _float_dtype(dtype, "rand")
-    return _finish(_sample(ops._shape_arg(shape), "uniform", dt), requires_grad)
+    return _finish(_sample(ops._new_shape(shape, "rand"), "uniform", dt), requires_grad)
 
 
 def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt = _float_dtype(dtype, "randn")
-    return _finish(_sample(ops._shape_arg(shape), "normal", dt), requires_grad)
+    return _finish(_sample(ops._new_shape(shape, "randn"), "normal", dt), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None
@@ -100,7 +100,7 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: 
         raise ArgumentError(with_location(f"randint: need low < high, got [{low}, {high})"))
     if high - low > 2**32:
         raise ArgumentError(with_location(f"randint: range [{low}, {high}) exceeds 2**32"))
-    bits = _sample(ops._shape_arg(size), "bits", dtypes.int64)
+    bits = _sample(ops._new_shape(size, "randint"), "bits", dtypes.int64)
     out = ops.add(ops.remainder(bits, high - low), low)
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
     return out if dt == dtypes.int64 else out.to(dt)

@@ -16,6 +16,7 @@ computes numbers directly.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,9 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from lamina import dtypes
-from lamina.errors import TraceError, with_location
+from lamina.errors import ArgumentError, DTypeError, ShapeError, TraceError, with_location
 from lamina.frontend import graph as graphs
+from lamina.frontend import guards
 
 __all__ = ["Concrete", "Lazy", "State", "Tensor", "Traced"]
 
@@ -63,6 +65,7 @@ class Traced:
 
 
 State = Concrete | Lazy | Traced
+_ACCUMULATING = threading.Lock()  # see Tensor._accumulate_grad
 
 
 class Tensor:
@@ -74,12 +77,47 @@ class Tensor:
 
     __array_priority__ = 1000  # numpy defers `ndarray + Tensor` to Tensor.__radd__
 
-    def __init__(self, data: Any = None, dtype: Any = None, requires_grad: bool = False):
+    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False):
+        """torch.Tensor's legacy constructor: `Tensor(data)` holds data (a sequence or an
+        array) converted to the default float dtype (an ndarray already of that dtype is
+        shared, not copied), `Tensor(*sizes)` a zero-filled tensor of that shape,
+        `Tensor(tensor)` that tensor's data and dtype. `lm.tensor(data)` infers the dtype
+        from the data instead. `dtype=` is a lamina extension (torch.Tensor has none)."""
+        if not args:
+            data: Any = np.zeros((0,), dtypes.default_float().np_dtype)
+        elif all(isinstance(a, int | np.integer) and not isinstance(a, bool | np.bool_)
+                 for a in args):
+            data = np.zeros(tuple(int(a) for a in args), dtypes.default_float().np_dtype)
+        elif len(args) > 1:
+            raise TypeError(f"Tensor(): expected data or sizes (ints), got {len(args)} "
+                            "arguments that are not all ints")
+        else:
+            data = args[0]
+            if np.ndim(data) == 0 and not isinstance(data, np.ndarray | Tensor):
+                raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        if isinstance(data, Tensor):
+            dtype = dtype if dtype is not None else data.dtype
+        self._init_value(data, dtype if dtype is not None else dtypes.default_float(),
+                         requires_grad)
+
+    @classmethod
+    def _wrap(cls, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """A concrete tensor of `data` in the dtype the data has (lamina's own
+        constructor; Python floats become float32, as in torch): `lm.tensor`, program
+        results, optimizer state. An ndarray of a lamina dtype is held, not copied."""
+        t = cls.__new__(cls)
+        t._init_value(data, dtype, requires_grad)
+        return t
+
+    def _init_value(self, data: Any, dtype: Any, requires_grad: bool) -> None:
+        """Set up a concrete leaf holding `data` (in `dtype`, else the data's own)."""
         if isinstance(data, Tensor):
             data = data.numpy()
         array = np.asarray(data)
         if dtype is not None:
-            array = array.astype(dtypes.as_dtype(dtype).np_dtype)
+            np_dtype = dtypes.as_dtype(dtype).np_dtype
+            if array.dtype != np_dtype:
+                array = array.astype(np_dtype)
         elif array.dtype == np.float64 and not isinstance(data, np.ndarray):
             array = array.astype(np.float32)  # Python floats default to float32, as torch
         elif array.dtype.kind in "US" or array.dtype == object:
@@ -94,7 +132,8 @@ class Tensor:
         self._grad: Tensor | None = None
         self._is_leaf = True
         if requires_grad and not self._dtype.is_floating_point:
-            raise TypeError("only floating-point tensors can require gradients")
+            raise DTypeError(with_location(
+                f"only floating-point tensors can require gradients, not {self._dtype.name}"))
 
     @classmethod
     def _from_value(cls, value: SSAValue, graph: graphs.Graph, needs_grad: bool) -> Tensor:
@@ -107,9 +146,9 @@ class Tensor:
         t._requires_grad = False
         t._needs_grad = needs_grad
         t._grad = None
-        t._is_leaf = False
+        t._is_leaf = not needs_grad  # as torch: a result no gradient flows through is a leaf
         if graph.kind == "eager":
-            graphs._LIVE_EAGER[id(t)] = t
+            graph.track(t)
         return t
 
     # ------------------------------------------------------------ metadata
@@ -137,7 +176,7 @@ class Tensor:
 
     def __len__(self) -> int:
         if not self._shape:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentError(with_location("len() of a 0-d tensor"))
         return self._shape[0]
 
     @property
@@ -159,8 +198,17 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        guards.changed()  # a trace that read this tensor checks it again
+        if flag and not self._dtype.is_floating_point:
+            raise DTypeError(with_location(
+                f"only floating-point tensors can require gradients, not {self._dtype.name}"))
         self._requires_grad = bool(flag)
         self._needs_grad = self._needs_grad or bool(flag)
+        state = self._state
+        if flag and self._is_leaf and isinstance(state, Traced):
+            # a leaf made inside a trace (`lm.randn(3).requires_grad_()`): backward()
+            # there fills its .grad
+            state.graph.leaf_owners[state.value] = self
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = flag
@@ -200,6 +248,11 @@ class Tensor:
             from lamina.frontend import lazy
 
             lazy.realize(self)
+            state = self._state
+            if isinstance(state, Lazy) and graph.kind == "eager":
+                # realized, but gradients flow through it: an older eager graph (a segment
+                # of the tape, or another thread's) stays linked for backward()
+                return graph.capture_link(self, state.graph, state.value)
         if graph.kind == "eager":
             return graph.capture_array(self)
         return graph.capture(self)
@@ -235,7 +288,8 @@ class Tensor:
         """Hold `array` from now on, as a concrete tensor (a jitted call's write-back,
         load_state_dict, an initializer, the RNG state); `dtype` converts in place."""
         assert tuple(array.shape) == self._shape, (array.shape, self._shape)
-        if dtype is not None:
+        if dtype is not None and dtype is not self._dtype:
+            guards.changed()  # a trace that read this tensor checks it again
             self._dtype = dtype
         self._state = Concrete(array)
 
@@ -265,14 +319,25 @@ class Tensor:
         value = new._ssa(graph)
         if graph.kind == "eager":
             # lazy until realized (an optimizer realizes its step at once)
+            self._took_gradient_history(new)
             self._state = Lazy(value, graph)
-            graphs._LIVE_EAGER[id(self)] = self  # the eager graph now holds its value
+            graph.track(self)  # the eager graph now holds its value
             return self
         before = self._state_outside_trace()
         if before is not None:
             graph.mutated[id(self)] = self
+        else:  # a tensor of the trace (one from outside gets its flags back afterwards)
+            self._took_gradient_history(new)
         self._state = Traced(value, graph, before)
         return self
+
+    def _took_gradient_history(self, new: Tensor) -> None:
+        """An in-place update wrote a value gradients flow through (`y[i] = v`, v
+        requiring grad): as in torch, the tensor is now a result of that op."""
+        if new._needs_grad and not self._needs_grad:
+            guards.changed()  # it requires grad now
+            self._needs_grad = True
+            self._is_leaf = False
 
     def _state_outside_trace(self) -> Concrete | Lazy | None:
         """The state to return to when a trace updating this tensor ends (None for a
@@ -299,8 +364,9 @@ class Tensor:
 
     def item(self) -> bool | int | float:
         data = self._concrete()
-        if data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self._shape}")
+        if data.size != 1:  # torch: RuntimeError (ValueError through float())
+            raise ShapeError(with_location(
+                f"item() needs a tensor with one element, got shape {list(self._shape)}"))
         return data.reshape(()).item()
 
     def tolist(self) -> Any:
@@ -368,7 +434,12 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        return self.detach()
+        """The same value without gradient history, as torch's `.data`: in-place ops on
+        it update this tensor (`p.data.add_(-lr * p.grad)` trains `p`), and it reads
+        this tensor's current value, but no gradient flows through it."""
+        view = _DataView.__new__(_DataView)
+        view._init_view(self)
+        return view
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -396,9 +467,11 @@ class Tensor:
         self._grad = value
 
     def _accumulate_grad(self, array: np.ndarray) -> None:
-        """Add a computed gradient to `.grad` (eager `backward()`)."""
-        self._grad = Tensor(array) if self._grad is None \
-            else Tensor(np.asarray(self._grad) + array)
+        """Add a computed gradient to `.grad` (eager `backward()`; two threads may
+        backpropagate into one leaf at once)."""
+        with _ACCUMULATING:
+            self._grad = Tensor._wrap(array) if self._grad is None \
+                else Tensor._wrap(np.asarray(self._grad) + array)
 
     def _mark_differentiable(self) -> Tensor:
         """Gradients flow through this value from now on (a primal `lm.grad` differentiates)."""
@@ -412,6 +485,58 @@ class Tensor:
 
     def retain_grad(self) -> None:  # gradients of non-leaves are not kept; accepted for porting
         return None
+
+
+class _DataView(Tensor):
+    """`t.data`: holds no value of its own. Its state, dtype and shape are `t`'s (read
+    and written through), so in-place updates of the view are updates of `t`; its
+    autograd flags are its own (a leaf that requires no grad), and its value enters a
+    graph through a stop_gradient when gradients flow through `t`."""
+
+    def _init_view(self, base: Tensor) -> None:
+        self._base = base
+        self._requires_grad = False
+        self._needs_grad = False
+        self._grad = None
+        self._is_leaf = True
+
+    @property
+    def _state(self) -> State:  # type: ignore[override]
+        return self._base._state
+
+    @_state.setter
+    def _state(self, state: State) -> None:
+        self._base._state = state
+
+    @property
+    def _dtype(self) -> dtypes.DType:  # type: ignore[override]
+        return self._base._dtype
+
+    @_dtype.setter
+    def _dtype(self, dtype: dtypes.DType) -> None:
+        self._base._dtype = dtype
+
+    @property
+    def _shape(self) -> tuple[int, ...]:  # type: ignore[override]
+        return self._base._shape
+
+    def _ssa(self, graph: graphs.Graph) -> SSAValue:
+        value = self._base._ssa(graph)
+        if not self._base._needs_grad:
+            return value
+        from lamina.dialects import hl
+
+        return graph.append(hl.StopGradientOp.build(value)).results[0]
+
+    def _assign(self, new: Tensor) -> Tensor:
+        self._base._assign(new)
+        return self
+
+    def _set_realized(self, array: np.ndarray) -> None:
+        self._base._set_realized(array)
+
+    def _concrete(self) -> np.ndarray:
+        return self._base._concrete()
 
 
 def _install_methods() -> None:

@@ -14,7 +14,9 @@ inputs after the explicit ones (`captured`). Tensors from outside that it update
 in place, and `.grad` fields it sets, become extra outputs (`data_writebacks`,
 `grad_writebacks`); the trace leaves those tensors as they were, and `finish`
 writes the program's values into them. `guards` say when the trace stops being
-valid (a captured tensor's shape, whether its `.grad` was None).
+valid (`lamina.frontend.guards`): the Python state it was built from (a module's
+`training` flag, a float in a closure, which tensor a global or a module attribute
+holds) and the captured tensors' dtypes and `.grad` None-ness.
 
 `lm.jit` compiles and caches traces; `lamina.onnx.export` converts one to ONNX;
 tests lower `trace(...).module` through chosen passes.
@@ -23,6 +25,7 @@ tests lower `trace(...).module` through chosen passes.
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,9 @@ from lamina import dtypes, knobs
 from lamina.errors import ArgumentError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import pytree
+from lamina.frontend.guards import GuardSet
+from lamina.frontend.guards import add_captured as add_captured_guard
+from lamina.frontend.guards import collect as collect_guards
 from lamina.frontend.tensor import Tensor
 
 __all__ = ["DONATE", "Trace", "trace"]
@@ -53,7 +59,7 @@ class Trace:
     outputs: list[tuple[str, Any]]  # per result leaf: ("out", program output) | ("static", value)
     data_writebacks: list[tuple[Tensor, int]]  # (tensor updated in place, program output)
     grad_writebacks: list[tuple[Tensor, int | None]]  # (tensor, output of its .grad; None: None)
-    guards: list[tuple[Tensor, tuple, bool | None]]  # (captured, its shape, .grad was None?)
+    guards: GuardSet  # what the trace read that a call must find unchanged
 
     @property
     def func(self) -> func.FuncOp:
@@ -66,9 +72,12 @@ class Trace:
         return self.func.sym_name.data
 
     def guards_hold(self) -> bool:
-        """Whether the captured tensors still look as they did when traced."""
-        return all(t.shape == shape and (grad_none is None or (t.grad is None) == grad_none)
-                   for t, shape, grad_none in self.guards)
+        """Whether what the trace read (Python state, captured tensors) is unchanged."""
+        return self.guards.holds()
+
+    def guard_failure(self) -> str | None:
+        """Why the trace is no longer valid (the first guard that fails), or None."""
+        return self.guards.failure()
 
     def input_arrays(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         """The program's inputs for a call: the array leaves of the arguments, then the
@@ -89,8 +98,8 @@ class Trace:
         for tensor, j in self.data_writebacks:
             tensor._set_array(outputs[j])
         for tensor, j in self.grad_writebacks:
-            tensor._reset_grad(None if j is None else Tensor(outputs[j]))
-        results = [Tensor(outputs[v]) if kind == "out" else v for kind, v in self.outputs]
+            tensor._reset_grad(None if j is None else Tensor._wrap(outputs[j]))
+        results = [Tensor._wrap(outputs[v]) if kind == "out" else v for kind, v in self.outputs]
         return pytree.unflatten(self.out_def, results)
 
 
@@ -100,10 +109,22 @@ def trace(fn: Callable, /, *args: Any, **kwargs: Any) -> Trace:
     return trace_flat(fn, args, kwargs, leaves, treedef)
 
 
+# One trace at a time, across threads: while a function is traced, the tensors it
+# updates in place hold traced values (and their `.grad`s the traced ones) until the
+# trace ends; a second trace reading them would capture those instead of their data.
+_TRACING = threading.RLock()
+
+
 def trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
                treedef: pytree.TreeDef) -> Trace:
     """`trace` given the arguments already flattened (`lm.jit` has them)."""
     check_arguments(fn, args, kwargs)
+    with _TRACING:
+        return _trace_flat(fn, args, kwargs, leaves, treedef)
+
+
+def _trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
+                treedef: pytree.TreeDef) -> Trace:
     graph = graphs.Graph("jit")
     names = _arg_names(fn, len(args)) if len(leaves) == len(args) else {}
     with graphs.push(graph):
@@ -124,6 +145,7 @@ def trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
         tensor._end_trace()
     for tensor, original in graph.grad_original.values():
         tensor._reset_grad(original)
+    guards = collect_guards(fn)  # the Python state as the traced function left it
     name = str(getattr(fn, "__name__", ""))
     module = graph.to_module(values, name=name if name.isidentifier() else "main")
     if donate and knobs.donate():
@@ -132,8 +154,9 @@ def trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
     captured = graph.captured[len(inputs):]
     # `.grad`'s None-ness is guarded only where the program read it before setting it
     # (a step that starts with zero_grad() does not depend on it)
-    guards = [(t, t.shape, (t.grad is None) if id(t) in graph.grad_read else None)
-              for t in captured if isinstance(t, Tensor)]
+    for t in reversed(captured):
+        if isinstance(t, Tensor):
+            add_captured_guard(guards, t, (t.grad is None) if id(t) in graph.grad_read else None)
     return Trace(module=module, inputs=inputs, captured=captured, out_def=out_def,
                  outputs=outputs, data_writebacks=data_writebacks,
                  grad_writebacks=grad_writebacks, guards=guards)

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import indexing, random
 from lamina.frontend import ops as O
-from lamina.frontend.indexing import one_hot  # noqa: F401  (re-exported)
+from lamina.frontend.indexing import one_hot, pad  # noqa: F401  (re-exported)
 from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
 from lamina.frontend.tensor import Tensor
 
@@ -29,7 +29,7 @@ __all__ = [
     "softmax", "tanh",
 ]
 
-__all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot"]  # re-exported from their owners
+__all__ += ["avg_pool2d", "conv2d", "max_pool2d", "one_hot", "pad"]  # re-exported from their owners
 
 
 def __dir__() -> list[str]:
@@ -80,30 +80,55 @@ def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
     return dim
 
 
-def _shifted(input: Tensor, dim: int, dtype: Any) -> Tensor:
+def _shifted(input: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
+    elif not input.dtype.is_floating_point:  # torch: "... not implemented for 'Long'"
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"{op}: needs a floating-point tensor, got {input.dtype.name} (pass dtype=)"))
+    if input.ndim and input.shape[dim] == 0:  # nothing to normalize (and no max to shift by)
+        return input
     return input - O.stop_gradient(O.amax(input, dim, keepdim=True))
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     dim = _softmax_dim(input, dim, "softmax")
-    z = O.exp(_shifted(input, dim, dtype))
+    z = O.exp(_shifted(_t(input), dim, dtype, "softmax"))
     return z / z.sum(dim, keepdim=True)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     dim = _softmax_dim(input, dim, "log_softmax")
-    z = _shifted(input, dim, dtype)
+    z = _shifted(_t(input), dim, dtype, "log_softmax")
     return z - O.log(O.exp(z).sum(dim, keepdim=True))
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    if p == 2.0:
-        norm = O.sqrt((input * input).sum(dim, keepdim=True))
-    else:
-        norm = O.pow(O.pow(O.abs(input), p).sum(dim, keepdim=True), 1.0 / p)
-    return input / O.clamp(norm, min=eps)
+    """input / max(||input||_p along dim, eps), for any p torch takes (0, inf, -inf,
+    fractional); the gradient of a zero vector is finite, as torch's."""
+    input = _t(input)
+    return input / O.clamp(_vector_norm(input, float(p), dim), min=eps)
+
+
+def _vector_norm(x: Tensor, p: float, dim: int) -> Tensor:
+    """torch.linalg.vector_norm(x, p, dim, keepdim=True)."""
+    if p == 0:  # the count of nonzeros: no gradient, as in torch
+        return O.ne(x, 0).to(x.dtype).sum(dim, keepdim=True)
+    if math.isinf(p):
+        return (O.amax if p > 0 else O.amin)(O.abs(x), dim, keepdim=True)
+    if p == 1:
+        return O.abs(x).sum(dim, keepdim=True)
+    if p == 2:
+        total = (x * x).sum(dim, keepdim=True)
+    else:  # |x|^p has an infinite slope at 0 for p < 1: there its gradient is 0 (torch)
+        nonzero, a = O.ne(x, 0), O.abs(x)
+        total = O.where(nonzero, O.pow(O.where(nonzero, a, 1.0), p),
+                        O.stop_gradient(O.pow(a, p))).sum(dim, keepdim=True)
+    # the root of 0 has an infinite slope: take it of 1 there, so that the gradient of a
+    # zero vector is 0 (as torch's norm backward masks it) instead of 0 * inf = NaN
+    zero = O.eq(total, 0)
+    root = O.sqrt if p == 2 else (lambda v: O.pow(v, 1.0 / p))
+    return O.where(zero, 0.0, root(O.where(zero, 1.0, total)))
 
 
 # ---------------------------------------------------------------- layers

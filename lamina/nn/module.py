@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lamina import dtypes
 from lamina.errors import ArgumentError, ShapeError, with_location
+from lamina.frontend import guards
 from lamina.frontend.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict` returns, as torch's `_IncompatibleKeys`."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Parameter(Tensor):
@@ -29,7 +37,7 @@ class Parameter(Tensor):
             data = np.zeros((0,), np.float32)
         if isinstance(data, Tensor):
             data = np.array(data.numpy(), copy=True)
-        super().__init__(data, requires_grad=requires_grad)
+        self._init_value(data, None, requires_grad)  # keeps the data's dtype, as torch
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -63,6 +71,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() before assigning to a Module")
+        guards.changed()  # a jitted function that read this module is checked again
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):
@@ -84,6 +93,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
+        guards.changed()
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
@@ -107,9 +117,10 @@ class Module:
         if tensor is None:
             object.__setattr__(self, name, None)
         else:
-            setattr(self, name, tensor if isinstance(tensor, Tensor) else Tensor(tensor))
+            setattr(self, name, tensor if isinstance(tensor, Tensor) else Tensor._wrap(tensor))
 
     def add_module(self, name: str, module: Module | None) -> None:
+        guards.changed()
         self._modules[name] = module
 
     register_module = add_module
@@ -159,25 +170,34 @@ class Module:
 
     # ------------------------------------------------------------ state
 
-    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
-        """Parameters and persistent buffers as numpy arrays (copies), under torch's keys."""
-        out: OrderedDict[str, np.ndarray] = OrderedDict()
-        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
-            dot = f"{mod_prefix}." if mod_prefix else ""
-            for name, p in module._parameters.items():
-                if p is not None:
-                    out[dot + name] = np.array(p.numpy(), copy=True)
-            skip = module.__dict__.get("_non_persistent", ())
-            for name, b in module._buffers.items():
-                if b is not None and name not in skip:
-                    out[dot + name] = np.array(b.numpy(), copy=True)
-        return out
+    def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(key, tensor) for every parameter and persistent buffer, as torch's
+        `state_dict` walks the module tree: every path to a tensor is a key, so a tied
+        weight (`lm_head.weight = wte.weight`) or a module registered twice appears
+        under each of its names."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        skip = self.__dict__.get("_non_persistent", ())
+        for name, b in self._buffers.items():
+            if b is not None and name not in skip:
+                yield prefix + name, b
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_entries(f"{prefix}{name}.")
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True) -> tuple[list[str], list[str]]:
+    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
+        """Parameters and persistent buffers as numpy arrays (copies), under torch's keys
+        (a tied weight under each of its names, as torch)."""
+        return OrderedDict((key, np.array(t.numpy(), copy=True))
+                           for key, t in self._state_entries(prefix))
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (numpy, lm.Tensor, or anything np.asarray takes, such as torch
-        CPU tensors) into the parameters and buffers; returns (missing, unexpected)."""
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        CPU tensors) into the parameters and buffers; returns (missing, unexpected).
+        As torch, every key `state_dict()` lists is expected, so a tied weight is
+        loaded from each of its keys (the last one wins)."""
+        own = dict(self._state_entries())
         given = {k: v for k, v in state_dict.items()}
         missing = [k for k in own if k not in given]
         unexpected = [k for k in given if k not in own]
@@ -189,13 +209,14 @@ class Module:
                 if hasattr(value, "detach") and not isinstance(value, Tensor):
                     value = value.detach().cpu().numpy()  # a torch tensor
                 _set_data(own[key], value, key)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ modes and conversions
 
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             object.__setattr__(m, "training", mode)
+        guards.changed()  # dropout, batch norm: a jitted forward is traced again
         return self
 
     def eval(self) -> Module:
@@ -259,3 +280,22 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _guard_snapshot(module: Module) -> dict[str, Any]:
+    """What a trace may have read from a module tree: every submodule's attributes
+    (`training`, `p`, `eps`, ... by value; others by identity) and which parameter,
+    buffer and submodule each name holds (`m.weight = nn.Parameter(...)` retraces)."""
+    out: dict[str, Any] = {}
+    for path, m in module.named_modules():
+        prefix = f".{path}" if path else ""
+        for name, value in m.__dict__.items():
+            if name not in ("_parameters", "_buffers", "_modules"):
+                out[f"{prefix}.{name}"] = value if guards.is_scalar(value) else guards.Same(value)
+        for table in ("_parameters", "_buffers", "_modules"):
+            for name, value in m.__dict__[table].items():
+                out[f"{prefix}.{name}"] = guards.Same(value)
+    return out
+
+
+guards.register(Module, _guard_snapshot, parts=Module.modules)

@@ -85,7 +85,7 @@ class OnnxFunction:
         self.static_inputs = _static_input_names(self.graph, set(self.input_names))
         # weights="inputs": float initializers are passed to the program on each call (the
         # program stays small); integer ones stay static arrays, as shape arithmetic needs
-        self._weight_tensors = {name: Tensor(a) for name, a in self.initializers.items()
+        self._weight_tensors = {name: Tensor._wrap(a) for name, a in self.initializers.items()
                                 if weights == "inputs" and a.dtype.kind == "f"}
         for node in self.graph.node:  # fail at load time, naming the first unsupported op
             if node.domain not in ("", "ai.onnx") or node.op_type not in CONVERTERS:

@@ -43,6 +43,9 @@ _ONNX_BY_LAMINA = {
     dtypes.int16: TensorProto.INT16,
     dtypes.int8: TensorProto.INT8,
     dtypes.uint8: TensorProto.UINT8,
+    dtypes.uint16: TensorProto.UINT16,
+    dtypes.uint32: TensorProto.UINT32,
+    dtypes.uint64: TensorProto.UINT64,
     dtypes.bool_: TensorProto.BOOL,
 }
 

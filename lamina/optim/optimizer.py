@@ -20,7 +20,8 @@ tensor op under `no_grad`. That one design serves both ways of training:
 
 The learning rate is a tensor too (see `ParamGroup`), so a schedule that
 assigns `group["lr"]` works with a jitted step. The other hyperparameters
-(betas, momentum, ...) are read at trace time and become program constants.
+(betas, momentum, ...) are read at trace time and become program constants: they
+are guarded (`lamina.frontend.guards`), so changing one retraces a jitted step.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 
 from lamina.errors import ArgumentError, with_location
 from lamina.frontend import graph as graphs
+from lamina.frontend import guards
 from lamina.frontend import ops as O
 from lamina.frontend.lazy import realize
 from lamina.frontend.tensor import Tensor
@@ -46,12 +48,14 @@ class ParamGroup(dict):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.lr_tensor = Tensor(np.array(float(self.get("lr", 0.0)), np.float64))
+        self.lr_tensor = Tensor._wrap(np.array(float(self.get("lr", 0.0)), np.float64))
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
         if key == "lr":
             self.lr_tensor._set_array(np.array(float(value), np.float64))
+        else:
+            guards.changed()  # a constant of a jitted step
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         for key, value in dict(*args, **kwargs).items():
@@ -85,6 +89,7 @@ class Optimizer:
                     f"got {type(p).__name__}"))
             self.state[p] = self._init_state(p, group)
         self.param_groups.append(group)
+        guards.changed()
 
     # ------------------------------------------------------------ what each optimizer defines
 
@@ -154,10 +159,29 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def _guard_snapshot(opt: Optimizer) -> dict[str, Any]:
+    """What a jitted step reads from the optimizer's Python state: each group's
+    hyperparameters (its `lr` is an input, not a constant) and parameters."""
+    out: dict[str, Any] = {".param_groups": len(opt.param_groups)}
+    for i, group in enumerate(opt.param_groups):
+        for key, value in group.items():
+            if key == "params":
+                value = tuple(guards.Same(p) for p in value)
+            elif key == "lr":
+                continue
+            elif not guards.is_scalar(value):
+                value = guards.Same(value)
+            out[f".param_groups[{i}][{key!r}]"] = value
+    return out
+
+
+guards.register(Optimizer, _guard_snapshot)
+
+
 def zeros_like(p: Tensor) -> Tensor:
     """A concrete state tensor (a captured input under jit, never a traced constant)."""
-    return Tensor(np.zeros(p.shape, p.dtype.np_dtype))
+    return Tensor._wrap(np.zeros(p.shape, p.dtype.np_dtype))
 
 
 def step_counter() -> Tensor:
-    return Tensor(np.zeros((), np.float32))  # torch keeps `step` as a float32 tensor too
+    return Tensor._wrap(np.zeros((), np.float32))  # torch keeps `step` as a float32 tensor too

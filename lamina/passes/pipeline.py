@@ -9,9 +9,10 @@ program: its input, then the IR after every pass, numbered in pipeline order.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -58,16 +59,27 @@ class Dump:
     _serial = itertools.count()
 
     def __init__(self, root: str, name: str):
-        os.makedirs(root, exist_ok=True)
-        while True:
-            path = os.path.join(root, f"{next(Dump._serial):03d}-{name}")
-            try:
-                os.makedirs(path)
-                break
-            except FileExistsError:  # another process (or an earlier run) took it
-                continue
+        self.root = root
+        with self._faults():
+            os.makedirs(root, exist_ok=True)
+            while True:
+                path = os.path.join(root, f"{next(Dump._serial):03d}-{name}")
+                try:
+                    os.makedirs(path)
+                    break
+                except FileExistsError:  # another process (or an earlier run) took it
+                    continue
         self.path = path
         self.count = 0
+
+    @contextlib.contextmanager
+    def _faults(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as err:
+            raise CompileError(
+                f"LAMINA_DUMP={self.root}: cannot write the IR dump: {err}; point "
+                "LAMINA_DUMP at a writable directory, or unset it") from None
 
     @classmethod
     def for_program(cls, name: str) -> Dump | None:
@@ -77,7 +89,8 @@ class Dump:
     def write(self, label: str, text: str, suffix: str = ".mlir") -> None:
         if not text.endswith("\n"):  # a text file ends with a newline (`print_ir`)
             text += "\n"
-        with open(os.path.join(self.path, f"{self.count:02d}-{label}{suffix}"), "w") as f:
+        with self._faults(), open(os.path.join(self.path, f"{self.count:02d}-{label}{suffix}"),
+                                  "w") as f:
             f.write(text)
         self.count += 1
 

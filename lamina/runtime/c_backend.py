@@ -7,7 +7,8 @@ A run is one foreign call `lamina_main(void **bufs)`: input arrays are made
 contiguous with the program's dtype, outputs are fresh `np.empty` arrays.
 
 OpenMP threads wait passively between kernels unless `OMP_WAIT_POLICY` says
-otherwise (see `lamina.runtime.cache.load`).
+otherwise (see `lamina.runtime.cache.load`). The library stays loaded while the
+program's `Runner` (its entry function) is alive, and is unloaded after.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ class CBackend(backends.Backend):
             dump.write("source", source, ".c")
         lib = cache.load(source)
         blas.bind(lib)  # f32/f64 GEMMs call numpy's OpenBLAS when present
-        entry = getattr(lib, ENTRY)
+        entry = lib[ENTRY]  # by item, not attribute: no cycle keeps an unused library loaded
         entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
         entry.restype = None
         from lamina.passes.donate_buffers import donation_map

@@ -1,195 +1,207 @@
-"""The compiled-artifact cache: C source -> shared library, content-addressed.
+"""The compiled-artifact cache: C source -> shared library, content-addressed, run only
+if lamina compiled it for this key.
 
-An entry is named by the sha256 of (source, compiler version, flags) and is two
-files: `<key>.so` and `<key>.sum` (the sha256 of the .so bytes). A .so whose
-checksum does not match (corrupted, truncated, half-written by a crashed process)
-is rebuilt. Writes go to a private temporary directory and land with
-`os.replace`, so concurrent processes compiling the same program all succeed
-and a reader never sees a partial file; a failed compile leaves nothing in the
-cache. Nothing cached is unpickled or evaluated: a library is loaded only after
-its checksum matched. The directory (`lamina.knobs.cache_dir()`) is created
-user-only (0700).
+An entry is one file, `<key>.so`: the library followed by a stamp line binding its
+bytes to the key (`cache_store`), where the key is the sha256 of (format, source,
+compiler version, flags, resolved target: `toolchain`). A library is loaded only
+after its file (a regular file of this user, opened without following links) was
+read and its stamp matched: a corrupted, truncated, swapped, symlinked or foreign
+file is rebuilt, never run; so is a directory or FIFO squatting on its name, and a
+library whose stamp matches but that the loader rejects. Nothing cached is unpickled
+or evaluated.
+
+A compile runs in a private `.build-<host>-<pid>-*` directory and lands with
+`os.replace`, so concurrent processes compiling the same program all succeed and a
+reader never sees a partial file; a failed compile leaves nothing in the cache (its
+source goes to a fresh 0700 directory under the temp dir, for the bug report).
+
+Loaded libraries are unloaded (`dlclose`) when the last Python object that can call
+into them (a program, its runner, a function pointer, the library object) is gone:
+`_LOADED` only holds them weakly. The libraries they depend on (the OpenMP runtime,
+whose threads outlive any one program) are pinned first, so unloading a program never
+unloads a runtime with live threads.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import hashlib
-import json
 import os
-import shutil
-import subprocess
+import re
 import tempfile
+import threading
+import weakref
 
-from lamina import knobs
 from lamina.errors import CompileError, with_location
+from lamina.runtime import cache_store, toolchain
+from lamina.runtime.cache_store import cache_dir  # noqa: F401  (the one place it is made)
+from lamina.runtime.toolchain import all_flags, compiler_version, platform_flags  # noqa: F401
 
-_LOADED: dict[str, ctypes.CDLL] = {}  # in-memory: key -> loaded library
-
-
-def cache_dir() -> str:
-    """The cache directory, created user-only; compiled code is loaded from it, so a
-    directory that other users could write to is refused."""
-    path = knobs.cache_dir()
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    info = os.stat(path)
-    if info.st_uid == os.getuid() and info.st_mode & 0o077:
-        os.chmod(path, 0o700)
-    elif info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise CompileError(
-            f"refusing to load compiled code from {path}: it belongs to another user or "
-            "others can write to it; point LAMINA_CACHE_DIR at a private directory")
-    return path
-
-
-def _compiler() -> str:
-    cc = knobs.cc()
-    path = shutil.which(cc)
-    if path is None:
-        raise CompileError(with_location(
-            f"c backend: the C compiler {cc!r} was not found: install gcc or clang "
-            "(e.g. `apt install gcc`, `dnf install gcc`, Xcode command line tools) "
-            "or point LAMINA_CC at one; or choose another backend (LAMINA_BACKEND=interp)"))
-    return path
-
-
-@functools.cache
-def compiler_version(path: str) -> str:
-    return _probe(path)["version"]
-
-
-def _probe_compiler(path: str) -> dict:
-    try:
-        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
-    except OSError as err:
-        raise CompileError(f"cannot run the C compiler {path}: {err}") from err
-    return {"version": done.stdout.strip() or done.stderr.strip(),
-            "platform_flags": list(_platform_flags(path)), "answered": done.returncode == 0}
-
-
-@functools.cache
-def _probe(path: str) -> dict:
-    """The compiler's version and platform flags, remembered on disk per compiler binary
-    (its real path, size and mtime): asking the compiler costs two subprocesses, ~10 ms
-    of every new process's warm start otherwise."""
-    try:
-        real = os.path.realpath(path)
-        info = os.stat(real)
-        ident = hashlib.sha256(f"{real}:{info.st_size}:{info.st_mtime_ns}".encode()).hexdigest()
-        memo: str | None = os.path.join(cache_dir(), f"compiler-{ident[:24]}.json")
-    except (OSError, CompileError):
-        memo = None
-    if memo is not None:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            with open(memo) as f:
-                found = json.load(f)
-            if isinstance(found.get("version"), str) and \
-                    isinstance(found.get("platform_flags"), list):
-                return found
-    probed = _probe_compiler(path)
-    if memo is not None and probed.pop("answered", False) and probed["version"]:
-        with contextlib.suppress(OSError):
-            _atomic_write(memo, json.dumps(probed).encode(), os.path.dirname(memo))
-    return probed
-
-
-def platform_flags(cc: str) -> tuple[str, ...]:
-    return tuple(_probe(cc)["platform_flags"])
-
-
-def _platform_flags(cc: str) -> tuple[str, ...]:
-    """Flags this machine adds to every compile: glibc's vector math library where the
-    linker finds it (x86-64 Linux, glibc >= 2.35), see c_prelude.h."""
-    import platform
-
-    libc, version = platform.libc_ver()
-    if platform.machine() != "x86_64" or libc != "glibc":
-        return ()
-    if tuple(int(p) for p in version.split(".")[:2]) < (2, 35):
-        return ()
-    try:
-        found = subprocess.run([cc, "-print-file-name=libmvec.so"], capture_output=True,
-                               text=True, timeout=60).stdout.strip()
-    except OSError:
-        return ()
-    return ("-DLM_LIBMVEC", "-lmvec") if os.path.isabs(found) else ()
-
-
-def all_flags(cc: str) -> list[str]:
-    return knobs.cflags() + list(platform_flags(cc))
+_compiler = toolchain.compiler
+_LOADED: weakref.WeakValueDictionary[str, ctypes.CDLL] = weakref.WeakValueDictionary()
+_LOCK = threading.RLock()
+_KIND = "so"
+_ATTEMPTS = 3  # a compile whose result the loader rejects is retried once, then reported
 
 
 def cache_key(source: str, cc: str, flags: list[str]) -> str:
     h = hashlib.sha256()
-    for part in (source, compiler_version(cc), " ".join(flags)):
+    probe = toolchain.probe(cc)
+    for part in (f"lamina-cache {cache_store.FORMAT}", source, probe.version, " ".join(flags),
+                 probe.target):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
 
 
-def _digest(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return None
+def entry_path(key: str, directory: str | None = None) -> str:
+    return os.path.join(directory or cache_dir(), f"{key}.so")
 
 
-def _valid(so_path: str, sum_path: str) -> bool:
-    try:
-        with open(sum_path) as f:
-            want = f.read().strip()
-    except OSError:
-        return False
-    return len(want) == 64 and _digest(so_path) == want
+class Unusable(Exception):
+    """An entry that must not be loaded: missing, damaged, foreign, or rejected by the
+    dynamic loader (the message says which)."""
 
 
-def _atomic_write(path: str, data: bytes, directory: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def verified_digest(key: str, directory: str) -> tuple[str, os.stat_result]:
+    """The stamp digest of entry `key` after checking the file and its stamp."""
+    found = cache_store.read_private(entry_path(key, directory))
+    if found is None:
+        raise Unusable("missing, or not a regular file of this user")
+    digest = cache_store.open_binary(found[0], _KIND, key)
+    if digest is None:
+        raise Unusable("its stamp does not match its bytes and key")
+    return digest, found[1]
+
+
+def open_library(key: str, directory: str, expect: str | None = None) -> ctypes.CDLL:
+    """The loaded library of entry `key` (from memory, else verified on disk); with
+    `expect`, only if its stamp digest is that one (a warm-start plan names it)."""
+    with _LOCK:
+        lib = _LOADED.get(key)
+        if lib is not None and (expect is None or getattr(lib, "_lamina_digest", None) == expect):
+            return lib
+        path = entry_path(key, directory)
+        digest, info = verified_digest(key, directory)
+        if expect is not None and digest != expect:
+            raise Unusable("it is not the library the plan was made with")
+        try:
+            lib = _dlopen(path)
+        except OSError as err:
+            raise Unusable(f"the dynamic loader rejects it: {err}") from None
+        try:
+            now = os.stat(path)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+            _unload_now(lib)  # replaced between the check and the load: check again
+            raise Unusable("it changed while being loaded")
+        lib._lamina_digest = digest
+        cache_store.touch(path)
+        _LOADED[key] = lib
+    _close_pending()
+    return lib
+
+
+def build(source: str) -> tuple[str, str]:
+    """(key, path of a verified shared library) for this C source, compiling if needed."""
+    cc = _compiler()
+    flags = all_flags(cc)
+    key = cache_key(source, cc, flags)
+    directory = cache_dir()
+    for attempt in range(_ATTEMPTS):
+        try:
+            verified_digest(key, directory)
+            return key, entry_path(key, directory)
+        except Unusable:
+            if attempt + 1 < _ATTEMPTS:
+                _compile(source, cc, flags, key, directory)
+    raise CompileError(f"the compile cache entry {entry_path(key, directory)} keeps "
+                       "changing under lamina; is another program writing to the cache?")
+
+
+def load(source: str) -> ctypes.CDLL:
+    """The shared library of this C source: from memory, from disk, or compiled now."""
+    cc = _compiler()
+    flags = all_flags(cc)
+    key = cache_key(source, cc, flags)
+    lib = _LOADED.get(key)
+    if lib is not None:
+        return lib
+    directory = cache_dir()
+    why = ""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return open_library(key, directory)
+        except Unusable as err:
+            why = str(err)
+        if attempt + 1 < _ATTEMPTS:
+            _compile(source, cc, flags, key, directory)
+    raise CompileError(with_location(
+        f"cannot load the compiled library {entry_path(key, directory)}: {why}"))
+
+
+# ---------------------------------------------------------------- compiling
 
 
 def _compile(source: str, cc: str, flags: list[str], key: str, directory: str) -> None:
-    """Compile into a private temp dir, then move the .so and its checksum in place."""
-    work = tempfile.mkdtemp(dir=directory, prefix=".build-")
+    """Compile into a private build dir, then land the stamped library in place."""
+    with cache_store.faults_as_compile_errors(directory):
+        work = tempfile.mkdtemp(dir=directory, prefix=f".build-{cache_store.owner_tag()}-")
+        try:
+            data = _compile_in(work, source, cc, flags, key)
+            cache_store.clear_blocker(entry_path(key, directory))
+            cache_store.atomic_write(directory, f"{key}.so",
+                                     cache_store.seal_binary(_KIND, key, data))
+        finally:
+            cache_store.discard(work)
+        cache_store.enforce_limit(directory, len(data), keep=key)
+
+
+def _compile_in(work: str, source: str, cc: str, flags: list[str], key: str) -> bytes:
+    name = key[:16]  # same name in every process: the object records it, same bytes
+    libs = [f for f in flags if f.startswith("-l")]  # after the source (--as-needed)
+    options = [f for f in flags if not f.startswith("-l")]
+    units = split_units(source, _compile_jobs())
+    if units is None:
+        _write(os.path.join(work, f"{name}.c"), source)
+        failed = _run_compilers([[cc, *options, f"{name}.c", "-o", f"{name}.so", *libs,
+                                  "-lm"]], work)
+    else:
+        failed = _compile_units(units, cc, options, libs, key, f"{name}.so", work)
+    if failed is not None:
+        kept = _keep_failed_source(source, key)
+        raise CompileError(with_location(
+            f"the C compiler failed ({cc} {' '.join(flags)}):\n{failed.strip()}\n"
+            f"source kept at {kept}"))
+    found = cache_store.read_private(os.path.join(work, f"{name}.so"))
+    if found is None or not found[0]:
+        raise CompileError(with_location(
+            f"the C compiler {cc} reported success but wrote no library "
+            f"({' '.join(flags)}); check LAMINA_CC and LAMINA_CFLAGS"))
+    return found[0]
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
     try:
-        src = os.path.join(work, f"{key[:16]}.c")  # same name in every process: same bytes
-        out = os.path.join(work, f"{key[:16]}.so")
-        with open(src, "w") as f:
-            f.write(source)
-        libs = [f for f in flags if f.startswith("-l")]  # after the source (--as-needed)
-        options = [f for f in flags if not f.startswith("-l")]
-        # relative names: the object records the file name, so every process makes the
-        # same bytes and concurrent writers of one entry agree
-        units = split_units(source, _compile_jobs())
-        if units is None:
-            done = _run_compilers(
-                [[cc, *options, os.path.basename(src), "-o", os.path.basename(out),
-                  *libs, "-lm"]], work)
-        else:
-            done = _compile_units(units, cc, options, libs, key, os.path.basename(out), work)
-        if done is not None:
-            kept = _keep_failed_source(source, key)
-            raise CompileError(with_location(
-                f"the C compiler failed ({cc} {' '.join(flags)}):\n{done.strip()}\n"
-                f"source kept at {kept}"))
-        with open(out, "rb") as f:
-            data = f.read()
-        # the library first, then the checksum that vouches for it
-        os.replace(out, os.path.join(directory, f"{key}.so"))
-        _atomic_write(os.path.join(directory, f"{key}.sum"),
-                      hashlib.sha256(data).hexdigest().encode(), directory)
+        cache_store.write_all(fd, text.encode())
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        os.close(fd)
+
+
+def _keep_failed_source(source: str, key: str) -> str:
+    """Failed sources go to a fresh private directory under the temp dir (never the
+    cache, never a predictable path another user could plant a link on)."""
+    try:
+        folder = tempfile.mkdtemp(prefix="lamina-failed-")  # 0700, unpredictable name
+        path = os.path.join(folder, f"{key[:16]}.c")
+        _write(path, source)
+    except OSError as err:
+        return f"(nowhere: {err})"
+    return path
 
 
 # Below this much kernel code a program is one compiler run: each unit compiles the
@@ -240,8 +252,7 @@ def _compile_units(units: list[str], cc: str, options: list[str], libs: list[str
     commands, objects = [], []
     for i, text in enumerate(units):
         name = f"{key[:16]}-{i}.c"
-        with open(os.path.join(work, name), "w") as f:
-            f.write(text)
+        _write(os.path.join(work, name), text)
         kernel_unit = ["-DLM_KERNEL_UNIT"] if i else []
         objects.append(f"{key[:16]}-{i}.o")
         commands.append([cc, *compile_only, hidden, *kernel_unit, "-c", name, "-o", objects[-1]])
@@ -253,36 +264,13 @@ def _compile_units(units: list[str], cc: str, options: list[str], libs: list[str
 
 def _run_compilers(commands: list[list[str]], cwd: str) -> str | None:
     """Run the commands at once; None when all succeed, else the first one's errors."""
-    running = [subprocess.Popen(c, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for c in commands]
-    failed = None
-    for proc in running:
-        _, err = proc.communicate()
-        if proc.returncode != 0 and failed is None:
-            failed = err or f"exit status {proc.returncode}"
-    return failed
+    for done in toolchain.run(commands, cwd):
+        if done.returncode != 0:
+            return done.stderr or f"exit status {done.returncode}"
+    return None
 
 
-def _keep_failed_source(source: str, key: str) -> str:
-    """Failed sources go to the temp dir (never the cache) for the bug report."""
-    path = os.path.join(tempfile.gettempdir(), f"lamina-failed-{key[:16]}.c")
-    with open(path, "w") as f:
-        f.write(source)
-    return path
-
-
-def build(source: str) -> tuple[str, str]:
-    """(key, path of a valid shared library) for this C source, compiling if needed."""
-    cc = _compiler()
-    flags = all_flags(cc)
-    key = cache_key(source, cc, flags)
-    directory = cache_dir()
-    so_path, sum_path = (os.path.join(directory, f"{key}.{ext}") for ext in ("so", "sum"))
-    if not _valid(so_path, sum_path):
-        _compile(source, cc, flags, key, directory)
-        if not _valid(so_path, sum_path):  # another process replaced it meanwhile: redo
-            _compile(source, cc, flags, key, directory)
-    return key, so_path
+# ---------------------------------------------------------------- loading and unloading
 
 
 @contextlib.contextmanager
@@ -303,17 +291,102 @@ def _passive_openmp():
         del os.environ["OMP_WAIT_POLICY"]
 
 
-def load(source: str) -> ctypes.CDLL:
-    """The shared library of this C source: from memory, from disk, or compiled now."""
-    cc = _compiler()
-    key = cache_key(source, cc, all_flags(cc))
-    if key in _LOADED:
-        return _LOADED[key]
-    key, so_path = build(source)
+class _LinkMap(ctypes.Structure):
+    pass  # glibc's public `struct link_map` (<link.h>): the loaded objects, in load order
+
+
+_LinkMap._fields_ = [("l_addr", ctypes.c_void_p), ("l_name", ctypes.c_char_p),
+                     ("l_ld", ctypes.c_void_p), ("l_next", ctypes.POINTER(_LinkMap)),
+                     ("l_prev", ctypes.POINTER(_LinkMap))]
+_RTLD_DI_LINKMAP = 2
+_PINNED: set[bytes] = set()
+_ENTRY_NAME = re.compile(rb"(^|/)[0-9a-f]{64}\.so$")
+
+
+def _dlinfo():
+    for name in (None, "libdl.so.2"):
+        with contextlib.suppress(OSError, AttributeError):
+            fn = ctypes.CDLL(name).dlinfo
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+            return fn
+    return None
+
+
+_DLINFO = _dlinfo() if hasattr(os, "RTLD_NODELETE") else None
+_CLOSING: list[int] = []  # handles of unreachable libraries, closed at the next safe point
+_WALKING = False  # the link map is being read: no dlclose may free a node now
+
+
+def _dlopen(path: str) -> ctypes.CDLL:
+    global _WALKING
+    with _passive_openmp():
+        lib = ctypes.CDLL(path)
+    _WALKING = True
     try:
-        with _passive_openmp():
-            lib = ctypes.CDLL(so_path)
-    except OSError as err:
-        raise CompileError(f"cannot load the compiled library {so_path}: {err}") from err
-    _LOADED[key] = lib
+        pinned = _pin_dependencies(lib)
+    finally:
+        _WALKING = False
+    if pinned:  # else (no dlinfo: not glibc, or a dependency that cannot be pinned) kept
+        lib._lamina_unload = weakref.finalize(lib, _closing, lib._handle)
+        lib._lamina_unload.atexit = False
     return lib
+
+
+def _pin_dependencies(lib: ctypes.CDLL) -> bool:
+    """Mark every object loaded with (or after) this library as never to be unloaded,
+    except lamina's own programs: their dependencies (libgomp, whose threads keep
+    running) must outlive them. True when done, so the library itself may unload."""
+    if _DLINFO is None:
+        return False
+    node = ctypes.POINTER(_LinkMap)()
+    if _DLINFO(lib._handle, _RTLD_DI_LINKMAP, ctypes.byref(node)) != 0 or not node:
+        return False
+    node = node.contents.l_next
+    while node:
+        name = node.contents.l_name
+        if name and name not in _PINNED and not _ENTRY_NAME.search(name):
+            try:
+                ctypes.CDLL(os.fsdecode(name), mode=os.RTLD_NOLOAD | os.RTLD_NODELETE)
+            except OSError:
+                return False
+            _PINNED.add(name)
+        node = node.contents.l_next
+    return True
+
+
+def _closing(handle: int) -> None:
+    """A library's last Python reference is gone (a weakref finalizer, which may run in
+    any thread, inside any allocation): queue its handle and close what is safe now."""
+    _CLOSING.append(handle)
+    _close_pending()
+
+
+def _close_pending() -> None:
+    import _ctypes
+
+    if _WALKING or not _LOCK.acquire(blocking=False):
+        return  # whoever holds the lock closes them when it is done
+    try:
+        while _CLOSING and not _WALKING:
+            _ctypes.dlclose(_CLOSING.pop())
+    finally:
+        _LOCK.release()
+
+
+def _unload_now(lib: ctypes.CDLL) -> None:
+    unload = getattr(lib, "_lamina_unload", None)
+    if unload is not None:
+        unload()
+
+
+def loaded_count() -> int:
+    """Libraries of lamina programs loaded in this process (for tests and tools)."""
+    gc_collect_and_close()
+    return len(_LOADED)
+
+
+def gc_collect_and_close() -> None:
+    import gc
+
+    gc.collect()
+    _close_pending()

@@ -41,8 +41,33 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
+def _reinterpret_triton_language() -> None:
+    """Triton was imported before TRITON_INTERPRET was set, so its own `@triton.jit`
+    functions (`tl.sum`, `tl.max`, ...) were made for a GPU, and an interpreted kernel
+    calling one fails with "Cannot call @triton.jit'd outside of the scope of a kernel".
+    Wrap each as the interpreter's function, as an import under TRITON_INTERPRET=1
+    would have (one wrapper per function, so that identity checks still hold)."""
+    from triton.runtime.interpreter import InterpretedFunction
+    from triton.runtime.jit import JITFunction
+
+    made: dict[int, InterpretedFunction] = {}
+
+    def rewrap(owner: object) -> None:
+        for name, obj in list(vars(owner).items()):
+            if isinstance(obj, JITFunction):
+                setattr(owner, name, made.setdefault(id(obj), InterpretedFunction(obj.fn)))
+
+    for name, module in list(sys.modules.items()):
+        if module is not None and name.startswith("triton.language"):
+            rewrap(module)
+    rewrap(sys.modules["triton.language"].core.tensor)  # methods: x.sum(), ...
+
+
 if not _has_gpu_device():  # must happen before triton is imported anywhere
+    _triton_imported_first = "triton.language" in sys.modules and not interpreting()
     os.environ["TRITON_INTERPRET"] = "1"
+    if _triton_imported_first:
+        _reinterpret_triton_language()
 
 
 @functools.cache

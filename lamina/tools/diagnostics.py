@@ -17,8 +17,9 @@ from types import FrameType, TracebackType
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation, SSAValue
 from xdsl.parser import Parser
+from xdsl.traits import IsolatedFromAbove
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 from xdsl.utils.lexer import Span
 
@@ -27,19 +28,24 @@ from lamina.errors import LaminaError
 
 class LocatedError(Exception):
     """A diagnostic with its source position: printed as `file:line:col: error: ...`,
-    followed by the source line and a caret when `show_source`."""
+    followed by the source line and a caret when `show_source`. A position outside any
+    parsed text (invalid UTF-8, say) is given as `at=(file, line, col)`."""
 
     def __init__(self, message: str, span: Span | None = None, line_offset: int = 0,
-                 show_source: bool = True):
+                 show_source: bool = True, at: tuple[str, int, int] | None = None):
         super().__init__(message)
         self.message, self.span, self.line_offset = message, span, line_offset
-        self.show_source = show_source
+        self.show_source, self.at = show_source, at
 
     @property
     def line(self) -> int:
+        if self.at is not None:
+            return self.at[1]
         return self.span.get_location().line + self.line_offset if self.span else 0
 
     def __str__(self) -> str:
+        if self.at is not None:
+            return f"{self.at[0]}:{self.at[1]}:{self.at[2]}: error: {self.message}"
         if self.span is None:
             return f"error: {self.message}"
         loc = self.span.get_location()
@@ -78,21 +84,91 @@ class LocatingParser(Parser):
 
     def parse_operation(self) -> Operation:
         span = self._current_token.span
-        op = super().parse_operation()
+        try:
+            op = super().parse_operation()
+        except ParseError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AssertionError, AttributeError,
+                DiagnosticException) as err:  # an op's constructor rejected what was parsed
+            message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise ParseError(span, f"invalid operation: {message or type(err).__name__}") \
+                from None
         self.op_spans[op] = span
         return op
 
 
+def decode_source(text: bytes, name: str) -> str:
+    """The input as text; invalid UTF-8 is a located error (line and column of the first
+    bad byte), not a byte offset."""
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = text[:err.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise LocatedError(f"invalid UTF-8 (byte 0x{text[err.start]:02x}): the input must be "
+                           "UTF-8 text", at=(name, line, col)) from None
+
+
+def check_dominance(module: ModuleOp, spans: dict[Operation, Span],
+                    line_offset: int = 0) -> None:
+    """Every operand is defined before its use: by an earlier op of the same block or of
+    an enclosing one, or as an argument of an enclosing block, never across a region
+    isolated from above. xDSL's verifier does not check it (the parser accepts
+    `%a = hl.add %a, %x`). Linear in the number of ops (times the nesting depth)."""
+    position = {op: i for block in _blocks(module) for i, op in enumerate(block.ops)}
+    for op in module.walk():
+        for operand in op.operands:
+            if not _dominates(operand, op, position):
+                name = f"%{operand.name_hint}" if operand.name_hint else "an operand"
+                raise LocatedError(f"{op.name}: {name} is used before it is defined",
+                                   span_of(op, spans), line_offset)
+
+
+def _blocks(module: ModuleOp) -> Iterator[Block]:
+    yield from module.body.blocks
+    for op in module.walk():
+        for region in op.regions:
+            yield from region.blocks
+
+
+def _dominates(value: SSAValue, user: Operation, position: dict[Operation, int]) -> bool:
+    owner = value.owner
+    home = owner if isinstance(owner, Block) else owner.parent_block()
+    at: Operation | None = user  # climb to the op of `home` that holds the use
+    while at is not None and at.parent_block() is not home:
+        at = at.parent_op()
+        if at is not None and at.has_trait(IsolatedFromAbove):
+            return False  # the use is inside a region that sees nothing from outside
+    if at is None:
+        return False
+    return isinstance(owner, Block) or position[owner] < position[at]
+
+
 def span_of(op: Operation | None, spans: dict[Operation, Span]) -> Span | None:
-    """Where `op` was parsed, or the nearest enclosing op that was (None if detached)."""
+    """Where `op` was parsed, or the nearest enclosing op that was; an op a lowering
+    rebuilt (a function on buffers replacing the parsed one) is found by its symbol."""
+    symbols = None
     while op is not None and op not in spans:
+        symbol = _symbol(op)
+        if symbol is not None:
+            if symbols is None:
+                symbols = {_symbol(o): sp for o, sp in spans.items() if _symbol(o)}
+            if symbol in symbols:
+                return symbols[symbol]
         op = op.parent_op()
     return spans.get(op) if op is not None else None
+
+
+def _symbol(op: Operation) -> str | None:
+    return getattr(op.properties.get("sym_name") or op.attributes.get("sym_name"), "data",
+                   None)
 
 
 def verify_located(module: ModuleOp, spans: dict[Operation, Span], line_offset: int = 0,
                    after_pass: str | None = None) -> None:
     """Verify op by op in textual order; raise LocatedError at the first failure."""
+    check_dominance(module, spans, line_offset)
     for op in module.walk():
         try:
             op.verify(verify_nested_ops=False)
@@ -100,7 +176,24 @@ def verify_located(module: ModuleOp, spans: dict[Operation, Span], line_offset: 
             message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             if after_pass is not None:
                 message = f"after pass '{after_pass}': {op.name}: {message}"
-            raise LocatedError(message, span_of(op, spans), line_offset) from None
+            span = span_of(op, spans) or _span_named_in(op, message, spans)
+            raise LocatedError(message, span, line_offset) from None
+
+
+def _span_named_in(op: Operation, message: str, spans: dict[Operation, Span]) -> Span | None:
+    """For an error of an op that was not parsed itself (the implicit module): the last
+    nested op whose symbol the message names (`Redefinition of symbol "main"` points at
+    the second `@main`), else its first parsed op."""
+    named, first = None, None
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.ops:
+                span = spans.get(child)
+                first = first or span
+                symbol = getattr(child.properties.get("sym_name"), "data", None)
+                if span is not None and symbol is not None and f'"{symbol}"' in message:
+                    named = span
+    return named or first
 
 
 def pass_error(err: Exception, pass_name: str, spans: dict[Operation, Span],
@@ -122,9 +215,17 @@ def pass_error(err: Exception, pass_name: str, spans: dict[Operation, Span],
         for op in _ops_in(frames, names):
             span = span_of(op, spans)
             if span is not None:
-                return LocatedError(message + _naming(op, message), span, line_offset,
+                named = op if op in spans else _enclosing_function(op) or op
+                return LocatedError(message + _naming(named, message), span, line_offset,
                                     show_source=False)
     return LocatedError(message, None, line_offset, show_source=False)
+
+
+def _enclosing_function(op: Operation) -> func.FuncOp | None:
+    """The function an op that was not parsed (a clone, a rebuilt op) sits in."""
+    while op is not None and not isinstance(op, func.FuncOp):
+        op = op.parent_op()
+    return op
 
 
 def _frames(tb: TracebackType | None) -> list[FrameType]:

@@ -38,7 +38,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import PassPipeline
 from xdsl.utils.arg_spec import parse_spec
-from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 from xdsl.utils.lexer import Span
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
@@ -49,6 +49,7 @@ from lamina.tools.diagnostics import (
     EXPECTED,
     LocatedError,
     LocatingParser,
+    decode_source,
     expected_errors,
     pass_error,
     unmet_expectations,
@@ -86,7 +87,8 @@ class LaminaOptMain(xDSLOptMain):
                 self.register_pass(info.name, info.load)
 
     def register_all_targets(self) -> None:
-        super().register_all_targets()
+        # lamina's own only: xDSL's (llvm, riscv, ...) need packages and dialects lamina
+        # IR does not use, and were listed without working
         for name, target in TARGETS.items():
             self.available_targets[name] = _factory(target)
 
@@ -98,7 +100,8 @@ class LaminaOptMain(xDSLOptMain):
             if not _has_code(text):
                 self._spans = {}
                 return ModuleOp([])  # an empty input is an empty module, as in mlir-opt
-            parser = LocatingParser(self.ctx, text, self.get_input_name())
+            source = decode_source(text, self.get_input_name())
+            parser = LocatingParser(self.ctx, source, self.get_input_name())
             module = parser.parse_module(not self.args.no_implicit_module)
             self._spans = parser.op_spans
             return module
@@ -139,6 +142,8 @@ class LaminaOptMain(xDSLOptMain):
             super().setup_pipeline()
         except ValueError as err:  # a bad pass option
             raise LocatedError(str(err).strip().splitlines()[0]) from None
+        except ArgSpecParseError as err:  # a malformed spec (a BaseException in xDSL)
+            raise LocatedError(_spec_error(err, self.args.passes)) from None
         self.timing = Timing() if self.args.time_passes else None
         verify = None if self.args.disable_verify else (
             lambda module, after: verify_located(module, self._spans, self._line_offset,
@@ -238,6 +243,15 @@ class LaminaOptMain(xDSLOptMain):
         return None
 
 
+def _spec_error(err: ArgSpecParseError, spec: str) -> str:
+    """`-p 'canonicalize{'`: say where in the spec, in words."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    column = next((ln.rsplit(":", 1)[-1] for ln in lines if ln.startswith("pass-pipeline:")),
+                  "?")
+    return (f"malformed pass pipeline {spec!r} at column {column}: {lines[-1]} (passes are "
+            "separated by commas, options written as 'name{key=value,...}')")
+
+
 def _factory(target: type[Target]) -> Callable[[], type[Target]]:
     return lambda: target  # xDSL calls a factory without parameters
 
@@ -284,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         LaminaOptMain(args=args).run()
-    except Exception as err:
+    except (Exception, ArgSpecParseError) as err:
         if "--traceback" in args:
             raise
         print(_one_message(err), file=sys.stderr)

@@ -355,6 +355,7 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
 
     @classmethod
     def parse(cls, parser: Parser) -> HlOp:
+        start = parser.pos
         unresolved = (
             parser.parse_optional_undelimited_comma_separated_list(
                 parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand
@@ -386,10 +387,11 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
             )
         operands = parser.resolve_operands(unresolved, operand_types, parser.pos)
         defs = cls.get_irdl_definition().operands
-        grouped: list[Any] = (
-            [list(operands)] if len(defs) == 1 and "Var" in type(defs[0][1]).__name__
-            else list(operands)
-        )
+        variadic = len(defs) == 1 and "Var" in type(defs[0][1]).__name__
+        if not variadic and len(operands) != len(defs):
+            parser.raise_error(f"{cls.name}: expected {len(defs)} operand"
+                               f"{'s' * (len(defs) != 1)}, got {len(operands)}", start)
+        grouped: list[Any] = [list(operands)] if variadic else list(operands)
         op = cls(operands=grouped, result_types=[rtype], properties=props)
         op.attributes |= attrs
         return op

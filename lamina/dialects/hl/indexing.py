@@ -1,4 +1,5 @@
-"""Indexing and data-movement hl ops: slice, pad, concat, reverse, gather, scatter_add.
+"""Indexing and data-movement hl ops: slice, pad, concat, reverse, gather, scatter_add,
+scatter.
 
 Linear ops state their transpose as their gradient rule: the transpose of a strided
 slice is a pad with interior padding, the transpose of concat is slices, the
@@ -14,7 +15,7 @@ interpreter without error gives the same answer everywhere.
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import TensorType, i64
 from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
@@ -37,11 +38,13 @@ from lamina.dialects.hl.base import (
     require_dims,
     shape_of,
 )
+from lamina.dialects.hl.shape import IotaOp
 from lamina.errors import DTypeError, LaminaError
 
 
-class IndexOutOfRangeError(LaminaError, IndexError):
-    """An index outside its dimension (raised by the interpreter and the frontend)."""
+class IndexOutOfRangeError(LaminaError, IndexError, RuntimeError):
+    """An index outside its dimension (raised by the interpreter and the frontend; torch
+    raises IndexError for `x[i]` and RuntimeError for gather/scatter: this is both)."""
 
 
 def _check_rank(name: str, values: tuple[int, ...], rank: int) -> None:
@@ -303,6 +306,55 @@ class ScatterAddOp(HlOp):
         return (None, ct.builder.emit(GatherOp, ct, idx, axis=self.prop("axis")))
 
 
+@irdl_op_definition
+class ScatterOp(HlOp):
+    """scatter_add's twin that writes instead of adding: a zero tensor of the result
+    type into which the slices of `updates` are written at `indices` along `axis`; a
+    repeated index keeps the last of its updates, in row-major order of `indices` (what
+    torch's index_put_ does on the CPU). The write half of `x[idx] = v`.
+    `%r = hl.scatter %i, %u axis=0 : (tensor<3xi64>, tensor<3x4xf32>) -> tensor<10x4xf32>`"""
+
+    name = "hl.scatter"
+    indices = operand_def(TensorType)
+    updates = operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = int_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        return ScatterAddOp.infer(types, props, result_type)
+
+    def reference(self, idx, updates):
+        axis, k = self.prop("axis"), idx.ndim
+        shape = shape_of(self.out.type)
+        _check_in_range(self, idx, shape[axis])
+        out = np.zeros(shape, dtype=updates.dtype)
+        perm = [*range(axis, axis + k), *range(axis), *range(axis + k, updates.ndim)]
+        flat = idx.reshape(-1)
+        rows = np.transpose(updates, perm).reshape(flat.size, *np.delete(shape, axis))
+        positions, first_from_end = np.unique(flat[::-1], return_index=True)
+        np.moveaxis(out, axis, 0)[positions] = rows[flat.size - 1 - first_from_end]
+        return out
+
+    def vjp(self, ct, out, idx, updates):
+        # an update reaches the result only if it is the last one at its position: it
+        # gets that position's cotangent, an overwritten one gets 0
+        b, axis = ct.builder, self.prop("axis")
+        itype = TensorType(i64, list(updates.shape))
+        order, stride = None, 1  # each update's place in index order
+        for d in reversed(range(axis, axis + idx.ndim)):
+            term = b.emit(IotaOp, result_type=itype, dim=d) * stride
+            order = term if order is None else order + term
+            stride *= updates.shape[d]
+        if order is None:
+            order = b.splat(0, itype)
+        last = b.emit(ScatterOp, idx, order, result_type=TensorType(i64, list(out.shape)),
+                      axis=axis)
+        won = (b.emit(GatherOp, last, idx, axis=axis) == order).to(ct.dtype)
+        return (None, b.emit(GatherOp, ct, idx, axis=axis) * won)
+
+
 def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
     bad = (idx < 0) | (idx >= n)
     if bad.any():
@@ -313,4 +365,4 @@ def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
 
 
 __all__ = ["ConcatOp", "GatherOp", "IndexOutOfRangeError", "PadOp", "ReverseOp", "ScatterAddOp",
-           "SliceOp"]
+           "ScatterOp", "SliceOp"]

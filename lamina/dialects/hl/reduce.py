@@ -19,6 +19,7 @@ from lamina.dialects.hl.base import (
     require_dims,
     shape_of,
 )
+from lamina.dialects.hl.indexing import PadOp, ReverseOp
 
 
 def _kept_shape(shape: tuple[int, ...], dims: tuple[int, ...]) -> list[int]:
@@ -70,8 +71,36 @@ class ReduceProdOp(ReduceOp):
     NUMPY_FN: ClassVar = np.prod
 
     def vjp(self, ct, out, x):
-        # d prod / d x_i = prod / x_i (inputs with zeros are not special-cased)
-        return (self._expand(ct * out, x) / x,)
+        # d prod / d x_i is the product of the other elements: the exclusive products
+        # from the left and from the right, multiplied (no division: exact at zeros,
+        # and finite where prod / x_i would be inf / x_i)
+        dims = self.prop("dims")
+        kept = [d for d in range(x.ndim) if d not in dims]
+        k, n = int(np.prod([x.shape[d] for d in kept])), int(np.prod([x.shape[d] for d in dims]))
+        rows = x.permute(*kept, *dims).reshape((k, n))
+        others = _exclusive_products(rows) * _reverse(_exclusive_products(_reverse(rows)))
+        grad = ct.reshape((k, 1)).broadcast_to((k, n)) * others
+        moved = grad.reshape([x.shape[d] for d in (*kept, *dims)])
+        return (moved.permute(*np.argsort([*kept, *dims])),)
+
+
+def _shift_right(v, k: int):
+    """`v` (k rows, n columns) moved k columns to the right, ones coming in."""
+    return v.builder.emit(PadOp, v, low=(0, k), high=(0, -k), interior=(0, 0), value=1.0)
+
+
+def _exclusive_products(v):
+    """Row-wise exclusive prefix products: out[:, j] = prod(v[:, :j]) (a Hillis-Steele
+    scan: log2(n) steps of one multiply each)."""
+    step = 1
+    while step < v.shape[1]:
+        v = v * _shift_right(v, step)
+        step *= 2
+    return _shift_right(v, 1)
+
+
+def _reverse(v):
+    return v.builder.emit(ReverseOp, v, dims=(1,))
 
 
 class _ReduceExtremumOp(ReduceOp):

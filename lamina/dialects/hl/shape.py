@@ -137,7 +137,11 @@ class SplatOp(HlOp):
 
     def reference(self):
         dt = dtype_of(self.out.type).np_dtype
-        return np.full(shape_of(self.out.type), self.prop("value"), dtype=dt)
+        value = self.prop("value")
+        if isinstance(value, int) and not isinstance(value, bool):  # two's complement
+            value = np.array(value & ((1 << 8 * dt.itemsize) - 1), np.uint64).astype(dt) \
+                if dt.kind in "iu" else value
+        return np.full(shape_of(self.out.type), value, dtype=dt)
 
 
 @irdl_op_definition

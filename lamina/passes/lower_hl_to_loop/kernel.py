@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from lamina.dialects import loop
+from lamina.dialects.hl.base import HlOp
 from lamina.errors import CompileError
 
 INNER = -1  # dependency marker: an index that varies inside a nested reduction
@@ -101,6 +102,7 @@ class KernelBuilder:
         self.reductions: list[tuple[SSAValue, frozenset[int]]] = []
         self.consts: dict[tuple, SSAValue] = {}
         self.inlined: set[SSAValue] = set()  # hl values computed by their element rules
+        self._warming = False  # inside _warm: operands are emitted already
         self._const_anchor: Operation | None = None
         for arg, d in zip(self.kernel.body.block.args, dims, strict=True):
             self.home[arg] = self.stack[0]
@@ -274,6 +276,8 @@ class KernelBuilder:
         key = (v, idx)
         if key in self.stack[level].memo:
             return self.stack[level].memo[key]
+        if not self._warming:
+            self._warm(v, idx, level)
         saved = self.stack
         scope = saved[level]
         old_anchor = scope.anchor
@@ -296,6 +300,43 @@ class KernelBuilder:
             scope.anchor = old_anchor
         self.stack[level].memo[key] = result
         return result
+
+    def _warm(self, v: SSAValue, idx: tuple[SSAValue, ...], level: int) -> None:
+        """Emit, deepest first, the elementwise ops `v` inlines at the same point `idx`,
+        so that the element rules below find their operands memoized: a chain of
+        100,000 elementwise ops lowers without 100,000 nested calls (the order is the
+        one the recursion would take: operands in order, then the op)."""
+        order: list[SSAValue] = []
+        seen: set[SSAValue] = set()
+        stack: list[tuple[SSAValue, bool]] = [(v, False)]
+        memo = self.stack[level].memo
+        while stack:
+            value, expanded = stack.pop()
+            if expanded:
+                order.append(value)
+                continue
+            if value in seen or (value, idx) in memo:
+                continue
+            seen.add(value)
+            if not self._same_point(value):
+                order.append(value)  # a leaf: a load, or a rule reading other points
+                continue
+            stack.append((value, True))
+            stack.extend((o, False) for o in reversed(value.owner.operands))  # type: ignore[union-attr]
+        if order and order[-1] is v:
+            order.pop()  # v itself is emitted by the caller
+        self._warming = True
+        try:
+            for value in order:
+                self.element(value, idx)
+        finally:
+            self._warming = False
+
+    def _same_point(self, v: SSAValue) -> bool:
+        """An elementwise op computed inline: its operands are read at its own point."""
+        owner = v.owner
+        return (isinstance(owner, HlOp) and owner.has_scalar_rule()
+                and not (v in self.buffers and v not in self.recompute))
 
     def _rule(self, v: SSAValue, idx: tuple[SSAValue, ...]) -> SSAValue:
         op = v.owner

@@ -144,7 +144,12 @@ class ScatterAddProducer:
     """`hl.scatter_add` as ONE kernel, parallel over the dims around `axis`: each point
     owns a column of the result, zeroes it (`loop.for`), then adds the updates in index
     order (`loop.seq_for`, read-modify-write). Indices are clamped into range.
-    Updates and indices are fused (read through their element rules)."""
+    Updates and indices are fused (read through their element rules). With
+    `accumulate=False` it lowers `hl.scatter`: the same loop stores each update, so the
+    last one in index order stays."""
+
+    def __init__(self, accumulate: bool = True):
+        self.accumulate = accumulate
 
     def operands_in_memory(self, op, is_buffer: IsBuffer) -> list[SSAValue]:
         return []
@@ -162,7 +167,8 @@ class ScatterAddProducer:
         res = shape(op.results[0])
         axis = op.prop("axis")
         around = [*res[:axis], *res[axis + 1:]]
-        kb = KernelBuilder(f"scatter_add_{lowering.kernels}", around, range(len(around)),
+        name = "scatter_add" if self.accumulate else "scatter"
+        kb = KernelBuilder(f"{name}_{lowering.kernels}", around, range(len(around)),
                            lowering.buffers, RULES, REDUCING)
         args = kb.kernel.body.block.args
         pre, post = tuple(args[:axis]), tuple(args[axis:])
@@ -183,6 +189,10 @@ class ScatterAddProducer:
         target = clamp(kb, target, 0, res[axis] - 1)
         dest = (*pre, target, *post)
         update = kb.element(updates, (*pre, *ps, *post))
+        if not self.accumulate:
+            kb.store(update, out, dest, element)
+            lowering.add(kb.kernel)
+            return
         old = kb.op(loop.LoadOp(out, dest), level=here)
         if t != elem_type_storage(element):
             old = kb.op(arith.ExtFOp(old, t), level=here)
@@ -199,6 +209,7 @@ def elem_type_storage(element):
 
 
 PRODUCERS["hl.scatter_add"] = ScatterAddProducer()
+PRODUCERS["hl.scatter"] = ScatterAddProducer(accumulate=False)
 
 
 def _register_window_producers() -> None:

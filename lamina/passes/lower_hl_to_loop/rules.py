@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerType, i1, i8, i64
+from xdsl.dialects.builtin import IntegerType, i1, i64
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from lamina.dialects.hl import reduce as red
@@ -132,11 +132,20 @@ def _extreme(element: Attribute, largest: bool) -> float | int:
 
 
 def _widen(element: Attribute) -> Attribute | None:
-    """Register type a reduction runs in when the element's own one cannot: bools and
-    unsigned bytes become i16 so that signed max/min and add/mul stay exact."""
-    if element == i1 or is_unsigned(element):
+    """Register type a reduction runs in when the element's own one cannot: bools become
+    i16 and unsigned types narrower than 64 bits the next wider signed type, so that
+    signed max/min and add/mul stay exact (uint64 flips its sign bit instead: `_flips`)."""
+    if element == i1:
         return IntegerType(16)
+    if is_unsigned(element) and element.width.data < 64:  # type: ignore[attr-defined]
+        return IntegerType(2 * element.width.data)  # type: ignore[attr-defined]
     return None
+
+
+def _flips(element: Attribute, kind: str) -> bool:
+    """uint64 max/min/argmax/argmin compare signed with the sign bit flipped (u ^ 2^63
+    orders as a signed int the way u does as an unsigned one)."""
+    return is_unsigned(element) and element.width.data == 64 and kind not in ("add", "mul")  # type: ignore[attr-defined]
 
 
 def _reduce(kb: KernelBuilder, kind: str, src: SSAValue, dims, idx, element: Attribute):
@@ -144,9 +153,11 @@ def _reduce(kb: KernelBuilder, kind: str, src: SSAValue, dims, idx, element: Att
     src_shape = shape(src)
     bounds = [src_shape[d] for d in dims]
     wide = _widen(element)
-    init_value = {"add": 0, "mul": 1, "max": _extreme(element, False),
-                  "min": _extreme(element, True), "argmax": _extreme(element, False),
-                  "argmin": _extreme(element, True)}[kind]
+    flip = _flips(element, kind)
+    as_signed = IntegerType(64) if flip else element
+    init_value = {"add": 0, "mul": 1, "max": _extreme(as_signed, False),
+                  "min": _extreme(as_signed, True), "argmax": _extreme(as_signed, False),
+                  "argmin": _extreme(as_signed, True)}[kind]
     t = wide or compute_type(element)
     init = kb.number(init_value, t)
 
@@ -157,9 +168,13 @@ def _reduce(kb: KernelBuilder, kind: str, src: SSAValue, dims, idx, element: Att
         v = kb.element(src, tuple(full))
         if wide is not None:
             v = kb.op(arith.ExtUIOp(v, wide))
+        if flip:
+            v = kb.op(arith.XOrIOp(v, kb.number(-(1 << 63), t)))
         return v
 
     results = kb.reduce(kind, bounds, init, body, idx)
+    if flip and kind in ("max", "min"):
+        results = (kb.op(arith.XOrIOp(results[0], kb.number(-(1 << 63), t))), *results[1:])
     return results, wide
 
 
@@ -171,7 +186,7 @@ def reduce_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     if wide is not None:
         if element == i1:  # any / all: the wide sum is a count
             return kb.op(arith.CmpiOp(value, kb.const(0, wide), "ne"))
-        return kb.op(arith.TruncIOp(value, i8))
+        return kb.op(arith.TruncIOp(value, compute_type(element)))
     return value
 
 

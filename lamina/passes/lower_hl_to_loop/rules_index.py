@@ -224,6 +224,8 @@ def concat_rule(kb: KernelBuilder, op: Operation, idx) -> SSAValue:
     for x in op.operands:
         starts.append(starts[-1] + shape(x)[dim])
     parts = [(x, s) for x, s in zip(op.operands, starts, strict=False) if shape(x)[dim] > 0]
+    if not parts:  # an empty result: the body never runs, any value of the type does
+        return scalar_const(kb, 0, elem_type(op.results[0]))
     value = None
     for x, s in reversed(parts):
         local = clamp(kb, offset(kb, idx[dim], -s), 0, shape(x)[dim] - 1) if len(parts) > 1 \

@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects import math as mth
-from xdsl.dialects.builtin import TensorType, f64, i1
+from xdsl.dialects.builtin import TensorType, i1
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
 from xdsl.traits import Pure
@@ -173,23 +173,68 @@ class PowOp(BinaryOp):
     name = "hl.pow"
 
     def reference(self, a, b):
+        if np.issubdtype(a.dtype, np.integer):
+            return _int_power(a, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.power(a, b)
 
     def vjp(self, ct, out, a, b):
-        da = ct * b * a ** (b - 1.0)
-        # d/db a^b = a^b log a; defined as 0 where a == 0 (as torch does)
-        safe_log = ct.builder.select(a == 0.0, a.zeros_like(), a.abs().log())
-        db = ct * out * safe_log
+        # torch's rules: d/da = b a^(b-1), but 0 where b == 0 (also at a == 0);
+        # d/db = a^b log a (NaN for a < 0, -inf for 0^b with b < 0), but 0 where a == 0
+        # and b >= 0
+        select = ct.builder.select
+        da = select(b == 0.0, 0.0, ct * b * a ** (b - 1.0))
+        db = ct * out * a.log()
+        db = select(a == 0.0, select(b >= 0.0, 0.0, db), db)
         return (da, db)
 
     def scalar(self, s, a, b):
         t = self.compute_type()
         if is_float(t):
             return s.op(mth.PowFOp(a, b))
-        # integer power through f64: exact for the magnitudes integer tensors hold
-        fa, fb = s.op(arith.SIToFPOp(a, f64)), s.op(arith.SIToFPOp(b, f64))
-        return s.op(arith.FPToSIOp(s.op(mth.RoundEvenOp(s.op(mth.PowFOp(fa, fb)))), t))
+        return _int_pow_rule(s, a, b, t, self.is_unsigned())
+
+
+def _int_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """torch's integer pow: square-and-multiply, wrapping around; for b < 0, 1 ** b = 1,
+    (-1) ** b = +-1 and every other base gives 0 (numpy refuses negative exponents)."""
+    a, b = np.broadcast_arrays(a, b)
+    negative = b < 0
+    result, base, e = np.ones_like(a), a.copy(), np.where(negative, 0, b)
+    with np.errstate(over="ignore"):
+        while (e != 0).any():
+            result = np.where(e & 1, result * base, result)
+            base, e = base * base, e >> 1
+    if not negative.any():
+        return result
+    odd = b % 2 != 0
+    small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(a.dtype)
+    return np.where(negative, small, result)
+
+
+def _int_pow_rule(s: Scalars, a: SSAValue, b: SSAValue, t: Attribute, unsigned: bool
+                  ) -> SSAValue:
+    """`_int_power` on one element: square-and-multiply unrolled over the exponent's bits
+    (exact and wrapping, as torch's; the f64 pow it replaces rounded past 2^53)."""
+    zero, one = s.const(0, t), s.const(1, t)
+    bits = t.width.data if unsigned else t.width.data - 1  # type: ignore[attr-defined]
+    negative = None if unsigned else s.op(arith.CmpiOp(b, zero, "slt"))
+    e = b if unsigned else s.op(arith.SelectOp(negative, zero, b))
+    result, base = one, a
+    for i in range(bits):
+        shifted = e if i == 0 else s.op(arith.ShRUIOp(e, s.const(i, t)))
+        bit = s.op(arith.CmpiOp(s.op(arith.AndIOp(shifted, one)), zero, "ne"))
+        result = s.op(arith.SelectOp(bit, s.op(arith.MuliOp(result, base)), result))
+        if i < bits - 1:
+            base = s.op(arith.MuliOp(base, base))
+    if negative is None:
+        return result
+    minus_one = s.const(-1, t)
+    odd = s.op(arith.CmpiOp(s.op(arith.AndIOp(b, one)), zero, "ne"))
+    sign = s.op(arith.SelectOp(odd, minus_one, one))
+    small = s.op(arith.SelectOp(s.op(arith.CmpiOp(a, one, "eq")), one, s.op(arith.SelectOp(
+        s.op(arith.CmpiOp(a, minus_one, "eq")), sign, zero))))
+    return s.op(arith.SelectOp(negative, small, result))
 
 
 @irdl_op_definition
