@@ -58,10 +58,11 @@ class Config:
 TRITON_FAST = frozenset({"add", "mul", "exp", "sum", "amax", "softmax", "matmul",
                          "nn.functional.relu", "where", "__getitem__", "cat", "gather"})
 FAST = Config("fast", ("float32",), harness.PATHS, 2, False, ("c",), TRITON_FAST, 1)
-# `make test-slow`: every tested dtype, up to 24 samples of each (spread over all of them),
-# every path, gradients everywhere.
+# `make test-slow`: every tested dtype, up to 24 samples of each (spread over all of them)
+# on eager and C, the first two of those on Triton's interpreter (its kernels run element
+# by element in Python: one 3-d transposed convolution takes a minute), gradients everywhere.
 FULL = Config("full", ("float32", "int64", "int32", "uint8", "bool"), harness.PATHS, 24, True,
-              harness.PATHS)
+              harness.PATHS, None, 2)
 
 
 @dataclass
@@ -342,15 +343,24 @@ def counts_table(cfg: Config, records: list[Record]) -> str:
     return "\n".join(lines)
 
 
-def write_report(directory: str, cfg: Config, records: list[Record], stale: list[str]) -> None:
-    os.makedirs(directory, exist_ok=True)
+def write_report(where: str, cfg: Config, records: list[Record], stale: list[str]) -> None:
+    """The report as `where` names it: a `.json` or `.md` file, else a directory that gets
+    both, `opinfo-<fast|full>.json` and `.md`."""
+    if where.endswith((".json", ".md")):
+        os.makedirs(os.path.dirname(os.path.abspath(where)), exist_ok=True)
+        files = {where[where.rfind(".") + 1:]: where}
+    else:
+        os.makedirs(where, exist_ok=True)
+        files = {ext: os.path.join(where, f"opinfo-{cfg.name}.{ext}") for ext in ("json", "md")}
     s = summarize(records, cfg.paths)
-    with open(os.path.join(directory, f"opinfo-{cfg.name}.json"), "w") as f:
-        json.dump({"config": cfg.name, "torch": torch.__version__, "counts": s.counts,
-                   "daily": s.daily, "stale_skip_rows": stale,
-                   "records": [asdict(r) for r in records]}, f, indent=1)
-    with open(os.path.join(directory, f"opinfo-{cfg.name}.md"), "w") as f:
-        f.write(markdown(cfg, records, stale))
+    if "json" in files:
+        with open(files["json"], "w") as f:
+            json.dump({"config": cfg.name, "torch": torch.__version__, "counts": s.counts,
+                       "daily": s.daily, "stale_skip_rows": stale,
+                       "records": [asdict(r) for r in records]}, f, indent=1)
+    if "md" in files:
+        with open(files["md"], "w") as f:
+            f.write(markdown(cfg, records, stale))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", action="append", help="only this dtype")
     ap.add_argument("--path", action="append", choices=harness.PATHS, help="only this path")
     ap.add_argument("--all-samples", action="store_true", help="no cap on samples per op")
-    ap.add_argument("--out", help="write opinfo-<config>.json/.md there")
+    ap.add_argument("--out", help="a .json or .md file, or a directory for both")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every sample's outcome")
     ap.add_argument("--write-baseline", action="store_true",
                     help="record this sweep's passing samples in tests/opinfo_baseline.py")

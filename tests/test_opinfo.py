@@ -11,7 +11,8 @@ that passed before and no longer does (now a clean error, say) fails against
 
 `make test` runs the fast subset (float32, the first samples of each op, Triton on a
 few); `make test-slow` the full sweep. Counts per family and path are printed (`pytest
--rP`) and, with `LAMINA_OPINFO_REPORT=DIR`, written to DIR/opinfo-<fast|full>.{json,md}.
+-rP`) and, with `LAMINA_OPINFO_REPORT=FILE` (`.md` or `.json`; a directory gets both, as
+opinfo-<fast|full>.{json,md}), written with every wrong and crash sample and per-op counts.
 `python tests/opinfo_report.py --help` runs any part of the sweep by hand.
 """
 
@@ -27,7 +28,15 @@ import pytest
 import torch
 from opinfo_harness import Item, compare_values, run_batch
 from opinfo_map import FAMILIES, OVERRIDES, RANDOM, Target, family
-from opinfo_torch import op_db, op_key, samples, take_apart, to_numpy, torch_answer
+from opinfo_torch import (
+    op_db,
+    op_key,
+    samples,
+    take_apart,
+    to_numpy,
+    torch_answer,
+    torch_tolerance,
+)
 
 import lamina as lm
 
@@ -123,6 +132,13 @@ def test_values_compare_nan_aware_within_tolerance():
     assert compare_values(np.array([1.0]), np.array([1.0 + 1e-4]), "float32") is not None
     assert compare_values(np.array([3]), np.array([4]), "int64") is not None
     assert compare_values(np.array([np.inf]), np.array([-np.inf]), "float32") is not None
+
+
+def test_tolerances_are_torch_own_overrides_for_the_op():
+    # torch's own cross-kernel tests allow conv_transpose2d float32 (rtol 5e-5, atol 1e-4)
+    assert torch_tolerance(_op("nn.functional.conv_transpose2d"), torch.float32) == (5e-5, 1e-4)
+    assert torch_tolerance(_op("exp"), torch.float32) is None
+    assert torch_tolerance(_op("matmul"), torch.int64) is None
 
 
 # --- the tables are well formed ----------------------------------------------------------------
