@@ -37,6 +37,7 @@ from opinfo_torch import (  # noqa: E402
     tested_dtypes,
     to_numpy,
     torch_answer,
+    untested_ops,
 )
 
 
@@ -311,6 +312,8 @@ def markdown(cfg: Config, records: list[Record], stale: list[str]) -> str:
                    f"{'listed' if r.skip else '**NEW**'} |")
     if stale:
         out += ["", "## Skip rows no longer needed", ""] + [f"- {x}" for x in stale]
+    out += ["", "Ops without a CPU dtype this sweep can test (complex, float8 or CUDA only): "
+            + ", ".join(untested_ops())]
     out += ["", "## Per op", "", "| op | family | lamina | " + " | ".join(harness.OUTCOMES)
             + " |", "|---|---|---|" + "---|" * len(harness.OUTCOMES)]
     per_op: dict[tuple, Counter] = defaultdict(Counter)

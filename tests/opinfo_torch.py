@@ -66,6 +66,12 @@ def tested_dtypes(op) -> list[torch.dtype]:
     return [d for d in DTYPES if d in supported]
 
 
+def untested_ops() -> list[str]:
+    """Ops torch supports on CPU in none of DTYPES (complex- or float8-only, CUDA-only):
+    the sweep has no sample of theirs to run, and the report names them."""
+    return [op_key(op) for op in op_db() if not tested_dtypes(op)]
+
+
 def samples(op, dtype: torch.dtype, first: int | None = None) -> list:
     """The op's sample inputs for dtype (all, or the first ones), generated under a seed of
     (op, dtype): the same tensors on every run, whatever ran before. float32 samples of
