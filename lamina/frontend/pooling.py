@@ -162,11 +162,31 @@ def max_unpool(op: str, nd: int, input: Any, indices: Any, kernel_size: Any, str
     per_row = math.prod(x.shape[lead:])
     row_base = ops.constant(np.repeat(np.arange(rows) * total, per_row), dtype=dtypes.int64)
     positions = idx.reshape(-1).to(dtypes.int64) + row_base
-    from lamina.dialects.hl.base import tensor_type
-
-    flat = ops.emit(hl.ScatterOp, positions, x.reshape(-1),
-                    result_type=tensor_type(x.dtype.ir_type, (rows * total,)), axis=0)
+    flat = _unpool_scatter(x.reshape(-1), positions, rows * total)
     return flat.reshape(*x.shape[:lead], *sizes)
+
+
+def _unpool_scatter(values: Tensor, positions: Tensor, size: int) -> Tensor:
+    """The values written at their positions (a repeated position keeps the last), with
+    torch's gradient: every value gets the output's gradient at its position (a gather),
+    also one that a later duplicate overwrote (overlapping pooling windows)."""
+    from lamina.dialects.hl.base import tensor_type
+    from lamina.frontend.autograd import custom_vjp
+
+    def scatter(v: Tensor, p: Tensor) -> Tensor:
+        return ops.emit(hl.ScatterOp, p, v, result_type=tensor_type(v.dtype.ir_type, (size,)),
+                        axis=0)
+
+    def forward(v: Tensor, p: Tensor) -> tuple[Tensor, tuple]:
+        return scatter(v, p), (p,)
+
+    def backward(residuals: tuple, ct: Tensor) -> tuple:
+        (p,) = residuals
+        return ops.emit(hl.GatherOp, ct, p, axis=0), None
+
+    unpool = custom_vjp(scatter)
+    unpool.defvjp(forward, backward)
+    return unpool(values, positions)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -474,12 +474,15 @@ def _feature_dropout(input: Tensor, p: float, training: bool, spatial: int, op: 
     if not 0.0 <= p <= 1.0:
         raise ArgumentError(with_location(f"{op}: p must be in [0, 1], got {p}"))
     x = _t(input)
-    if not training or p == 0.0:
-        return x
+    if op == "dropout2d" and x.ndim == 3:
+        spatial = 1  # torch's legacy reading of a 3-D input: (N, C, L), channel-wise
     if x.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(with_location(
             f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D input, got shape "
             f"{list(x.shape)}"))
+    if not training or p == 0.0:
+        # torch returns the input itself, or a new tensor where it added a batch dim
+        return x if x.ndim == spatial + 2 else O.fresh(x)
     if p == 1.0:
         return x * 0.0
     lead = x.shape[:x.ndim - spatial]
