@@ -79,10 +79,6 @@ def negative_indices(s, i) -> bool:
     return isinstance(s.args[0], torch.Tensor) and bool((s.args[0] < 0).any())
 
 
-_TRITON_BOOL = "crash: Triton codegen names `tl.uint1` for a bool operand (no such Triton type)"
-_TRITON_I1 = ("crash: Triton codegen broadcasts an i1 scalar from a 0-d operand with "
-              "`tl.full(shape, v, tl.int1)`; the interpreter then applies a bitwise ufunc to "
-              "float values")
 _SDPA = ("wrong answer: float32 precision of the attention gradient (lamina's error against "
          "float64 torch is 10-16x torch's own float32 error on q and k; forward values as "
          "close as torch's)")
@@ -110,12 +106,6 @@ SKIPS: list[Skip] = [
     Skip("bfloat16", "wrong", "wrong answer: the gradient of x.bfloat16() on Triton rounds the "
          "cotangent to a neighbouring bfloat16 (-1.2109375; torch -1.21875)", "issue 14 targets",
          "gradient of input 0", dtype="float32", path="triton", stage="grad"),
-    # --- Triton codegen ----------------------------------------------------------------------
-    *[Skip(op, "crash", _TRITON_I1, "issue 14 crashes", "ufunc 'bitwise_", dtype="float32",
-           path="triton") for op in ("clamp", "clamp_min", "clamp_max", "logical_and",
-                                     "logical_or", "logical_xor")],
-    *[Skip(op, "crash", _TRITON_BOOL, "issue 14 crashes", "no attribute 'uint1'", dtype="bool",
-           path="triton") for op in ("clamp_min", "clamp_max", "ge", "gt", "le", "lt", "sign")],
 ]
 
 
