@@ -7,8 +7,8 @@ loads the frontend, the runtime or Triton.
 
 from __future__ import annotations
 
+from lamina import autograd, nn, optim, utils  # noqa: F401
 from lamina import frontend as _frontend  # noqa: F401  (installs the Tensor methods)
-from lamina import nn, optim, utils  # noqa: F401
 from lamina.dtypes import (
     DType,
     bfloat16,
@@ -54,7 +54,7 @@ half = float16
 long = int64
 
 __all__ = [
-    "ArgumentError", "CompileError", "DType", "DTypeError", "DimError", "Generator",
+    "ArgumentError", "CompileError", "autograd", "DType", "DTypeError", "DimError", "Generator",
     "GradientError",
     "Jitted", "LaminaError", "Lowered", "OutOfMemoryError", "ShapeError", "Tensor", "TraceError",
     "backward", "bfloat16", "bool", "custom_vjp", "double", "float", "float16", "float32",
