@@ -44,6 +44,7 @@ from lamina.frontend.lazy import realize
 from lamina.frontend.linalg import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
+from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
 from lamina.utils.random import Generator
@@ -57,7 +58,7 @@ __all__ = [
     "ArgumentError", "CompileError", "autograd", "DType", "DTypeError", "DimError", "Generator",
     "GradientError",
     "Jitted", "LaminaError", "Lowered", "OutOfMemoryError", "ShapeError", "Tensor", "TraceError",
-    "backward", "bfloat16", "bool", "custom_vjp", "double", "float", "float16", "float32",
+    "backward", "bfloat16", "bool", "device", "custom_vjp", "double", "float", "float16", "float32",
     "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
     "load", "nn", "optim", "realize", "save", "uint8", "uint16", "uint32", "uint64", "utils",
     "value_and_grad",

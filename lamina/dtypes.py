@@ -227,5 +227,16 @@ def wrap_int(value: int, dt: DType) -> int:
     return v - (1 << dt.bits) if signed and v >> (dt.bits - 1) else v
 
 
+_default_float: list[DType] = []  # set by set_default_dtype (empty: float32)
+
+
 def default_float() -> DType:
-    return float32
+    """The dtype Python floats and the float factories get (torch's default dtype)."""
+    return _default_float[-1] if _default_float else float32
+
+
+def set_default_float(dtype: DType) -> None:
+    if not dtype.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, "
+                        f"got {dtype.name}")
+    _default_float[:] = [dtype]

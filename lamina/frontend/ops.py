@@ -31,7 +31,9 @@ from lamina.frontend import graph as graphs
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
-    "no_grad", "enable_grad", "is_grad_enabled", "as_tensor", "tensor", "full",
+    "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode",
+    "is_inference_mode_enabled", "from_numpy", "is_tensor", "numel", "set_default_dtype",
+    "get_default_dtype", "as_tensor", "tensor", "full",
     "broadcast_shapes", "broadcast_to", "add", "sub", "mul", "div", "true_divide", "divide",
     "floor_divide", "remainder", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
     "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
@@ -131,6 +133,80 @@ class enable_grad(no_grad):
 
 def is_grad_enabled() -> bool:
     return _GradMode.enabled
+
+
+class set_grad_enabled(no_grad):
+    """`lm.set_grad_enabled(False)` switches grad mode now (for this thread); used as a
+    context manager it restores the previous mode on exit, as torch's."""
+
+    def __init__(self, mode: bool):
+        self._prev = _GradMode.enabled
+        self._mode = bool(mode)
+        _GradMode.enabled = self._mode
+
+    def __enter__(self) -> None:
+        _GradMode.enabled = self._mode
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        def wrapped(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        _GradMode.enabled = self._prev  # (used as a decorator: not a switch)
+        return wrapped
+
+
+class inference_mode(no_grad):
+    """torch's inference_mode: no gradient recording (lamina has no version counters to
+    skip, so it is no_grad); `inference_mode(False)` records as usual."""
+
+    def __init__(self, mode: bool = True):
+        self._mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev = _GradMode.enabled
+        _GradMode.enabled = _GradMode.enabled and not self._mode
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        def wrapped(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+
+def is_inference_mode_enabled() -> bool:
+    return False  # (inference_mode is grad mode off here; torch's flag has no effect)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (writes through either are seen by the other,
+    while the tensor holds that array), as torch.from_numpy."""
+    if not isinstance(array, np.ndarray):
+        raise DTypeError(with_location(
+            f"from_numpy: expected np.ndarray (got {type(array).__name__})"))
+    return Tensor._wrap(array)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(x: Tensor) -> int:
+    return x.numel()
+
+
+def set_default_dtype(d: Any) -> None:
+    """The dtype of Python floats and float factories (float32 until set), as torch's."""
+    dtypes.set_default_float(dtypes.as_dtype(d))
+
+
+def get_default_dtype() -> dtypes.DType:
+    return dtypes.default_float()
 
 
 # ---------------------------------------------------------------- emitting ops

@@ -29,7 +29,35 @@ from lamina.errors import ArgumentError, DTypeError, ShapeError, TraceError, wit
 from lamina.frontend import graph as graphs
 from lamina.frontend import guards
 
-__all__ = ["Concrete", "Lazy", "State", "Tensor", "Traced"]
+__all__ = ["Concrete", "Device", "Lazy", "State", "Tensor", "Traced"]
+
+_LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                 "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+                 "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+                 "bool": "BoolTensor"}
+
+
+class Device:
+    """torch.device's CPU answer: `t.device`, `lm.device("cpu")`; lamina computes on the
+    CPU (C), or on a GPU through Triton without tensors living there, so every tensor
+    reports the CPU."""
+
+    def __init__(self, type: str = "cpu", index: int | None = None):
+        kind, _, number = str(type).partition(":")
+        self.type, self.index = kind, (int(number) if number else index)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + (
+            "" if self.index is None else f", index={self.index}") + ")"
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,6 +201,37 @@ class Tensor:
 
     def numel(self) -> int:
         return int(np.prod(self._shape, dtype=np.int64))
+
+    nelement = numel
+
+    # torch's device and legacy-type spellings, as a CPU-only torch answers them
+    is_cuda = False
+
+    @property
+    def device(self) -> Device:
+        return Device("cpu")
+
+    def pin_memory(self) -> Tensor:
+        return self
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """`t.type()`: the legacy type name ('torch.FloatTensor', as torch spells it);
+        `t.type(dtype)` (a dtype or such a name): `t.to(dtype)`."""
+        if dtype is None:
+            return "torch." + _LEGACY_NAMES.get(self._dtype.name, self._dtype.name + "Tensor")
+        if isinstance(dtype, str):
+            short = dtype.rsplit(".", 1)[-1]
+            names = {v: k for k, v in _LEGACY_NAMES.items()}
+            if short not in names:
+                raise ArgumentError(with_location(f"type: invalid type {dtype!r}"))
+            dtype = names[short]
+        return self.to(dtype)
+
+    def __format__(self, spec: str) -> str:
+        """`f"{loss:.4f}"` formats a one-element tensor's value, as torch does."""
+        if self.numel() == 1 and self.ndim == 0:
+            return format(self.item(), spec)
+        return format(str(self), spec)
 
     def __len__(self) -> int:
         if not self._shape:
