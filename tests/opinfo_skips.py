@@ -64,17 +64,6 @@ def zero_d(s, i) -> bool:
     return isinstance(s.input, torch.Tensor) and s.input.ndim == 0
 
 
-def empty_dims(s, i) -> bool:
-    """squeeze(x, ()): an empty tuple of dims."""
-    return (s.args[:1] == ((),)) or s.kwargs.get("dim", None) == ()
-
-
-def int_value(s, i) -> bool:
-    """masked_fill's value is a Python int (not a bool)."""
-    value = s.args[1] if len(s.args) > 1 else s.kwargs.get("value")
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def negative_indices(s, i) -> bool:
     return isinstance(s.args[0], torch.Tensor) and bool((s.args[0] < 0).any())
 
@@ -85,13 +74,6 @@ _SDPA = ("wrong answer: float32 precision of the attention gradient (lamina's er
 
 SKIPS: list[Skip] = [
     # --- lamina semantics ------------------------------------------------------------------
-    Skip("squeeze.multiple", "wrong", "wrong answer: squeeze(x, ()) squeezes every size-1 dim; "
-         "torch squeezes none (an empty dim tuple)", "issue 14 point 3", "shape:",
-         stage="fwd", when=empty_dims, when_text="dim=()"),
-    Skip("masked_fill", "wrong", "wrong answer: masked_fill of a bool tensor with an int value "
-         "promotes to int64; torch keeps self's dtype (bool)", "issue 14 point 3",
-         "dtype: torch bool, lamina int64", dtype="bool", stage="fwd", when=int_value,
-         when_text="int value"),
     Skip("take_along_dim", "wrong", "wrong answer: negative indices (torch wraps them) are "
          "clamped by compiled code (eager raises IndexOutOfRangeError)", "issue 14 point 3",
          "differ", path="c", stage="fwd", when=negative_indices, when_text="negative indices"),

@@ -575,3 +575,17 @@ def test_logical_ops_of_a_broadcast_float(backend):
             got = lm.jit(lambda a, b, f=getattr(lm, name): f(a, b), backend=backend)(y, x)
             want = getattr(torch, name)(torch.tensor(y), torch.tensor(x))
             np.testing.assert_array_equal(np.asarray(got), want.numpy())
+
+
+def test_squeeze_of_no_dims_and_masked_fill_dtype():
+    """OpInfo's remaining semantics rows: squeeze(x, ()) squeezes nothing; masked_fill
+    keeps self's dtype (the value is cast, as torch)."""
+    x = np.ones((1, 1, 1, 1), np.float32)
+    assert lm.tensor(x).squeeze(()).shape == tuple(torch.tensor(x).squeeze(()).shape)
+    cases = [(np.array([True, False]), 10), (np.array([1, 2]), 2.7), (np.array([1.0, 2.0]), 5)]
+    for data, value in cases:
+        mask = np.array([True, False])
+        got = lm.tensor(data).masked_fill(lm.tensor(mask), value)
+        want = torch.tensor(data).masked_fill(torch.tensor(mask), value)
+        assert got.dtype.name == str(want.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(np.asarray(got), want.numpy())

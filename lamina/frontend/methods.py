@@ -118,7 +118,7 @@ def install(Tensor: type) -> None:
                "clamp_max": lambda x, v: ops.clamp(x, None, v), "negative": ops.neg,
                "zeros_like": ops.zeros_like, "ones_like": ops.ones_like,
                "broadcast_to": ops.broadcast_to, "where": lambda self, c, o: ops.where(c, self, o),
-               "masked_fill": lambda self, m, v: ops.where(m, v, self),
+               "masked_fill": _masked_fill,
                "type_as": lambda self, o: ops.to_dtype(self, o.dtype),
                "expand_as": lambda self, o: ops.broadcast_to(self, o.shape),
                "view_as": lambda self, o: ops.reshape(self, o.shape),
@@ -151,7 +151,7 @@ def install(Tensor: type) -> None:
     inplace = {"add_": ops.add, "sub_": ops.sub, "mul_": ops.mul, "div_": ops.div,
                "clamp_": ops.clamp, "pow_": ops.pow, "neg_": ops.neg, "exp_": ops.exp,
                "sqrt_": ops.sqrt, "relu_": ops.relu,
-               "masked_fill_": lambda self, m, v: ops.where(m, v, self)}
+               "masked_fill_": _masked_fill}
     for name, fn in inplace.items():
         setattr(Tensor, name, _inplace(fn))
     Tensor.zero_ = lambda self: self._assign(ops.zeros_like(self))
@@ -162,3 +162,13 @@ def install(Tensor: type) -> None:
         ops.add(self, ops.mul(ops.div(a, b), value)))
     Tensor.lerp_ = lambda self, end, weight: self._assign(
         ops.add(self, ops.mul(ops.sub(end, self), weight)))
+
+
+def _masked_fill(self: Any, mask: Any, value: Any) -> Any:
+    """`value` where `mask`, in `self`'s dtype (torch casts the value: an int tensor
+    filled with 2.7 gets 2, a bool tensor filled with 10 stays bool)."""
+    if isinstance(value, ops.Tensor):
+        fill = value.to(self.dtype) if value.dtype != self.dtype else value
+    else:
+        fill = ops.full((), value, dtype=self.dtype)
+    return ops.where(mask, fill, self)

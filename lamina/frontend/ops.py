@@ -1185,6 +1185,8 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 @method
 def squeeze(x: Tensor, dim=None) -> Tensor:
+    if isinstance(dim, tuple | list) and not dim:
+        return fresh(x)  # squeeze(x, ()) squeezes nothing (for reductions () means all)
     dims = _dims(x, dim, "squeeze") if dim is not None else tuple(range(x.ndim))
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
