@@ -64,19 +64,12 @@ def zero_d(s, i) -> bool:
     return isinstance(s.input, torch.Tensor) and s.input.ndim == 0
 
 
-def negative_indices(s, i) -> bool:
-    return isinstance(s.args[0], torch.Tensor) and bool((s.args[0] < 0).any())
-
-
 _SDPA = ("wrong answer: float32 precision of the attention gradient (lamina's error against "
          "float64 torch is 10-16x torch's own float32 error on q and k; forward values as "
          "close as torch's)")
 
 SKIPS: list[Skip] = [
     # --- lamina semantics ------------------------------------------------------------------
-    Skip("take_along_dim", "wrong", "wrong answer: negative indices (torch wraps them) are "
-         "clamped by compiled code (eager raises IndexOutOfRangeError)", "issue 14 point 3",
-         "differ", path="c", stage="fwd", when=negative_indices, when_text="negative indices"),
     # --- float32 precision -----------------------------------------------------------------
     *[Skip("nn.functional.scaled_dot_product_attention", "wrong", _SDPA, "issue 14 targets",
            path=p, when=indices(4, 5, 8, 13, 20, 21, 24), when_text="samples 4,5,8,13,20,21,24")

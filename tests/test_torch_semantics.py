@@ -589,3 +589,14 @@ def test_squeeze_of_no_dims_and_masked_fill_dtype():
         want = torch.tensor(data).masked_fill(torch.tensor(mask), value)
         assert got.dtype.name == str(want.dtype).removeprefix("torch.")
         np.testing.assert_array_equal(np.asarray(got), want.numpy())
+
+
+@pytest.mark.parametrize("backend", ["eager", "interp", "c", "triton"])
+def test_take_along_dim_wraps_negative_indices(backend):
+    x = np.arange(25, dtype=np.float32).reshape(5, 5)
+    idx = np.array([[-5, -1], [-2, 0], [3, -3], [1, 1], [-4, 2]])
+    fn = lambda a, b: lm.take_along_dim(a, b, 1)
+    got = fn(lm.tensor(x), lm.tensor(idx)) if backend == "eager" else \
+        lm.jit(fn, backend=backend)(x, idx)
+    want = torch.take_along_dim(torch.tensor(x), torch.tensor(idx), 1)
+    np.testing.assert_array_equal(np.asarray(got), want.numpy())

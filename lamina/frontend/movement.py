@@ -269,11 +269,14 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
-    """torch.take_along_dim: gather with x and indices broadcast except along `dim`."""
+    """torch.take_along_dim: gather with x and indices broadcast except along `dim`;
+    along a `dim`, negative indices count from its end, as torch's (without one, torch
+    refuses them: so does lamina)."""
     indices = _check_index_dtype(_t(indices), "take_along_dim")
     if dim is None:
         return gather(ops.reshape(x, (x.numel(),)), 0, ops.reshape(indices, (indices.numel(),)))
     d = _dim(x, dim, "take_along_dim")
+    indices = _wrap_negative(indices, x.shape[d])
     if indices.ndim != x.ndim:
         raise ShapeError(with_location(
             f"take_along_dim: input {list(x.shape)} and indices {list(indices.shape)} must "
@@ -284,6 +287,10 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     x_shape = both[:d] + (x.shape[d],) + both[d:]
     i_shape = both[:d] + (indices.shape[d],) + both[d:]
     return gather(ops.broadcast_to(x, x_shape), d, ops.broadcast_to(indices, i_shape))
+
+
+def _wrap_negative(indices: Tensor, size: int) -> Tensor:
+    return ops.where(ops.lt(indices, 0), ops.add(indices, size), indices)
 
 
 def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
