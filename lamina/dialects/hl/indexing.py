@@ -304,12 +304,8 @@ class ScatterAddOp(HlOp):
         return result_type
 
     def reference(self, idx, updates):
-        axis, k = self.prop("axis"), idx.ndim
-        shape = shape_of(self.out.type)
-        _check_in_range(self, idx, shape[axis])
-        out = np.zeros(shape, dtype=updates.dtype)
-        perm = [*range(axis, axis + k), *range(axis), *range(axis + k, updates.ndim)]
-        np.add.at(np.moveaxis(out, axis, 0), idx, np.transpose(updates, perm))
+        out, rows, idx_axis_first = _scatter_layout(self, idx, updates)
+        np.add.at(rows, idx, idx_axis_first)
         return out
 
     def vjp(self, ct, out, idx, updates):
@@ -337,15 +333,11 @@ class ScatterOp(HlOp):
         return ScatterAddOp.infer(types, props, result_type)
 
     def reference(self, idx, updates):
-        axis, k = self.prop("axis"), idx.ndim
-        shape = shape_of(self.out.type)
-        _check_in_range(self, idx, shape[axis])
-        out = np.zeros(shape, dtype=updates.dtype)
-        perm = [*range(axis, axis + k), *range(axis), *range(axis + k, updates.ndim)]
+        out, rows, updates_axis_first = _scatter_layout(self, idx, updates)
         flat = idx.reshape(-1)
-        rows = np.transpose(updates, perm).reshape(flat.size, *np.delete(shape, axis))
+        updates_axis_first = updates_axis_first.reshape(flat.size, *rows.shape[1:])
         positions, first_from_end = np.unique(flat[::-1], return_index=True)
-        np.moveaxis(out, axis, 0)[positions] = rows[flat.size - 1 - first_from_end]
+        rows[positions] = updates_axis_first[flat.size - 1 - first_from_end]
         return out
 
     def vjp(self, ct, out, idx, updates):
@@ -413,6 +405,17 @@ class CheckIndexOp(ElementwiseOp):
         checked = s.op(check.IndexOp(s.op(arith.SelectOp(allowed, s.const(0, t), x)), size,
                                      self._what()))
         return s.op(arith.SelectOp(allowed, x, checked))
+
+
+def _scatter_layout(op: HlOp, idx: np.ndarray, updates: np.ndarray) -> tuple:
+    """For the references of scatter/scatter_add: the zero result, a view of it with
+    `axis` first (rows to write), and the updates with the index dims first."""
+    axis, k = op.prop("axis"), idx.ndim
+    shape = shape_of(op.out.type)
+    _check_in_range(op, idx, shape[axis])
+    out = np.zeros(shape, dtype=updates.dtype)
+    perm = [*range(axis, axis + k), *range(axis), *range(axis + k, updates.ndim)]
+    return out, np.moveaxis(out, axis, 0), np.transpose(updates, perm)
 
 
 def _check_in_range(op: HlOp, idx: np.ndarray, n: int) -> None:
