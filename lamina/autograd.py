@@ -16,10 +16,10 @@ from typing import Any
 from lamina.errors import GradientError, with_location
 from lamina.frontend import ops as O
 from lamina.frontend.autograd import backward as _backward
-from lamina.frontend.autograd import custom_vjp
+from lamina.frontend.autograd import custom_vjp, grad_of
 from lamina.frontend.tensor import Tensor
 
-__all__ = ["Function", "FunctionCtx", "Variable", "backward", "once_differentiable"]
+__all__ = ["Function", "FunctionCtx", "Variable", "backward", "grad", "once_differentiable"]
 
 
 class FunctionCtx:
@@ -124,3 +124,27 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
         grads = [None] * len(tensors)
     for t, g in zip(tensors, grads, strict=True):
         _backward(t, g)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True,
+         allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+    """`torch.autograd.grad`: the gradients of `outputs` w.r.t. `inputs` as a tuple,
+    without touching any `.grad`. `create_graph=True` keeps them differentiable
+    (lamina keeps graphs as long as a tensor refers to them: `retain_graph` is accepted
+    and needs nothing)."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True is not supported "
+                                  "(use lm.vmap-free loops over grad_outputs)")
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        gos = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
+    else:
+        gos = list(grad_outputs)
+    if len(gos) != len(outs):
+        raise GradientError(with_location(
+            f"autograd.grad: grad_outputs has {len(gos)} entries for {len(outs)} outputs"))
+    return grad_of(outs, ins, gos, create_graph, bool(allow_unused), materialize_grads)

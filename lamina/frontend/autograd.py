@@ -279,6 +279,78 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
             owner.grad = g if owner.grad is None else F.add(owner.grad, g)
 
 
+def grad_of(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
+            grad_outputs: Sequence[Any], create_graph: bool,
+            allow_unused: bool, materialize: bool) -> tuple[Tensor | None, ...]:
+    """`torch.autograd.grad`: d outputs / d inputs (weighted by `grad_outputs`), leaving
+    every `.grad` alone. The backward ops join the outputs' graph (a trace, or the eager
+    graph), so with `create_graph=True` the gradients are differentiable again
+    (gradient penalties, double backward); without it they come back detached."""
+    for i, o in enumerate(outputs):
+        if not o.needs_grad:
+            raise GradientError(with_location(
+                f"autograd.grad: element {i} of the outputs does not require grad and "
+                f"does not have a grad_fn"))
+        if isinstance(o.state, Concrete):
+            raise GradientError(with_location(
+                f"autograd.grad: element {i} of the outputs has no recorded graph"))
+    graph = outputs[0].state.graph
+    if any(o.state.graph is not graph for o in outputs):
+        raise GradientError(with_location(
+            "autograd.grad: the outputs were recorded in different graphs (different "
+            "lm.jit traces or threads)"))
+    for i, t in enumerate(inputs):
+        if not t.needs_grad:
+            raise GradientError(with_location(
+                f"autograd.grad: element {i} of the inputs does not require grad"))
+    cts = []
+    for o, g in zip(outputs, grad_outputs, strict=True):
+        if g is None:
+            if o.numel() != 1:
+                raise GradientError(with_location(
+                    f"autograd.grad: grad can be implicitly created only for scalar "
+                    f"outputs, got shape {list(o.shape)}"))
+            g = 1.0
+        elif tuple(np.shape(g) if not isinstance(g, Tensor) else g.shape) != o.shape:
+            shape = g.shape if isinstance(g, Tensor) else np.shape(g)
+            raise GradientError(with_location(
+                f"autograd.grad: Mismatch in shape: grad_output has shape {list(shape)} "
+                f"and the output has shape {list(o.shape)}"))
+        cts.append(g)
+    target = contextlib.nullcontext() if graphs.current() is graph else graphs.push(graph)
+    with target:
+        out_values = [o._ssa(graph) for o in outputs]
+        if graph.kind == "eager":
+            _check_one_segment(graph, out_values)
+        wrt = [t._ssa(graph) for t in inputs]
+        ct_tensors = [F.as_tensor(c, like=o) if not isinstance(c, Tensor) else c.to(o.dtype)
+                      for c, o in zip(cts, outputs, strict=True)]
+        grads = _emit_vjp(graph, out_values, ct_tensors, wrt)
+    result = []
+    for i, (g, t) in enumerate(zip(grads, inputs, strict=True)):
+        if g is None:
+            if not (allow_unused or materialize):
+                raise GradientError(with_location(
+                    f"autograd.grad: element {i} of the inputs appears to not have been "
+                    f"used in the graph (pass allow_unused=True if this is intended)"))
+            g = F.zeros_like(t) if materialize else None
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+def _check_one_segment(graph: graphs.Graph, outputs: list) -> None:
+    """grad_of differentiates within one eager graph: a backward slice that reaches an
+    older segment of the tape (a link) would lose the part of the chain rule there."""
+    _, args = lazy.backward_slice(outputs)
+    if any(a in graph.links for a in args):
+        raise GradientError(with_location(
+            "autograd.grad: the outputs depend on an older segment of the eager tape "
+            "(an eager graph passed 20,000 ops or crossed threads); compute them inside "
+            "lm.jit, or use .backward()"))
+
+
 def _eager_backward(graph: graphs.Graph, cotangents: dict) -> None:
     """Backward through the eager tape: `cotangents` maps values of `graph` to their
     cotangent arrays. Each segment (an eager graph) gives the gradients of its leaves

@@ -76,6 +76,7 @@ def emit_vjp(builder: Builder, outputs: Sequence[SSAValue], cotangents: Sequence
     reach = _forward_reachable(block, wrt)
     on_path = _backward_reachable(block, outputs)
     adjoint: dict[SSAValue, Value] = {}
+    wanted = set(wrt)  # a wrt value made by an op keeps its cotangent after the op's rule
 
     def accumulate(value: SSAValue, ct: Value | None) -> None:
         if ct is None or value not in reach or not dtype_of(value.type).is_floating_point:
@@ -106,7 +107,8 @@ def emit_vjp(builder: Builder, outputs: Sequence[SSAValue], cotangents: Sequence
                                               locate(op)))
         if not op.DIFFERENTIABLE:
             continue
-        ct = adjoint.pop(op.results[0])
+        result = op.results[0]
+        ct = adjoint[result] if result in wanted else adjoint.pop(result)
         try:
             cts = op.vjp(ct, builder.wrap(op.results[0]), *map(builder.wrap, op.operands))
         except GradientError as err:
