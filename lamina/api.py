@@ -47,7 +47,6 @@ from lamina.frontend.random import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
-from lamina.utils.random import Generator
 
 float = float32  # noqa: A001
 double = float64
@@ -55,7 +54,7 @@ half = float16
 long = int64
 
 __all__ = [
-    "ArgumentError", "CompileError", "autograd", "DType", "DTypeError", "DimError", "Generator",
+    "ArgumentError", "CompileError", "autograd", "DType", "DTypeError", "DimError",
     "GradientError",
     "Jitted", "LaminaError", "Lowered", "OutOfMemoryError", "ShapeError", "Tensor", "TraceError",
     "backward", "bfloat16", "bool", "device", "custom_vjp", "double", "float", "float16", "float32",

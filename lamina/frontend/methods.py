@@ -66,10 +66,15 @@ def _to(self, *args: Any, **kwargs: Any):
     return ops.fresh(out) if kwargs.get("copy") and out is self else out
 
 
-def _is_device(x: Any) -> bool:
-    """A device torch would accept: "cpu", "cuda", "cuda:1", a torch.device, ..."""
-    name = x if isinstance(x, str) else (str(x) if type(x).__name__ == "device" else None)
-    return name is not None and name.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu")
+_is_device = ops.is_device
+
+
+def _cuda(self, device: Any = None, non_blocking: bool = False, memory_format: Any = None):
+    """`t.cuda()`: the tensor itself, as `t.to("cuda")` (programs run where their backend
+    puts them; see `lm.cuda`)."""
+    if device is not None and not _is_device(device):
+        raise ArgumentError(with_location(f"cuda: {device!r:.40} is not a device"))
+    return self
 
 
 def _matmul(a, b):
@@ -130,21 +135,23 @@ def install(Tensor: type) -> None:
                "long": lambda self: ops.to_dtype(self, dtypes.int64),
                "int": lambda self: ops.to_dtype(self, dtypes.int32),
                "bool": lambda self: ops.to_dtype(self, dtypes.bool_),
-               "contiguous": lambda self: self, "cpu": lambda self: self,
+               "contiguous": lambda self, memory_format=None: self, "cpu": lambda self: self,
+               "cuda": _cuda,
                "matmul": _matmul, "mm": _matmul, "bmm": _matmul, "to": _to,
                "swapaxes": ops.transpose}
     for name, fn in aliases.items():
         setattr(Tensor, name, fn)
-    Tensor.new_zeros = lambda self, *size, dtype=None, requires_grad=False: ops.zeros(
-        *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-    Tensor.new_ones = lambda self, *size, dtype=None, requires_grad=False: ops.ones(
-        *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-    Tensor.new_empty = lambda self, *size, dtype=None, requires_grad=False: ops.empty(
-        *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-    Tensor.new_full = lambda self, size, fill_value, dtype=None, requires_grad=False: (
-        ops.full(size, fill_value, dtype=dtype or self.dtype).requires_grad_(requires_grad))
-    Tensor.new_tensor = lambda self, data, dtype=None, requires_grad=False: ops.tensor(
-        data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new(make):
+        @ops.factory
+        def method(self, *args, dtype=None, requires_grad=False, **kwargs):
+            return make(*args, dtype=dtype or self.dtype, requires_grad=requires_grad, **kwargs)
+        return method
+
+    Tensor.new_zeros = new(ops.zeros)
+    Tensor.new_ones = new(ops.ones)
+    Tensor.new_empty = new(ops.empty)
+    Tensor.new_full = new(ops.full)
+    Tensor.new_tensor = new(ops.tensor)
     Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
 

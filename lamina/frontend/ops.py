@@ -33,6 +33,7 @@ from lamina.frontend.tensor import Tensor
 __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode",
     "is_inference_mode_enabled", "from_numpy", "is_tensor", "numel", "set_default_dtype",
+    "set_default_device",
     "get_default_dtype", "as_tensor", "tensor", "full",
     "broadcast_shapes", "broadcast_to", "add", "sub", "mul", "div", "true_divide", "divide",
     "floor_divide", "remainder", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
@@ -200,6 +201,52 @@ def numel(x: Tensor) -> int:
     return x.numel()
 
 
+def factory(fn):
+    """torch's keywords every factory takes: `device` (any device torch names is
+    accepted: lamina's tensors do not live on a device, programs run where their
+    backend puts them), `layout` (strided only), `pin_memory`, `memory_format`, and
+    `requires_grad` (the result is a leaf that requires grad) where `fn` lacks it."""
+    own_grad = "requires_grad" in inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, device: Any = None, layout: Any = None, pin_memory: bool = False,
+                memory_format: Any = None, requires_grad: bool = False, **kwargs: Any):
+        if device is not None and not is_device(device):  # torch: RuntimeError
+            raise like(ArgumentError, RuntimeError)(with_location(
+                f"{fn.__name__}: device must be a device such as 'cpu' or 'cuda', got "
+                f"{device!r:.40}"))
+        if layout is not None and "strided" not in str(layout):
+            raise like(ArgumentError, NotImplementedError)(with_location(
+                f"{fn.__name__}: only the strided layout is supported, got {layout}"))
+        if own_grad:
+            kwargs["requires_grad"] = requires_grad
+        out = fn(*args, **kwargs)
+        if requires_grad and not own_grad:
+            out = out.requires_grad_() if graphs.tracing() else \
+                Tensor._wrap(out.numpy(), requires_grad=True)
+        return out
+
+    return wrapper
+
+
+def is_device(x: Any) -> bool:
+    """A device torch would accept: "cpu", "cuda", "cuda:1", 0 (an index), lm.device, a
+    torch.device."""
+    if isinstance(x, int | np.integer) and not isinstance(x, bool):
+        return x >= 0
+    from lamina.frontend.tensor import Device
+
+    name = x if isinstance(x, str) else (
+        str(x) if isinstance(x, Device) or type(x).__name__ == "device" else None)
+    return name is not None and name.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu")
+
+
+def set_default_device(device: Any) -> None:
+    """Accepted as torch's (tensors do not live on a device here); checks the name."""
+    if device is not None and not is_device(device):
+        raise ArgumentError(with_location(f"set_default_device: {device!r:.40} is not a device"))
+
+
 def set_default_dtype(d: Any) -> None:
     """The dtype of Python floats and float factories (float32 until set), as torch's."""
     dtypes.set_default_float(dtypes.as_dtype(d))
@@ -227,6 +274,7 @@ def emit(op_cls: type[HlOp], *operands: Tensor, result_type=None, **props: Any) 
     return out
 
 
+@factory
 def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> Tensor:
     """Tensors pass through; scalars become a splat of `like`'s shape; arrays become tensors."""
     if isinstance(x, Tensor):
@@ -239,6 +287,7 @@ def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> T
     return Tensor._wrap(x, dtype=dtype)
 
 
+@factory
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """`lm.tensor(data, dtype=, requires_grad=)`: a concrete tensor (copies the data)."""
     if isinstance(data, Tensor):
@@ -254,6 +303,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor._wrap(array, dtype=dtype, requires_grad=requires_grad)
 
 
+@factory
 def full(shape: Sequence[int] | int, value: Scalar, dtype: Any = None) -> Tensor:
     """torch.full: `value` converted to `dtype` as torch does (integers wrap around)."""
     shape = _new_shape(shape, "full")
@@ -1214,14 +1264,17 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 # ---------------------------------------------------------------- creation
 
 
+@factory
 def zeros(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _concrete_full(shape, 0, dtype, requires_grad, "zeros")
 
 
+@factory
 def ones(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _concrete_full(shape, 1, dtype, requires_grad, "ones")
 
 
+@factory
 def empty(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _concrete_full(shape, 0, dtype, requires_grad, "empty")
 
@@ -1234,14 +1287,17 @@ def _concrete_full(shape, value, dtype, requires_grad, op: str) -> Tensor:
                         requires_grad=requires_grad)
 
 
+@factory
 def zeros_like(x: Tensor, dtype: Any = None) -> Tensor:
     return full(x.shape, 0, dtype=dtype or x.dtype)
 
 
+@factory
 def ones_like(x: Tensor, dtype: Any = None) -> Tensor:
     return full(x.shape, 1, dtype=dtype or x.dtype)
 
 
+@factory
 def full_like(x: Tensor, value: Scalar, dtype: Any = None) -> Tensor:
     return full(x.shape, value, dtype=dtype or x.dtype)
 
@@ -1260,6 +1316,7 @@ def _accumulator(dt: dtypes.DType) -> dtypes.DType:
     return dtypes.float32 if dt.bits == 16 else dtypes.float64
 
 
+@factory
 def arange(start, end=None, step=1, *, dtype: Any = None) -> Tensor:
     """torch.arange, with its rules: the length is ceil((end - start) / step), the values
     start + i * step computed in the accumulator type (int64 for integer dtypes, with a
@@ -1298,6 +1355,7 @@ def arange(start, end=None, step=1, *, dtype: Any = None) -> Tensor:
     return to_dtype(values, dt)
 
 
+@factory
 def linspace(start, end, steps: int, *, dtype: Any = None) -> Tensor:
     """torch.linspace, computed as torch's CPU kernel: start + i * step for the first
     half, end - (steps - 1 - i) * step for the second; for integer dtypes in double
@@ -1326,6 +1384,7 @@ def linspace(start, end, steps: int, *, dtype: Any = None) -> Tensor:
     return to_dtype(where(lt(idx, float(steps // 2)), first, second), dt)
 
 
+@factory
 def eye(n: int, m: int | None = None, *, dtype: Any = None) -> Tensor:
     m = n if m is None else m
     for name, v in (("n", n), ("m", m)):
