@@ -94,6 +94,10 @@ class ModuleDict(Module):
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
 
+    def __delitem__(self, key: str) -> None:
+        self[key]  # (torch's KeyError for a missing key)
+        delattr(self, key)
+
     def __len__(self) -> int:
         return len(self._modules)
 

@@ -93,6 +93,9 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() before assigning to a Module")
         guards.changed()  # a jitted function that read this module is checked again
+        if isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)  # (a parametrized tensor's setter)
+            return
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):

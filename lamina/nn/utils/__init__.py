@@ -1,4 +1,5 @@
-"""`lm.nn.utils`: gradient clipping, parameters as one vector, and `rnn` helpers."""
+"""`lm.nn.utils`: gradient clipping, parameters as one vector, weight and spectral
+normalization (hooks and parametrizations), and `rnn` helpers."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ import numpy as np
 from lamina.errors import ArgumentError, ShapeError, with_location
 from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
-from lamina.nn.utils import rnn
+from lamina.nn.utils import parametrizations, parametrize, rnn
+from lamina.nn.utils.legacy_norms import (
+    remove_spectral_norm,
+    remove_weight_norm,
+    spectral_norm,
+    weight_norm,
+)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
-           "rnn", "vector_to_parameters"]
+           "parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
+           "rnn", "spectral_norm", "vector_to_parameters", "weight_norm"]
 
 
 def _params(parameters: Any) -> list[Tensor]:
