@@ -72,6 +72,17 @@ def _data(name: str) -> dict:
         return {"src": src, "lengths": lengths, "tgt": tgt}
     if name == "nanogpt":
         return {"tokens": r.integers(0, 24, (4, 40))}
+    if name == "wgan_gp":
+        angle = r.uniform(0, 2 * np.pi, (20, 16))
+        return {"real": np.stack([np.cos(angle), np.sin(angle)], -1).astype(f32),
+                "z": r.standard_normal((20, 16, 4)).astype(f32),
+                "eps": r.uniform(0, 1, (20, 16, 1)).astype(f32)}
+    if name == "tcn_weightnorm":
+        x = r.standard_normal((20, 8, 2, 16)).astype(f32)
+        return {"x": x, "y": (x[:, :, 0, -4:].sum(-1, keepdims=True) * 0.3).astype(f32)}
+    if name == "train_loop":
+        x = r.standard_normal((80, 10)).astype(f32)
+        return {"x": x, "y": (x[:, :3].argmax(1)).astype(np.int64)}
     raise KeyError(name)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.errors import ArgumentError, ShapeError, like, with_location
 from lamina.frontend import guards
+from lamina.frontend import ops as O
 from lamina.frontend.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -276,17 +277,32 @@ class Module:
                 p.grad = p.grad * 0
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """`.to(dtype)` converts floating-point parameters and buffers; devices are ignored."""
+        """`.to(dtype)` / `.to(device, dtype)` / `.to(tensor)`: converts floating-point
+        parameters and buffers; devices are accepted and ignored (see `lm.cuda`)."""
         dtype = kwargs.get("dtype")
+        device = kwargs.get("device")
+        if device is not None and not O.is_device(device):
+            raise like(ArgumentError, RuntimeError)(with_location(
+                f"Module.to: {device!r:.40} is not a device"))
         for a in args:
-            if not (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif not O.is_device(a) and not isinstance(a, bool):  # (non_blocking)
                 dtype = a
+        if isinstance(dtype, str) and O.is_device(dtype):
+            dtype = None
         if dtype is None:
             return self
         dt = dtypes.as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
             if t.dtype.is_floating_point:
                 t._set_array(t.numpy().astype(dt.np_dtype), dtype=dt)
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        return self
+
+    def cpu(self) -> Module:
         return self
 
     def float(self) -> Module:
