@@ -105,3 +105,36 @@ def test_cuda_backends_amp_probes():
     scaler.update()
     np.testing.assert_allclose(w.numpy(), [0.0, 0.0])
     assert scaler.get_scale() == 1.0 and not scaler.is_enabled()
+
+
+@pytest.mark.parametrize("options", [
+    {"max_norm": 1.0}, {"max_norm": 0.5, "norm_type": 1.0}, {"scale_grad_by_freq": True},
+    {"padding_idx": 0, "max_norm": 1.5, "scale_grad_by_freq": True}, {"sparse": True},
+])
+def test_embedding_options_match_torch(options):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    ref = torch.nn.Embedding(7, 3, **options)
+    ours = lm.nn.Embedding(7, 3, **options)
+    ours.load_state_dict({"weight": ref.weight.detach().numpy().copy()})
+    idx = np.array([[1, 2, 2, 0], [4, 2, 1, 1]])
+    y_ref = ref(torch.tensor(idx))
+    (y_ref * torch.arange(3.0)).sum().backward()
+    y = ours(lm.tensor(idx))
+    (y * lm.arange(3.0)).sum().backward()
+    np.testing.assert_allclose(y.numpy(), y_ref.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.weight.numpy(), ref.weight.detach().numpy(), rtol=1e-6)
+    grad_ref = ref.weight.grad.to_dense() if ref.weight.grad.is_sparse else ref.weight.grad
+    np.testing.assert_allclose(ours.weight.grad.numpy(), grad_ref.numpy(), rtol=1e-6)
+
+
+def test_embedding_from_pretrained_and_device_keywords():
+    table = lm.tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3))
+    frozen = lm.nn.Embedding.from_pretrained(table)
+    assert not frozen.weight.requires_grad
+    np.testing.assert_array_equal(frozen(lm.tensor([3, 0])).numpy(), table.numpy()[[3, 0]])
+    assert lm.nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+    for module in (lm.nn.Linear(2, 3, device="cpu"), lm.nn.LayerNorm(3, device="cuda"),
+                   lm.nn.Embedding(4, 2, device="cpu"),
+                   lm.nn.MultiheadAttention(4, 2, device="cpu")):
+        assert module.cuda() is module and module.to("cpu", lm.float32) is module

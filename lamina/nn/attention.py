@@ -26,7 +26,7 @@ def _tensor(x: Any) -> Tensor:
 
 class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False, dtype: Any = None):
+                 batch_first: bool = False, device: Any = None, dtype: Any = None):
         super().__init__()
         if embed_dim % num_heads:  # torch: AssertionError
             raise like(ShapeError, AssertionError)(with_location(

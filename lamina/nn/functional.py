@@ -171,9 +171,14 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return out if bias is None else out + bias
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of `weight` picked by the integer `input` (any shape): out[..., :] = weight[i].
-    Rows looked up at `padding_idx` get no gradient, as in torch."""
+    Rows looked up at `padding_idx` get no gradient, as in torch. With `max_norm`, the
+    looked-up rows whose `norm_type`-norm exceeds it are scaled down in `weight` itself
+    first (torch's embedding_renorm_); `scale_grad_by_freq` divides the gradient of each
+    row by how often the batch looks it up."""
     input = _t(input)
     if input.dtype.is_floating_point:
         raise DTypeError(with_location(
@@ -181,11 +186,28 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if _t(weight).ndim != 2:  # torch: RuntimeError
         raise ShapeError(with_location(
             f"embedding: weight must be 2-D, got shape {list(_t(weight).shape)}"))
+    if max_norm is not None:
+        _renorm_rows(input, weight, float(max_norm), float(norm_type))
     out = indexing.embedding(input, weight)
+    if scale_grad_by_freq:
+        flat = input.reshape(-1)
+        counts = O.zeros(weight.shape[0], dtype=weight.dtype).index_add(
+            0, flat, O.ones(flat.shape[0], dtype=weight.dtype))
+        per_lookup = indexing.embedding(input, counts.reshape(-1, 1))
+        out = O.stop_gradient(out) + (out - O.stop_gradient(out)) / per_lookup
     if padding_idx is None:
         return out
     padding_idx = padding_idx % weight.shape[0]
     return O.where(O.ne(input, padding_idx).unsqueeze(-1), out, O.stop_gradient(out))
+
+
+def _renorm_rows(input: Tensor, weight: Tensor, max_norm: float, norm_type: float) -> None:
+    with O.no_grad():
+        used = O.zeros(weight.shape[0], dtype=weight.dtype).index_fill(0, input.reshape(-1), 1.0)
+        norms = _vector_norm(weight, norm_type, 1)
+        scale = O.where(O.logical_and(O.gt(used.reshape(-1, 1), 0), O.gt(norms, max_norm)),
+                        max_norm / (norms + 1e-7), 1.0)
+        weight.copy_(weight * scale)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

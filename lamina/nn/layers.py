@@ -67,7 +67,8 @@ class Identity(Module):
 class Linear(Module):
     """y = x·Wᵀ + b; W is (out_features, in_features), both drawn U(-1/√in, 1/√in)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = _empty(out_features, in_features, dtype=dtype)
@@ -90,7 +91,8 @@ class Linear(Module):
 
 class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, dtype: Any = None):
+                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
+                 dtype: Any = None):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
@@ -105,23 +107,52 @@ class LayerNorm(Module):
 
 
 class Embedding(Module):
-    """A table of `num_embeddings` vectors drawn N(0, 1); the padding row is zero."""
+    """A table of `num_embeddings` vectors drawn N(0, 1); the padding row is zero.
+    `max_norm` renormalizes the looked-up rows in place (as torch's), and
+    `scale_grad_by_freq` divides each row's gradient by its count in the batch; `sparse`
+    gradients are computed dense (the same values)."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Any = None, _freeze: bool = False, device: Any = None,
                  dtype: Any = None):
         super().__init__()
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise like(ArgumentError, AssertionError)(with_location(  # torch: AssertionError
                 f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
                 f"{num_embeddings}"))
         self.padding_idx = padding_idx
+        if _weight is not None:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ShapeError(with_location(
+                    f"Embedding: _weight has shape {list(_weight.shape)}, expected "
+                    f"{[num_embeddings, embedding_dim]}"))
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+            return
         self.weight = init.normal_(_empty(num_embeddings, embedding_dim, dtype=dtype))
         if padding_idx is not None:
             self.weight.numpy()[padding_idx] = 0  # the concrete array, as torch's .numpy()
+        if _freeze:
+            self.weight.requires_grad_(False)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
+        if getattr(embeddings, "ndim", None) != 2:
+            raise ShapeError(with_location("Embedding.from_pretrained: embeddings must be 2-D"))
+        rows, dim = embeddings.shape
+        return cls(rows, dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm,
+                           self.norm_type, self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
