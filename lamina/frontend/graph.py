@@ -43,7 +43,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from lamina.errors import user_location
 
 __all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "live_tensors",
-           "push", "tracing"]
+           "outside_traces", "push", "tracing"]
 
 if TYPE_CHECKING:
     from lamina.frontend.tensor import Tensor
@@ -266,6 +266,18 @@ def _referenced(graph: Graph) -> bool:
 
 def tracing() -> bool:
     return bool(_THREAD.stack)
+
+
+class outside_traces:
+    """`with outside_traces():` runs eagerly even inside `lm.jit` (a lazy module creating
+    its parameters on its first, traced, call: their values are data, not program)."""
+
+    def __enter__(self) -> None:
+        self.saved = _THREAD.stack
+        _THREAD.stack = []
+
+    def __exit__(self, *exc: object) -> None:
+        _THREAD.stack = self.saved
 
 
 class push:

@@ -39,7 +39,7 @@ class Generator:
 
     def __init__(self, device: Any = "cpu"):
         self.device = device
-        self._state = Tensor._wrap(np.array(0, dtype=np.int64))
+        self._counter = Tensor._wrap(np.array(0, dtype=np.int64))
         self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed: int) -> Generator:
@@ -47,7 +47,7 @@ class Generator:
             raise ArgumentError(with_location(
                 f"Generator.manual_seed: seed must be an int, got {seed!r:.30}"))
         self._seed = int(seed)
-        self._state._set_array(np.array(self._seed & (2**63 - 1), np.int64))
+        self._counter._set_array(np.array(self._seed & (2**63 - 1), np.int64))
         self.numpy = np.random.Generator(np.random.PCG64(self._seed & (2**64 - 1)))
         return self
 
@@ -62,7 +62,7 @@ class Generator:
 
     def get_state(self) -> Tensor:
         """The generator's state as a uint8 tensor (as torch's ByteTensor state)."""
-        state = {"seed": self._seed, "counter": int(self._state.numpy()),
+        state = {"seed": self._seed, "counter": int(self._counter.numpy()),
                  "pcg64": self.numpy.bit_generator.state}
         data = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()
         return Tensor._wrap(data)
@@ -70,7 +70,7 @@ class Generator:
     def set_state(self, new_state: Any) -> Generator:
         state = json.loads(np.asarray(new_state, dtype=np.uint8).tobytes().decode())
         self.manual_seed(state["seed"])
-        self._state._set_array(np.array(state.get("counter", self._seed), np.int64))
+        self._counter._set_array(np.array(state.get("counter", self._seed), np.int64))
         self.numpy.bit_generator.state = state["pcg64"]
         return self
 
@@ -107,7 +107,7 @@ def _next_seed(generator: Generator | None = None) -> Tensor:
     if generator is not None and not isinstance(generator, Generator):
         raise ArgumentError(with_location(
             f"generator must be an lm.Generator, not {type(generator).__name__}"))
-    state = _STATE if generator is None else generator._state
+    state = _STATE if generator is None else generator._counter
     if _tracing_jit():
         graph = graphs.current()
         seed_value = Tensor._from_value(state._ssa(graph), graph, False)

@@ -356,6 +356,14 @@ class Tensor:
             self._dtype = dtype
         self._state = Concrete(array)
 
+    def _materialize(self, array: np.ndarray) -> None:
+        """An uninitialized parameter or buffer (nn's lazy modules) takes its first
+        value, shape and dtype included; the object stays the same (optimizers hold it)."""
+        guards.changed()
+        self._shape = tuple(int(d) for d in array.shape)
+        self._dtype = dtypes.from_numpy(array.dtype)
+        self._state = Concrete(array)
+
     def _set_realized(self, array: np.ndarray) -> None:
         """`lazy.realize` computed this lazy tensor: leaves and values no gradient flows
         through become concrete; the others keep their place in the eager graph."""

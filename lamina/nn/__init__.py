@@ -3,6 +3,7 @@
 from lamina.nn import activation as _activation_modules
 from lamina.nn import conv as _conv_modules
 from lamina.nn import functional, init, utils
+from lamina.nn import lazy_modules as _lazy_modules
 from lamina.nn import loss as _loss_modules
 from lamina.nn import normalization as _norm_modules
 from lamina.nn import pooling as _pooling_modules
@@ -34,6 +35,7 @@ from lamina.nn.layers import (
     Softmax,
     Tanh,
 )
+from lamina.nn.lazy_modules import *  # noqa: F403
 from lamina.nn.loss import *  # noqa: F403
 from lamina.nn.module import Module, Parameter
 from lamina.nn.normalization import *  # noqa: F403
@@ -59,3 +61,4 @@ __all__ += _reshaping_modules.__all__
 __all__ += _transformer_modules.__all__
 __all__ += _rnn_modules.__all__
 __all__ += _sparse_modules.__all__
+__all__ += _lazy_modules.__all__
