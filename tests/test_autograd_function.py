@@ -86,3 +86,25 @@ def test_variable_and_functional_backward():
     v = lm.autograd.Variable(lm.tensor([1.0, 2.0]), requires_grad=True)
     lm.autograd.backward([(v * v).sum()])
     np.testing.assert_allclose(np.asarray(v.grad), [2.0, 4.0])
+
+
+def test_rule_survives_a_fresh_eager_graph_during_forward():
+    """The eager graph is replaced by a fresh one every 64 ops when nothing refers to
+    it; a Function applied right at that boundary kept its rule on the old graph, and
+    backward silently used the ops' own gradient instead of the user's."""
+
+    class Triple(lm.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3.0
+
+    for filler in range(70):  # every offset from a 64-op boundary
+        for _ in range(filler):
+            lm.ones(1).add(1).numpy()
+        a = lm.ones(2, requires_grad=True)
+        Triple.apply(a).sum().backward()
+        assert a.grad.numpy().tolist() == [3.0, 3.0], filler

@@ -234,15 +234,72 @@ class custom_vjp:
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None or self.bwd is None:
             return self.fn(*args)
-        graph = graphs.current()  # a trace, or the eager graph (so eager .backward() sees it)
         inputs = [a if isinstance(a, Tensor) else F.as_tensor(a) for a in args]
         out, residuals = self.fwd(*inputs)
+        # a trace, or the eager graph (so eager .backward() sees it) — the one current
+        # after fwd ran: the eager graph may have been replaced by a fresh one meanwhile
+        graph = graphs.current()
         outs, _ = pytree.flatten(out)
         graph.custom_rules.update({
             o._ssa(graph): rule for rule in [graphs.CustomRule(
                 inputs=_ssa_values(inputs), outputs=_ssa_values(outs),
                 backward=self.bwd, residuals=residuals)] for o in outs})
         return out
+
+
+def hook_identity(tensors: Sequence[Tensor], on_backward: Callable[[tuple], Any]) -> tuple:
+    """New tensors equal to `tensors` whose backward hands their cotangents to
+    `on_backward` (tensor and module hooks), which may return replacements. Eagerly and
+    under `lm.jit` alike: there the call happens while the backward is traced."""
+    def identity(*xs: Tensor) -> tuple:
+        return tuple(F.fresh(x) for x in xs)
+
+    def bwd(_: Any, *cts: Any) -> tuple:
+        cts = tuple(cts[0]) if len(cts) == 1 and isinstance(cts[0], tuple | list) else cts
+        replaced = on_backward(cts)
+        return cts if replaced is None else tuple(replaced)
+
+    op = custom_vjp(identity)
+    op.defvjp(lambda *xs: (identity(*xs), None), bwd)
+    return op(*tensors)
+
+
+def on_gradients(tensors: Sequence[Tensor], callback: Callable[[tuple], Any]) -> tuple:
+    """Copies of `tensors` (results of ops) whose cotangents, together, are handed to
+    `callback(cts)` during backward — tensors (None where no gradient flowed); it may
+    return replacements. Eagerly the tape is cut after the copies, so the callback sees
+    concrete tensors; in a trace it runs while the backward is traced."""
+    copies = tuple(F.fresh(t) for t in tensors)
+    graph = graphs.current()
+    if graph.kind != "eager":
+        def traced(cts: tuple) -> Any:
+            return callback(tuple(cts))
+        return hook_identity(tensors, traced)
+
+    def concrete(arrays: list) -> Any:
+        replaced = callback(tuple(None if a is None else Tensor._wrap(np.asarray(a))
+                                  for a in arrays))
+        if replaced is None:
+            return None
+        return [None if r is None else np.asarray(r.numpy()) for r in replaced]
+
+    graph.group_hooks.append(([c._ssa(graph) for c in copies], concrete))
+    graphs.new_segment()
+    return copies
+
+
+def run_grad_hooks(hooks: Any, grad: Tensor) -> Tensor:
+    """`tensor.register_hook` hooks in order: each sees the last one's gradient."""
+    for hook in list(hooks.values()):
+        new = hook(grad)
+        if new is not None:
+            if not isinstance(new, Tensor) or new.shape != grad.shape:
+                raise GradientError(with_location(
+                    f"a tensor hook returned {type(new).__name__} "
+                    f"{list(getattr(new, 'shape', []))} for a gradient of shape "
+                    f"{list(grad.shape)}"))
+            grad = new
+    return grad
 
 
 def backward(loss: Tensor, gradient: Any = None) -> None:
@@ -276,6 +333,8 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
         for (_, owner), g in zip(leaves, grads, strict=True):
             if g is None:
                 continue
+            if owner._grad_hooks:
+                g = run_grad_hooks(owner._grad_hooks, g)
             owner.grad = g if owner.grad is None else F.add(owner.grad, g)
 
 
@@ -360,8 +419,19 @@ def _eager_backward(graph: graphs.Graph, cotangents: dict) -> None:
     pending: dict[graphs.Graph, dict] = {graph: cotangents}
     while pending:
         segment = max(pending, key=lambda g: g.serial)
+        cotangents = pending.pop(segment)
+        for value, hooks in segment.value_hooks.items():  # (Tensor.register_hook)
+            if value in cotangents and hooks:
+                cotangents[value] = run_grad_hooks(
+                    hooks, Tensor._wrap(np.asarray(cotangents[value]))).numpy()
+        for values, callback in segment.group_hooks:  # (module backward hooks)
+            if any(v in cotangents for v in values):
+                replaced = callback([cotangents.get(v) for v in values])
+                for v, new in zip(values, replaced or (), strict=False):
+                    if new is not None and v in cotangents:
+                        cotangents[v] = new
         with segment.lock:
-            leaf_grads, link_grads = _segment_backward(segment, pending.pop(segment))
+            leaf_grads, link_grads = _segment_backward(segment, cotangents)
         for owner, g in leaf_grads:
             owner._accumulate_grad(g)
         for (older, value), g in link_grads:

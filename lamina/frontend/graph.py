@@ -43,7 +43,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from lamina.errors import user_location
 
 __all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "live_tensors",
-           "outside_traces", "push", "tracing"]
+           "new_segment", "outside_traces", "push", "tracing"]
 
 if TYPE_CHECKING:
     from lamina.frontend.tensor import Tensor
@@ -75,6 +75,9 @@ class Graph:
     grad_touched: dict[int, Tensor] = field(default_factory=dict)  # id -> tensor whose .grad changed
     grad_original: dict[int, tuple[Tensor, Any]] = field(default_factory=dict)  # restored after
     grad_read: set[int] = field(default_factory=set)  # ids whose .grad was read before set
+    value_hooks: dict[SSAValue, Any] = field(default_factory=dict)  # register_hook tables
+    # (values, callback(cotangent arrays or None) -> replacements or None): module hooks
+    group_hooks: list[tuple[list[SSAValue], Any]] = field(default_factory=list)
     finished: bool = False
     n_ops: int = 0  # ops appended (len(block.ops) walks the whole block)
     checked_at: int = -1  # n_ops at the last check whether it is referenced (eager graphs)
@@ -228,6 +231,13 @@ def eager_graph() -> Graph:
             graph.kept = lazy.sweep(graph)  # keep what live tensors need, drop the rest
             graph.swept_at = graph.n_ops
     return graph
+
+
+def new_segment() -> None:
+    """Start a new eager graph for this thread now (lazy tensors of the old one that
+    later ops use are linked in: `Tensor.register_hook` cuts the tape so that the
+    gradient of the hooked tensor arrives as a concrete array)."""
+    _THREAD.eager = _new_eager()
 
 
 def _new_eager() -> Graph:

@@ -25,7 +25,14 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DTypeError, ShapeError, TraceError, with_location
+from lamina.errors import (
+    ArgumentError,
+    DTypeError,
+    GradientError,
+    ShapeError,
+    TraceError,
+    with_location,
+)
 from lamina.frontend import graph as graphs
 from lamina.frontend import guards
 
@@ -543,7 +550,11 @@ class Tensor:
 
     def _accumulate_grad(self, array: np.ndarray) -> None:
         """Add a computed gradient to `.grad` (eager `backward()`; two threads may
-        backpropagate into one leaf at once)."""
+        backpropagate into one leaf at once), after the tensor's hooks."""
+        if self._grad_hooks:
+            from lamina.frontend.autograd import run_grad_hooks
+
+            array = run_grad_hooks(self._grad_hooks, Tensor._wrap(array)).numpy()
         with _ACCUMULATING:
             self._grad = Tensor._wrap(array) if self._grad is None \
                 else Tensor._wrap(np.asarray(self._grad) + array)
@@ -557,6 +568,40 @@ class Tensor:
         from lamina.frontend import autograd
 
         autograd.backward(self, gradient)
+
+    _grad_hooks: dict | None = None  # register_hook's table (None: no hook)
+
+    def register_hook(self, hook: Any) -> Any:
+        """`hook(grad)` runs when this tensor's gradient is computed and may return a
+        replacement, as torch's. On a leaf it sees the gradient about to be accumulated
+        into `.grad`; on a result of ops, the gradient flowing back through it (from
+        its uses after this call). Under `lm.jit` it runs while the backward is traced."""
+        if not self.requires_grad:
+            raise GradientError(with_location(
+                "register_hook: cannot register a hook on a tensor that doesn't require "
+                "gradient"))
+        from lamina.frontend.handles import RemovableHandle
+
+        first = self._grad_hooks is None
+        if first:
+            self._grad_hooks = {}
+        handle = RemovableHandle(self._grad_hooks)
+        self._grad_hooks[handle.id] = hook
+        if first and not self._is_leaf:
+            state = self._state
+            if isinstance(state, Lazy):
+                # eager: cut the tape here; the gradient of this value then reaches
+                # backward() as an array, and the hooks see a concrete tensor
+                state.graph.value_hooks[state.value] = self._grad_hooks
+                if state.graph is graphs.current():
+                    graphs.new_segment()
+            else:  # traced: an identity whose (traced) backward calls the hooks
+                from lamina.frontend.autograd import hook_identity, run_grad_hooks
+
+                hooks = self._grad_hooks
+                (hooked,) = hook_identity([self], lambda cts: (run_grad_hooks(hooks, cts[0]),))
+                self._assign(hooked)
+        return handle
 
     def retain_grad(self) -> None:  # gradients of non-leaves are not kept; accepted for porting
         return None

@@ -18,6 +18,7 @@ from lamina import dtypes
 from lamina.errors import ArgumentError, ShapeError, like, with_location
 from lamina.frontend import guards
 from lamina.frontend import ops as O
+from lamina.frontend.handles import RemovableHandle
 from lamina.frontend.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -54,27 +55,6 @@ def _set_data(tensor: Tensor, array: Any, name: str) -> None:
             f"load_state_dict: {name!r} has shape {list(array.shape)} in the state dict but "
             f"{list(tensor.shape)} in the module"))
     tensor._set_array(np.array(array, dtype=tensor.dtype.np_dtype, copy=True))
-
-
-class RemovableHandle:
-    """What a `register_*_hook` returns: `.remove()` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, table: OrderedDict):
-        self.table = table
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        if self.table.pop(self.id, None) is not None:
-            guards.changed()
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 class Module:
@@ -338,12 +318,81 @@ class Module:
                 changed = hook(self, args)
                 if changed is not None:
                     args = changed if isinstance(changed, tuple) else (changed,)
+        watch = (hooks.get("backward") or hooks.get("backward_pre")) and O.is_grad_enabled()
+        if watch:
+            args, grads = self._watch_inputs(args)
         output = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(hooks["post"].values()):
             changed = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if changed is not None:
                 output = changed
+        if watch:
+            output = self._watch_outputs(output, grads)
         return output
+
+    # ------------------------------------------------------------ backward hooks
+
+    def _watch_inputs(self, args: tuple) -> tuple[tuple, dict]:
+        """Copies of the tensor arguments gradients flow through, whose gradients (the
+        module's grad_input) reach the full backward hooks."""
+        from lamina.frontend.autograd import on_gradients
+
+        grads: dict[str, Any] = {"output": None, "n_inputs": 0}
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        watched = [i for i in positions if args[i].needs_grad]
+        grads["n_inputs"] = len(positions)
+        if not watched:
+            return args, grads
+
+        shapes = {i: (args[i].shape, args[i].dtype) for i in positions}
+
+        def arrived(cts: tuple) -> Any:
+            # (torch hands zeros for a tensor input no gradient flows to)
+            grad_input = [O.zeros(*shapes[i][0], dtype=shapes[i][1]) for i in positions]
+            for i, ct in zip(watched, cts, strict=True):
+                grad_input[positions.index(i)] = ct
+            grad_input = self._call_backward_hooks(tuple(grad_input), grads["output"])
+            return [grad_input[positions.index(i)] for i in watched]
+
+        copies = on_gradients([args[i] for i in watched], arrived)
+        args = list(args)
+        for i, c in zip(watched, copies, strict=True):
+            args[i] = c
+        grads["watched"] = True
+        return tuple(args), grads
+
+    def _watch_outputs(self, output: Any, grads: dict) -> Any:
+        from lamina.frontend import pytree
+        from lamina.frontend.autograd import on_gradients
+
+        leaves, treedef = pytree.flatten(output)
+        watched = [i for i, t in enumerate(leaves) if isinstance(t, Tensor) and t.needs_grad]
+        if not watched:
+            return output
+
+        def arrived(cts: tuple) -> Any:
+            grad_output = tuple(cts)
+            for hook, _ in list(self._hook_table("backward_pre").values()):
+                changed = hook(self, grad_output)
+                if changed is not None:
+                    grad_output = tuple(changed) if isinstance(changed, tuple | list) \
+                        else (changed,)
+            grads["output"] = grad_output
+            if not grads.get("watched"):  # no input needs grad: torch calls the hooks now
+                self._call_backward_hooks((None,) * max(grads["n_inputs"], 1), grad_output)
+            return list(grad_output)
+
+        copies = on_gradients([leaves[i] for i in watched], arrived)
+        for i, c in zip(watched, copies, strict=True):
+            leaves[i] = c
+        return pytree.unflatten(treedef, leaves)
+
+    def _call_backward_hooks(self, grad_input: tuple, grad_output: Any) -> tuple:
+        for hook, _ in list(self._hook_table("backward").values()):
+            changed = hook(self, grad_input, grad_output)
+            if changed is not None:
+                grad_input = tuple(changed) if isinstance(changed, tuple | list) else (changed,)
+        return grad_input
 
     # ------------------------------------------------------------ hooks
 
@@ -352,7 +401,7 @@ class Module:
         if hooks is None:
             hooks = {"pre": OrderedDict(), "post": OrderedDict()}
             object.__setattr__(self, "_hooks", hooks)
-        return hooks[kind]
+        return hooks.setdefault(kind, OrderedDict())
 
     def _add_hook(self, kind: str, hook: Callable, prepend: bool,
                   with_kwargs: bool) -> RemovableHandle:
@@ -376,6 +425,24 @@ class Module:
         """`hook(module, args, output)` after forward; a non-None result replaces the
         output."""
         return self._add_hook("post", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False
+                                    ) -> RemovableHandle:
+        """`hook(module, grad_input, grad_output)` when the gradients w.r.t. the module's
+        tensor inputs are computed; a non-None result replaces grad_input. Eagerly the
+        gradients are concrete tensors (the tape is cut around the module); under
+        `lm.jit` the hook runs while the backward is traced."""
+        return self._add_hook("backward", hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """`hook(module, grad_output)` before the module's gradients are computed; a
+        non-None result replaces grad_output."""
+        return self._add_hook("backward_pre", hook, prepend, False)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """torch's deprecated form; lamina gives it the full hook's (correct) gradients."""
+        return self.register_full_backward_hook(hook)
 
     def get_submodule(self, target: str) -> Module:
         module: Module = self
