@@ -444,15 +444,17 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 from lamina.frontend import pooling as _pooling  # noqa: E402
 from lamina.frontend.pooling import *  # noqa: E402, F403
 from lamina.nn import functional_activation as _activation  # noqa: E402
+from lamina.nn import functional_ctc as _ctc  # noqa: E402
 from lamina.nn import functional_loss as _loss  # noqa: E402
 from lamina.nn import functional_norm as _norm  # noqa: E402
 from lamina.nn import functional_resize as _resize  # noqa: E402
 from lamina.nn.functional_activation import *  # noqa: E402, F403
+from lamina.nn.functional_ctc import *  # noqa: E402, F403
 from lamina.nn.functional_loss import *  # noqa: E402, F403
 from lamina.nn.functional_norm import *  # noqa: E402, F403
 from lamina.nn.functional_resize import *  # noqa: E402, F403
 
-__all__ += [*_activation.__all__, *_loss.__all__, *_norm.__all__, *_resize.__all__]
+__all__ += [*_activation.__all__, *_ctc.__all__, *_loss.__all__, *_norm.__all__, *_resize.__all__]
 __all__ += [name for name in _pooling.__all__ if name not in __all__]
 
 from lamina.nn.sparse import embedding_bag  # noqa: E402, F401

@@ -120,6 +120,7 @@ TripletMarginLoss = _reduced("TripletMarginLoss", F.triplet_margin_loss, margin=
 MultiLabelSoftMarginLoss = _reduced("MultiLabelSoftMarginLoss", F.multilabel_soft_margin_loss,
                                     weight=None)
 MultiMarginLoss = _reduced("MultiMarginLoss", F.multi_margin_loss, p=1, margin=1.0, weight=None)
+CTCLoss = _reduced("CTCLoss", F.ctc_loss, blank=0, zero_infinity=False)
 
 
 class CosineSimilarity(Module):
@@ -141,7 +142,7 @@ class PairwiseDistance(Module):
 
 
 __all__ += [
-    "CosineEmbeddingLoss", "CosineSimilarity", "GaussianNLLLoss", "HingeEmbeddingLoss",
+    "CTCLoss", "CosineEmbeddingLoss", "CosineSimilarity", "GaussianNLLLoss", "HingeEmbeddingLoss",
     "HuberLoss", "KLDivLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
     "PairwiseDistance", "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
 ]

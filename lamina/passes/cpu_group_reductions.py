@@ -42,21 +42,25 @@ def fusable(ops: list[Operation], start: int) -> tuple[list[cpu.ReduceOp], list[
     group: list[cpu.ReduceOp] = []
     between: list[Operation] = []
     pending: list[Operation] = []
+    # results of the group and of every op after its first reduction: `between` too,
+    # since those ops move after the merged loop (a third reduction that read a scalar
+    # computed between the first two was used before definition). Kept incrementally:
+    # a block of n reductions and scalar ops is scanned in O(n), not O(n^2) per call
+    earlier: set = set()
     for op in ops[start:]:
         if _groupable(op):
             assert isinstance(op, cpu.ReduceOp)
             if group and (op.space != group[0].space or op.simd != group[0].simd):
                 break
-            # `between` too: those ops move after the merged loop (a third reduction that
-            # read a scalar computed between the first two was used before definition)
-            earlier = {r for o in [*group, *between, *pending] for r in o.results}
-            if any(v in earlier for inner in op.walk() for v in inner.operands):
+            if group and any(v in earlier for inner in op.walk() for v in inner.operands):
                 break
             group.append(op)
+            earlier.update(op.results)
             between += pending
             pending = []
         elif group and op.name.startswith(("arith.", "math.")) and not op.regions:
             pending.append(op)
+            earlier.update(op.results)
         else:
             break
     return group, between

@@ -103,6 +103,20 @@ class KernelBuilder:
         self.consts: dict[tuple, SSAValue] = {}
         self.inlined: set[SSAValue] = set()  # hl values computed by their element rules
         self._warming = False  # inside _warm: operands are emitted already
+        # the expansion guard (set while planning): a value inlined at more than
+        # REPEATS distinct points of one scope (one loop iteration) whose element costs
+        # more than COST rule applications is handed to `on_repeat` (the planner
+        # materializes it) instead of being recomputed; a recurrence (x_t read at s,
+        # s-1, s-2 of x_{t-1}) otherwise inlines exponentially many copies. Points in
+        # different scopes (a reduction's body, then a loop over the row) are one
+        # value per iteration each: recomputing there is the fusion working.
+        self.on_repeat: Callable[[SSAValue], None] | None = None
+        self.evaluations: dict[tuple[SSAValue, int], int] = {}
+        self.cost: dict[SSAValue, int] = {}
+        self.applied = 0  # rule applications so far
+        self.depth = 0  # element rules being applied (nested): past MAX_DEPTH the guard
+        # cuts too, so a long chain through other points (reshapes, gathers, shifted
+        # slices) is lowered in pieces instead of overflowing Python's stack
         self._const_anchor: Operation | None = None
         for arg, d in zip(self.kernel.body.block.args, dims, strict=True):
             self.home[arg] = self.stack[0]
@@ -287,11 +301,21 @@ class KernelBuilder:
             scope.anchor = saved[level + 1].op
         self.stack = saved[: level + 1]
         try:
+            if self.on_repeat is not None and v not in self.buffers and (
+                    self._repeated(v, scope) or self.depth > self.MAX_DEPTH):
+                self.on_repeat(v)  # (now a buffer: loaded below)
             if v in self.buffers and v not in self.recompute:
                 result = self.load(self.buffers[v], idx, elem_type(v))
             else:
                 self.inlined.add(v)
-                result = self._rule(v, idx)
+                start = self.applied
+                self.applied += 1
+                self.depth += 1
+                try:
+                    result = self._rule(v, idx)
+                finally:
+                    self.depth -= 1
+                self.cost[v] = max(self.cost.get(v, 0), self.applied - start)
                 if v.owner.name in self.reducing:  # type: ignore[union-attr]
                     self.reductions.append((v, frozenset().union(*(self.dep(i) for i in idx))))
                 if is_half(elem_type(v)):  # round after every op, as the interpreter does
@@ -302,6 +326,15 @@ class KernelBuilder:
             scope.anchor = old_anchor
         self.stack[level].memo[key] = result
         return result
+
+    REPEATS = 1
+    COST = 8
+    MAX_DEPTH = 120
+
+    def _repeated(self, v: SSAValue, scope: Scope) -> bool:
+        key = (v, id(scope))
+        count = self.evaluations[key] = self.evaluations.get(key, 0) + 1
+        return count > self.REPEATS and self.cost.get(v, 0) > self.COST
 
     def _warm(self, v: SSAValue, idx: tuple[SSAValue, ...], level: int) -> None:
         """Emit, deepest first, the elementwise ops `v` inlines at the same point `idx`,

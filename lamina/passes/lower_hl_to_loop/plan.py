@@ -71,6 +71,7 @@ class Planner:
         self.plan = Plan()
         self.placeholders: dict[SSAValue, SSAValue] = {}
         self.probed: dict[SSAValue, set[SSAValue]] = {}  # root -> values its kernel inlines
+        self.costs: dict[SSAValue, int] = {}  # inlined value -> rule applications per element
 
     # ---- driver
 
@@ -83,7 +84,8 @@ class Planner:
             if op.name in self.producers or self._needs_buffer(op):
                 m.add(op.results[0])
         for _ in range(100):
-            new = self._producer_operands() or self._shared_reductions() or self._probe_all()
+            new = (self._producer_operands() or self._shared_reductions() or self._probe_all()
+                   or self._shared_expensive())
             if not new:
                 return self.plan
             m.update(new)
@@ -150,17 +152,77 @@ class Planner:
             if inlined is not None and not any(self.is_buffer(v) for v in inlined):
                 continue  # nothing it inlines was materialized since: same decision
             new |= self._probe(root)
+        for v in self._producer_inlined_operands():
+            if v not in self.probed:
+                new |= self._probe_operand(v)
         return new
+
+    SHARED_COST = 32
+
+    def _shared_expensive(self) -> set[SSAValue]:
+        """Values inlined into several kernels whose element costs more than
+        SHARED_COST rule applications: each kernel would recompute the whole
+        expression (a running sum read by every later step costs O(steps^2))."""
+        kernels = {*self._roots(), *self._producer_inlined_operands()}
+        users: dict[SSAValue, int] = defaultdict(int)
+        for key, inlined in self.probed.items():
+            if key in kernels:
+                for v in inlined:
+                    if not self.is_buffer(v):
+                        users[v] += 1
+        new = {v for v, n in users.items() if n > 1 and self.costs.get(v, 0) > self.SHARED_COST}
+        for v in new:
+            log(f"{describe(v)} is materialized: {users[v]} kernels would each recompute "
+                f"it ({self.costs[v]} ops per element)")
+        return new
+
+    def _record_costs(self, kb: KernelBuilder) -> None:
+        for v, cost in kb.cost.items():
+            self.costs[v] = max(self.costs.get(v, 0), cost)
+
+    def _producer_inlined_operands(self) -> list[SSAValue]:
+        """Operands a producer reads through their element rules (a scatter's updates):
+        they are emitted inside the producer's kernel, so they get the same guard
+        against repeated expansion as a root's kernel."""
+        return [v for op in self.ops if op.name in self.producers
+                for v in op.operands if not self.is_buffer(v)]
+
+    def _guard(self, kb: KernelBuilder, consumer: SSAValue) -> set[SSAValue]:
+        """Arm `kb`'s expansion guard; returns the set it fills with values to
+        materialize (they are added to the plan at once, so the probe loads them)."""
+        repeated: set[SSAValue] = set()
+
+        def materialize(v: SSAValue) -> None:
+            log(f"{describe(v)} is materialized: the kernel of {describe(consumer)} would "
+                f"recompute it at several points of one iteration ({kb.cost.get(v, '?')} ops "
+                f"each), or it ends a chain of {kb.depth} nested element rules")
+            repeated.add(v)
+            self.plan.materialized.add(v)
+
+        kb.on_repeat = materialize
+        return repeated
+
+    def _probe_operand(self, v: SSAValue) -> set[SSAValue]:
+        dims = shape(v)
+        kb = KernelBuilder("probe", dims, range(len(dims)), _Placeholders(self, v), self.rules,  # type: ignore[arg-type]
+                           self.reducing)
+        repeated = self._guard(kb, v)
+        kb.element(v, kb.kernel.body.block.args)
+        self.probed[v] = kb.inlined - {v}
+        self._record_costs(kb)
+        return repeated
 
     def _probe(self, root: SSAValue) -> set[SSAValue]:
         """Emit `root` into a scratch kernel parallel over all its dims, then decide."""
         dims = shape(root)
         buffers = _Placeholders(self, root)
         kb = KernelBuilder("probe", dims, range(len(dims)), buffers, self.rules, self.reducing)  # type: ignore[arg-type]
+        repeated = self._guard(kb, root)
         kb.element(root, kb.kernel.body.block.args)
         self.probed[root] = kb.inlined - {root}
-        inner = [(v, d) for v, d in kb.reductions if v is not root]
-        new = {v for v, d in inner if INNER in d}
+        self._record_costs(kb)
+        inner = [(v, d) for v, d in kb.reductions if v is not root and v not in repeated]
+        new = {v for v, d in inner if INNER in d} | repeated
         for v in new:
             log(f"{describe(v)} is materialized: it is needed at every point of another "
                 f"reduction in the kernel of {describe(root)}")
