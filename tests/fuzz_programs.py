@@ -470,21 +470,6 @@ KNOWN_FAILURES: list[tuple[str, str, str, str, str]] = [
     *[("matmul", "*", "*", fragment, "lamina extension, decided in tests/test_linalg.py::"
        "test_matmul_promotes_dtypes_and_integers: matmul promotes mixed dtypes; torch "
        "refuses") for fragment in ("same dtype", "expected scalar type")],
-    # compiler-layer bugs (dialects, passes, codegen, runtime), issue 15 items 5 and 8
-    ("matmul", "*", "*", "no element rule for hl.matmul", "issue 15 item 8, compiler: "
-     "a matmul whose result is read elementwise (C: CompileError)"),
-    *[("prod", dtype, "triton", "mask has unsupported dtype", "compiler (triton codegen): "
-       "the gradient of prod over a size-1 dim raises InterpreterError") for dtype in FLOATS],
-    ("pow", "*", "triton", "value", "compiler: triton pow of a negative base and an "
-     "infinite exponent gives NaN (torch, C: 0 or inf)"),
-    *[(op, "uint8", "*", "loop.reduce yields", "compiler (lower-hl-to-loop): an "
-       "argmin/argmax of uint8 fused into a concat kernel fails to verify (loop.reduce init "
-       "i16, yield i64): CompileError under jit, a raw VerifyException on eager realize "
-       "(seed 1781)") for op in
-      ("argmin", "argmax", "max_dim", "min_dim_idx")],
-    ("atan2", "*", "triton", "value", "compiler: triton atan2 of signed zeros and infinities"),
-    ("atan2", "float64", "*", "", "compiler: atan2 of float64 is computed in float32 "
-     "(relative error 1e-8 in values and gradients)"),
 ]
 
 

@@ -69,3 +69,49 @@ def test_gradient_through_an_empty_intermediate(backend):
     x = rng.standard_normal((1, 2, 3)).astype(np.float32)
     g = rng.standard_normal((1, 2, 3)).astype(np.float32)
     check(prog, [x, g], backend)
+
+
+def _close(got, want):
+    """Equal, NaN where torch's is NaN, zeros of the same sign."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    same = (got == want) & (np.signbit(got) == np.signbit(want))
+    near = np.abs(got - want) <= 1e-6 * np.abs(want)
+    return same | near | (np.isnan(got) & np.isnan(want))
+
+
+INF, NAN = float("inf"), float("nan")
+SPECIAL = np.array([-INF, -3.0, -2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 3.0, 1.5, INF, NAN])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ["pow", "atan2"])
+def test_special_values_follow_c99(op, dtype, backend):
+    """Triton's interpreter formulas gave NaN for (+-1) ** +-inf, 1 ** NaN, -inf ** 1.5
+    and -inf ** -0.5, and atan2 lost the sign of zeros (atan2(0, -0) = pi, atan2(-0, -1)
+    = -pi); torch, C and numpy follow C99."""
+    a = np.repeat(SPECIAL, len(SPECIAL)).astype(dtype)
+    b = np.tile(SPECIAL, len(SPECIAL)).astype(dtype)
+    want = getattr(torch, op)(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    if backend == "eager":
+        got = getattr(lm, op)(lm.tensor(a), lm.tensor(b)).numpy()
+    else:
+        got = lm.jit(getattr(lm, op), backend=backend)(a, b).numpy()
+    bad = ~_close(got, want)
+    assert not bad.any(), list(zip(a[bad], b[bad], got[bad], want[bad], strict=True))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_vector_dot_returned_twice(backend):
+    """C: `(x @ y, x @ y)` of 1-d x, y raised "no element rule for hl.matmul": the GEMM
+    wrote the 0-d result in place, and the copy for the second output recomputed it as
+    a single-element value instead of reading its buffer."""
+    x, y = np.arange(3, dtype=np.float32), np.ones(3, np.float32)
+    def prog(m, a, b):
+        d = a @ b
+        return d, d * 2, d
+    if backend == "eager":
+        d, d2, d3 = prog(lm, lm.tensor(x), lm.tensor(y))
+    else:
+        d, d2, d3 = lm.jit(lambda a, b: prog(lm, a, b), backend=backend)(x, y)
+    assert [float(d), float(d2), float(d3)] == [3.0, 6.0, 3.0]
