@@ -475,10 +475,14 @@ def div(a, b, rounding_mode: str | None = None):
     if rounding_mode == "floor":
         return floor_divide(a, b)
     if rounding_mode == "trunc":
-        q = div(a, b)
-        out = where(q < 0, ceil(q), floor(q))
         dt = result_dtype(a, b)
-        return out if dt.is_floating_point else out.to(dt)
+        _no_bool_result(dt, "div(rounding_mode='trunc')")
+        if not dt.is_floating_point:  # exact: through floats, big quotients were rounded
+            q = floor_divide(a, b)
+            up = (remainder(a, b) != 0) & ((a < 0) != (b < 0))
+            return (q + up.to(dt)).to(dt)
+        q = div(a, b)
+        return where(q < 0, ceil(q), floor(q))
     raise ArgumentError(with_location(
         f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"))
 
