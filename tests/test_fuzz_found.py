@@ -80,16 +80,19 @@ def _close(got, want):
 
 
 INF, NAN = float("inf"), float("nan")
-SPECIAL = np.array([-INF, -3.0, -2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 3.0, 1.5, INF, NAN])
+SPECIAL = np.array([-INF, -3.0, -2.0, -1.0, -0.5, -0.0, 0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 1.5, 7.5,
+                    1e30, INF, NAN])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("op", ["pow", "atan2"])
+@pytest.mark.parametrize("op", ["pow", "atan2", "floor_divide"])
 def test_special_values_follow_c99(op, dtype, backend):
     """Triton's interpreter formulas gave NaN for (+-1) ** +-inf, 1 ** NaN, -inf ** 1.5
     and -inf ** -0.5, and atan2 lost the sign of zeros (atan2(0, -0) = pi, atan2(-0, -1)
-    = -pi); torch, C and numpy follow C99."""
+    = -pi); torch, C and numpy follow C99. Float floor_divide was floor(a / b) on every
+    backend: -inf // 2 gave -inf (torch NaN), -5 // inf -0.0 (torch -1), 1 // 0.1 10
+    (torch 9)."""
     a = np.repeat(SPECIAL, len(SPECIAL)).astype(dtype)
     b = np.tile(SPECIAL, len(SPECIAL)).astype(dtype)
     want = getattr(torch, op)(torch.from_numpy(a), torch.from_numpy(b)).numpy()
