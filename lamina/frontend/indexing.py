@@ -336,8 +336,10 @@ def _install_methods() -> None:
     """Tensor methods of the torch names defined here (methods.py wires `[]` itself)."""
     as_method = ["flip", "roll", "narrow", "split", "chunk", "unbind", "select", "tril", "triu",
                  "take_along_dim"]
+    from lamina.frontend.methods import as_view_method
+
     for name in as_method:
-        setattr(Tensor, name, getattr(movement, name))
+        setattr(Tensor, name, as_view_method(name, getattr(movement, name)))
     # torch's methods put `dim` before the index; the functions here already do too
     for name in ("index_select", "gather", "scatter_add", "index_add", "index_fill"):
         setattr(Tensor, name, getattr(movement, name))
