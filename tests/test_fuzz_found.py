@@ -118,3 +118,36 @@ def test_a_vector_dot_returned_twice(backend):
     else:
         d, d2, d3 = lm.jit(lambda a, b: prog(lm, a, b), backend=backend)(x, y)
     assert [float(d), float(d2), float(d3)] == [3.0, 6.0, 3.0]
+
+
+REFUSALS = {  # torch refuses these: lamina must, with torch's exception class
+    "chunk of 0-d": lambda m: m.tensor(1.0).chunk(2),
+    "split of 0-d": lambda m: m.tensor(1.0).split(1),
+    "unbind of 0-d": lambda m: m.tensor(1.0).unbind(0),
+    "float into long": lambda m: m.tensor([1, 2]).mul_(2.0),
+    "long into bool": lambda m: m.tensor([True]).mul_(3),
+    "exp_ of long": lambda m: m.tensor([1, 2]).exp_(),
+    "iadd float into long": lambda m: m.tensor([1]).__iadd__(0.5),
+    "clamp_ long by a float": lambda m: m.tensor([1, 2]).clamp_(min=0.5),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_refused_as_torch_refuses(case):
+    """Seeds 40036, 40160, 40258, 40278: a raw IndexError, or an in-place op that cast
+    a float result into an integer tensor where torch refuses."""
+    with pytest.raises(Exception) as want:
+        REFUSALS[case](torch)
+    with pytest.raises(lm.LaminaError) as got:
+        REFUSALS[case](lm)
+    assert isinstance(got.value, type(want.value))
+
+
+def test_setitem_drops_leading_size_1_dims_of_the_value():
+    """Seed 40017: `t[0] = v` with v of shape [1, 5] into a row of 5 (torch allows)."""
+    t = lm.zeros(2, 5)
+    t[0] = lm.ones(1, 5)
+    t[1:] = lm.ones(1, 1, 1, 5) * 2
+    assert t.tolist() == [[1.0] * 5, [2.0] * 5]
+    with pytest.raises(RuntimeError):
+        t[0] = lm.ones(2, 5)

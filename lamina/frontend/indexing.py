@@ -288,6 +288,11 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
         return _set_advanced(x, index, value)
     region = tuple(len(range(*s)) for s in plan.slices)
     kept = tuple(n for i, n in enumerate(region) if i not in plan.dropped)
+    extra = 0  # torch drops a value's leading size-1 dims beyond the target's rank
+    while value.ndim - extra > len(kept) and value.shape[extra] == 1:
+        extra += 1
+    if extra:
+        value = ops.reshape(value, value.shape[extra:])
     v = ops.broadcast_to(value, kept) if value.shape != kept else value
     if int(np.prod(region)) == 0:
         return x

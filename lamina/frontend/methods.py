@@ -30,9 +30,23 @@ def _invert(self):
 
 def _inplace(fn):
     def method(self, *args: Any, **kwargs: Any):
-        return self._assign(fn(self, *args, **kwargs))
+        return _assign_result(self, fn(self, *args, **kwargs), getattr(fn, "__name__", "op"))
 
     return method
+
+
+_TORCH_NAMES = {0: "Bool", 1: "Long", 2: "Float"}
+
+
+def _assign_result(self, out, op: str):
+    """An in-place op keeps self's dtype, and like torch refuses a result of a higher
+    kind (float into an integer tensor, an integer into a bool one)."""
+    if out.dtype.category > self.dtype.category:
+        raise DTypeError(with_location(
+            f"{op}_: result type {out.dtype.name} can't be cast to the desired output type "
+            f"{self.dtype.name} (torch: result type {_TORCH_NAMES[out.dtype.category]} "
+            f"can't be cast to {_TORCH_NAMES[self.dtype.category]})"))
+    return self._assign(out)
 
 
 def _to(self, *args: Any, **kwargs: Any):
@@ -208,12 +222,12 @@ def install(Tensor: type) -> None:
         setattr(Tensor, name, _inplace(fn))
     Tensor.zero_ = lambda self: self._assign(ops.zeros_like(self))
     Tensor.fill_ = lambda self, v: self._assign(ops.full_like(self, v))
-    Tensor.addcmul_ = lambda self, a, b, value=1: self._assign(
-        ops.add(self, ops.mul(ops.mul(a, b), value)))
-    Tensor.addcdiv_ = lambda self, a, b, value=1: self._assign(
-        ops.add(self, ops.mul(ops.div(a, b), value)))
-    Tensor.lerp_ = lambda self, end, weight: self._assign(
-        ops.add(self, ops.mul(ops.sub(end, self), weight)))
+    Tensor.addcmul_ = lambda self, a, b, value=1: _assign_result(
+        self, ops.add(self, ops.mul(ops.mul(a, b), value)), "addcmul")
+    Tensor.addcdiv_ = lambda self, a, b, value=1: _assign_result(
+        self, ops.add(self, ops.mul(ops.div(a, b), value)), "addcdiv")
+    Tensor.lerp_ = lambda self, end, weight: _assign_result(
+        self, ops.add(self, ops.mul(ops.sub(end, self), weight)), "lerp")
     _views(Tensor)
 
 
