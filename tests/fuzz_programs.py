@@ -549,7 +549,7 @@ KNOWN_FAILURES: list[tuple[str, str, str, str, str]] = [
     *[("matmul", "*", "*", fragment, "lamina extension, decided in tests/test_linalg.py::"
        "test_matmul_promotes_dtypes_and_integers: matmul promotes mixed dtypes; torch "
        "refuses") for fragment in ("same dtype", "expected scalar type")],
-    *[(op, "*", "*", "grad x", "documented (docs/reliability.md): the gradient of a value "
+    *[(op, "*", "*", "nan", "documented (docs/reliability.md): the gradient of a value "
        "an in-place op overwrites whole is 0; torch's is NaN where the overwritten op's "
        "local derivative is infinite (seed 40077: var without degrees of freedom)")
       for op in ("copy_", "fill_")],
