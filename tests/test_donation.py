@@ -328,3 +328,34 @@ def test_tensor_only_written_keeps_its_array():
         np.testing.assert_array_equal(f(x).numpy(), x + 1.0)
         np.testing.assert_array_equal(buf.numpy(), x * 2.0)
         assert buf.numpy() is view
+
+
+def test_index_fault_leaves_donated_parameters_untouched():
+    """A step whose gather is checked at run time raises IndexOutOfRangeError after the
+    call: the parameters it would have updated in place must still hold their values
+    (torch raises in the forward, before opt.step); the next valid step matches torch."""
+    torch.manual_seed(0)
+    temb = torch.nn.Embedding(5, 3)
+    emb = nn.Embedding(5, 3)
+    emb.load_state_dict(temb.state_dict())
+    opt = lm.optim.SGD(emb.parameters(), lr=0.5)
+    topt = torch.optim.SGD(temb.parameters(), lr=0.5)
+
+    @lm.jit(backend="c")
+    def step(i):
+        loss = emb(i).square().sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    before = emb.weight.numpy().copy()
+    with pytest.raises(IndexError, match="out of range|index"):
+        step(np.array([1, 5]))
+    np.testing.assert_array_equal(emb.weight.numpy(), before)
+    step(np.array([1, 4]))
+    tloss = temb(torch.tensor([1, 4])).square().sum()
+    topt.zero_grad()
+    tloss.backward()
+    topt.step()
+    np.testing.assert_allclose(emb.weight.numpy(), temb.weight.detach().numpy(), rtol=1e-6)

@@ -52,6 +52,8 @@ BINARY = {
     "add": (lambda a, b: a + b, torch.add), "sub": (lambda a, b: a - b, torch.sub),
     "mul": (lambda a, b: a * b, torch.mul), "div": (lambda a, b: a / b, torch.div),
     "floor_divide": (lambda a, b: a // b, torch.floor_divide),
+    "div_trunc": (lambda a, b: lm.div(a, b, rounding_mode="trunc"),
+                  lambda a, b: torch.div(a, b, rounding_mode="trunc")),
     "remainder": (lambda a, b: a % b, torch.remainder), "pow": (lambda a, b: a ** b, torch.pow),
     "atan2": (lm.atan2, torch.atan2), "maximum": (lm.maximum, torch.maximum),
     "minimum": (lm.minimum, torch.minimum), "eq": (lambda a, b: a == b, torch.eq),
@@ -71,11 +73,7 @@ _COMPOSITE = {"tan", "sigmoid", "rsqrt", "reciprocal", "expm1", "log1p", "atan2"
 
 # The one table of combinations the sweep leaves out, each with its reason: frontend
 # refusals that differ from torch's (lamina/frontend/ops.py, reported for its owner).
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("floor_divide", "bool"): "torch raises NotImplementedError; lamina computes (frontend)",
-    ("remainder", "bool"): "torch raises NotImplementedError; lamina computes (frontend)",
-    ("pow", "bool"): "torch raises NotImplementedError; lamina a DTypeError (frontend)",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}  # none left: bool // % ** and trunc div raise
 
 
 def _np_dtype(name: str) -> np.dtype:

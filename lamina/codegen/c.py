@@ -98,6 +98,7 @@ class CEmitter:
         self.profiled: list[str] = []  # label of each timed statement (LAMINA_PROFILE)
         self.prototypes: list[str] = []  # one per kernel function, for the entry's unit
         self.fault_sites: list[str] = []  # check.sites of the module: `lm_fault` slots
+        self.live: dict[SSAValue, None] = {}  # the entry's pool buffers not yet freed
 
     def kernel_name(self, op: cpu.KernelOp) -> str:
         """A unique C name for the kernel's function (kernel names need not be unique)."""
@@ -324,6 +325,7 @@ def _emit_alloc(em: CEmitter, op: memref.AllocOp) -> None:
     assert isinstance(t, MemRefType)
     c = storage_ctype(t.element_type)
     em.define(op.memref, f"({c}*)lm_pool_alloc({_numel(t)} * (int64_t)sizeof({c}))", prefix="t")
+    em.live[op.memref] = None
 
 
 def _emit_alloca(em: CEmitter, op: memref.AllocaOp) -> None:
@@ -337,6 +339,7 @@ def _emit_alloca(em: CEmitter, op: memref.AllocaOp) -> None:
 
 def _emit_dealloc(em: CEmitter, op: memref.DeallocOp) -> None:
     em.out.line(f"lm_pool_free((void*){em.name(op.memref)});")
+    em.live.pop(op.memref, None)
 
 
 def _emit_copy(em: CEmitter, op: memref.CopyOp) -> None:
@@ -391,6 +394,9 @@ def _half_bits(value: float, elem: Attribute) -> str:
 def _emit_kernel_call(em: CEmitter, op: cpu.KernelOp) -> None:
     args = [em.name(a) for a in op.args] + (["lm_fault"] if _checks(op) else [])
     em.out.line(f"{em.kernel_name(op)}({', '.join(args)});")
+    if _checks(op):  # stop at a fault: later kernels may write donated inputs
+        frees = "".join(f"lm_pool_free((void*){em.name(v)}); " for v in em.live)
+        em.out.line(f"if (lm_faulted(lm_fault, {len(em.fault_sites)})) {{ {frees}return; }}")
 
 
 def _checks(op: Operation) -> bool:

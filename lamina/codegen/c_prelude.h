@@ -250,3 +250,9 @@ static inline void lm_fault_at(int64_t *fault, int64_t site, int64_t index) {
   __atomic_store_n(&fault[2 * site + 1], index, __ATOMIC_RELAXED);
   __atomic_store_n(&fault[2 * site], 1, __ATOMIC_RELAXED);
 }
+
+static inline int lm_faulted(const int64_t *fault, int64_t sites) {
+  for (int64_t s = 0; s < sites; s++)
+    if (fault[2 * s]) return 1;
+  return 0;
+}

@@ -15,8 +15,8 @@ placeholders: `{t}`/`{ut}` the tl type of the result and its unsigned twin.
 Triton's interpreter (how the Triton backend runs without a GPU) has no libdevice: a
 `TritonHelper` row becomes one `@triton.jit` function whose `body` runs on a GPU and
 whose `interp` formula, over core `tl` ops, runs in the interpreter. The interpreter
-formulas are accurate to a few ulp on finite inputs; signed zeros and infinities of
-atan2 may differ there (never on a GPU, in C or in numpy).
+formulas are accurate to a few ulp on finite inputs and follow C99 on signed zeros,
+infinities and NaNs (tests/test_scalar_table.py, tests/test_fuzz_found.py).
 
 Comparisons (`arith.cmpf`/`cmpi`, by predicate), `arith.select`, `arith.constant` and
 the casts are the type system rather than functions: each target handles them in one
@@ -197,11 +197,14 @@ return tl.where(tl.abs(a) < 1e-3, small, u - 1.0)""")
 
 _POW = TritonHelper("return libdevice.pow(a, b)", """\
 r = tl.exp(b * tl.log(tl.abs(a)))
-bi = b.to(tl.int64).to(b.dtype)
-odd = (bi == b) & ((bi.to(tl.int64) % 2) != 0)
-r = tl.where((a < 0) & odd, -r, r)
-r = tl.where((a < 0) & (bi != b) & (tl.abs(b) != float("inf")), float("nan"), r)
-r = tl.where(b == 0, 1.0, r)
+finite_b = tl.abs(b) != float("inf")
+integer = (tl.floor(b) == b) & finite_b
+odd = integer & ((b - 2.0 * tl.floor(b * 0.5)) != 0)
+negative = (a < 0) | ((a == 0) & ((1.0 / a) < 0))  # -0.0 ** odd keeps the sign
+r = tl.where(negative & odd, -r, r)
+r = tl.where((a < 0) & ~integer & finite_b & (tl.abs(a) != float("inf")), float("nan"), r)
+r = tl.where((a == -1.0) & ~finite_b, 1.0, r)
+r = tl.where((b == 0) | (a == 1.0), 1.0, r)  # C99: even where the other one is NaN
 return r.to(a.dtype)""")
 
 # atan by two argument halvings (|t| <= tan(pi/16)) and its odd series to t^15
@@ -226,7 +229,12 @@ _ATAN2 = TritonHelper("return libdevice.atan2(a, b)", """\
 r = _lm_math_atan(a / b)
 r = tl.where(b < 0, tl.where(a < 0, r - 3.141592653589793, r + 3.141592653589793), r)
 z = tl.zeros_like(b)  # z + c: the constant c in the operands' type (a bare one is f32)
-axis = tl.where(a > 0, z + 1.5707963267948966, tl.where(a < 0, z - 1.5707963267948966, 0.0 * a))
+neg_a = (a < 0) | ((a == 0) & ((1.0 / a) < 0))  # signed zeros pick the half-plane
+neg_b = (b < 0) | ((b == 0) & ((1.0 / b) < 0))
+pi = tl.where(neg_a, z - 3.141592653589793, z + 3.141592653589793)
+r = tl.where(neg_b & (a == 0), pi, r)
+on_x = tl.where(neg_b & (a == 0), pi, 0.0 * a)  # NaN stays NaN
+axis = tl.where(a > 0, z + 1.5707963267948966, tl.where(a < 0, z - 1.5707963267948966, on_x))
 r = tl.where(b == 0, axis, r)
 corner = tl.where(b > 0, z + 0.7853981633974483, z + 2.356194490192345)  # both infinite
 both = (tl.abs(a) == float("inf")) & (tl.abs(b) == float("inf"))

@@ -288,6 +288,11 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
         return _set_advanced(x, index, value)
     region = tuple(len(range(*s)) for s in plan.slices)
     kept = tuple(n for i, n in enumerate(region) if i not in plan.dropped)
+    extra = 0  # torch drops a value's leading size-1 dims beyond the target's rank
+    while value.ndim - extra > len(kept) and value.shape[extra] == 1:
+        extra += 1
+    if extra:
+        value = ops.reshape(value, value.shape[extra:])
     v = ops.broadcast_to(value, kept) if value.shape != kept else value
     if int(np.prod(region)) == 0:
         return x
@@ -336,8 +341,10 @@ def _install_methods() -> None:
     """Tensor methods of the torch names defined here (methods.py wires `[]` itself)."""
     as_method = ["flip", "roll", "narrow", "split", "chunk", "unbind", "select", "tril", "triu",
                  "take_along_dim"]
+    from lamina.frontend.methods import as_view_method
+
     for name in as_method:
-        setattr(Tensor, name, getattr(movement, name))
+        setattr(Tensor, name, as_view_method(name, getattr(movement, name)))
     # torch's methods put `dim` before the index; the functions here already do too
     for name in ("index_select", "gather", "scatter_add", "index_add", "index_fill"):
         setattr(Tensor, name, getattr(movement, name))

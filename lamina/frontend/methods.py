@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from lamina import dtypes
 from lamina.errors import ArgumentError, DTypeError, with_location
 from lamina.frontend import ops
 
-__all__ = ["install"]
+__all__ = ["as_view_method", "install"]
 
 
 def _swap(fn):
@@ -28,9 +30,23 @@ def _invert(self):
 
 def _inplace(fn):
     def method(self, *args: Any, **kwargs: Any):
-        return self._assign(fn(self, *args, **kwargs))
+        return _assign_result(self, fn(self, *args, **kwargs), getattr(fn, "__name__", "op"))
 
     return method
+
+
+_TORCH_NAMES = {0: "Bool", 1: "Long", 2: "Float"}
+
+
+def _assign_result(self, out, op: str):
+    """An in-place op keeps self's dtype, and like torch refuses a result of a higher
+    kind (float into an integer tensor, an integer into a bool one)."""
+    if out.dtype.category > self.dtype.category:
+        raise DTypeError(with_location(
+            f"{op}_: result type {out.dtype.name} can't be cast to the desired output type "
+            f"{self.dtype.name} (torch: result type {_TORCH_NAMES[out.dtype.category]} "
+            f"can't be cast to {_TORCH_NAMES[self.dtype.category]})"))
+    return self._assign(out)
 
 
 def _to(self, *args: Any, **kwargs: Any):
@@ -93,6 +109,56 @@ def _setitem(self, index, value):
     from lamina.frontend import indexing
 
     self._assign(indexing.setitem(self, index, value))
+
+
+# methods whose result is a view of `self` in torch: an in-place update of the result
+# writes `self` (Tensor._link_view); reshapes are views only of a tensor that is not
+# itself a view (torch copies a non-contiguous one, and lamina does not track strides)
+_VIEWS = ("t", "transpose", "swapaxes", "permute", "view", "view_as", "squeeze",
+          "unsqueeze", "narrow", "select", "chunk", "split", "unbind", "__getitem__")
+_VIEWS_OF_FRESH = ("reshape", "flatten", "reshape_as")
+
+
+def _basic_index(index: Any) -> bool:
+    """Ints, slices, None and Ellipsis only: torch's basic indexing gives a view."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(item is None or item is Ellipsis or isinstance(item, slice)
+               or (isinstance(item, int | np.integer) and not isinstance(item, bool))
+               for item in items)
+
+
+def _viewing(name: str, fn):
+    def method(self, *args: Any, **kwargs: Any):
+        out = fn(self, *args, **kwargs)
+        if name == "__getitem__" and not _basic_index(args[0]):
+            return out
+        if name in _VIEWS_OF_FRESH and self._is_view():
+            return out
+        if isinstance(out, tuple):
+            for k, part in enumerate(out):
+                part._link_view(self, lambda ids, k=k: fn(ids, *args, **kwargs)[k])
+        else:
+            out._link_view(self, lambda ids: fn(ids, *args, **kwargs))
+        return out
+
+    method.__name__ = getattr(fn, "__name__", name)
+    method.__doc__ = getattr(fn, "__doc__", None)
+    return method
+
+
+def as_view_method(name: str, fn):
+    """`fn` as the Tensor method `name`, its results linked as views when torch's are."""
+    return _viewing(name, fn) if name in (*_VIEWS, *_VIEWS_OF_FRESH) else fn
+
+
+def _views(Tensor: type) -> None:
+    for name in (*_VIEWS, *_VIEWS_OF_FRESH):
+        if hasattr(Tensor, name):  # the rest are installed by indexing.py
+            setattr(Tensor, name, _viewing(name, getattr(Tensor, name)))
+    T = lambda self: ops.permute(self, *reversed(range(self.ndim)))  # noqa: E731
+    mT = lambda self: ops.transpose(self, -2, -1)  # noqa: E731
+    Tensor.T = property(_viewing("T", T))
+    Tensor.mT = property(_viewing("mT", mT))
 
 
 def install(Tensor: type) -> None:
@@ -163,12 +229,13 @@ def install(Tensor: type) -> None:
         setattr(Tensor, name, _inplace(fn))
     Tensor.zero_ = lambda self: self._assign(ops.zeros_like(self))
     Tensor.fill_ = lambda self, v: self._assign(ops.full_like(self, v))
-    Tensor.addcmul_ = lambda self, a, b, value=1: self._assign(
-        ops.add(self, ops.mul(ops.mul(a, b), value)))
-    Tensor.addcdiv_ = lambda self, a, b, value=1: self._assign(
-        ops.add(self, ops.mul(ops.div(a, b), value)))
-    Tensor.lerp_ = lambda self, end, weight: self._assign(
-        ops.add(self, ops.mul(ops.sub(end, self), weight)))
+    Tensor.addcmul_ = lambda self, a, b, value=1: _assign_result(
+        self, ops.add(self, ops.mul(ops.mul(a, b), value)), "addcmul")
+    Tensor.addcdiv_ = lambda self, a, b, value=1: _assign_result(
+        self, ops.add(self, ops.mul(ops.div(a, b), value)), "addcdiv")
+    Tensor.lerp_ = lambda self, end, weight: _assign_result(
+        self, ops.add(self, ops.mul(ops.sub(end, self), weight)), "lerp")
+    _views(Tensor)
 
 
 def _masked_fill(self: Any, mask: Any, value: Any) -> Any:

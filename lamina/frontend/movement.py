@@ -106,6 +106,8 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
           ) -> tuple[Tensor, ...]:
     """torch.split: pieces of `split_size` (the last may be smaller) or of the given sizes."""
+    if x.ndim == 0:  # torch: RuntimeError
+        raise ShapeError(with_location("split: expects at least a 1-dimensional tensor"))
     d = _dim(x, dim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int | np.integer):
@@ -129,6 +131,8 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise ArgumentError(with_location(f"chunk: chunks must be positive, got {chunks}"))
+    if x.ndim == 0:  # torch: RuntimeError
+        raise ShapeError(with_location("chunk: expects at least a 1-dimensional tensor"))
     n = x.shape[_dim(x, dim, "chunk")]
     return split(x, builtins.max(-(-n // chunks), 1), dim)
 
@@ -170,6 +174,9 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    if x.ndim == 0:  # torch: IndexError
+        raise DimError(with_location(
+            f"unbind: dim {dim} specified, but the tensor has no dimensions"))
     d = _dim(x, dim, "unbind")
     return tuple(select(x, d, i) for i in range(x.shape[d]))
 

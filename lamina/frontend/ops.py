@@ -525,10 +525,14 @@ def div(a, b, rounding_mode: str | None = None):
     if rounding_mode == "floor":
         return floor_divide(a, b)
     if rounding_mode == "trunc":
-        q = div(a, b)
-        out = where(q < 0, ceil(q), floor(q))
         dt = result_dtype(a, b)
-        return out if dt.is_floating_point else out.to(dt)
+        _no_bool_result(dt, "div(rounding_mode='trunc')")
+        if not dt.is_floating_point:  # exact: through floats, big quotients were rounded
+            q = floor_divide(a, b)
+            up = (remainder(a, b) != 0) & ((a < 0) != (b < 0))
+            return (q + up.to(dt)).to(dt)
+        q = div(a, b)
+        return where(q < 0, ceil(q), floor(q))
     raise ArgumentError(with_location(
         f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"))
 
@@ -541,8 +545,25 @@ def floor_divide(a, b):
     dt = result_dtype(a, b)
     _no_bool_result(dt, "floor_divide")
     if dt.is_floating_point:
-        return floor(_binary(hl.DivOp, a, b))
+        return _floor_divide_float(*(x.to(dt) if isinstance(x, Tensor)
+                                     else Tensor._wrap(np.asarray(x, dt.np_dtype), dtype=dt)
+                                     for x in (a, b)))
     return _binary(hl.DivOp, a, b)
+
+
+def _floor_divide_float(a: Tensor, b: Tensor) -> Tensor:
+    """torch's div_floor, step for step: from fmod(a, b) (exact: fmod is odd in a, and
+    remainder is fmod where a has b's sign), the quotient (a - fmod) / b, one less where
+    fmod has the other sign than b, rounded to nearest (floor(a / b) is 10 for 1 // 0.1,
+    torch 9); a signed 0 where it is 0, a / b where b == 0. The final floor makes the
+    gradient 0, as torch's."""
+    mod = where((a < 0) != (b < 0), -remainder(-a, b), remainder(a, b))
+    div = (a - mod) / b
+    div = div - ((mod != 0) & ((b < 0) != (mod < 0))).to(div.dtype)
+    low = floor(div)
+    rounded = low + ((div - low) > 0.5).to(div.dtype)
+    out = where(b == 0, a / b, where(div == 0, (a / b) * 0.0, rounded))
+    return floor(out)
 
 
 @method

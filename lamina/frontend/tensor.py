@@ -400,13 +400,41 @@ class Tensor:
             self._took_gradient_history(new)
             self._state = Lazy(value, graph)
             graph.track(self)  # the eager graph now holds its value
-            return self
+            return self._write_through()
         before = self._state_outside_trace()
         if before is not None:
             graph.mutated[id(self)] = self
         else:  # a tensor of the trace (one from outside gets its flags back afterwards)
             self._took_gradient_history(new)
         self._state = Traced(value, graph, before)
+        return self._write_through()
+
+    # ---- views: an in-place update of a view writes its base (torch's aliasing)
+
+    _view_of: tuple[Tensor, Any] | None = None  # (base, the view's function of a base)
+
+    def _link_view(self, base: Tensor, view_fn: Any) -> None:
+        """`self` is `view_fn(base)`, a view in torch (a slice, transpose, reshape...):
+        an in-place update of `self` also writes the elements of `base` it shows."""
+        if self is not base:
+            self._view_of = (base, view_fn)
+
+    def _is_view(self) -> bool:
+        return self._view_of is not None
+
+    def _write_through(self) -> Tensor:
+        """After an in-place update of a view: scatter its new elements into its base,
+        at the positions the view function picks from an arange of the base's size."""
+        if self._view_of is None:
+            return self
+        from lamina.frontend import indexing, ops
+
+        base, view_fn = self._view_of
+        n = int(np.prod(base.shape, dtype=np.int64))
+        where = view_fn(Tensor._wrap(np.arange(n, dtype=np.int64).reshape(base.shape)))
+        flat = indexing.setitem(ops.reshape(base, (n,)), ops.reshape(where, (-1,)),
+                                ops.reshape(self, (-1,)))
+        base._assign(ops.reshape(flat, base.shape))
         return self
 
     def _took_gradient_history(self, new: Tensor) -> None:

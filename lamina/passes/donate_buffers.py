@@ -26,7 +26,11 @@ Safe means that no reader can see the input's old value overwritten:
   store in the same iteration (elementwise: `p - lr * buf` reads p[i] then writes
   p[i]); any other access in it (a transpose, a reduction over p, a view) and the
   pair is not donated: the output gets its own buffer, as without this pass;
-- no op after that kernel reads the input (e.g. `return old_p, new_p`).
+- no op after that kernel reads the input (e.g. `return old_p, new_p`);
+- that kernel comes after every op that checks indices at run time (`check.index`):
+  the C program returns at the first kernel that recorded a fault, before any donated
+  write, so the tensors a failing step would update keep their values when
+  IndexOutOfRangeError raises (torch raises in the forward, before `opt.step()`).
 Since the output's uses become the input's, a kernel sees one buffer, not two
 aliasing ones; views of it are told apart by `_aliased_params` (codegen/c.py), which
 drops `restrict` from every param sharing a root buffer. What the IR cannot know is
@@ -50,7 +54,7 @@ from xdsl.dialects.builtin import DenseArrayBase, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
-from lamina.dialects import loop
+from lamina.dialects import check, loop
 from lamina.dialects.syntax import int_array, int_tuple
 
 DONATE = "lamina.donate"  # candidates, set by lm.jit on the traced function
@@ -123,6 +127,10 @@ def _elementwise_update(kernel: loop.KernelOp, out: SSAValue, inp: SSAValue) -> 
     return True
 
 
+def _checks(op: Operation) -> bool:
+    return any(isinstance(o, check.IndexOp) for o in op.walk())
+
+
 def _safe(ops: list[Operation], out: SSAValue, inp: SSAValue) -> bool:
     out_aliases, in_aliases = _aliases(out), _aliases(inp)
     touching = [n for n, op in enumerate(ops) if not isinstance(op, loop.ViewOp)
@@ -130,6 +138,8 @@ def _safe(ops: list[Operation], out: SSAValue, inp: SSAValue) -> bool:
     if not touching:
         return False
     first = touching[0]  # must be the kernel that writes the output
+    if any(_checks(op) for op in ops[first:]):
+        return False  # a fault found there or later would raise after the write
     kernel = ops[first]
     if not isinstance(kernel, loop.KernelOp) or not _elementwise_update(kernel, out, inp):
         return False

@@ -263,7 +263,13 @@ class KernelBuilder:
 
     def load(self, buf: SSAValue, idx: Sequence[SSAValue], element: Attribute,
              mask: SSAValue | None = None) -> SSAValue:
-        """Load and convert from storage to compute type (masked loads give 0)."""
+        """Load and convert from storage to compute type (masked loads give 0). A buffer
+        without elements has no index in bounds: a read of it is one a select or mask
+        discards (a pad of an empty gradient), and it becomes a constant, never a load
+        (the Triton interpreter segfaulted on a masked load of a zero-size tensor)."""
+        if isinstance(buf.type, MemRefType) and 0 in buf.type.get_shape():
+            return self.const(0, i1 if element == i1 else f32 if is_half(element)
+                              else storage_type(element))
         other = self.const(0, storage_type(element)) if mask is not None else None
         v = self.op(loop.LoadOp(buf, idx, mask, other))
         if element == i1:

@@ -58,6 +58,9 @@ class FunctionLowering:
             and all(u.owner.name not in REDUCING for u in inlined))  # type: ignore[union-attr]
         # GEMM results written straight into the buffer of a value made of them
         self.in_place = written_in_place(self.plan.materialized) if gemm_views else {}
+        # a value GEMMs write in place is only in its buffer: its parts have none of
+        # their own to recompute it from (`(x @ y, x @ y)` of 1-d x, y: a copy read it)
+        self.scalars -= {whole for whole, _ in self.in_place.values()}
         ins = [memref_of(t) for t in fn.function_type.inputs.data]  # type: ignore[arg-type]
         outs = [memref_of(t) for t in fn.function_type.outputs.data]  # type: ignore[arg-type]
         self.block = Block(arg_types=[*ins, *outs])

@@ -75,3 +75,24 @@ func.func @repeated(%p: memref<4xf32>, %new_p: memref<4xf32>) attributes {lamina
   }
   func.return
 }
+
+// -----
+
+// The update reads a gather checked at run time: a fault raises after the call, so the
+// parameter must still hold its old value then: not donated.
+
+// CHECK-LABEL: func.func @checked
+// CHECK-SAME:  lamina.donated = array<i64: -1>
+// CHECK:       loop.store %n, %new_p[%i] : memref<8xf32>
+func.func @checked(%p: memref<8xf32>, %ix: memref<8xi64>, %g: memref<8xf32>, %new_p: memref<8xf32>) attributes {lamina.donate = array<i64: 0>} {
+  loop.kernel "sub_0" parallel [8] (%i) {
+    %k = loop.load %ix[%i] : memref<8xi64>
+    %j = arith.index_cast %k : i64 to index
+    %c = "check.index"(%j) <{size = 8 : i64, what = "hl.gather"}> : (index) -> index
+    %v = loop.load %p[%i] : memref<8xf32>
+    %d = loop.load %g[%c] : memref<8xf32>
+    %n = arith.subf %v, %d : f32
+    loop.store %n, %new_p[%i] : memref<8xf32>
+  }
+  func.return
+}
