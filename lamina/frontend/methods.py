@@ -95,7 +95,7 @@ def install(Tensor: type) -> None:
         "add": ops.add, "sub": ops.sub, "mul": ops.mul, "truediv": ops.div,
         "floordiv": ops.floor_divide, "mod": ops.remainder, "pow": ops.pow,
         "and": ops.bitwise_and, "or": ops.bitwise_or, "xor": ops.bitwise_xor,
-        "matmul": _matmul,
+        "matmul": _matmul, "lshift": ops.bitwise_left_shift, "rshift": ops.bitwise_right_shift,
     }
     for name, fn in binary.items():
         setattr(Tensor, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
