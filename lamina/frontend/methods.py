@@ -111,7 +111,9 @@ def install(Tensor: type) -> None:
     Tensor.__getitem__ = _getitem
     Tensor.__setitem__ = _setitem
 
-    for name, fn in ops.METHODS.items():  # functions marked @method in ops.py
+    from lamina.frontend import math_extra, sampling, shape_extra  # noqa: F401  (their methods)
+
+    for name, fn in ops.METHODS.items():  # functions marked @method (ops.py, *_extra.py)
         setattr(Tensor, name, fn)
     aliases = {"view": ops.reshape, "multiply": ops.mul, "subtract": ops.sub,
                "divide": ops.div, "true_divide": ops.div, "clamp_min": lambda x, v: ops.clamp(x, v),

@@ -720,9 +720,21 @@ def ceil(x):
 
 
 @method
-def round(x):
+def round(x, *, decimals: int = 0):
+    """Half to even; with `decimals`, of x * 10^decimals (torch's: x / 10^-decimals for
+    negative decimals), scaled back."""
     x = _no_bool(x, "round")
-    return fresh(x) if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
+    if not x.dtype.is_floating_point:
+        if decimals:  # torch: "round_cpu" with decimals is not implemented for integers
+            raise like(DTypeError, NotImplementedError)(with_location(
+                f"round: decimals= needs a floating-point tensor, got {x.dtype.name}"))
+        return fresh(x)
+    if decimals == 0:
+        return emit(hl.RoundOp, x)
+    scale = float(10.0 ** builtins.abs(decimals))
+    if decimals > 0:
+        return div(emit(hl.RoundOp, mul(x, scale)), scale)
+    return mul(emit(hl.RoundOp, div(x, scale)), scale)
 
 
 def stop_gradient(x):
