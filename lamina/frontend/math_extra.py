@@ -285,10 +285,12 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _scaled_sum(input: Any, product: Tensor, beta: Any, alpha: Any, op: str) -> Tensor:
-    """beta * input + alpha * product; beta == 0 ignores input (its NaNs too), as torch."""
+    """beta * input + alpha * product; beta == 0 ignores input (its NaNs too), as torch.
+    On integer tensors torch truncates beta and alpha to integers (0.6 counts as 0)."""
+    input = _t(input)
+    beta, alpha = _scale(beta, input, product), _scale(alpha, input, product)
     if alpha != 1:
         product = O.mul(product, alpha)
-    input = _t(input)
     shape = O.broadcast_shapes(input.shape, product.shape, op=op)
     if shape != product.shape:
         raise ShapeError(with_location(
@@ -298,6 +300,16 @@ def _scaled_sum(input: Any, product: Tensor, beta: Any, alpha: Any, op: str) -> 
         dt = O.result_dtype(input, product)
         return O.broadcast_to(product.to(dt) if product.dtype != dt else product, shape)
     return O.add(input if beta == 1 else O.mul(input, beta), product)
+
+
+def _scale(v: Any, *xs: Any) -> Any:
+    """A scalar factor as torch applies it: truncated to an int for integer tensors."""
+    dt = O.result_dtype(*xs)
+    if isinstance(v, bool) or dt.is_floating_point:
+        return v
+    if dt == dtypes.bool_:  # torch: beta and alpha act as bools on bool tensors
+        return bool(v)
+    return int(v) if isinstance(v, float | int | np.floating | np.integer) else v
 
 
 def _need(x: Tensor, ndim: int, op: str, name: str) -> None:
@@ -350,6 +362,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 @method
 def addcmul(input, tensor1, tensor2, *, value=1):
     product = O.mul(tensor1, tensor2)
+    value = _scale(value, input, product)
     return O.add(input, product if value == 1 else O.mul(product, value))
 
 
