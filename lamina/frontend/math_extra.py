@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -356,7 +355,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     batch1, batch2 = _t(batch1), _t(batch2)
     _need(batch1, 3, "addbmm", "batch1")
     _need(batch2, 3, "addbmm", "batch2")
-    return _scaled_sum(input, O.sum(_matmul(batch1, batch2), 0), beta, alpha, "addbmm")
+    product = _matmul(batch1, batch2)
+    return _scaled_sum(input, O.sum(product, 0, dtype=product.dtype), beta, alpha, "addbmm")
 
 
 @method
@@ -403,13 +403,22 @@ def count_nonzero(input, dim=None):
     return O.sum(O.ne(_t(input), 0), dim)
 
 
-_MinMax = namedtuple("aminmax", ["min", "max"])
+class _MinMax(tuple):
+    """(min, max), as torch.aminmax returns (a plain tuple to lm.jit's pytrees)."""
+
+    @property
+    def min(self):
+        return self[0]
+
+    @property
+    def max(self):
+        return self[1]
 
 
 @method
 def aminmax(input, *, dim=None, keepdim: bool = False):
     x = _t(input)
-    return _MinMax(O.amin(x, dim, keepdim), O.amax(x, dim, keepdim))
+    return _MinMax((O.amin(x, dim, keepdim), O.amax(x, dim, keepdim)))
 
 
 # ---------------------------------------------------------------- products and norms
