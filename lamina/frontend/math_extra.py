@@ -110,11 +110,15 @@ def logaddexp2(input, other):
 
 @method
 def xlogy(input, other):
-    """x * log(y), 0 where x == 0 unless y is NaN (torch's rule)."""
+    """x * log(y); +0 where x == 0 unless y is NaN (torch's rule). torch's gradient for x
+    is log(y) there too (0 where y <= 0): the x == 0 branch is x * c + 0.0 with c that
+    log held constant (finite, so the value is +0 and never 0 * inf)."""
     x, y = _floats("xlogy", input, other)
     zero = O.logical_and(O.eq(x, 0), O.eq(y, y))
+    positive = O.logical_and(O.gt(y, 0), O.lt(y, float("inf")))
+    slope = O.stop_gradient(O.where(positive, O.log(O.where(positive, y, O.ones_like(y))), 0.0))
     safe_y = O.where(zero, O.ones_like(y), y)
-    return O.where(zero, 0.0, O.mul(x, O.log(safe_y)))
+    return O.where(zero, O.add(O.mul(x, slope), 0.0), O.mul(x, O.log(safe_y)))
 
 
 @method

@@ -74,10 +74,4 @@ def _float_self(self: Tensor, op: str) -> None:
             f"{op}: needs a floating-point tensor, got {self.dtype.name}"))
 
 
-def _detach_(self: Tensor) -> Tensor:
-    """Cut this tensor from its graph in place; it is a leaf without requires_grad."""
-    self._assign(O.stop_gradient(self))
-    return self.requires_grad_(False) if self.requires_grad else self
-
-
-METHODS.update(normal_=_normal_, uniform_=_uniform_, detach_=_detach_)
+METHODS.update(normal_=_normal_, uniform_=_uniform_)
