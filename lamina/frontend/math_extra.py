@@ -388,14 +388,12 @@ def _mean_dim(dim: Any) -> Any:
     return None if isinstance(dim, bool) else dim  # torch's (input, unbiased) overload
 
 
-@method
 def var_mean(input, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
     x = _t(input)
     v = O.var(x, dim, unbiased, keepdim, correction=correction)
     return v, O.mean(x, _mean_dim(dim), keepdim)
 
 
-@method
 def std_mean(input, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
     x = _t(input)
     s = O.std(x, dim, unbiased, keepdim, correction=correction)
