@@ -164,8 +164,8 @@ OVERRIDES: dict[str, Callable[[], tuple[str, Call] | None]] = {
     "zero_": _meth("zero_", lambda x: x.clone().zero_()),
     "normal.number_mean": _fn("normal", lambda fn: lambda std, mean, *a, **kw: fn(mean, std, *a,
                                                                                     **kw)),
-    "normal.in_place": _meth("normal_", lambda x, *a, **kw: x.clone().normal_(*a, **kw)),
-    "uniform": _meth("uniform_", lambda x, *a, **kw: x.clone().uniform_(*a, **kw)),
+    "normal.in_place": _meth("normal_"),  # (torch's op: Tensor.normal_ on the input itself)
+    "uniform": _meth("uniform_"),
     # names lamina spells differently
     "__rdiv__": _meth("__rtruediv__"),
 }
