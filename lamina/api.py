@@ -36,14 +36,17 @@ from lamina.errors import (
     ShapeError,
     TraceError,
 )
-from lamina.frontend import indexing, linalg, ops, random
+from lamina.frontend import indexing, linalg, math_extra, ops, random, sampling, shape_extra
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
 from lamina.frontend.lazy import realize
 from lamina.frontend.linalg import *  # noqa: F403
+from lamina.frontend.math_extra import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
+from lamina.frontend.sampling import *  # noqa: F403
+from lamina.frontend.shape_extra import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
@@ -63,4 +66,5 @@ __all__ = [
     "value_and_grad",
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
+    *math_extra.__all__, *shape_extra.__all__, *sampling.__all__,
 ]

@@ -162,10 +162,12 @@ OVERRIDES: dict[str, Callable[[], tuple[str, Call] | None]] = {
                                    lambda fn: lambda weight, idx, **kw: fn(idx, weight, **kw)),
     "einsum": _fn("einsum", lambda fn: lambda tensors, equation: fn(equation, *tensors)),
     "zero_": _meth("zero_", lambda x: x.clone().zero_()),
+    "normal.number_mean": _fn("normal", lambda fn: lambda std, mean, *a, **kw: fn(mean, std, *a,
+                                                                                    **kw)),
+    "normal.in_place": _meth("normal_"),  # (torch's op: Tensor.normal_ on the input itself)
+    "uniform": _meth("uniform_"),
     # names lamina spells differently
     "__rdiv__": _meth("__rtruediv__"),
-    "softmax": _fn("nn.functional.softmax"),
-    "log_softmax": _fn("nn.functional.log_softmax"),
 }
 
 

@@ -78,6 +78,11 @@ SKIPS: list[Skip] = [
          "power (lamina is closer to the float64 answer than torch: a tolerance question)",
          "issue 14 targets", "gradient of input 0", dtype="float32", stage="grad",
          when=indices(6), when_text="sample 6"),
+    *[Skip(op, "wrong", "wrong answer: torch's float32 gradient forms 1 - x*x, which "
+           "loses digits near |x| = 1 (3e-5 relative there, measured against float64); "
+           "lamina's (1 - x)(1 + x) is within 1.2e-7", "issue 14 targets",
+           "gradient of input 0", dtype="float32", stage="grad", when=indices(0),
+           when_text="sample 0") for op in ("asin", "atanh")],
     Skip("bfloat16", "wrong", "wrong answer: the gradient of x.bfloat16() on Triton rounds the "
          "cotangent to a neighbouring bfloat16 (-1.2109375; torch -1.21875)", "issue 14 targets",
          "gradient of input 0", dtype="float32", path="triton", stage="grad"),

@@ -17,7 +17,7 @@ import pytest
 
 import lamina
 
-NAMESPACES = ["lamina", "lamina.nn", "lamina.nn.functional", "lamina.optim", "lamina.onnx",
+NAMESPACES = ["lamina", "lamina.linalg", "lamina.nn", "lamina.nn.functional", "lamina.optim", "lamina.onnx",
               "lamina.optim.lr_scheduler", "lamina.utils", "lamina.utils.data"]
 PACKAGES = ["lamina.frontend", "lamina.nn", "lamina.optim", "lamina.onnx", "lamina.utils"]
 # names of helpers that leaked before (or could): none of them is lamina's API

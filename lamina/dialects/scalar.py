@@ -350,6 +350,9 @@ SCALAR_OPS: dict[type[Operation], ScalarOp] = {
     arith.XOrIOp: ScalarOp(np.bitwise_xor, "{a} ^ {b}", "{a} ^ {b}", "int"),
     arith.ShRUIOp: ScalarOp(_as_unsigned(np.right_shift), "({u}){a} >> {b}",
                             _UNSIGNED_TL % ">>", "uint"),
+    # (shifts by less than the width: the hl ops guard the amount)
+    arith.ShLIOp: ScalarOp(_as_unsigned(np.left_shift), "({u}){a} << {b}", "{a} << {b}", "int"),
+    arith.ShRSIOp: ScalarOp(np.right_shift, "({s}){a} >> {b}", "{a} >> {b}", "int"),
     arith.DivSIOp: ScalarOp(_trunc_div, "lm_divsi{w}({a}, {b})", "{a} // {b}", "int"),
     arith.RemSIOp: ScalarOp(_trunc_rem, "lm_remsi{w}({a}, {b})", "{a} % {b}", "int"),
     arith.FloorDivSIOp: ScalarOp(_floor_div, "lm_floordivsi{w}({a}, {b})", _FLOORDIV, "int"),

@@ -166,7 +166,7 @@ def install(Tensor: type) -> None:
         "add": ops.add, "sub": ops.sub, "mul": ops.mul, "truediv": ops.div,
         "floordiv": ops.floor_divide, "mod": ops.remainder, "pow": ops.pow,
         "and": ops.bitwise_and, "or": ops.bitwise_or, "xor": ops.bitwise_xor,
-        "matmul": _matmul,
+        "matmul": _matmul, "lshift": ops.bitwise_left_shift, "rshift": ops.bitwise_right_shift,
     }
     for name, fn in binary.items():
         setattr(Tensor, f"__{name}__", lambda self, other, fn=fn: fn(self, other))
@@ -182,7 +182,9 @@ def install(Tensor: type) -> None:
     Tensor.__getitem__ = _getitem
     Tensor.__setitem__ = _setitem
 
-    for name, fn in ops.METHODS.items():  # functions marked @method in ops.py
+    from lamina.frontend import math_extra, sampling, shape_extra  # noqa: F401  (their methods)
+
+    for name, fn in ops.METHODS.items():  # functions marked @method (ops.py, *_extra.py)
         setattr(Tensor, name, fn)
     aliases = {"view": ops.reshape, "multiply": ops.mul, "subtract": ops.sub,
                "divide": ops.div, "true_divide": ops.div, "clamp_min": lambda x, v: ops.clamp(x, v),

@@ -41,6 +41,9 @@ __all__ = [
     "bitwise_or", "bitwise_xor", "where", "neg", "abs", "sign", "exp", "log", "sqrt", "rsqrt",
     "tanh", "sigmoid", "erf", "sin", "cos", "floor", "ceil", "round", "stop_gradient", "square",
     "reciprocal", "exp2", "expm1", "log1p", "log2", "log10", "tan", "atan", "atan2", "relu",
+    "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arcsinh",
+    "arccosh", "arctanh", "trunc", "fix", "fmod", "copysign", "bitwise_left_shift",
+    "bitwise_right_shift", "bitwise_not",
     "clamp", "clip", "sum", "prod", "mean", "var", "std", "amax", "amin", "argmax", "argmin",
     "max", "min", "all", "any", "logsumexp", "reshape", "permute", "transpose", "t",
     "unsqueeze", "squeeze", "expand", "flatten", "zeros", "ones", "empty", "zeros_like",
@@ -788,9 +791,21 @@ def ceil(x):
 
 
 @method
-def round(x):
+def round(x, *, decimals: int = 0):
+    """Half to even; with `decimals`, of x * 10^decimals (torch's: x / 10^-decimals for
+    negative decimals), scaled back."""
     x = _no_bool(x, "round")
-    return fresh(x) if not x.dtype.is_floating_point else emit(hl.RoundOp, x)
+    if not x.dtype.is_floating_point:
+        if decimals:  # torch: "round_cpu" with decimals is not implemented for integers
+            raise like(DTypeError, NotImplementedError)(with_location(
+                f"round: decimals= needs a floating-point tensor, got {x.dtype.name}"))
+        return fresh(x)
+    if decimals == 0:
+        return emit(hl.RoundOp, x)
+    scale = float(10.0 ** builtins.abs(decimals))
+    if decimals > 0:
+        return div(emit(hl.RoundOp, mul(x, scale)), scale)
+    return mul(emit(hl.RoundOp, div(x, scale)), scale)
 
 
 def stop_gradient(x):
@@ -858,6 +873,110 @@ def atan2(a, b):
     """torch.atan2(a, b): the angle of (b, a); integers become floats."""
     dt = result_dtype(a, b)
     return _binary(hl.Atan2Op, a, b, dtype=dt if dt.is_floating_point else dtypes.default_float())
+
+
+@method
+def asin(x):
+    return _unary(hl.AsinOp, x)
+
+
+@method
+def acos(x):
+    return _unary(hl.AcosOp, x)
+
+
+@method
+def sinh(x):
+    return _unary(hl.SinhOp, x)
+
+
+@method
+def cosh(x):
+    return _unary(hl.CoshOp, x)
+
+
+@method
+def asinh(x):
+    return _unary(hl.AsinhOp, x)
+
+
+@method
+def acosh(x):
+    return _unary(hl.AcoshOp, x)
+
+
+@method
+def atanh(x):
+    return _unary(hl.AtanhOp, x)
+
+
+arcsin, arccos, arcsinh, arccosh, arctanh = asin, acos, asinh, acosh, atanh
+
+
+@method
+def trunc(x):
+    x = _no_bool(x, "trunc")
+    return fresh(x) if not x.dtype.is_floating_point else emit(hl.TruncOp, x)
+
+
+fix = METHODS["fix"] = trunc
+
+
+@method
+def fmod(a, b):
+    """C's fmod: the remainder with the sign of the dividend. An integer division by
+    zero raises (torch's ZeroDivisionError, a RuntimeError) when the divisor is known."""
+    dt = result_dtype(a, b)
+    _no_bool_result(dt, "fmod")
+    if not dt.is_floating_point and _has_zero(b):
+        raise like(ArgumentError, RuntimeError)(with_location(
+            "fmod: integer division by zero (ZeroDivisionError)"))
+    return _binary(hl.FmodOp, a, b)
+
+
+def _has_zero(b: Any) -> bool:
+    """b is a known zero somewhere (a number, or a concrete tensor)."""
+    if not isinstance(b, Tensor):
+        return bool(np.any(np.asarray(b) == 0))
+    return not b.is_traced and bool(np.any(b.numpy() == 0))
+
+
+@method
+def copysign(a, b):
+    dt = result_dtype(a, b)
+    return _binary(hl.CopysignOp, a, b,
+                   dtype=dt if dt.is_floating_point else dtypes.default_float())
+
+
+def _shift(op_cls: type[HlOp], a: TensorLike, b: TensorLike, name: str) -> Tensor:
+    dt = result_dtype(a, b)
+    if dt.is_floating_point or dt == dtypes.bool_:
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"{name}: needs integer tensors, got "
+            f"{' and '.join(_describe(x) for x in (a, b))}"))
+    return _binary(op_cls, a, b)
+
+
+@method
+def bitwise_left_shift(a, b):
+    return _shift(hl.ShlOp, a, b, "bitwise_left_shift")
+
+
+@method
+def bitwise_right_shift(a, b):
+    return _shift(hl.ShrOp, a, b, "bitwise_right_shift")
+
+
+@method
+def bitwise_not(x):
+    """~x: logical not of bools, -x - 1 of integers; floats are an error."""
+    x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    if x.dtype == dtypes.bool_:
+        return logical_not(x)
+    if x.dtype.is_floating_point:
+        raise like(DTypeError, NotImplementedError)(with_location(
+            f"bitwise_not: needs an integer or bool tensor, got {_describe(x)}"))
+    return bitwise_xor(x, -1)
 
 
 @method

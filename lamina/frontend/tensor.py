@@ -533,6 +533,16 @@ class Tensor:
 
         return ops.stop_gradient(self)
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor from its graph in place: it becomes a leaf that requires no
+        gradient, holding the same value (torch's `detach_`)."""
+        from lamina.frontend import ops
+
+        self._assign(ops.stop_gradient(self))
+        self._requires_grad = self._needs_grad = False
+        self._is_leaf = True
+        return self
+
     def clone(self) -> Tensor:
         from lamina.frontend import ops
 

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
+from lamina.errors import ArgumentError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import indexing, random
 from lamina.frontend import ops as O
 from lamina.frontend.indexing import one_hot, pad  # noqa: F401  (re-exported)
 from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
+from lamina.frontend.math_extra import log_softmax, softmax, vector_norm  # noqa: F401  (re-exported)
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
@@ -71,40 +72,6 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}"))
 
 
-def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
-    if dim is None:  # torch's legacy implicit choice
-        dim = 0 if input.ndim in (0, 1, 3) else 1
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise ArgumentError(with_location(f"{op}: dim must be an int, got {dim!r:.30}"))
-    if not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
-        raise DimError(with_location(
-            f"{op}: dim {dim} is out of range for a tensor of shape {list(input.shape)}"))
-    return dim
-
-
-def _shifted(input: Tensor, dim: int, dtype: Any, op: str) -> Tensor:
-    if dtype is not None:
-        input = input.to(dtype)
-    elif not input.dtype.is_floating_point:  # torch: "... not implemented for 'Long'"
-        raise like(DTypeError, NotImplementedError)(with_location(
-            f"{op}: needs a floating-point tensor, got {input.dtype.name} (pass dtype=)"))
-    if input.ndim and input.shape[dim] == 0:  # nothing to normalize (and no max to shift by)
-        return input
-    return input - O.stop_gradient(O.amax(input, dim, keepdim=True))
-
-
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    dim = _softmax_dim(input, dim, "softmax")
-    z = O.exp(_shifted(_t(input), dim, dtype, "softmax"))
-    return z / z.sum(dim, keepdim=True)
-
-
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    dim = _softmax_dim(input, dim, "log_softmax")
-    z = _shifted(_t(input), dim, dtype, "log_softmax")
-    return z - O.log(O.exp(z).sum(dim, keepdim=True))
-
-
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(||input||_p along dim, eps), for any p torch takes (0, inf, -inf,
     fractional); the gradient of a zero vector is finite, as torch's."""
@@ -114,23 +81,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
 def _vector_norm(x: Tensor, p: float, dim: int) -> Tensor:
     """torch.linalg.vector_norm(x, p, dim, keepdim=True)."""
-    if p == 0:  # the count of nonzeros: no gradient, as in torch
-        return O.ne(x, 0).to(x.dtype).sum(dim, keepdim=True)
-    if math.isinf(p):
-        return (O.amax if p > 0 else O.amin)(O.abs(x), dim, keepdim=True)
-    if p == 1:
-        return O.abs(x).sum(dim, keepdim=True)
-    if p == 2:
-        total = (x * x).sum(dim, keepdim=True)
-    else:  # |x|^p has an infinite slope at 0 for p < 1: there its gradient is 0 (torch)
-        nonzero, a = O.ne(x, 0), O.abs(x)
-        total = O.where(nonzero, O.pow(O.where(nonzero, a, 1.0), p),
-                        O.stop_gradient(O.pow(a, p))).sum(dim, keepdim=True)
-    # the root of 0 has an infinite slope: take it of 1 there, so that the gradient of a
-    # zero vector is 0 (as torch's norm backward masks it) instead of 0 * inf = NaN
-    zero = O.eq(total, 0)
-    root = O.sqrt if p == 2 else (lambda v: O.pow(v, 1.0 / p))
-    return O.where(zero, 0.0, root(O.where(zero, 1.0, total)))
+    return vector_norm(x, p, dim, keepdim=True)
 
 
 # ---------------------------------------------------------------- layers

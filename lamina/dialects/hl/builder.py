@@ -206,8 +206,17 @@ class Value:
     def tanh(self) -> Value:
         return self._emit(ew.TanhOp, self)
 
+    def sinh(self) -> Value:
+        return self._emit(ew.SinhOp, self)
+
+    def cosh(self) -> Value:
+        return self._emit(ew.CoshOp, self)
+
     def floor(self) -> Value:
         return self._emit(ew.FloorOp, self)
+
+    def trunc(self) -> Value:
+        return self._emit(ew.TruncOp, self)
 
     def to(self, dtype: dtypes.DType) -> Value:
         """`hl.cast` to `dtype` (no op when the dtype is already that)."""

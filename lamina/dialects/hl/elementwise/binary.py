@@ -16,9 +16,10 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
 from xdsl.traits import Pure
 
-from lamina.dialects.hl.base import require_same_types
+from lamina.dialects.hl.base import dtype_of, require, require_same_types
 from lamina.dialects.hl.elementwise.unary import ElementwiseOp, float_only
 from lamina.dialects.scalar import RemFOp, Scalars, is_float
+from lamina.errors import DTypeError
 
 
 class BinaryOp(ElementwiseOp):
@@ -272,6 +273,136 @@ class Atan2Op(BinaryOp):
         return s.op(mth.Atan2Op(a, b))
 
 
+@irdl_op_definition
+class FmodOp(BinaryOp):
+    """Remainder with the sign of the dividend (C's fmod, torch.fmod); integers never
+    trap (x fmod 0 is 0 here: the frontend refuses an integer zero divisor eagerly).
+    `%r = hl.fmod %a, %b : tensor<4xf32>`"""
+
+    name = "hl.fmod"
+
+    def reference(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if np.issubdtype(a.dtype, np.floating):
+                return np.fmod(a, b)
+            if a.dtype == np.bool_:
+                return np.zeros_like(a)
+            safe = np.where(b == 0, 1, b)
+            return np.where(b == 0, 0, np.fmod(a, safe)).astype(a.dtype)
+
+    def vjp(self, ct, out, a, b):
+        return (ct, -(ct * (a / b).trunc()))
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        if is_float(t):
+            return s.op(RemFOp(a, b))
+        zero, one = s.const(0, t), s.const(1, t)
+        by_zero = s.op(arith.CmpiOp(b, zero, "eq"))
+        if self.is_unsigned():
+            safe = s.op(arith.SelectOp(by_zero, one, b))
+            return s.op(arith.SelectOp(by_zero, zero, s.op(arith.RemUIOp(a, safe))))
+        # a divisor of 0 or -1 (INT_MIN % -1 traps in C) gives 0
+        minus = s.op(arith.CmpiOp(b, s.const(-1, t), "eq"))
+        bad = s.op(arith.OrIOp(by_zero, minus))
+        safe = s.op(arith.SelectOp(bad, one, b))
+        return s.op(arith.SelectOp(bad, zero, s.op(arith.RemSIOp(a, safe))))
+
+
+@irdl_op_definition
+class CopysignOp(BinaryOp):
+    """|a| with the sign of b (-0.0 and -NaN count as negative).
+    `%r = hl.copysign %a, %b : tensor<4xf32>`"""
+
+    name = "hl.copysign"
+    FLOAT_ONLY: ClassVar = True
+
+    def reference(self, a, b):
+        return np.copysign(a, b)
+
+    def vjp(self, ct, out, a, b):
+        # torch's: d/da = sign(a) * sign(out) (0 at a == 0); nothing reaches b
+        select = ct.builder.select
+        da = select(a == 0.0, 0.0, ct * a.sign() * out.sign())
+        return (da, None)
+
+    def scalar(self, s, a, b):
+        return s.op(mth.CopySignOp(a, b))
+
+
+class _ShiftOp(BinaryOp):
+    """An integer shift by any amount, as torch's: amounts past the width (or negative)
+    shift every bit out."""
+
+    DIFFERENTIABLE: ClassVar = False
+
+    @classmethod
+    def infer(cls, types, props, result_type):
+        t = super().infer(types, props, result_type)
+        require(not dtype_of(t).is_floating_point, f"needs integer tensors, got {t}", DTypeError)
+        return t
+
+    def width(self) -> int:
+        return self.compute_type().width.data  # type: ignore[attr-defined]
+
+    def in_range(self, s: Scalars, b: SSAValue) -> SSAValue:
+        # unsigned comparison: a negative amount is out of range too
+        return s.op(arith.CmpiOp(b, s.const(self.width(), self.compute_type()), "ult"))
+
+
+@irdl_op_definition
+class ShlOp(_ShiftOp):
+    """a << b; 0 where b < 0 or b >= the width.  `%r = hl.shl %a, %b : tensor<4xi32>`"""
+
+    name = "hl.shl"
+
+    def reference(self, a, b):
+        bits = a.dtype.itemsize * 8
+        ok = (b >= 0) & (b < bits)
+        u = _unsigned_view(a)
+        out = np.left_shift(u, np.where(ok, b, 0).astype(u.dtype))
+        return np.where(ok, out, 0).astype(u.dtype).view(a.dtype)
+
+    def scalar(self, s, a, b):
+        t, zero = self.compute_type(), s.const(0, self.compute_type())
+        ok = self.in_range(s, b)
+        shifted = s.op(arith.ShLIOp(a, s.op(arith.SelectOp(ok, b, zero))))
+        return s.op(arith.SelectOp(ok, shifted, s.const(0, t)))
+
+
+@irdl_op_definition
+class ShrOp(_ShiftOp):
+    """a >> b (arithmetic for signed types): b >= the width fills with the sign bit, b < 0
+    gives 0.  `%r = hl.shr %a, %b : tensor<4xi32>`"""
+
+    name = "hl.shr"
+
+    def reference(self, a, b):
+        bits = a.dtype.itemsize * 8
+        unsigned = np.issubdtype(a.dtype, np.unsignedinteger)
+        amount = np.where(b < 0, 0, np.minimum(b, bits - 1)).astype(a.dtype)
+        out = np.right_shift(a, amount)
+        if unsigned:
+            out = np.where(b >= bits, 0, out)
+        return np.where(b < 0, 0, out).astype(a.dtype)
+
+    def scalar(self, s, a, b):
+        t = self.compute_type()
+        zero = s.const(0, t)
+        ok = self.in_range(s, b)
+        if self.is_unsigned():
+            shifted = s.op(arith.ShRUIOp(a, s.op(arith.SelectOp(ok, b, zero))))
+            return s.op(arith.SelectOp(ok, shifted, zero))
+        amount = s.op(arith.SelectOp(ok, b, s.const(self.width() - 1, t)))
+        shifted = s.op(arith.ShRSIOp(a, amount))
+        negative = s.op(arith.CmpiOp(b, zero, "slt"))
+        return s.op(arith.SelectOp(negative, zero, shifted))
+
+
+def _unsigned_view(a: np.ndarray) -> np.ndarray:
+    return a.view(f"uint{a.dtype.itemsize * 8}")
+
+
 class _ExtremumOp(BinaryOp):
     """max / min: `ARITH` names the ops (float NaN-propagating, bool, unsigned, signed);
     `wins(a, b)` is where a strictly wins. Ties split the gradient evenly, as
@@ -373,5 +504,5 @@ class XorOp(BinaryOp):
         return s.op(arith.XOrIOp(a, b))
 
 
-__all__ = ["AddOp", "AndOp", "Atan2Op", "BinaryOp", "DivOp", "MaxOp", "MinOp", "MulOp", "OrOp", "PowOp",
-           "RemOp", "SubOp", "XorOp"]
+__all__ = ["AddOp", "AndOp", "Atan2Op", "BinaryOp", "CopysignOp", "DivOp", "FmodOp", "MaxOp",
+           "MinOp", "MulOp", "OrOp", "PowOp", "RemOp", "ShlOp", "ShrOp", "SubOp", "XorOp"]

@@ -282,6 +282,135 @@ class AtanOp(UnaryOp):
         return (ct / (1.0 + x * x),)
 
 
+def _unit_slope(x, sign: float):
+    """+-1/sqrt(1 - x^2), the slope of asin (+) and acos (-)."""
+    return sign / _one_minus_square(x).sqrt()
+
+
+def _one_minus_square(x):
+    """1 - x^2 as (1 - x)(1 + x): exact where x^2 rounds, near |x| = 1 (as torch's fused
+    multiply-add)."""
+    return (1.0 - x) * (x + 1.0)
+
+
+@irdl_op_definition
+class AsinOp(UnaryOp):
+    """Arcsine, in [-pi/2, pi/2]; NaN outside [-1, 1].  `%r = hl.asin %x : tensor<4xf32>`"""
+
+    name = "hl.asin"
+    MATH: ClassVar = mth.AsinOp
+
+    def reference(self, x):
+        with np.errstate(invalid="ignore"):
+            return np.arcsin(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * _unit_slope(x, 1.0),)
+
+
+@irdl_op_definition
+class AcosOp(UnaryOp):
+    """Arccosine, in [0, pi]; NaN outside [-1, 1].  `%r = hl.acos %x : tensor<4xf32>`"""
+
+    name = "hl.acos"
+    MATH: ClassVar = mth.AcosOp
+
+    def reference(self, x):
+        with np.errstate(invalid="ignore"):
+            return np.arccos(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * _unit_slope(x, -1.0),)
+
+
+@irdl_op_definition
+class SinhOp(UnaryOp):
+    """Hyperbolic sine.  `%r = hl.sinh %x : tensor<4xf32>`"""
+
+    name = "hl.sinh"
+    MATH: ClassVar = mth.SinhOp
+
+    def reference(self, x):
+        with np.errstate(over="ignore"):
+            return np.sinh(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * x.cosh(),)
+
+
+@irdl_op_definition
+class CoshOp(UnaryOp):
+    """Hyperbolic cosine.  `%r = hl.cosh %x : tensor<4xf32>`"""
+
+    name = "hl.cosh"
+    MATH: ClassVar = mth.CoshOp
+
+    def reference(self, x):
+        with np.errstate(over="ignore"):
+            return np.cosh(x)
+
+    def vjp(self, ct, out, x):
+        return (ct * x.sinh(),)
+
+
+@irdl_op_definition
+class AsinhOp(UnaryOp):
+    """Inverse hyperbolic sine.  `%r = hl.asinh %x : tensor<4xf32>`"""
+
+    name = "hl.asinh"
+    MATH: ClassVar = mth.AsinhOp
+
+    def reference(self, x):
+        return np.arcsinh(x)
+
+    def vjp(self, ct, out, x):
+        return (ct / (x * x + 1.0).sqrt(),)
+
+
+@irdl_op_definition
+class AcoshOp(UnaryOp):
+    """Inverse hyperbolic cosine; NaN below 1.  `%r = hl.acosh %x : tensor<4xf32>`"""
+
+    name = "hl.acosh"
+    MATH: ClassVar = mth.AcoshOp
+
+    def reference(self, x):
+        with np.errstate(invalid="ignore"):
+            return np.arccosh(x)
+
+    def vjp(self, ct, out, x):
+        return (ct / ((x - 1.0).sqrt() * (x + 1.0).sqrt()),)
+
+
+@irdl_op_definition
+class AtanhOp(UnaryOp):
+    """Inverse hyperbolic tangent; +-inf at +-1, NaN outside.  `%r = hl.atanh %x : tensor<4xf32>`"""
+
+    name = "hl.atanh"
+    MATH: ClassVar = mth.AtanhOp
+
+    def reference(self, x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.arctanh(x)
+
+    def vjp(self, ct, out, x):
+        return (ct / _one_minus_square(x),)
+
+
+@irdl_op_definition
+class TruncOp(UnaryOp):
+    """Round toward zero; zero gradient.  `%r = hl.trunc %x : tensor<4xf32>`"""
+
+    name = "hl.trunc"
+    MATH: ClassVar = mth.TruncOp
+
+    def reference(self, x):
+        return np.trunc(x)
+
+    def vjp(self, ct, out, x):
+        return (ct.zeros_like(),)
+
+
 @irdl_op_definition
 class FloorOp(UnaryOp):
     """Round down; zero gradient.  `%r = hl.floor %x : tensor<4xf32>`"""
@@ -362,6 +491,7 @@ class StopGradientOp(UnaryOp):
         return x
 
 
-__all__ = ["AbsOp", "AtanOp", "CeilOp", "CosOp", "ElementwiseOp", "ErfOp", "ExpOp", "FloorOp", "LogOp",
+__all__ = ["AbsOp", "AcosOp", "AcoshOp", "AsinOp", "AsinhOp", "AtanOp", "AtanhOp", "CeilOp",
+           "CosOp", "CoshOp", "SinhOp", "TruncOp", "ElementwiseOp", "ErfOp", "ExpOp", "FloorOp", "LogOp",
            "NegOp", "NotOp", "RoundOp", "RsqrtOp", "SigmoidOp", "SignOp", "SinOp", "SqrtOp",
            "StopGradientOp", "TanhOp", "UnaryOp", "float_only"]
