@@ -219,3 +219,13 @@ def _register_window_producers() -> None:
 
 
 _register_window_producers()
+
+
+def _register_scan_producers() -> None:
+    from lamina.passes.lower_hl_to_loop.scan import ArgsortProducer, ScanProducer
+
+    PRODUCERS["hl.scan"] = ScanProducer()
+    PRODUCERS["hl.argsort"] = ArgsortProducer()
+
+
+_register_scan_producers()
