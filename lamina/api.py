@@ -36,7 +36,7 @@ from lamina.errors import (
     ShapeError,
     TraceError,
 )
-from lamina.frontend import indexing, linalg, ops, random, scan
+from lamina.frontend import indexing, linalg, ops, random, scan, sorting
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
@@ -45,6 +45,7 @@ from lamina.frontend.linalg import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
 from lamina.frontend.scan import *  # noqa: F403
+from lamina.frontend.sorting import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
@@ -65,4 +66,5 @@ __all__ = [
     "value_and_grad",
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__, *scan.__all__,
+    *sorting.__all__,
 ]
