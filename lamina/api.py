@@ -36,7 +36,10 @@ from lamina.errors import (
     ShapeError,
     TraceError,
 )
-from lamina.frontend import indexing, linalg, ops, random, scan, sorting
+from lamina.frontend import indexing, linalg, ops, random
+from lamina.frontend import scan as _scan
+from lamina.frontend import scatter as _scatter
+from lamina.frontend import sorting as _sorting
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
@@ -45,6 +48,7 @@ from lamina.frontend.linalg import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
 from lamina.frontend.scan import *  # noqa: F403
+from lamina.frontend.scatter import *  # noqa: F403
 from lamina.frontend.sorting import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
@@ -65,6 +69,6 @@ __all__ = [
     "load", "nn", "optim", "realize", "save", "uint8", "uint16", "uint32", "uint64", "utils",
     "value_and_grad",
     "vjp",
-    *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__, *scan.__all__,
-    *sorting.__all__,
+    *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__, *_scan.__all__,
+    *_sorting.__all__, *_scatter.__all__,
 ]

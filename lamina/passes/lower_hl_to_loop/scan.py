@@ -1,4 +1,5 @@
-"""Producers for `hl.scan` and `hl.argsort` (lamina/dialects/hl/scan.py).
+"""Producers for `hl.scan`, `hl.argsort` (lamina/dialects/hl/scan.py) and
+`hl.scatter_reduce` (lamina/dialects/hl/scatter_reduce.py).
 
 `hl.scan` is ONE kernel, parallel over the dims around the scanned one: each point
 writes the first element of its line, then walks the line in order (`loop.seq_for`),
@@ -88,4 +89,41 @@ class ArgsortProducer:
         (rank,) = kb.reduce("add", [res[axis]], kb.number(0, i64), sorts_before, point)
         target = kb.op(arith.IndexCastOp(rank, IndexType()))
         kb.store(i64_i, out, (*pre, target, *post), i64)
+        lowering.add(kb.kernel)
+
+
+class ScatterReduceProducer:
+    """`hl.scatter_reduce` as scatter_add is lowered: one kernel parallel over the dims
+    around `axis`; each point fills its column with the identity, then combines the
+    updates in index order (`loop.seq_for`, read-modify-write). Indices are checked."""
+
+    def operands_in_memory(self, op, is_buffer) -> list[SSAValue]:
+        return []
+
+    def lower(self, op, lowering, out: SSAValue) -> None:
+        from lamina.dialects import loop
+        from lamina.dialects.scalar import compute_type
+        from lamina.passes.lower_hl_to_loop.rules_index import checked
+
+        indices, updates = op.operands
+        res, axis = shape(op.results[0]), op.prop("axis")
+        around = [*res[:axis], *res[axis + 1:]]
+        kb = _builder("scatter_reduce", around, lowering)
+        args = kb.kernel.body.block.args
+        pre, post = tuple(args[:axis]), tuple(args[axis:])
+        element = elem_type(op.results[0])
+        fill = loop.ForOp([res[axis]])
+        kb.nest(fill, 0)
+        kb.store(kb.number(op.identity_value(), compute_type(element)), out,
+                 (*pre, *fill.body.block.args, *post), element)
+        kb.stack = kb.stack[:1]
+        seq = loop.SeqForOp(list(shape(indices)))
+        kb.nest(seq, 0)
+        ps = tuple(seq.body.block.args)
+        target = kb.op(arith.IndexCastOp(kb.element(indices, ps), IndexType()))
+        dest = (*pre, checked(kb, target, op, axis, res[axis]), *post)
+        old = kb.load(out, dest, element)
+        new = op.combine(kb, old, kb.element(updates, (*pre, *ps, *post)))
+        kb.store(new, out, dest, element)
+        kb.stack = kb.stack[:1]
         lowering.add(kb.kernel)
