@@ -39,6 +39,7 @@ from lamina.errors import (
 from lamina.frontend import indexing, linalg, ops, random
 from lamina.frontend import scan as _scan
 from lamina.frontend import scatter as _scatter
+from lamina.frontend import selection as _selection
 from lamina.frontend import sorting as _sorting
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
@@ -49,6 +50,7 @@ from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
 from lamina.frontend.scan import *  # noqa: F403
 from lamina.frontend.scatter import *  # noqa: F403
+from lamina.frontend.selection import *  # noqa: F403
 from lamina.frontend.sorting import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
@@ -70,5 +72,5 @@ __all__ = [
     "value_and_grad",
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__, *_scan.__all__,
-    *_sorting.__all__, *_scatter.__all__,
+    *_sorting.__all__, *_scatter.__all__, *_selection.__all__,
 ]
