@@ -50,8 +50,11 @@ def _gather_flat(x: Tensor, positions: np.ndarray) -> Tensor:
 def nonzero(input: Any, *, as_tuple: bool = False, out: Any = None) -> Any:
     """torch.nonzero: the indices of the nonzero elements, [n, ndim] int64 in row-major
     order (as_tuple: one 1-d tensor per dim; a 0-d input counts as 1-d)."""
-    x = _t(input)
-    a = _values(x, "nonzero")
+    return _nonzero(_t(input), as_tuple, "nonzero")
+
+
+def _nonzero(x: Tensor, as_tuple: bool, op: str) -> Any:
+    a = _values(x, op)
     if as_tuple:
         return tuple(_int64(i) for i in np.nonzero(np.atleast_1d(a)))
     return _int64(np.argwhere(a).reshape(-1, a.ndim))
@@ -59,7 +62,7 @@ def nonzero(input: Any, *, as_tuple: bool = False, out: Any = None) -> Any:
 
 def argwhere(input: Any) -> Tensor:
     """torch.argwhere: nonzero(input)."""
-    return nonzero(input)
+    return _nonzero(_t(input), False, "argwhere")
 
 
 def masked_select(input: Any, mask: Any, *, out: Any = None) -> Tensor:
