@@ -146,16 +146,19 @@ def _scan(v, kind: str, dim: int, reverse: bool):
 
 def _logcumsumexp_vjp(ct, out, x, dim: int, reverse: bool):
     # torch's (and TensorFlow's) stable rule: the positive and negative parts of the
-    # cotangent accumulated in log space, against the output
-    b = ct.builder
-    lowest = -3.3895313892515355e38 if x.dtype == dtypes.bfloat16 else \
-        float(np.finfo(x.dtype.np_dtype).min)
+    # cotangent accumulated in log space, against the output. In float64, as torch's
+    # CPU kernels accumulate (the output too): the final difference cancels, and
+    # float32 sums lost ~1e-3
+    b, dtype = ct.builder, x.dtype
+    ct, x = ct.to(dtypes.float64), x.to(dtypes.float64)
+    out = _scan(x, "logaddexp", dim, reverse) if dtype != dtypes.float64 else out
+    lowest = float(np.finfo(np.float64).min)
     log_abs = ct.abs().log()
     pos = b.select(ct > 0.0, log_abs, lowest)
     neg = b.select(ct < 0.0, log_abs, lowest)
     up = (_scan(pos - out, "logaddexp", dim, not reverse) + x).exp()
     down = (_scan(neg - out, "logaddexp", dim, not reverse) + x).exp()
-    return up - down
+    return (up - down).to(dtype)
 
 
 def _cumprod_vjp(ct, out, x, dim: int, reverse: bool):
