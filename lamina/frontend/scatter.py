@@ -390,4 +390,4 @@ def _install_methods() -> None:
 
 _install_methods()
 
-__all__ = ["index_copy", "index_put", "masked_scatter", "scatter", "scatter_reduce", "take"]
+__all__ = ["index_copy", "index_put", "masked_scatter", "put", "scatter", "scatter_reduce", "take"]

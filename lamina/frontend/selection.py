@@ -57,7 +57,7 @@ def _nonzero(x: Tensor, as_tuple: bool, op: str) -> Any:
     a = _values(x, op)
     if as_tuple:
         return tuple(_int64(i) for i in np.nonzero(np.atleast_1d(a)))
-    return _int64(np.argwhere(a).reshape(-1, a.ndim))
+    return _int64(np.argwhere(a))  # [n, ndim], also for a 0-d input ([1 or 0, 0])
 
 
 def argwhere(input: Any) -> Tensor:
