@@ -79,8 +79,8 @@ SKIPS: list[Skip] = [
          "issue 14 targets", "gradient of input 0", dtype="float32", stage="grad",
          when=indices(6), when_text="sample 6"),
     Skip("logcumsumexp", "wrong", "wrong answer: torch's own float32 gradient is off by up to "
-         "2.8e-3 on these samples (against torch in float64); lamina's, computed in float64 as "
-         "torch's CPU kernels accumulate, is within 2.4e-7 of it: a reference question",
+         "3e-3 on these samples (against torch in float64); lamina's, computed in float64 as "
+         "torch's CPU kernels accumulate, is within 2e-7 of it: a reference question",
          "issue 14 targets", "gradient of input 0", dtype="float32", stage="grad",
          when=indices(0, 1), when_text="samples 0,1"),
     Skip("bfloat16", "wrong", "wrong answer: the gradient of x.bfloat16() on Triton rounds the "
