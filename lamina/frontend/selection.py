@@ -40,7 +40,7 @@ def _values(x: Tensor, op: str, why: str = "its result's shape depends on the va
 
 
 def _int64(a: np.ndarray) -> Tensor:
-    return Tensor._wrap(np.ascontiguousarray(a, dtype=np.int64), dtype=dtypes.int64)
+    return Tensor._wrap(np.array(a, dtype=np.int64, order="C"), dtype=dtypes.int64)  # 0-d too
 
 
 def _gather_flat(x: Tensor, positions: np.ndarray) -> Tensor:
@@ -84,7 +84,7 @@ def where_one(condition: Any) -> tuple[Tensor, ...]:
 
 def _unique_result(x: Tensor, values: np.ndarray, inverse: np.ndarray, counts: np.ndarray,
                    return_inverse: bool, return_counts: bool, inverse_shape) -> Any:
-    out: list[Tensor] = [Tensor._wrap(np.ascontiguousarray(values), dtype=x.dtype)]
+    out: list[Tensor] = [Tensor._wrap(np.array(values, order="C"), dtype=x.dtype)]
     if return_inverse:
         out.append(_int64(inverse.reshape(inverse_shape)))
     if return_counts:
@@ -119,7 +119,8 @@ def unique_consecutive(input: Any, return_inverse: bool = False, return_counts: 
     else:
         d = ops._dim(x, dim, "unique_consecutive")
         flat = a
-        lines = np.moveaxis(a, d, 0).reshape(a.shape[d] if a.ndim else 1, -1)
+        moved = np.moveaxis(a, d, 0)
+        lines = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
     n = lines.shape[0]
     starts = np.ones(n, dtype=bool)
     if n > 1:
