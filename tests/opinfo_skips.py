@@ -68,8 +68,20 @@ _SDPA = ("wrong answer: float32 precision of the attention gradient (lamina's er
          "float64 torch is 10-16x torch's own float32 error on q and k; forward values as "
          "close as torch's)")
 
+_TIES = ("wrong answer: the index among equal values: torch returns the one its selection "
+         "algorithm or unstable sort reaches (its docs leave it unspecified), lamina the first "
+         "in index order (stable); the values agree")
+
 SKIPS: list[Skip] = [
     # --- lamina semantics ------------------------------------------------------------------
+    *[Skip(op, "wrong", _TIES, "issue 14 (sorting)", "result 1:", dtype=dt, stage="fwd")
+      for op in ("kthvalue", "topk") for dt in ("int64", "int32", "uint8")],
+    *[Skip("mode", "wrong", _TIES, "issue 14 (sorting)", "result 1:", dtype=dt, stage="fwd",
+           when=indices(6), when_text="sample 6 (3,000 elements)")
+      for dt in ("int64", "int32", "uint8", "bool")],
+    *[Skip(op, "wrong", _TIES + " (stable=False on 8,000 elements)", "issue 14 (sorting)",
+           detail, dtype=dt, stage="fwd", when=indices(0), when_text="sample 0")
+      for op, detail in (("sort", "result 1:"), ("argsort", "")) for dt in ("uint8", "bool")],
     # --- float32 precision -----------------------------------------------------------------
     *[Skip("nn.functional.scaled_dot_product_attention", "wrong", _SDPA, "issue 14 targets",
            path=p, when=indices(4, 5, 8, 13, 20, 21, 24), when_text="samples 4,5,8,13,20,21,24")
