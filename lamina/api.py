@@ -37,6 +37,10 @@ from lamina.errors import (
     TraceError,
 )
 from lamina.frontend import indexing, linalg, math_extra, ops, random, sampling, shape_extra
+from lamina.frontend import scan as _scan
+from lamina.frontend import scatter as _scatter
+from lamina.frontend import selection as _selection
+from lamina.frontend import sorting as _sorting
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
@@ -46,7 +50,11 @@ from lamina.frontend.math_extra import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
 from lamina.frontend.sampling import *  # noqa: F403
+from lamina.frontend.scan import *  # noqa: F403
+from lamina.frontend.scatter import *  # noqa: F403
+from lamina.frontend.selection import *  # noqa: F403
 from lamina.frontend.shape_extra import *  # noqa: F403
+from lamina.frontend.sorting import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
@@ -66,5 +74,6 @@ __all__ = [
     "value_and_grad",
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
-    *math_extra.__all__, *shape_extra.__all__, *sampling.__all__,
+    *math_extra.__all__, *shape_extra.__all__, *sampling.__all__, *_scan.__all__,
+    *_sorting.__all__, *_scatter.__all__, *_selection.__all__,
 ]

@@ -68,8 +68,20 @@ _SDPA = ("wrong answer: float32 precision of the attention gradient (lamina's er
          "float64 torch is 10-16x torch's own float32 error on q and k; forward values as "
          "close as torch's)")
 
+_TIES = ("wrong answer: the index among equal values: torch returns the one its selection "
+         "algorithm or unstable sort reaches (its docs leave it unspecified), lamina the first "
+         "in index order (stable); the values agree")
+
 SKIPS: list[Skip] = [
     # --- lamina semantics ------------------------------------------------------------------
+    *[Skip(op, "wrong", _TIES, "issue 14 (sorting)", "result 1:", dtype=dt, stage="fwd")
+      for op in ("kthvalue", "topk") for dt in ("int64", "int32", "uint8")],
+    *[Skip("mode", "wrong", _TIES, "issue 14 (sorting)", "result 1:", dtype=dt, stage="fwd",
+           when=indices(6), when_text="sample 6 (3,000 elements)")
+      for dt in ("int64", "int32", "uint8", "bool")],
+    *[Skip(op, "wrong", _TIES + " (stable=False on 8,000 elements)", "issue 14 (sorting)",
+           detail, dtype=dt, stage="fwd", when=indices(0), when_text="sample 0")
+      for op, detail in (("sort", "result 1:"), ("argsort", "")) for dt in ("uint8", "bool")],
     # --- float32 precision -----------------------------------------------------------------
     *[Skip("nn.functional.scaled_dot_product_attention", "wrong", _SDPA, "issue 14 targets",
            path=p, when=indices(4, 5, 8, 13, 20, 21, 24), when_text="samples 4,5,8,13,20,21,24")
@@ -83,6 +95,11 @@ SKIPS: list[Skip] = [
            "lamina's (1 - x)(1 + x) is within 1.2e-7", "issue 14 targets",
            "gradient of input 0", dtype="float32", stage="grad", when=indices(0),
            when_text="sample 0") for op in ("asin", "atanh")],
+    Skip("logcumsumexp", "wrong", "wrong answer: torch's own float32 gradient is off by up to "
+         "3e-3 on these samples (against torch in float64); lamina's, computed in float64 as "
+         "torch's CPU kernels accumulate, is within 2e-7 of it: a reference question",
+         "issue 14 targets", "gradient of input 0", dtype="float32", stage="grad",
+         when=indices(0, 1), when_text="samples 0,1"),
     Skip("bfloat16", "wrong", "wrong answer: the gradient of x.bfloat16() on Triton rounds the "
          "cotangent to a neighbouring bfloat16 (-1.2109375; torch -1.21875)", "issue 14 targets",
          "gradient of input 0", dtype="float32", path="triton", stage="grad"),

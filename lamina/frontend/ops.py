@@ -686,8 +686,13 @@ def bitwise_xor(a, b):
     return _bitwise(hl.XorOp, a, b)
 
 
-def where(cond, a, b):
-    """cond ? a : b with broadcasting and promotion of a and b."""
+def where(cond, a=_UNSET, b=_UNSET):
+    """cond ? a : b with broadcasting and promotion of a and b; `where(cond)` alone is
+    nonzero(cond, as_tuple=True) (data-dependent: eager only)."""
+    if a is _UNSET and b is _UNSET:
+        from lamina.frontend.selection import where_one
+
+        return where_one(cond)
     cond = cond if isinstance(cond, Tensor) else Tensor._wrap(np.asarray(cond, dtype=bool))
     if cond.dtype not in (dtypes.bool_, dtypes.uint8):
         raise DTypeError(with_location(

@@ -7,6 +7,7 @@ from typing import Any
 __all__ = ["flatten", "tree_map", "unflatten"]
 
 # A tree definition: ("leaf",) | ("none",) | ("tuple"|"list", children) | ("dict", keys, children)
+# | ("named", a RETURN_TYPE tuple class, children)
 TreeDef = tuple
 
 
@@ -18,6 +19,9 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
 def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
     if tree is None:
         return ("none",)
+    if isinstance(tree, tuple) and getattr(type(tree), "RETURN_TYPE", False):
+        # torch.return_types-like results ((values, indices)) keep their type
+        return ("named", type(tree), tuple(_flatten(x, leaves) for x in tree))
     if isinstance(tree, tuple) and not hasattr(tree, "_fields") or isinstance(tree, list):
         kind = "tuple" if isinstance(tree, tuple) else "list"
         return (kind, tuple(_flatten(x, leaves) for x in tree))
@@ -44,6 +48,8 @@ def _unflatten(treedef: TreeDef, it) -> Any:
         return tuple(_unflatten(c, it) for c in treedef[1])
     if kind == "list":
         return [_unflatten(c, it) for c in treedef[1]]
+    if kind == "named":
+        return treedef[1](*(_unflatten(c, it) for c in treedef[2]))
     keys, children = treedef[1], treedef[2]
     return {k: _unflatten(c, it) for k, c in zip(keys, children, strict=True)}
 

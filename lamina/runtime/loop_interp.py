@@ -51,7 +51,8 @@ def _unsigned(x: np.ndarray) -> np.ndarray:
 
 _FCMP = {"oeq": np.equal, "une": lambda a, b: ~np.equal(a, b), "olt": np.less,
          "ole": np.less_equal, "ogt": np.greater, "oge": np.greater_equal,
-         "uno": lambda a, b: np.isnan(a) | np.isnan(b)}
+         "uno": lambda a, b: np.isnan(a) | np.isnan(b),
+         "ord": lambda a, b: ~(np.isnan(a) | np.isnan(b))}
 _ICMP = {"eq": np.equal, "ne": np.not_equal, "slt": np.less, "sle": np.less_equal,
          "sgt": np.greater, "sge": np.greater_equal}
 

@@ -13,6 +13,8 @@ from lamina.dialects.hl.elementwise import *  # noqa: F403
 from lamina.dialects.hl.indexing import *  # noqa: F403
 from lamina.dialects.hl.random import *  # noqa: F403
 from lamina.dialects.hl.reduce import *  # noqa: F403
+from lamina.dialects.hl.scan import *  # noqa: F403
+from lamina.dialects.hl.scatter_reduce import *  # noqa: F403
 from lamina.dialects.hl.shape import *  # noqa: F403
 from lamina.dialects.hl.window import *  # noqa: F403
 

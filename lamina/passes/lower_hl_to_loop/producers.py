@@ -219,3 +219,18 @@ def _register_window_producers() -> None:
 
 
 _register_window_producers()
+
+
+def _register_scan_producers() -> None:
+    from lamina.passes.lower_hl_to_loop.scan import (
+        ArgsortProducer,
+        ScanProducer,
+        ScatterReduceProducer,
+    )
+
+    PRODUCERS["hl.scan"] = ScanProducer()
+    PRODUCERS["hl.argsort"] = ArgsortProducer()
+    PRODUCERS["hl.scatter_reduce"] = ScatterReduceProducer()
+
+
+_register_scan_producers()
