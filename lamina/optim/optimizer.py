@@ -201,6 +201,7 @@ class Optimizer:
             # eager: the update of every parameter as one cached jitted program (its
             # ops are recorded once, at the trace, not at every step)
             grads = [p.grad for group in self.param_groups for p in group["params"]]
+            realize(*(g for g in grads if g is not None))  # one program (clip_grad_norm_)
             if self._jitted_update is None:
                 from lamina.frontend.jit import jit
 

@@ -29,7 +29,7 @@ otherwise `(operand types) -> result type`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -226,10 +226,13 @@ def fmt_types(types: Sequence[Attribute]) -> str:
     return ", ".join(str(t) for t in types)
 
 
-def require(cond: bool, message: str, kind: type[LaminaError] = ShapeError) -> None:
-    """Shape rules state their preconditions with this; the message names the problem."""
+def require(cond: bool, message: str | Callable[[], str],
+            kind: type[LaminaError] = ShapeError) -> None:
+    """Shape rules state their preconditions with this; the message names the problem.
+    A message that prints a type is passed as a lambda: `str(TensorType)` runs xDSL's
+    printer (~1 ms), and eager mode checks every op it records."""
     if not cond:
-        raise HlTypeError(message, kind)
+        raise HlTypeError(message() if callable(message) else message, kind)
 
 
 def require_same_types(op_name: str, types: Sequence[TensorType]) -> None:
