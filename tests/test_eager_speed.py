@@ -56,6 +56,19 @@ def test_jitted_eager_step_records_no_eager_ops_and_keeps_pending_values():
     np.testing.assert_array_equal(p.numpy(), np.full(3, 0.5, np.float32))
 
 
+def test_jitted_eager_step_sees_a_state_tensor_assigned_anew():
+    p = lm.tensor(np.zeros(2, np.float32), requires_grad=True)
+    opt = lm.optim.SGD([p], lr=1.0, momentum=0.5)
+    for _ in range(2):
+        p.grad = lm.tensor(np.ones(2, np.float32))
+        opt.step()
+    opt.state[p]["momentum_buffer"] = lm.tensor(np.full(2, 10.0, np.float32))
+    p.grad = lm.tensor(np.ones(2, np.float32))
+    before = p.numpy().copy()
+    opt.step()  # buffer = 0.5 * 10 + 1 = 6
+    np.testing.assert_array_equal(p.numpy(), before - 6)
+
+
 def test_a_gradient_that_requires_grad_keeps_the_step_eager():
     p = lm.tensor(np.ones(2, np.float32), requires_grad=True)
     opt = lm.optim.SGD([p], lr=0.1)

@@ -202,18 +202,21 @@ class Optimizer:
             # ops are recorded once, at the trace, not at every step)
             grads = [p.grad for group in self.param_groups for p in group["params"]]
             realize(*(g for g in grads if g is not None))  # one program (clip_grad_norm_)
-            if self._jitted_update is None:
+            # the program captured the state tensors: one replaced by assignment
+            # (`opt.state[p]["exp_avg"] = t`) means a new trace
+            states = tuple(id(t) for st in self.state.values() for t in st.values())
+            if self._jitted_update is None or self._jitted_update[0] != states:
                 from lamina.frontend.jit import jit
 
-                self._jitted_update = jit(self._update_all)
-            self._jitted_update(grads)
+                self._jitted_update = (states, jit(self._update_all))
+            self._jitted_update[1](grads)
             return loss
         touched = self._update_all(None)
         if not graphs.tracing():
             realize(*touched)  # eager: the whole update is one compiled program
         return loss
 
-    _jitted_update: Any = None
+    _jitted_update: tuple[tuple[int, ...], Any] | None = None  # (state ids, lm.jit)
 
     def _jittable(self) -> bool:
         """Whether `step()` may run the update as a jitted program: optimizers whose
