@@ -18,6 +18,7 @@
 | `LAMINA_PROGRAM_CACHE` | compiled programs each in-memory cache keeps (each jitted function's signatures, eager mode's programs); the least recently used are dropped and their libraries unloaded once nothing uses them | `64` |
 | `LAMINA_RECOMPILE_LIMIT` | a jitted function that compiles more signatures than this warns once, naming the argument that changed (torch's `recompile_limit`; `0`: never) | `8` |
 | `LAMINA_LOG_RECOMPILES` | `1`: log every retrace of an `lm.jit` function, with the guard that failed (`lamina/frontend/guards.py`) | unset |
+| `LAMINA_EAGER_STEP_JIT` | `0`: an eager `optimizer.step()` records its update op by op (as before) instead of running it as one cached jitted program | `1` |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
 """
 
@@ -96,6 +97,10 @@ def log_recompiles() -> bool:
 
 def donate() -> bool:
     return get("LAMINA_DONATE", "1") != "0"
+
+
+def eager_step_jit() -> bool:
+    return get("LAMINA_EAGER_STEP_JIT", "1") != "0"
 
 
 def _number(name: str, default: float) -> float:

@@ -462,7 +462,7 @@ def _segment_backward(graph: graphs.Graph, cotangents: dict):
     wrt_args = [a for a, _ in leaves] + links
     position = {a: i for i, a in enumerate(args)}
     key = None if rules else (
-        "backward", lazy.structural_key(ops_, args, outputs),
+        "backward", lazy.structural_key(ops_, args, outputs, graph.signatures),
         tuple(position[a] for a in wrt_args))
     program = cached(key) if key is not None and key in _LINK_OUTPUTS else None
     has_grad = _LINK_OUTPUTS.get(key, ()) if program is not None else ()
@@ -514,7 +514,7 @@ def _slice_with_rules(graph: graphs.Graph, outputs: list):
     residuals of every custom rule whose outputs it contains."""
     extra: list = []
     while True:
-        ops_, args = lazy.backward_slice([*outputs, *extra])
+        ops_, args = lazy.backward_slice([*outputs, *extra], graph.order)
         inside = set(ops_)
         rules = list({id(r): r for v, r in graph.custom_rules.items()
                       if v.owner in inside}.values())

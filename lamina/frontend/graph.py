@@ -69,6 +69,12 @@ class Graph:
     captured: list[Any] = field(default_factory=list)
     captured_ids: dict[int, SSAValue] = field(default_factory=dict)
     locations: dict[Operation, str] = field(default_factory=dict)
+    # op -> its append number: slices sort by it instead of walking the whole block
+    order: dict[Operation, int] = field(default_factory=dict)
+    # op -> interned id of its signature (name, properties, result types): computed at
+    # the first realize that reads the op, so a slice's structural key is a tuple of
+    # ints (hashing xDSL attributes at every realize cost ~10 % of an eager step)
+    signatures: dict[Operation, int] = field(default_factory=dict)
     custom_rules: dict[SSAValue, CustomRule] = field(default_factory=dict)
     leaf_owners: dict[SSAValue, Tensor] = field(default_factory=dict)  # args of grad leaves
     mutated: dict[int, Tensor] = field(default_factory=dict)  # id -> tensor updated in place
@@ -158,6 +164,7 @@ class Graph:
         with self.lock:
             self.block.add_op(op)
             self.locations[op] = location
+            self.order[op] = self.n_ops
             self.n_ops += 1
         return op
 

@@ -8,7 +8,9 @@ body compiles once) and run.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
@@ -22,8 +24,11 @@ from lamina.frontend.tensor import Lazy, Tensor
 __all__ = ["backward_slice", "extract", "realize", "run_slice", "structural_key", "sweep"]
 
 
-def backward_slice(outputs: Sequence[SSAValue]) -> tuple[list[Operation], list[SSAValue]]:
-    """The ops `outputs` depend on (in block order) and the block arguments they read."""
+def backward_slice(outputs: Sequence[SSAValue], order: dict[Operation, int] | None = None
+                   ) -> tuple[list[Operation], list[SSAValue]]:
+    """The ops `outputs` depend on (in block order) and the block arguments they read.
+    `order` (an eager graph's `Graph.order`, ops by append number) spares the walk
+    over the whole block."""
     seen: set[Operation] = set()
     args: set[SSAValue] = set()
     stack = [v for v in outputs]
@@ -37,8 +42,11 @@ def backward_slice(outputs: Sequence[SSAValue]) -> tuple[list[Operation], list[S
             continue
         seen.add(owner)
         stack.extend(owner.operands)
-    block = outputs[0].owner if isinstance(outputs[0].owner, Block) else outputs[0].owner.parent
-    ops = [op for op in block.ops if op in seen] if block is not None else []
+    if order is not None and all(op in order for op in seen):
+        ops = sorted(seen, key=order.__getitem__)
+    else:
+        block = outputs[0].owner if isinstance(outputs[0].owner, Block) else outputs[0].owner.parent
+        ops = [op for op in block.ops if op in seen] if block is not None else []
     # arguments in order of first use, not of capture: a tensor captured by an earlier
     # iteration of a loop (a constant, an lr) must not change the slice's structural key
     ordered_args = list(dict.fromkeys(
@@ -47,17 +55,40 @@ def backward_slice(outputs: Sequence[SSAValue]) -> tuple[list[Operation], list[S
 
 
 def structural_key(ops: Sequence[Operation], args: Sequence[SSAValue],
-                   outputs: Sequence[SSAValue]) -> tuple:
-    """A hashable key equal for two slices that are the same program."""
+                   outputs: Sequence[SSAValue], memo: dict[Operation, int] | None = None
+                   ) -> tuple:
+    """A hashable key equal for two slices that are the same program: each op as the
+    interned id of its signature (name, properties, result types) and its operands'
+    numbers. `memo` (an eager graph's `Graph.signatures`) keeps each op's id, so an op
+    read by many realizes is hashed once."""
+    memo = {} if memo is None else memo
     number: dict[SSAValue, int] = {a: i for i, a in enumerate(args)}
-    parts: list[tuple] = [tuple(a.type for a in args)]
+    parts: list[Any] = [_intern(tuple(a.type for a in args))]
     for op in ops:
-        operands = tuple(number[v] for v in op.operands)
-        parts.append((op.name, tuple(op.properties.items()), operands, tuple(op.result_types)))
+        sig = memo.get(op)
+        if sig is None:
+            sig = memo[op] = _intern(
+                (op.name, tuple(op.properties.items()), tuple(op.result_types)))
+        parts.append(sig)
+        parts.append(tuple(number[v] for v in op.operands))
         for r in op.results:
             number[r] = len(number)
     parts.append(tuple(number[v] for v in outputs))
     return tuple(parts)
+
+
+# signature -> id (never reused: clearing the table only costs recompiles' lookups)
+_SIGNATURES: dict[tuple, int] = {}
+_NEXT_ID = itertools.count()
+
+
+def _intern(signature: tuple) -> int:
+    found = _SIGNATURES.get(signature)
+    if found is None:
+        if len(_SIGNATURES) > 1_000_000:
+            _SIGNATURES.clear()
+        found = _SIGNATURES.setdefault(signature, next(_NEXT_ID))
+    return found
 
 
 def extract(ops: Sequence[Operation], args: Sequence[SSAValue], outputs: Sequence[SSAValue],
@@ -77,8 +108,8 @@ def extract(ops: Sequence[Operation], args: Sequence[SSAValue], outputs: Sequenc
 def run_slice(graph: graphs.Graph, outputs: Sequence[SSAValue]) -> list[np.ndarray]:
     from lamina.frontend.compile import cached, compile_module
 
-    ops, args = backward_slice(outputs)
-    key = ("eager", structural_key(ops, args, outputs))
+    ops, args = backward_slice(outputs, graph.order)
+    key = ("eager", structural_key(ops, args, outputs, graph.signatures))
     program = cached(key)
     if program is None:
         program = compile_module(extract(ops, args, outputs), key=key, name="eager")
@@ -117,7 +148,7 @@ def _live_intermediates(graph: graphs.Graph, wanted: list[Tensor]) -> list[Tenso
     """Other live lazy tensors the requested values depend on, computed by the same
     program: `acc = acc + x; print(acc[0])` in a loop then starts each step from
     `acc`'s data instead of recomputing an ever longer chain from the first step."""
-    ops, _ = backward_slice([t.state.value for t in wanted])
+    ops, _ = backward_slice([t.state.value for t in wanted], graph.order)
     position = {r: i for i, r in enumerate(r for op in ops for r in op.results)}
     seen = {id(t) for t in wanted}
     extra = []
@@ -143,7 +174,7 @@ def _sweep(graph: graphs.Graph) -> int:
     live_ops: list[Operation] = []
     live_args: list[SSAValue] = []
     while roots:
-        live_ops, live_args = backward_slice(roots)
+        live_ops, live_args = backward_slice(roots, graph.order)
         keep = set(live_ops)
         more = [v for v in _rule_values(graph, keep) if v not in roots]
         if not more:
@@ -153,6 +184,8 @@ def _sweep(graph: graphs.Graph) -> int:
     for op in reversed(list(graph.block.ops)):  # users before their operands
         if op not in keep:
             graph.locations.pop(op, None)
+            graph.order.pop(op, None)
+            graph.signatures.pop(op, None)
             graph.block.erase_op(op, safe_erase=False)
     for value in [v for v in graph.custom_rules if v.owner not in keep]:
         del graph.custom_rules[value]

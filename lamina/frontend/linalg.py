@@ -68,15 +68,17 @@ def matmul(a: Any, b: Any) -> Tensor:
         raise _shape_error("matmul", f"shapes {list(a.shape)} and {list(b.shape)}: batch dims "
                            f"{list(a2.shape[:-2])} and {list(b2.shape[:-2])} do not broadcast")
     batch = ops.broadcast_shapes(a2.shape[:-2], b2.shape[:-2], op="matmul")
-    a2 = ops.broadcast_to(a2.to(dt), (*batch, *a2.shape[-2:]))
-    b2 = ops.broadcast_to(b2.to(dt), (*batch, *b2.shape[-2:]))
+    # (the forms that return their operand when nothing changes: the product is a new
+    # tensor anyway, and each identity op cost an eager op record, 3 per matmul)
+    a2 = ops._broadcast(a2 if a2.dtype == dt else a2.to(dt), (*batch, *a2.shape[-2:]))
+    b2 = ops._broadcast(b2 if b2.dtype == dt else b2.to(dt), (*batch, *b2.shape[-2:]))
     out = ops.emit(hl.MatmulOp, a2, b2)
     shape = out.shape
     if a.ndim == 1:
         shape = shape[:-2] + shape[-1:]
     if b.ndim == 1:
         shape = shape[:-1]
-    return out.reshape(shape)
+    return ops._reshape(out, shape)
 
 
 def _require_rank(op: str, x: Tensor, rank: int, name: str) -> None:

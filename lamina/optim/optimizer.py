@@ -11,12 +11,15 @@ tensor op under `no_grad`. That one design serves both ways of training:
   C backend those outputs are donated: written into the tensors' own arrays
   (`lamina/passes/donate_buffers.py`; every parameter, momentum buffer and Adam
   moment of torch's optimizers qualifies, the 0-d step counters do not).
-- outside jit (eager), the updates are recorded lazily and `step()` realizes
-  all of them at once: one compiled program per step, cached by its structure.
-  That program does not donate: in the usual loop `loss` is still lazy at
-  `step()` (`print(loss.item())` after it recomputes the forward from the
-  parameters' old arrays, measured), and values kept for autograd read them too,
-  so an in-place update would first have to copy each of them.
+- outside jit (eager), `step()` runs the same update as a jitted program of the
+  gradients (`_update_all` through `lm.jit`): traced once per optimizer and
+  signature, then one call per step, where recording its ops op by op cost half
+  of an eager training step (measured on the port suite's CNN and LSTM:
+  `python -m bench.eager`). It donates like any jitted step; eager ops still
+  pending on a parameter's old array (a lazy `loss` printed after `step()`) get a
+  copy first (`graph.keep_snapshots`). Optimizers that override `step` (LBFGS),
+  gradients that require grad (`create_graph=True`), and `LAMINA_EAGER_STEP_JIT=0`
+  record the update lazily and realize it at the end of `step()` instead.
 
 Every numeric hyperparameter (lr, betas, momentum, weight_decay, eps, ...) is a
 tensor too (see `ParamGroup`), so a schedule that assigns `group["lr"]` or
@@ -32,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina import errors
+from lamina import errors, knobs
 from lamina.errors import ArgumentError, with_location
 from lamina.frontend import graph as graphs
 from lamina.frontend import guards
@@ -194,7 +197,41 @@ class Optimizer:
         if closure is not None:
             with O.enable_grad():
                 loss = closure()
+        if not graphs.tracing() and knobs.eager_step_jit() and self._jittable():
+            # eager: the update of every parameter as one cached jitted program (its
+            # ops are recorded once, at the trace, not at every step)
+            grads = [p.grad for group in self.param_groups for p in group["params"]]
+            realize(*(g for g in grads if g is not None))  # one program (clip_grad_norm_)
+            # the program captured the state tensors: one replaced by assignment
+            # (`opt.state[p]["exp_avg"] = t`) means a new trace
+            states = tuple(id(t) for st in self.state.values() for t in st.values())
+            if self._jitted_update is None or self._jitted_update[0] != states:
+                from lamina.frontend.jit import jit
+
+                self._jitted_update = (states, jit(self._update_all))
+            self._jitted_update[1](grads)
+            return loss
+        touched = self._update_all(None)
+        if not graphs.tracing():
+            realize(*touched)  # eager: the whole update is one compiled program
+        return loss
+
+    _jitted_update: tuple[tuple[int, ...], Any] | None = None  # (state ids, lm.jit)
+
+    def _jittable(self) -> bool:
+        """Whether `step()` may run the update as a jitted program: optimizers whose
+        update is `_update` per parameter (LBFGS overrides `step`), with gradients
+        (a gradient that requires grad, `create_graph`, stays eager)."""
+        return type(self).step is Optimizer.step and not any(
+            p.grad is not None and p.grad.requires_grad
+            for group in self.param_groups for p in group["params"])
+
+    def _update_all(self, grads: list[Tensor | None] | None) -> list[Tensor]:
+        """Update every parameter with a gradient (`grads`: the gradients in parameter
+        order, the program inputs of a jitted step; None: read `p.grad`). Returns the
+        tensors updated."""
         touched: list[Tensor] = []
+        flat = iter(grads) if grads is not None else None
         with O.no_grad():
             for group in self.param_groups:
                 if self._checked.get(id(group)) != group.version:
@@ -202,14 +239,13 @@ class Optimizer:
                         self._state_for(p, group)
                     self._checked[id(group)] = group.version
                 for p in group["params"]:
-                    if p.grad is None:
+                    grad = next(flat) if flat is not None else p.grad
+                    if grad is None:
                         continue
                     state = self.state[p]
-                    self._update(p, p.grad, state, group)
+                    self._update(p, grad, state, group)
                     touched += [p, *state.values()]
-        if not graphs.tracing():
-            realize(*touched)  # eager: the whole update is one compiled program
-        return loss
+        return touched
 
     def _state_for(self, p: Tensor, group: ParamGroup) -> dict[str, Tensor]:
         """The state of `p`, completed when an option that needs more state was turned

@@ -29,7 +29,7 @@ otherwise `(operand types) -> result type`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -89,9 +89,27 @@ def str_prop():
 
 
 def to_attr(value: Any) -> Attribute:
-    """Python value -> property attribute."""
+    """Python value -> property attribute (memoized: attributes are immutable, and
+    eager code stores the same few values over and over)."""
     if isinstance(value, Attribute):
         return value
+    # floats by their bits: 0.0 == -0.0 and NaN != NaN would confuse a dict
+    key = (type(value), float(value).hex() if isinstance(value, float | np.floating) else value)
+    try:
+        attr = _ATTRS.get(key)
+    except TypeError:  # unhashable (a list)
+        return _to_attr(value)
+    if attr is None:
+        attr = _to_attr(value)
+        if len(_ATTRS) < 65536:
+            _ATTRS[key] = attr
+    return attr
+
+
+_ATTRS: dict[tuple, Attribute] = {}
+
+
+def _to_attr(value: Any) -> Attribute:
     if isinstance(value, bool | np.bool_):
         return IntegerAttr(int(bool(value)), i1)
     if isinstance(value, int | np.integer):
@@ -177,7 +195,17 @@ def _parse_prop(parser: Parser) -> Attribute:
 
 
 def tensor_type(element: Attribute, shape: Sequence[int]) -> TensorType:
-    return TensorType(element, [int(d) for d in shape])
+    """The tensor type (memoized: building and verifying one is ~40 us)."""
+    key = (element, tuple(shape))
+    t = _TYPES.get(key)
+    if t is None:
+        t = TensorType(element, [int(d) for d in shape])
+        if len(_TYPES) < 65536:
+            _TYPES[key] = t
+    return t
+
+
+_TYPES: dict[tuple, TensorType] = {}
 
 
 def shape_of(t: Attribute) -> tuple[int, ...]:
@@ -198,10 +226,13 @@ def fmt_types(types: Sequence[Attribute]) -> str:
     return ", ".join(str(t) for t in types)
 
 
-def require(cond: bool, message: str, kind: type[LaminaError] = ShapeError) -> None:
-    """Shape rules state their preconditions with this; the message names the problem."""
+def require(cond: bool, message: str | Callable[[], str],
+            kind: type[LaminaError] = ShapeError) -> None:
+    """Shape rules state their preconditions with this; the message names the problem.
+    A message that prints a type is passed as a lambda: `str(TensorType)` runs xDSL's
+    printer (~1 ms), and eager mode checks every op it records."""
     if not cond:
-        raise HlTypeError(message, kind)
+        raise HlTypeError(message() if callable(message) else message, kind)
 
 
 def require_same_types(op_name: str, types: Sequence[TensorType]) -> None:
@@ -289,15 +320,37 @@ class HlOp(IRDLOperation, HasCanonicalizationPatternsInterface):
             details = f"{cls.name}: {err} (operand types: {fmt_types(types) or 'none'})"
             raise err.kind(with_location(details)) from None
         attrs = {k: to_attr(v) for k, v in props.items() if v is not None}
-        defs = cls.get_irdl_definition().operands
-        if len(defs) == 1 and "Var" in type(defs[0][1]).__name__:
-            grouped: list[Any] = [list(operands)]
-        else:
-            grouped = list(operands)
-        op = cls(operands=grouped, result_types=[rtype], properties=attrs)
+        shape = cls.__dict__.get("_build_shape") or cls._init_build_shape()
+        if shape == "variadic" or (shape == "plain" and len(operands) == cls._n_operands):
+            # IRDL's builder would only regroup the same operands (~25 % of an eager op)
+            op = cls.create(operands=operands, result_types=[rtype], properties=attrs)
+        else:  # IRDL's builder (and its errors)
+            grouped = [list(operands)] if shape == "variadic" else list(operands)
+            op = cls(operands=grouped, result_types=[rtype], properties=attrs)
         if cls.RECORDS_LOCATION:
             _record_location(op)
         return op
+
+    @classmethod
+    def _init_build_shape(cls) -> str:
+        """How `build` constructs this op: "plain" (fixed operands) or "variadic" (one
+        variadic operand group), both by `Operation.create` (no operand segments,
+        regions or successors: nothing IRDL's builder would add), or "irdl"."""
+        op_def = cls.get_irdl_definition()
+        variadic = [d for _, d in op_def.operands if "Var" in type(d).__name__
+                    or "Opt" in type(d).__name__]
+        if op_def.options or op_def.regions or op_def.successors or \
+                len(op_def.results) != 1 or "Var" in type(op_def.results[0][1]).__name__:
+            shape = "irdl"
+        elif not variadic:
+            shape = "plain"
+        elif len(op_def.operands) == 1 and "Var" in type(op_def.operands[0][1]).__name__:
+            shape = "variadic"
+        else:
+            shape = "irdl"
+        cls._build_shape = shape
+        cls._n_operands = len(op_def.operands)
+        return shape
 
     # ---- accessors
 

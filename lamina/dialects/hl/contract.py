@@ -164,7 +164,7 @@ class ConvOp(HlOp):
                 f"weight {list(sw)} must have the input's rank {len(sx)} ([O, C/groups, *kernel])")
         require(element_of(x) == element_of(w),
                 f"element types differ: {element_of(x)} vs {element_of(w)}", DTypeError)
-        require(dtype_of(x).is_floating_point, f"needs floating-point tensors, got {x}",
+        require(dtype_of(x).is_floating_point, lambda: f"needs floating-point tensors, got {x}",
                 DTypeError)
         groups = props["groups"]
         stride, dilation = tuple(props["stride"]), tuple(props["dilation"])

@@ -182,12 +182,13 @@ class ConcatOp(HlOp):
         dim, first = props["dim"], shape_of(types[0])
         require(0 <= dim < len(first), f"dim {dim} out of range for rank {len(first)}")
         require(len({element_of(t) for t in types}) == 1,
-                f"operands must have one element type, got {fmt_types(types)}", DTypeError)
+                lambda: f"operands must have one element type, got {fmt_types(types)}",
+                DTypeError)
         for t in types:
             s = shape_of(t)
             require(len(s) == len(first) and all(a == b for i, (a, b) in
                                                  enumerate(zip(s, first, strict=True)) if i != dim),
-                    f"shapes must agree except in dim {dim}, got {fmt_types(types)}")
+                    lambda: f"shapes must agree except in dim {dim}, got {fmt_types(types)}")
         out = list(first)
         out[dim] = sum(shape_of(t)[dim] for t in types)
         return TensorType(element_of(types[0]), out)
@@ -235,7 +236,7 @@ class ReverseOp(HlOp):
 
 def _check_indices(t: TensorType) -> None:
     require(dtype_of(t) in (dtypes.int32, dtypes.int64),
-            f"indices must be int32 or int64, got {t}", DTypeError)
+            lambda: f"indices must be int32 or int64, got {t}", DTypeError)
 
 
 def _gathered_shape(table: tuple[int, ...], idx: tuple[int, ...], axis: int) -> list[int]:
@@ -380,7 +381,7 @@ class CheckIndexOp(ElementwiseOp):
     @classmethod
     def infer(cls, types, props, result_type):
         (t,) = types
-        require(element_of(t) == i64, f"needs an int64 tensor, got {t}", DTypeError)
+        require(element_of(t) == i64, lambda: f"needs an int64 tensor, got {t}", DTypeError)
         require(props["size"] > 0, f"size must be positive, got {props['size']}")
         return t
 

@@ -158,7 +158,7 @@ class ConstantOp(HlOp):
         value = props["value"]
         t = value.get_type()
         require(result_type is None or result_type == t,
-                f"value type {t} differs from result type {result_type}")
+                lambda: f"value type {t} differs from result type {result_type}")
         return t
 
     def reference(self):

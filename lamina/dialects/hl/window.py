@@ -70,7 +70,7 @@ class WindowOp(HlOp):
         """Check the window properties against `t`; the shape of the window positions."""
         shape = shape_of(t)
         n = len(shape)
-        require(element_of(t) != i1, f"needs a numeric tensor, got {t}", DTypeError)
+        require(element_of(t) != i1, lambda: f"needs a numeric tensor, got {t}", DTypeError)
         dil, idil = ones_or(props, "dilation", n), ones_or(props, "input_dilation", n)
         check_window_props(n, props["window"], props["strides"], props["padding"], dil, idil,
                            "operand dim")
@@ -186,7 +186,7 @@ class _SelectOp(WindowOp):
         require(element_of(v) == element_of(x),
                 f"element types differ: {element_of(x)} vs {element_of(v)}", DTypeError)
         require(dtype_of(x).is_floating_point or dtype_of(x).category == 1,
-                f"needs a numeric tensor, got {x}", DTypeError)
+                lambda: f"needs a numeric tensor, got {x}", DTypeError)
         want = out if cls.SOURCE_IS_WINDOWED else list(shape_of(x))
         require(list(shape_of(v)) == want,
                 f"second operand shape {list(shape_of(v))} must be {want}")

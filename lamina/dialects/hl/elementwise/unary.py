@@ -23,7 +23,7 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 def float_only(t: TensorType) -> None:
     require(dtype_of(t).is_floating_point,
-            f"needs a floating-point tensor, got {t}", DTypeError)
+            lambda: f"needs a floating-point tensor, got {t}", DTypeError)
 
 
 class ElementwiseOp(HlOp):
@@ -464,7 +464,7 @@ class NotOp(UnaryOp):
     @classmethod
     def infer(cls, types, props, result_type):
         (t,) = types
-        require(t.get_element_type() == i1, f"needs a bool tensor, got {t}", DTypeError)
+        require(t.get_element_type() == i1, lambda: f"needs a bool tensor, got {t}", DTypeError)
         return t
 
     def reference(self, x):
