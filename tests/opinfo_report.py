@@ -52,13 +52,15 @@ class Config:
     triton_ops: frozenset[str] | None = None  # None: every op runs on triton
     triton_max_samples: int | None = None
     ops: frozenset[str] | None = None  # restrict to these op keys / names
+    c_max_samples: int | None = None  # C compiles each sample: the fast sweep runs one
 
 
-# `make test`: float32, the first two samples of each op on eager and C (with gradients),
-# and a handful of ops on Triton's interpreter.
+# `make test`: float32, the first two samples of each op on eager, the first on C (with
+# gradients: each is a C compile), and a handful of ops on Triton's interpreter.
 TRITON_FAST = frozenset({"add", "mul", "exp", "sum", "amax", "softmax", "matmul",
                          "nn.functional.relu", "where", "__getitem__", "cat", "gather"})
-FAST = Config("fast", ("float32",), harness.PATHS, 2, False, ("c",), TRITON_FAST, 1)
+FAST = Config("fast", ("float32",), harness.PATHS, 2, False, ("c",), TRITON_FAST, 1,
+              c_max_samples=1)
 # `make test-slow`: every tested dtype, up to 24 samples of each (spread over all of them)
 # on eager and C, the first two of those on Triton's interpreter (its kernels run element
 # by element in Python: one 3-d transposed convolution takes a minute), gradients everywhere.
@@ -104,6 +106,8 @@ def paths_for(key: str, index_rank: int, cfg: Config) -> tuple[str, ...]:
             continue
         if p == "triton" and cfg.triton_max_samples is not None \
                 and index_rank >= cfg.triton_max_samples:
+            continue
+        if p == "c" and cfg.c_max_samples is not None and index_rank >= cfg.c_max_samples:
             continue
         paths.append(p)
     return tuple(paths)

@@ -100,3 +100,14 @@ def test_concatenated_targets_under_jit_need_known_values():
                                          lm.tensor(TARGET_LENGTHS)))
     with pytest.raises(RuntimeError, match="padded"):
         step(lm.tensor(X), flat)
+
+
+def test_gradient_wrt_unnormalized_log_probs_is_torchs():
+    """torch's CTC gradient w.r.t. log_probs assumes they are normalized (it adds
+    exp(log_probs)); lamina gives the same numbers on raw inputs."""
+    xt = torch.tensor(X, requires_grad=True)
+    torch.nn.functional.ctc_loss(xt, torch.tensor(TARGETS), torch.tensor(INPUT_LENGTHS),
+                                 torch.tensor(TARGET_LENGTHS)).backward()
+    targets, lengths, tl = (lm.tensor(a) for a in (TARGETS, INPUT_LENGTHS, TARGET_LENGTHS))
+    grad = lm.jit(lm.grad(lambda x: F.ctc_loss(x, targets, lengths, tl)))(lm.tensor(X))
+    np.testing.assert_allclose(grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-6)

@@ -7,7 +7,9 @@ reverse mode). Log-probabilities are combined by a log-sum-exp whose "impossible
 value is a large finite negative number rather than -inf, so that unreachable
 states give zero gradients instead of 0·inf = NaN; a loss that is truly impossible
 (a target longer than its input allows) comes out +inf, as torch's, or 0 with
-`zero_infinity=True`."""
+`zero_infinity=True`. The gradient w.r.t. log_probs is torch's: it carries an extra
+exp(log_probs) term, which the log_softmax before it cancels (torch assumes
+normalized log-probabilities)."""
 
 from __future__ import annotations
 
@@ -116,6 +118,13 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     loss = -(O.maximum(end_blank, end_label) + O.log(
         O.exp(end_blank - O.maximum(end_blank, end_label))
         + O.exp(end_label - O.maximum(end_blank, end_label)))).reshape(batch)
+    # torch's backward returns exp(log_probs) - (the true gradient's term) for t below
+    # the input length: the gradient through a log_softmax that produced log_probs is
+    # the same either way, but torch's answer w.r.t. log_probs themselves has this extra
+    # term; it is added here with value 0 (S - stop_gradient(S))
+    live = O.lt(O.arange(steps).reshape(steps, 1), input_lengths.reshape(1, batch))
+    mass = O.sum(O.where(live.reshape(steps, batch, 1), O.exp(log_probs), 0.0), dim=(0, 2))
+    loss = loss + (mass - O.stop_gradient(mass))
     infinite = O.gt(loss, _LOSS_INF)
     loss = O.where(infinite, 0.0 if zero_infinity else float("inf"), loss)
     if reduction == "none":
