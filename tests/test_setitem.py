@@ -140,3 +140,40 @@ def test_many_random_repeated_assignments_match_numpy():
         x = lm.zeros(n)
         x[lm.tensor(idx) * 1] = lm.tensor(vals)  # a lazy index: the dynamic path
         np.testing.assert_array_equal(x.numpy(), expected)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_mask_assignment_of_one_value_matches_torch_and_compiles(jit):
+    """`x[mask] = v` with one value (any shape of one element, leading size-1 dims as
+    torch strips them) is a select: it compiles, and eagerly matches torch (fuzz seeds
+    60008 and 60265 were refused)."""
+    torch = pytest.importorskip("torch")
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    mask = base % 3 == 1
+    for value in (np.float32(7), np.full((1, 1), -2.0, np.float32), np.full((1,), 5.0, np.float32)):
+        ref = torch.tensor(base)
+        ref[torch.tensor(mask)] = torch.tensor(value)
+
+        def assign(x, m, v):
+            x = x.clone()
+            x[m] = v
+            return x
+
+        fn = lm.jit(assign) if jit else assign
+        got = fn(lm.tensor(base), lm.tensor(mask), lm.tensor(value))
+        np.testing.assert_array_equal(got.numpy(), ref.numpy())
+    row_mask = np.array([True, False, True])
+    ref = torch.tensor(base)
+    ref[torch.tensor(row_mask)] = 1.5
+    x = lm.tensor(base)
+    x[lm.tensor(row_mask)] = 1.5
+    np.testing.assert_array_equal(x.numpy(), ref.numpy())
+
+
+def test_advanced_assignment_strips_leading_unit_dims_as_torch():
+    torch = pytest.importorskip("torch")
+    ref = torch.zeros(4)
+    ref[torch.tensor([1, 3])] = torch.tensor([[2.0, 3.0]])
+    x = lm.zeros(4)
+    x[lm.tensor([1, 3])] = lm.tensor([[2.0, 3.0]])
+    np.testing.assert_array_equal(x.numpy(), ref.numpy())

@@ -277,22 +277,23 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     """`x` with `x[index]` replaced by `value` (broadcast): the functional form of
     `x[index] = value`. With advanced indices, a position indexed more than once gets
     the last of its values (in the indices' row-major order), as torch's CPU does."""
-    plan = _plan(x, index)
     if isinstance(value, Tensor):
         value = value.to(x.dtype) if value.dtype != x.dtype else value
     elif np.ndim(value) == 0:
         value = ops.full((), np.asarray(value).item(), dtype=x.dtype)
     else:
         value = Tensor._wrap(np.asarray(value), dtype=x.dtype)
+    if _is_mask(x, index) and value.numel() == 1:
+        # one value for every selected position: no data-dependent count, so it
+        # compiles (a mask selecting k values to fill from k values does not)
+        mask = ops.reshape(index, index.shape + (1,) * (x.ndim - index.ndim))
+        return ops.where(mask, ops.reshape(value, ()), x)
+    plan = _plan(x, index)
     if plan.advanced or plan.selected:
         return _set_advanced(x, index, value)
     region = tuple(len(range(*s)) for s in plan.slices)
     kept = tuple(n for i, n in enumerate(region) if i not in plan.dropped)
-    extra = 0  # torch drops a value's leading size-1 dims beyond the target's rank
-    while value.ndim - extra > len(kept) and value.shape[extra] == 1:
-        extra += 1
-    if extra:
-        value = ops.reshape(value, value.shape[extra:])
+    value = _strip_leading_ones(value, len(kept))
     v = ops.broadcast_to(value, kept) if value.shape != kept else value
     if int(np.prod(region)) == 0:
         return x
@@ -310,6 +311,19 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     return ops.reshape(ops.where(mask, placed, x1), x.shape)
 
 
+def _is_mask(x: Tensor, index: Any) -> bool:
+    return isinstance(index, Tensor) and index.dtype == dtypes.bool_ and \
+        0 < index.ndim <= x.ndim and index.shape == x.shape[:index.ndim]
+
+
+def _strip_leading_ones(value: Tensor, rank: int) -> Tensor:
+    """torch drops a value's leading size-1 dims beyond the target's rank."""
+    extra = 0
+    while value.ndim - extra > rank and value.shape[extra] == 1:
+        extra += 1
+    return ops.reshape(value, value.shape[extra:]) if extra else value
+
+
 def _zero(dt: dtypes.DType) -> bool | int | float:
     return False if dt == dtypes.bool_ else (0.0 if dt.is_floating_point else 0)
 
@@ -319,6 +333,7 @@ def _set_advanced(x: Tensor, index: Any, value: Tensor) -> Tensor:
     positions = getitem(ops.reshape(ops.arange(n), x.shape), index)
     flat_pos = ops.reshape(positions, (positions.numel(),))
     work = x.dtype if x.dtype != dtypes.bool_ else dtypes.uint8
+    value = _strip_leading_ones(value, positions.ndim)
     v = ops.broadcast_to(value.to(work), positions.shape)
     v = ops.reshape(v, (v.numel(),))
     written = ops.emit(hl.ScatterOp, flat_pos, v, result_type=tensor_type(work.ir_type, (n,)),
