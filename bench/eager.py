@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import tempfile
 import time
@@ -32,27 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from lamina.tools.port import load_program
+
 PORTED = Path(__file__).resolve().parent.parent / "tests" / "ported"
 
 
-def _port(source: str) -> str:
-    """The import-only change of tests/test_ported.py."""
-    def imports(line: str) -> str:
-        if re.match(r"\s*import torch\s*$", line):
-            return line.replace("import torch", "import lamina as torch")
-        if re.match(r"\s*(import|from) torch\b", line):
-            return re.sub(r"\btorch\b", "lamina", line, count=1)
-        return line
-    return "\n".join(imports(line) for line in source.splitlines()) + "\n"
-
-
 def _load(name: str, ported: bool) -> types.ModuleType:
-    path = PORTED / f"{name}.py"
-    source = path.read_text()
-    module = types.ModuleType(f"bench_{name}_{'lamina' if ported else 'torch'}")
-    module.__file__ = str(path)
-    exec(compile(_port(source) if ported else source, str(path), "exec"), module.__dict__)
-    return module
+    return load_program(PORTED / f"{name}.py", ported, prefix="bench")
 
 
 def _cnn(mod: types.ModuleType, init: dict | None) -> tuple[Callable[[int], float], dict]:

@@ -8,7 +8,6 @@ torch's initial state (numpy) is lamina's `init_state`."""
 
 from __future__ import annotations
 
-import re
 import sys
 import types
 from pathlib import Path
@@ -16,28 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lamina.tools.port import load_program, port_source
+
 PORTED = Path(__file__).parent / "ported"
 rng = np.random.default_rng(0)
 
 
-def port(source: str) -> str:
-    """The import-only change: every `torch` in an import statement becomes lamina."""
-    def imports(line: str) -> str:
-        if re.match(r"\s*import torch\s*$", line):
-            return line.replace("import torch", "import lamina as torch")
-        if re.match(r"\s*(import|from) torch\b", line):
-            return re.sub(r"\btorch\b", "lamina", line, count=1)
-        return line
-    return "\n".join(imports(line) for line in source.splitlines()) + "\n"
+port = port_source  # (the rewrite itself is lamina.tools.port's)
 
 
 def load(name: str, ported: bool) -> types.ModuleType:
-    path = PORTED / f"{name}.py"
-    source = path.read_text()
-    module = types.ModuleType(f"ported_{name}_{'lamina' if ported else 'torch'}")
-    module.__file__ = str(path)
-    exec(compile(port(source) if ported else source, str(path), "exec"), module.__dict__)
-    return module
+    return load_program(PORTED / f"{name}.py", ported)
 
 
 def _data(name: str) -> dict:
