@@ -302,20 +302,27 @@ def run_grad_hooks(hooks: Any, grad: Tensor) -> Tensor:
     return grad
 
 
+def _seed_cotangent(output: Tensor, gradient: Any, op: str) -> Any:
+    """The cotangent a backward starts from: 1 for a one-element output, else the given
+    gradient, which must have the output's shape (torch does not broadcast it)."""
+    if gradient is None:
+        if output.numel() != 1:
+            raise GradientError(with_location(
+                f"{op}: grad can be implicitly created only for scalar outputs, got shape "
+                f"{list(output.shape)}"))
+        return 1.0
+    shape = tuple(gradient.shape if isinstance(gradient, Tensor) else np.shape(gradient))
+    if shape != output.shape:
+        raise GradientError(with_location(
+            f"{op}: Mismatch in shape: gradient has shape {list(shape)} and the output "
+            f"has shape {list(output.shape)} (torch does not broadcast it)"))
+    return gradient
+
+
 def backward(loss: Tensor, gradient: Any = None) -> None:
     """`loss.backward()`: accumulate d loss / d leaf into `.grad` of every leaf that
     requires grad. Inside `lm.jit` the backward ops join the traced program."""
-    if gradient is None:
-        if loss.numel() != 1:
-            raise GradientError(with_location(
-                f"backward: grad can be implicitly created only for scalar outputs, got "
-                f"shape {list(loss.shape)}"))
-        gradient = 1.0
-    elif tuple(gradient.shape if isinstance(gradient, Tensor) else np.shape(gradient)) != loss.shape:
-        shape = gradient.shape if isinstance(gradient, Tensor) else np.shape(gradient)
-        raise GradientError(with_location(
-            f"backward: Mismatch in shape: gradient has shape {list(shape)} and the tensor "
-            f"has shape {list(loss.shape)} (torch does not broadcast it)"))
+    gradient = _seed_cotangent(loss, gradient, "backward")
     if not loss.needs_grad or not loss.dtype.is_floating_point:
         raise GradientError(with_location(
             "backward: the tensor does not require grad (no input had requires_grad=True)"))
@@ -364,18 +371,7 @@ def grad_of(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
                 f"autograd.grad: element {i} of the inputs does not require grad"))
     cts = []
     for o, g in zip(outputs, grad_outputs, strict=True):
-        if g is None:
-            if o.numel() != 1:
-                raise GradientError(with_location(
-                    f"autograd.grad: grad can be implicitly created only for scalar "
-                    f"outputs, got shape {list(o.shape)}"))
-            g = 1.0
-        elif tuple(np.shape(g) if not isinstance(g, Tensor) else g.shape) != o.shape:
-            shape = g.shape if isinstance(g, Tensor) else np.shape(g)
-            raise GradientError(with_location(
-                f"autograd.grad: Mismatch in shape: grad_output has shape {list(shape)} "
-                f"and the output has shape {list(o.shape)}"))
-        cts.append(g)
+        cts.append(_seed_cotangent(o, g, "autograd.grad"))
     target = contextlib.nullcontext() if graphs.current() is graph else graphs.push(graph)
     with target:
         out_values = [o._ssa(graph) for o in outputs]
