@@ -269,12 +269,10 @@ def on_gradients(tensors: Sequence[Tensor], callback: Callable[[tuple], Any]) ->
     `callback(cts)` during backward — tensors (None where no gradient flowed); it may
     return replacements. Eagerly the tape is cut after the copies, so the callback sees
     concrete tensors; in a trace it runs while the backward is traced."""
+    if graphs.current().kind != "eager":
+        return hook_identity(tensors, callback)
     copies = tuple(F.fresh(t) for t in tensors)
-    graph = graphs.current()
-    if graph.kind != "eager":
-        def traced(cts: tuple) -> Any:
-            return callback(tuple(cts))
-        return hook_identity(tensors, traced)
+    graph = graphs.current()  # (after: making the copies may have started a fresh graph)
 
     def concrete(arrays: list) -> Any:
         replaced = callback(tuple(None if a is None else Tensor._wrap(np.asarray(a))

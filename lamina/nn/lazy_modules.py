@@ -7,6 +7,7 @@ state dict into a lazy module materializes from the dict's shapes."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -153,8 +154,6 @@ class LazyModuleMixin(Module):
 
 
 def _keywords(cls: type) -> set[str]:
-    import inspect
-
     return set(inspect.signature(cls.__init__).parameters)
 
 
