@@ -36,11 +36,22 @@ from lamina.errors import (
     ShapeError,
     TraceError,
 )
-from lamina.frontend import indexing, linalg, math_extra, ops, random, sampling, shape_extra
+from lamina.frontend import (
+    arrange,
+    indexing,
+    linalg,
+    math_extra,
+    ops,
+    random,
+    sampling,
+    shape_extra,
+    spellings,
+)
 from lamina.frontend import scan as _scan
 from lamina.frontend import scatter as _scatter
 from lamina.frontend import selection as _selection
 from lamina.frontend import sorting as _sorting
+from lamina.frontend.arrange import *  # noqa: F403
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
@@ -55,9 +66,22 @@ from lamina.frontend.scatter import *  # noqa: F403
 from lamina.frontend.selection import *  # noqa: F403
 from lamina.frontend.shape_extra import *  # noqa: F403
 from lamina.frontend.sorting import *  # noqa: F403
+from lamina.frontend.spellings import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
+
+# torch also exposes these functionals at the top level (`torch.dropout`, ...)
+_FUNCTIONAL_AT_TOP = (
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "batch_norm", "bilinear",
+    "binary_cross_entropy_with_logits", "celu", "celu_", "channel_shuffle",
+    "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "dropout", "embedding_bag",
+    "group_norm", "hardshrink", "hinge_embedding_loss", "instance_norm", "kl_div",
+    "layer_norm", "margin_ranking_loss", "max_pool3d", "pairwise_distance", "pdist",
+    "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu_", "rms_norm",
+    "rrelu", "rrelu_", "selu", "selu_", "threshold", "threshold_", "triplet_margin_loss",
+)
+globals().update({name: getattr(nn.functional, name) for name in _FUNCTIONAL_AT_TOP})
 
 float = float32  # noqa: A001
 double = float64
@@ -75,5 +99,6 @@ __all__ = [
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
     *math_extra.__all__, *shape_extra.__all__, *sampling.__all__, *_scan.__all__,
-    *_sorting.__all__, *_scatter.__all__, *_selection.__all__,
+    *_sorting.__all__, *_scatter.__all__, *_selection.__all__, *spellings.__all__,
+    *arrange.__all__, *_FUNCTIONAL_AT_TOP,
 ]

@@ -35,6 +35,16 @@ def _inplace(fn):
     return method
 
 
+def _inplace_of(name: str):
+    """`x.name_(...)`: the method `name` (looked up when called: some are installed by
+    other modules) written back into x."""
+    def method(self, *args: Any, **kwargs: Any):
+        return _assign_result(self, getattr(self, name)(*args, **kwargs), name)
+
+    method.__name__ = f"{name}_"
+    return method
+
+
 _TORCH_NAMES = {0: "Bool", 1: "Long", 2: "Float"}
 
 
@@ -182,7 +192,13 @@ def install(Tensor: type) -> None:
     Tensor.__getitem__ = _getitem
     Tensor.__setitem__ = _setitem
 
-    from lamina.frontend import math_extra, sampling, shape_extra  # noqa: F401  (their methods)
+    from lamina.frontend import (  # noqa: F401  (their methods)
+        arrange,
+        math_extra,
+        sampling,
+        shape_extra,
+        spellings,
+    )
 
     for name, fn in ops.METHODS.items():  # functions marked @method (ops.py, *_extra.py)
         setattr(Tensor, name, fn)
@@ -206,7 +222,14 @@ def install(Tensor: type) -> None:
                "contiguous": lambda self, memory_format=None: self, "cpu": lambda self: self,
                "cuda": _cuda,
                "matmul": _matmul, "mm": _matmul, "bmm": _matmul, "to": _to,
-               "swapaxes": ops.transpose}
+               "swapaxes": ops.transpose, "swapdims": ops.transpose,
+               "arcsin": ops.asin, "arccos": ops.acos, "arcsinh": ops.asinh,
+               "arccosh": ops.acosh, "arctanh": ops.atanh,
+               "bitwise_and": ops.bitwise_and, "bitwise_or": ops.bitwise_or,
+               "bitwise_xor": ops.bitwise_xor, "ndimension": lambda self: self.ndim,
+               "byte": lambda self: ops.to_dtype(self, dtypes.uint8),
+               "char": lambda self: ops.to_dtype(self, dtypes.int8),
+               "short": lambda self: ops.to_dtype(self, dtypes.int16)}
     for name, fn in aliases.items():
         setattr(Tensor, name, fn)
     def new(make):
@@ -229,6 +252,9 @@ def install(Tensor: type) -> None:
                "masked_fill_": _masked_fill}
     for name, fn in inplace.items():
         setattr(Tensor, name, _inplace(fn))
+    for name in _INPLACE_OF:
+        if not hasattr(Tensor, f"{name}_"):
+            setattr(Tensor, f"{name}_", _inplace_of(name))
     Tensor.zero_ = lambda self: self._assign(ops.zeros_like(self))
     Tensor.fill_ = lambda self, v: self._assign(ops.full_like(self, v))
     Tensor.addcmul_ = lambda self, a, b, value=1: _assign_result(
@@ -238,6 +264,25 @@ def install(Tensor: type) -> None:
     Tensor.lerp_ = lambda self, end, weight: _assign_result(
         self, ops.add(self, ops.mul(ops.sub(end, self), weight)), "lerp")
     _views(Tensor)
+
+
+# torch's in-place `x.f_(...)` of these methods: `x.f(...)` written back into x (its dtype
+# kept; a result of a higher kind refused). Shape-changing ones (t_, squeeze_, ...) are
+# left out: lamina tensors do not change shape in place.
+_INPLACE_OF = (
+    "abs", "absolute", "acos", "arccos", "acosh", "arccosh", "asin", "arcsin", "asinh",
+    "arcsinh", "atan", "arctan", "atan2", "arctan2", "atanh", "arctanh", "addbmm", "addmm",
+    "addmv", "addr", "baddbmm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift", "ceil", "clamp_max", "clamp_min", "clip",
+    "copysign", "cos", "cosh", "deg2rad", "divide", "eq", "erf", "exp2", "expm1", "fix",
+    "floor", "floor_divide", "fmod", "frac", "ge", "greater", "greater_equal", "gt",
+    "heaviside", "hypot", "ldexp", "le", "less", "less_equal", "log", "log10", "log1p",
+    "log2", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "lt",
+    "multiply", "nan_to_num", "ne", "negative", "not_equal", "rad2deg", "reciprocal",
+    "remainder", "renorm", "round", "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinc", "sinh",
+    "square", "subtract", "tan", "tanh", "tril", "triu", "true_divide", "trunc", "xlogy",
+    "float_power",
+)
 
 
 def _masked_fill(self: Any, mask: Any, value: Any) -> Any:

@@ -641,8 +641,26 @@ class Tensor:
                 self._assign(hooked)
         return handle
 
-    def retain_grad(self) -> None:  # gradients of non-leaves are not kept; accepted for porting
-        return None
+    _retains_grad = False
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf's gradient in `.grad` after backward (accumulated over
+        backward calls, as torch); a no-op on leaves."""
+        if not self.requires_grad:
+            raise GradientError(with_location(
+                "retain_grad: can't retain_grad on Tensor that has requires_grad=False"))
+        if self._is_leaf or self._retains_grad:
+            return
+        self._retains_grad = True
+
+        def keep(grad: Tensor) -> None:
+            self._grad = grad if self._grad is None else self._grad + grad
+
+        self.register_hook(keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
 
 
 class _DataView(Tensor):

@@ -1,0 +1,261 @@
+"""torch's everyday spellings and composites (lamina/frontend/spellings.py, arrange.py,
+the generated in-place methods and Tensor metadata) against torch itself: values, dtypes,
+shapes, gradients, and the exception class torch raises."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina as lm
+
+RNG = np.random.default_rng(0)
+A = RNG.standard_normal((3, 4)).astype(np.float32)
+B = RNG.standard_normal((4, 2)).astype(np.float32)
+V = RNG.standard_normal(5).astype(np.float32)
+W = RNG.standard_normal(5).astype(np.float32)
+NAN = np.array([[1.0, np.nan, 3.0, -2.0], [np.nan, np.nan, np.nan, np.nan],
+                [0.5, -0.0, 0.0, 7.0]], np.float32)
+INTS = np.array([[3, -1, 0], [7, 2, -5]], np.int64)
+C3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+SQ = RNG.standard_normal((4, 4)).astype(np.float32)
+
+
+def _run(m, fn, *arrays):
+    return fn(m, *[m.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
+
+
+# (id, fn(m, *tensors) with m = torch or lamina, arrays)
+CASES = [
+    ("diff", lambda m, x: m.diff(x), (A,)),
+    ("diff_n2_dim0", lambda m, x: m.diff(x, n=2, dim=0), (A,)),
+    ("diff_prepend", lambda m, x: m.diff(x, dim=1, prepend=x[:, :1], append=x), (A,)),
+    ("diff_bool", lambda m, x: m.diff(x > 0), (A,)),
+    ("kron", lambda m, x, y: m.kron(x, y), (A, B)),
+    ("kron_rank", lambda m, x, y: m.kron(x, y), (V, A)),
+    ("rot90", lambda m, x: m.rot90(x), (C3,)),
+    ("rot90_k2", lambda m, x: m.rot90(x, 2, [1, 2]), (C3,)),
+    ("rot90_k3", lambda m, x: m.rot90(x, -1, [0, 2]), (C3,)),
+    ("fliplr", lambda m, x: m.fliplr(x), (A,)),
+    ("flipud", lambda m, x: m.flipud(x), (A,)),
+    ("ravel", lambda m, x: x.t().ravel(), (A,)),
+    ("tensordot_int", lambda m, x, y: m.tensordot(x, y, 1), (A, B)),
+    ("tensordot_lists", lambda m, x, y: m.tensordot(x, y, ([1, 0], [0, 1])), (C3, C3.transpose(1, 0, 2).copy())),
+    ("inner", lambda m, x, y: m.inner(x, y), (A, A)),
+    ("vdot", lambda m, x, y: m.vdot(x, y), (V, W)),
+    ("ger", lambda m, x, y: x.ger(y), (V, W)),
+    ("dist", lambda m, x, y: m.dist(x, y, 3), (V, W)),
+    ("cov", lambda m, x: m.cov(x), (A,)),
+    ("cov_weights", lambda m, x: m.cov(x, correction=0, fweights=m.tensor([1, 2, 1, 3]),
+                                       aweights=m.tensor([0.5, 1.0, 2.0, 1.0])), (A,)),
+    ("corrcoef", lambda m, x: m.corrcoef(x), (A,)),
+    ("hstack", lambda m, x: m.hstack([x, x]), (A,)),
+    ("hstack_1d", lambda m, x: m.hstack([x, x]), (V,)),
+    ("vstack", lambda m, x: m.vstack([x, x]), (V,)),
+    ("dstack", lambda m, x: m.dstack([x, x]), (A,)),
+    ("column_stack", lambda m, x, y: m.column_stack([x, y]), (V, W)),
+    ("atleast_3d", lambda m, x: m.atleast_3d(x), (A,)),
+    ("atleast_2d_tuple", lambda m, x, y: m.atleast_2d((x, y[0])), (V, W)),
+    ("block_diag", lambda m, x, y, z: m.block_diag(x, y, z), (A, B, V)),
+    ("cartesian_prod", lambda m, x, y: m.cartesian_prod(x[:3], y[:2]), (V, W)),
+    ("combinations", lambda m, x: m.combinations(x, 3), (V,)),
+    ("combinations_repl", lambda m, x: m.combinations(x[:3], 2, with_replacement=True), (V,)),
+    ("tensor_split_n", lambda m, x: m.tensor_split(x, 3, dim=1), (A,)),
+    ("tensor_split_idx", lambda m, x: m.tensor_split(x, [1, -1, 7], dim=1), (A,)),
+    ("hsplit", lambda m, x: m.hsplit(x, 2), (A,)),
+    ("vsplit", lambda m, x: m.vsplit(x, [1]), (A,)),
+    ("dsplit", lambda m, x: m.dsplit(x, 2), (C3,)),
+    ("select_scatter", lambda m, x, y: m.select_scatter(x, y[:4], 0, 1), (A, V)),
+    ("slice_scatter", lambda m, x: m.slice_scatter(x, x[:, ::2] * 2, 1, 0, None, 2), (A,)),
+    ("diagonal_scatter", lambda m, x, y: m.diagonal_scatter(x, y[:3], 1), (A, V)),
+    ("diagonal_scatter_neg", lambda m, x, y: m.diagonal_scatter(x, y[:2], -1), (A, V)),
+    ("renorm", lambda m, x: m.renorm(x, 2, 0, 1.0), (A,)),
+    ("trapezoid", lambda m, x: m.trapezoid(x), (A,)),
+    ("trapezoid_x", lambda m, x, y: m.trapezoid(x[:, :4], m.cumsum(y[:4].abs(), 0)), (A, V)),
+    ("cumulative_trapezoid", lambda m, x: m.cumulative_trapezoid(x, dx=0.5, dim=0), (A,)),
+    ("logspace", lambda m: m.logspace(-2, 3, 7, base=2.0), ()),
+    ("isin", lambda m, x: m.isin(x, m.tensor([0, 7, -5])), (INTS,)),
+    ("isin_invert", lambda m, x: m.isin(x, m.tensor([3]), invert=True), (INTS,)),
+    ("diagflat", lambda m, x: m.diagflat(x, -2), (A,)),
+    ("unravel_index", lambda m: m.unravel_index(m.tensor([0, 5, 11, 23]), (2, 3, 4)), ()),
+    ("signbit", lambda m, x: m.signbit(x), (NAN,)),
+    ("signbit_int", lambda m, x: m.signbit(x), (INTS,)),
+    ("heaviside", lambda m, x: m.heaviside(x, m.tensor([0.5])), (NAN,)),
+    ("fmax", lambda m, x, y: m.fmax(x, y), (NAN, NAN[::-1].copy())),
+    ("fmin", lambda m, x, y: m.fmin(x, y), (NAN, NAN[::-1].copy())),
+    ("fmax_int", lambda m, x: m.fmax(x, m.tensor(1)), (INTS,)),
+    ("logit", lambda m, x: m.logit(m.sigmoid(x)), (A,)),
+    ("logit_eps", lambda m, x: m.logit(m.sigmoid(x * 9), eps=0.01), (A,)),
+    ("ldexp", lambda m, x, y: m.ldexp(x, y), (A, INTS[:1, :1].repeat(4, 1)[:, :1].reshape(1, 1))),
+    ("float_power", lambda m, x: m.float_power(x.abs(), 2.5), (A,)),
+    ("float_power_int", lambda m, x: m.float_power(x, 2), (INTS,)),
+    ("nansum", lambda m, x: m.nansum(x, 1), (NAN,)),
+    ("nanmean", lambda m, x: m.nanmean(x, 0, keepdim=True), (NAN,)),
+    ("quantile", lambda m, x: m.quantile(x, 0.37), (A,)),
+    ("quantile_dim", lambda m, x: m.quantile(x, m.tensor([0.0, 0.25, 1.0]), dim=1, keepdim=True), (A,)),
+    ("quantile_nan", lambda m, x: m.quantile(x, 0.5, dim=1), (NAN,)),
+    ("nanquantile", lambda m, x: m.nanquantile(x, 0.5, dim=1), (NAN,)),
+    *[(f"quantile_{mode}", lambda m, x, mode=mode: m.quantile(x, 0.4, dim=0, interpolation=mode), (A,))
+      for mode in ("lower", "higher", "midpoint", "nearest")],
+    ("subtract_alpha", lambda m, x, y: m.subtract(x, y, alpha=2), (A, A[::-1].copy())),
+    ("rsub", lambda m, x: m.rsub(x, 1.5, alpha=3), (A,)),
+    ("clamp_min", lambda m, x: m.clamp_min(x, 0.1), (A,)),
+    ("greater", lambda m, x: x.greater(0.2), (A,)),
+    ("arctan2", lambda m, x, y: x.arctan2(y), (A, A[::-1].copy())),
+    ("result_type", lambda m, x: m.zeros(1, dtype=m.result_type(x, 2.5)), (INTS,)),
+    ("promote_types", lambda m: m.zeros(1, dtype=m.promote_types(m.int32, m.float16)), ()),
+    ("empty_like_shape", lambda m, x: m.empty_like(x).shape, (A,)),
+    ("scalar_tensor", lambda m: m.scalar_tensor(3), ()),
+    ("clone_detach", lambda m, x: m.detach(m.clone(x)), (A,)),
+]
+
+
+def _compare(ours, theirs) -> None:
+    if isinstance(theirs, torch.Size):
+        assert tuple(ours) == tuple(theirs)
+        return
+    if isinstance(theirs, tuple | list):
+        assert isinstance(ours, tuple | list) and len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            _compare(o, t)
+        return
+    expected = theirs.detach().numpy()
+    got = ours.numpy()
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    assert str(ours.dtype).replace("lamina.", "") == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("fn, arrays", [pytest.param(f, a, id=i) for i, f, a in CASES])
+def test_matches_torch(fn, arrays):
+    _compare(_run(lm, fn, *arrays), _run(torch, fn, *arrays))
+
+
+JIT_CASES = ("diff_prepend", "kron", "rot90_k3", "tensordot_lists", "cov_weights", "corrcoef",
+             "block_diag", "tensor_split_idx", "diagonal_scatter", "quantile_dim",
+             "nanquantile", "heaviside", "fmax", "signbit", "trapezoid_x", "isin")
+
+
+@pytest.mark.parametrize("backend", ["c", "triton"])
+@pytest.mark.parametrize("case", JIT_CASES)
+def test_compiles(case, backend):
+    _, fn, arrays = next(c for c in CASES if c[0] == case)
+    jitted = lm.jit(lambda *xs: fn(lm, *xs), backend=backend)
+    _compare(jitted(*[lm.tensor(a) for a in arrays]), _run(torch, fn, *arrays))
+
+
+GRAD_CASES = ("diff_prepend", "kron", "tensordot_lists", "cov", "corrcoef", "quantile_dim",
+              "renorm", "trapezoid", "logit", "float_power", "diagonal_scatter", "inner")
+
+
+@pytest.mark.parametrize("case", GRAD_CASES)
+def test_gradients_match_torch(case):
+    _, fn, arrays = next(c for c in CASES if c[0] == case)
+    ours = [lm.tensor(a, requires_grad=True) if a.dtype.kind == "f" else lm.tensor(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    out_l, out_t = fn(lm, *ours), fn(torch, *theirs)
+    (out_l * out_l).sum().backward()
+    (out_t * out_t).sum().backward()
+    for o, t in zip(ours, theirs, strict=True):
+        if t.grad is not None:
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- generated in-place methods
+
+INPLACE = [("abs_", ()), ("sin_", ()), ("clamp_min_", (0.0,)), ("sigmoid_", ()),
+           ("floor_divide_", (0.7,)), ("tril_", (1,)), ("arctan2_", (torch.tensor(0.5),)), ("logit_", ()),
+           ("round_", ()), ("heaviside_", (torch.tensor(0.5),)), ("square_", ())]
+
+
+@pytest.mark.parametrize("name, args", INPLACE, ids=[n for n, _ in INPLACE])
+def test_inplace_variants(name, args):
+    x_t = torch.tensor(np.abs(A) / 4 if name == "logit_" else A)
+    x_l = lm.tensor(x_t.numpy())
+    largs = [lm.tensor(a.numpy()) if isinstance(a, torch.Tensor) else a for a in args]
+    assert getattr(x_l, name)(*largs) is x_l
+    getattr(x_t, name)(*args)
+    np.testing.assert_allclose(x_l.numpy(), x_t.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_inplace_variant_of_a_view_writes_the_base():
+    base = lm.tensor(A.copy())
+    base[0].neg_()
+    expected = A.copy()
+    expected[0] *= -1
+    np.testing.assert_array_equal(base.numpy(), expected)
+
+
+def test_inplace_refuses_a_float_result_into_ints_as_torch():
+    with pytest.raises(RuntimeError):
+        torch.tensor(INTS).sin_()
+    with pytest.raises(RuntimeError):
+        lm.tensor(INTS).sin_()
+
+
+# ---------------------------------------------------------------- metadata and dtype queries
+
+
+def test_tensor_queries_match_torch():
+    for arr in (A, INTS, INTS.astype(np.uint8), A > 0):
+        t, ours = torch.tensor(arr), lm.tensor(arr)
+        assert ours.is_floating_point() == t.is_floating_point()
+        assert lm.is_floating_point(ours) == torch.is_floating_point(t)
+        assert ours.is_signed() == t.is_signed()
+        assert ours.is_complex() is False
+        assert ours.ndimension() == t.ndimension()
+    assert lm.is_same_size(lm.tensor(A), lm.tensor(A * 2))
+    assert lm.is_nonzero(lm.tensor([2.0])) and not lm.is_nonzero(lm.tensor(0))
+    with pytest.raises(RuntimeError):
+        lm.is_nonzero(lm.tensor(A))
+
+
+def test_finfo_iinfo_match_torch():
+    for ours, theirs in ((lm.float32, torch.float32), (lm.float16, torch.float16),
+                         (lm.float64, torch.float64), (lm.bfloat16, torch.bfloat16)):
+        f, g = lm.finfo(ours), torch.finfo(theirs)
+        assert (f.bits, f.eps, f.max, f.min, f.tiny, f.resolution) == \
+            (g.bits, g.eps, g.max, g.min, g.tiny, g.resolution)
+    for ours, theirs in ((lm.int8, torch.int8), (lm.uint8, torch.uint8), (lm.int64, torch.int64)):
+        i, j = lm.iinfo(ours), torch.iinfo(theirs)
+        assert (i.bits, i.max, i.min) == (j.bits, j.max, j.min)
+    assert lm.finfo().eps == torch.finfo().eps
+    with pytest.raises(TypeError):
+        lm.finfo(lm.int32)
+    with pytest.raises(TypeError):
+        lm.iinfo(lm.float32)
+    assert lm.can_cast(lm.int32, lm.float32) and not lm.can_cast(lm.float32, lm.int64)
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda m: m.diff(m.tensor(1.0)), RuntimeError),
+    (lambda m: m.rot90(m.ones(3)), RuntimeError),
+    (lambda m: m.quantile(m.ones(3), 1.5), RuntimeError),
+    (lambda m: m.quantile(m.ones(3, dtype=m.int64), 0.5), RuntimeError),
+    (lambda m: m.nanmean(m.ones(3, dtype=m.int64)), RuntimeError),
+    (lambda m: m.tensordot(m.ones(2, 3), m.ones(2, 3), 1), RuntimeError),
+    (lambda m: m.vsplit(m.ones(3), 1), RuntimeError),
+    (lambda m: m.hsplit(m.ones(3, 5), 2), RuntimeError),
+    (lambda m: m.block_diag(m.ones(1, 1, 1)), RuntimeError),
+    (lambda m: m.heaviside(m.ones(2), m.ones(2, dtype=m.float64)), RuntimeError),
+])
+def test_errors_are_torchs_class(call, exc):
+    with pytest.raises(exc):
+        call(torch)
+    with pytest.raises(exc):
+        call(lm)
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient():
+    x_t = torch.tensor(A, requires_grad=True)
+    y_t = x_t.sin() * 2
+    y_t.retain_grad()
+    (y_t ** 2).sum().backward()
+    x_l = lm.tensor(A, requires_grad=True)
+    y_l = x_l.sin() * 2
+    y_l.retain_grad()
+    assert y_l.retains_grad and not x_l.retains_grad
+    (y_l ** 2).sum().backward()
+    np.testing.assert_allclose(y_l.grad.numpy(), y_t.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x_l.grad.numpy(), x_t.grad.numpy(), rtol=1e-5)
