@@ -259,3 +259,60 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     (y_l ** 2).sum().backward()
     np.testing.assert_allclose(y_l.grad.numpy(), y_t.grad.numpy(), rtol=1e-6)
     np.testing.assert_allclose(x_l.grad.numpy(), x_t.grad.numpy(), rtol=1e-5)
+
+
+def test_tensor_metadata_matches_a_contiguous_torch_tensor():
+    for arr in (A, C3, INTS.astype(np.int8), np.float64(2.5)):
+        t, ours = torch.tensor(arr), lm.tensor(arr)
+        assert ours.stride() == t.stride() and ours.element_size() == t.element_size()
+        assert (ours.itemsize, ours.nbytes, ours.storage_offset()) == \
+            (t.itemsize, t.nbytes, t.storage_offset())
+        assert ours.is_contiguous() and ours.is_cpu and ours.get_device() == t.get_device()
+        assert not (ours.is_sparse or ours.is_quantized or ours.is_meta or ours.is_conj())
+    assert lm.tensor(C3).stride(-2) == torch.tensor(C3).stride(-2)
+    x, xt = lm.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
+    assert x.grad_fn is None and (x * 2).grad_fn is not None and (xt * 2).grad_fn is not None
+    assert (x.detach() * 2).grad_fn is None
+    np.testing.assert_array_equal(lm.tensor(A).H.numpy(), torch.tensor(A).H.numpy())
+    with pytest.raises(RuntimeError):
+        lm.tensor(A).imag  # noqa: B018
+
+
+@pytest.mark.parametrize("shape, wrap", [((5, 3), True), ((5, 3), False), ((3, 5), True),
+                                         ((3, 3, 3), False)])
+def test_fill_diagonal_matches_torch(shape, wrap):
+    t = torch.zeros(shape)
+    t.fill_diagonal_(4.5, wrap=wrap)
+    ours = lm.zeros(shape)
+    assert ours.fill_diagonal_(4.5, wrap=wrap) is ours
+    np.testing.assert_array_equal(ours.numpy(), t.numpy())
+
+
+def test_sum_to_size_matches_torch():
+    t, ours = torch.tensor(C3), lm.tensor(C3)
+    for size in ((3, 1), (1, 3, 4), (2, 1, 1), (4,)):
+        np.testing.assert_allclose(ours.sum_to_size(size).numpy(),
+                                   t.sum_to_size(size).numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError):
+        ours.sum_to_size(5)
+
+
+def test_in_place_samplers_have_the_right_distribution():
+    lm.manual_seed(0)
+    n = 20000
+    assert abs(float(lm.zeros(n).exponential_(2.0).mean()) - 0.5) < 0.02
+    ints = lm.zeros(n, dtype=lm.int64).random_(3, 7)
+    assert sorted(ints.unique().tolist()) == [3, 4, 5, 6]
+    geo = lm.zeros(n).geometric_(0.25)
+    assert float(geo.min()) >= 1 and abs(float(geo.mean()) - 4.0) < 0.15
+    assert abs(float(lm.zeros(n).log_normal_(0.0, 0.5).log().std()) - 0.5) < 0.02
+    assert abs(float(lm.zeros(n).cauchy_().median())) < 0.05
+    with pytest.raises(RuntimeError):
+        lm.zeros(3, dtype=lm.int64).exponential_()
+
+
+@pytest.mark.parametrize("data", [np.float64(2.5), [np.float64(2.5), 1.0], [1.0, np.float64(2.5)],
+                                  [np.float32(2.5)], np.int32(3), [np.int32(3)], 2.5, [[1.0]],
+                                  [np.array([1.0]), np.array([2.0])]])
+def test_tensor_keeps_numpy_scalar_dtypes_as_torch(data):
+    assert str(lm.tensor(data).dtype).split(".")[1] == str(torch.tensor(data).dtype).split(".")[1]

@@ -8,7 +8,7 @@ import numpy as np
 
 from lamina import dtypes
 from lamina.errors import ArgumentError, DTypeError, with_location
-from lamina.frontend import ops
+from lamina.frontend import ops, tensor_queries
 
 __all__ = ["as_view_method", "install"]
 
@@ -252,6 +252,7 @@ def install(Tensor: type) -> None:
                "masked_fill_": _masked_fill}
     for name, fn in inplace.items():
         setattr(Tensor, name, _inplace(fn))
+    tensor_queries.install(Tensor)
     for name in _INPLACE_OF:
         if not hasattr(Tensor, f"{name}_"):
             setattr(Tensor, f"{name}_", _inplace_of(name))

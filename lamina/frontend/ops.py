@@ -291,6 +291,16 @@ def as_tensor(x: TensorLike, like: Tensor | None = None, dtype: Any = None) -> T
     return Tensor._wrap(x, dtype=dtype)
 
 
+def _holds_float64(data: Any) -> bool:
+    """Whether data is, or nests, a numpy float64 (array or scalar): torch keeps those
+    float64, while Python floats become the default float."""
+    if isinstance(data, np.ndarray | np.generic):
+        return data.dtype == np.float64
+    if isinstance(data, list | tuple):
+        return builtins.any(_holds_float64(d) for d in data)
+    return False
+
+
 @factory
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """`lm.tensor(data, dtype=, requires_grad=)`: a concrete tensor (copies the data)."""
@@ -302,7 +312,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         array = np.array(data, copy=True)
     except ValueError as err:  # ragged nested lists
         raise ArgumentError(with_location(f"tensor: {err}")) from None
-    if dtype is None and not isinstance(data, np.ndarray) and array.dtype == np.float64:
+    if dtype is None and array.dtype == np.float64 and not _holds_float64(data):
         dtype = dtypes.default_float()  # Python floats become float32, as in torch
     return Tensor._wrap(array, dtype=dtype, requires_grad=requires_grad)
 
