@@ -316,3 +316,24 @@ def test_in_place_samplers_have_the_right_distribution():
                                   [np.array([1.0]), np.array([2.0])]])
 def test_tensor_keeps_numpy_scalar_dtypes_as_torch(data):
     assert str(lm.tensor(data).dtype).split(".")[1] == str(torch.tensor(data).dtype).split(".")[1]
+
+
+@pytest.mark.parametrize("name, args", [("t_", ()), ("transpose_", (0, 1)), ("squeeze_", (1,)),
+                                        ("unsqueeze_", (0,)), ("swapdims_", (1, 0))])
+def test_shape_changing_inplace_ops(name, args):
+    arr = A[:, :1] if name == "squeeze_" else A
+    t, ours = torch.tensor(arr, requires_grad=True), lm.tensor(arr, requires_grad=True)
+    t2, ours2 = t * 1, ours * 1
+    assert getattr(ours2, name)(*args) is ours2
+    getattr(t2, name)(*args)
+    assert ours2.shape == tuple(t2.shape)
+    np.testing.assert_array_equal(ours2.numpy(), t2.detach().numpy())
+    (ours2 * lm.tensor(np.arange(ours2.numel(), dtype=np.float32).reshape(ours2.shape))).sum().backward()
+    (t2 * torch.arange(t2.numel(), dtype=torch.float32).reshape(t2.shape)).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), t.grad.numpy())
+
+
+def test_shape_changing_inplace_on_a_caller_tensor_in_a_trace_is_refused():
+    x = lm.tensor(A)
+    with pytest.raises(lm.TraceError):
+        lm.jit(lambda: x.t_())()

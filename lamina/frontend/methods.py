@@ -253,6 +253,9 @@ def install(Tensor: type) -> None:
     for name, fn in inplace.items():
         setattr(Tensor, name, _inplace(fn))
     tensor_queries.install(Tensor)
+    for name in ("t", "transpose", "swapaxes", "swapdims", "squeeze", "unsqueeze"):
+        setattr(Tensor, f"{name}_", lambda self, *args, _name=name: self._assign_reshaped(
+            getattr(ops.fresh(self), _name)(*args)))
     for name in _INPLACE_OF:
         if not hasattr(Tensor, f"{name}_"):
             setattr(Tensor, f"{name}_", _inplace_of(name))
@@ -268,8 +271,8 @@ def install(Tensor: type) -> None:
 
 
 # torch's in-place `x.f_(...)` of these methods: `x.f(...)` written back into x (its dtype
-# kept; a result of a higher kind refused). Shape-changing ones (t_, squeeze_, ...) are
-# left out: lamina tensors do not change shape in place.
+# kept; a result of a higher kind refused). The shape-changing ones (t_, squeeze_, ...)
+# are installed next to it.
 _INPLACE_OF = (
     "abs", "absolute", "acos", "arccos", "acosh", "arccosh", "asin", "arcsin", "asinh",
     "arcsinh", "atan", "arctan", "atan2", "arctan2", "atanh", "arctanh", "addbmm", "addmm",

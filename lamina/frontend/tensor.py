@@ -409,6 +409,21 @@ class Tensor:
         self._state = Traced(value, graph, before)
         return self._write_through()
 
+    def _assign_reshaped(self, new: Tensor) -> Tensor:
+        """An in-place op that changes the shape (`t_`, `squeeze_`, `unsqueeze_`, ...):
+        this tensor takes `new`'s shape and value. Refused for a view (its base could
+        no longer be written through it) and, in a trace, for a tensor from outside it
+        (the caller's tensor cannot change shape after the call)."""
+        if tuple(new.shape) != self._shape:
+            if self._view_of is not None or (
+                    graphs.tracing() and self._state_outside_trace() is not None):
+                raise TraceError(with_location(
+                    f"an in-place op changing shape {list(self._shape)} to "
+                    f"{list(new.shape)} on a view or on a tensor from outside lm.jit; "
+                    f"use the out-of-place op (x = x.t()) instead"))
+            self._shape = tuple(int(d) for d in new.shape)
+        return self._assign(new)
+
     # ---- views: an in-place update of a view writes its base (torch's aliasing)
 
     _view_of: tuple[Tensor, Any] | None = None  # (base, the view's function of a base)
