@@ -69,6 +69,7 @@ from lamina.frontend.sorting import *  # noqa: F403
 from lamina.frontend.spellings import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
+from lamina.nn.compiled import compile  # noqa: A004  (torch.compile)
 from lamina.serialization import load, save
 
 # torch also exposes these functionals at the top level (`torch.dropout`, ...)
@@ -95,7 +96,7 @@ __all__ = [
     "backward", "bfloat16", "bool", "device", "custom_vjp", "double", "float", "float16", "float32",
     "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
     "load", "nn", "optim", "realize", "save", "uint8", "uint16", "uint32", "uint64", "utils",
-    "value_and_grad",
+    "value_and_grad", "compile",
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
     *math_extra.__all__, *shape_extra.__all__, *sampling.__all__, *_scan.__all__,
