@@ -337,3 +337,23 @@ def test_shape_changing_inplace_on_a_caller_tensor_in_a_trace_is_refused():
     x = lm.tensor(A)
     with pytest.raises(lm.TraceError):
         lm.jit(lambda: x.t_())()
+
+
+# ---------------------------------------------------------------- gradients at special values
+# (NaN inputs are left out: torch's own gradient there depends on the SIMD lane)
+SPECIAL = np.concatenate([np.linspace(-4, 4, 81), [0.0, -0.0, 1.0, -1.0, 3.0, -3.0, 6.0, 25.0,
+                                                   np.inf, -np.inf, 1e-30, 50.0, -50.0]]
+                         ).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["acosh", "expm1", "elu", "selu", "celu", "hardtanh", "relu6",
+                                  "hardswish", "hardsigmoid", "softplus", "silu", "mish"])
+def test_values_and_gradients_at_special_points_match_torch(name):
+    ours = getattr(lm, name, None) or getattr(lm.nn.functional, name)
+    theirs = getattr(torch, name, None) or getattr(torch.nn.functional, name)
+    t, x = torch.tensor(SPECIAL, requires_grad=True), lm.tensor(SPECIAL, requires_grad=True)
+    yt, yl = theirs(t), ours(x)
+    yt.sum().backward()
+    yl.sum().backward()
+    np.testing.assert_allclose(yl.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)

@@ -848,9 +848,13 @@ def exp2(x):
 
 @method
 def expm1(x):
-    # e^x - 1 = tanh(x/2) (e^x + 1): no cancellation near 0 (exp(x) - 1 loses every digit)
+    # e^x - 1 = tanh(x/2) (e^x + 1): no cancellation near 0 (exp(x) - 1 loses every digit).
+    # Above 20 the plain form is exact, and keeps the gradient at +inf inf (tanh' · e^x
+    # would be 0 · inf); the other branch then sees 0, so its gradient stays finite.
     x = _float_operand(x)
-    return mul(tanh(mul(x, 0.5)), add(exp(x), 1.0))
+    big = gt(x, 20.0)
+    small = where(big, zeros((), dtype=x.dtype), x)
+    return where(big, sub(exp(x), 1.0), mul(tanh(mul(small, 0.5)), add(exp(small), 1.0)))
 
 
 @method

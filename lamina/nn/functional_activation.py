@@ -66,7 +66,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     x = _t(input)
-    return O.where(O.gt(x, 0), x, O.expm1(x) * alpha)
+    return O.where(O.le(x, 0), O.expm1(_nonpositive(x)) * alpha, x)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -77,7 +77,14 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise ArgumentError(with_location("celu: alpha must not be 0 (ZeroDivisionError)"))
     x = _t(input)
-    return O.where(O.gt(x, 0), x, O.expm1(x * (1.0 / alpha)) * alpha)
+    return O.where(O.le(x, 0), O.expm1(_nonpositive(x) * (1.0 / alpha)) * alpha, x)
+
+
+def _nonpositive(x: Tensor) -> Tensor:
+    """x where x <= 0, else 0: what the exponential branch of elu/celu sees, so that its
+    gradient is finite where the branch is not taken (+inf, NaN: the identity branch,
+    gradient 1, as torch's elu_backward) and whole at 0."""
+    return O.where(O.le(x, 0), x, 0.0)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -107,14 +114,15 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """clamp(x, min_val, max_val) whose gradient is 1 strictly inside, 0 on the bounds
-    (torch's hardtanh_backward; clamp's own gradient passes on the bounds)."""
+    """clamp(x, min_val, max_val) whose gradient is 0 on and outside the bounds and 1
+    elsewhere, NaN included (torch's hardtanh_backward; clamp's own gradient passes on
+    the bounds)."""
     if min_val > max_val:
         raise ArgumentError(with_location(
             f"hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})"))
     x = _t(input)
-    inside = O.logical_and(O.gt(x, min_val), O.lt(x, max_val))
-    return O.where(inside, x, O.clamp(O.stop_gradient(x), min_val, max_val))
+    outside = O.logical_or(O.le(x, min_val), O.ge(x, max_val))
+    return O.where(outside, O.clamp(O.stop_gradient(x), min_val, max_val), x)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -130,9 +138,14 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x · relu6(x + 3) / 6; torch's gradient: 0 up to -3 included, 1 from 3 on."""
+    """x · relu6(x + 3) / 6; torch's gradient: 0 up to -3 included, 1 from 3 on and at
+    NaN. The quadratic sees x only strictly inside (-3, 3), so that its gradient stays
+    finite where it is not taken."""
     x = _t(input)
-    return O.where(O.le(x, -3.0), 0, O.where(O.ge(x, 3.0), x, x * (x + 3.0) * (1.0 / 6)))
+    inside = O.logical_and(O.gt(x, -3.0), O.lt(x, 3.0))
+    xi = O.where(inside, x, 0.0)
+    # x · 0 below -3: -0.0 as torch, and NaN at -inf (torch's -inf · relu6(-inf) / 6)
+    return O.where(O.le(x, -3.0), x * 0.0, O.where(inside, xi * (xi + 3.0) * (1.0 / 6), x))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

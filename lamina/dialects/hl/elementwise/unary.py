@@ -379,7 +379,9 @@ class AcoshOp(UnaryOp):
             return np.arccosh(x)
 
     def vjp(self, ct, out, x):
-        return (ct / ((x - 1.0).sqrt() * (x + 1.0).sqrt()),)
+        # torch's formula, finite below -1 too (where the value itself is NaN)
+        # torch's formula: finite below -1 too (where the value itself is NaN), inf at ±1
+        return (ct / (x * x - 1.0).sqrt(),)
 
 
 @irdl_op_definition
