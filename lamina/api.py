@@ -84,6 +84,16 @@ _FUNCTIONAL_AT_TOP = (
 )
 globals().update({name: getattr(nn.functional, name) for name in _FUNCTIONAL_AT_TOP})
 
+# torch's numpy-style keywords (axis=, keepdims=) on every method and function with a dim
+from lamina.frontend.methods import accept_numpy_keywords as _accept_numpy_keywords  # noqa: E402
+
+_accept_numpy_keywords(Tensor)
+for _name in [*_FUNCTIONAL_AT_TOP, *ops.__all__, *linalg.__all__, *indexing.__all__,
+              *math_extra.__all__, *shape_extra.__all__, *_scan.__all__, *_sorting.__all__,
+              *_scatter.__all__, *_selection.__all__, *spellings.__all__, *arrange.__all__]:
+    if callable(globals().get(_name)) and not isinstance(globals()[_name], type):
+        globals()[_name] = ops.numpy_keywords(globals()[_name])
+
 float = float32  # noqa: A001
 double = float64
 half = float16

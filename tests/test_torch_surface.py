@@ -4,6 +4,8 @@ shapes, gradients, and the exception class torch raises."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -357,3 +359,80 @@ def test_values_and_gradients_at_special_points_match_torch(name):
     yl.sum().backward()
     np.testing.assert_allclose(yl.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- found by a peer op suite
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.cumsum(axis=0), lambda m, x: m.cumsum(x, axis=1), lambda m, x: x.cummax(axis=0)[0],
+    lambda m, x: x.log_softmax(axis=1), lambda m, x: x.sum(axis=1, keepdims=True),
+    lambda m, x: x.unsqueeze(axis=1), lambda m, x: m.cat([x, x], axis=1), lambda m, x: x.argmax(axis=0),
+    lambda m, x: x.logcumsumexp(axis=1), lambda m, x: x.std(axis=0, keepdims=True),
+    lambda m, x: x.flip(dims=(0,)), lambda m, x: x.softmax(axis=0),
+])
+def test_numpy_style_axis_keywords_as_torch(call):
+    _compare(call(lm, lm.tensor(A)), call(torch, torch.tensor(A)))
+
+
+@pytest.mark.parametrize("correction, dim", [(3, 0), (5, 0), (4, 1), (1, (0, 1))])
+def test_var_std_past_the_sample_size_match_torch(correction, dim):
+    for op in ("var", "std"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: degrees of freedom <= 0
+            theirs = getattr(torch.tensor(A[:3, :4]), op)(dim=dim, correction=correction)
+        _compare(getattr(lm.tensor(A[:3, :4]), op)(dim=dim, correction=correction), theirs)
+        _compare(lm.jit(lambda a, op=op: getattr(a, op)(dim=dim, correction=correction))(
+            lm.tensor(A[:3, :4])), theirs)
+
+
+@pytest.mark.parametrize("equation, shapes", [
+    ("->", [()]), ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("iij->j", [(3, 3, 2)]),
+    ("bii->b", [(2, 4, 4)]), ("ij,jj->i", [(2, 3), (3, 3)]), ("iji->j", [(3, 2, 3)]),
+    ("iii->i", [(3, 3, 3)]), ("...ii->...i", [(2, 3, 3)]),
+])
+def test_einsum_diagonals_and_scalars_match_torch(equation, shapes):
+    arrays = [RNG.standard_normal(s).astype(np.float32) for s in shapes]
+    ours = [lm.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_l, out_t = lm.einsum(equation, *ours), torch.einsum(equation, *theirs)
+    _compare(out_l, out_t)
+    (out_l * out_l).sum().backward()
+    (out_t * out_t).sum().backward()
+    for o, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_sdpa_grouped_query_and_causal_with_mask_match_torch():
+    q = RNG.standard_normal((2, 8, 5, 6)).astype(np.float32)
+    kv = RNG.standard_normal((2, 2, 5, 6)).astype(np.float32)
+    mask = RNG.standard_normal((2, 8, 5, 5)).astype(np.float32)
+    for m_args in ((q, kv, kv, {"enable_gqa": True}),
+                   (q, q, q, {"is_causal": True, "attn_mask": mask})):
+        *arrays, kw = m_args
+        ours = lm.nn.functional.scaled_dot_product_attention(
+            *[lm.tensor(a) for a in arrays],
+            **{k: lm.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+        theirs = torch.nn.functional.scaled_dot_product_attention(
+            *[torch.tensor(a) for a in arrays],
+            **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+        _compare(ours, theirs)
+    with pytest.raises(RuntimeError):
+        lm.nn.functional.scaled_dot_product_attention(
+            lm.tensor(q), lm.tensor(kv[:, :1].repeat(3, 1)), lm.tensor(kv[:, :1].repeat(3, 1)),
+            enable_gqa=True)
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda m: m.ones(3, 3).diagonal(dim1=0, dim2=0), RuntimeError),
+    (lambda m: m.linspace(1, 2, -1), RuntimeError),
+    (lambda m: m.linspace(5, 10, 3, dtype=m.bool), NotImplementedError),
+    (lambda m: m.zeros(3, 4).half().scatter(1, m.zeros(3, 4, dtype=m.int64), m.ones(3, 4)), RuntimeError),
+    (lambda m: m.zeros(3, 4).scatter_add(1, m.zeros(3, 4, dtype=m.int64), m.ones(3, 4, dtype=m.float64)), RuntimeError),
+    (lambda m: m.zeros(3, 4).scatter_reduce(0, m.zeros(3, 4, dtype=m.int64), m.ones(3, 4), "INVALID"), RuntimeError),
+    (lambda m: m.zeros(3, 4).half().scatter_reduce(0, m.zeros(3, 4, dtype=m.int64), m.ones(3, 4), "sum"), RuntimeError),
+])
+def test_more_errors_are_torchs_class(call, exc):
+    with pytest.raises(exc):
+        call(torch)
+    with pytest.raises(exc):
+        call(lm)

@@ -4,8 +4,8 @@ reshapes, and indices that only one side carries are summed first. Gradients com
 from those ops' rules; no einsum op reaches the IR.
 
 Supported: explicit (`ij,jk->ik`) and implicit (`ij,jk`) outputs, `...` with
-broadcasting, any number of operands (contracted left to right). Not supported:
-an index repeated within one operand (a diagonal, `ii->i`).
+broadcasting, any number of operands (contracted left to right), and an index repeated
+within one operand (`ii->i`, `ii`, `bii->b`), which takes that operand's diagonal first.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         operands = tuple(operands[0])
     tensors = [x if isinstance(x, Tensor) else Tensor._wrap(x) for x in operands]
     specs, out = _parse(equation.replace(" ", ""), tensors)
+    for i, spec in enumerate(specs):
+        tensors[i], specs[i] = _diagonals(equation, tensors[i], spec)
     _check_sizes(equation, specs, tensors)
     x, spec = tensors[0], specs[0]
     for i in range(1, len(tensors)):
@@ -55,12 +57,9 @@ def _parse(equation: str, tensors: Sequence[Tensor]) -> tuple[list[str], str]:
     specs = []
     for spec, t, rank in zip(inputs, tensors, ranks, strict=True):
         full = spec.replace("...", _ELLIPSIS_LETTERS[width - rank:width] if rank >= 0 else "")
-        if rank < 0 or len(full) != t.ndim or not full.isalpha():
+        if rank < 0 or len(full) != t.ndim or not (full.isalpha() or not full):
             raise _error(equation, f"spec {spec!r} does not fit an operand of shape "
                                    f"{list(t.shape)}")
-        if len(set(full)) != len(full):
-            raise _error(equation, f"an index repeated within one operand ({spec!r}) is "
-                                   "not supported")
         specs.append(full)
     if arrow:
         out = rhs.replace("...", _ELLIPSIS_LETTERS[:width])
@@ -72,6 +71,24 @@ def _parse(equation: str, tensors: Sequence[Tensor]) -> tuple[list[str], str]:
         out = _ELLIPSIS_LETTERS[:width] + "".join(
             sorted(c for c in set(joined) if c.isalpha() and joined.count(c) == 1))
     return specs, out
+
+
+def _diagonals(equation: str, x: Tensor, spec: str) -> tuple[Tensor, str]:
+    """An index repeated within one operand (`ii`): that operand's diagonal over the
+    two dims, as one dim (moved last) of that index."""
+    from lamina.frontend.shape_extra import diagonal
+
+    while len(set(spec)) != len(spec):
+        c = next(c for c in spec if spec.count(c) > 1)
+        i = spec.index(c)
+        j = spec.index(c, i + 1)
+        if x.shape[i] != x.shape[j]:
+            raise ShapeError(with_location(
+                f"einsum: index {c!r} repeated in one operand has sizes {x.shape[i]} and "
+                f"{x.shape[j]} (equation {equation!r})"))
+        x = diagonal(x, 0, i, j)
+        spec = spec[:i] + spec[i + 1:j] + spec[j + 1:] + c
+    return x, spec
 
 
 def _check_sizes(equation: str, specs: Sequence[str], tensors: Sequence[Tensor]) -> None:

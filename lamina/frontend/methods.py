@@ -10,7 +10,7 @@ from lamina import dtypes
 from lamina.errors import ArgumentError, DTypeError, with_location
 from lamina.frontend import ops, tensor_queries
 
-__all__ = ["as_view_method", "install"]
+__all__ = ["accept_numpy_keywords", "as_view_method", "install"]
 
 
 def _swap(fn):
@@ -153,6 +153,7 @@ def _viewing(name: str, fn):
 
     method.__name__ = getattr(fn, "__name__", name)
     method.__doc__ = getattr(fn, "__doc__", None)
+    method.__wrapped__ = fn  # its signature (numpy_keywords reads it)
     return method
 
 
@@ -297,3 +298,13 @@ def _masked_fill(self: Any, mask: Any, value: Any) -> Any:
     else:
         fill = ops.full((), value, dtype=self.dtype)
     return ops.where(mask, fill, self)
+
+
+def accept_numpy_keywords(Tensor: type) -> None:
+    """Every Tensor method with a `dim` also takes `axis=`/`keepdims=` (run once all the
+    frontend modules have installed their methods: lamina.api does)."""
+    for name, value in list(vars(Tensor).items()):
+        if callable(value) and not isinstance(value, type) and not name.startswith("__"):
+            wrapped = ops.numpy_keywords(value)
+            if wrapped is not value:
+                setattr(Tensor, name, wrapped)

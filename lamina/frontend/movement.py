@@ -300,6 +300,15 @@ def _wrap_negative(indices: Tensor, size: int) -> Tensor:
     return ops.where(ops.lt(indices, 0), ops.add(indices, size), indices)
 
 
+def same_dtype_source(x: Tensor, src: Any, op: str) -> None:
+    """torch's scatter family takes a source tensor only of self's dtype (RuntimeError),
+    where a Python number is converted."""
+    if isinstance(src, Tensor) and src.dtype != x.dtype:
+        raise like(DTypeError, RuntimeError)(with_location(
+            f"{op}(): expected self.dtype to be equal to src.dtype, got {x.dtype.name} and "
+            f"{src.dtype.name}"))
+
+
 def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
     """torch.scatter_add: x with src[i][j] added at x[i][index[i][j]] (dim=1)."""
     d = _dim(x, dim, "scatter_add")
@@ -309,7 +318,7 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
         x1, i1, s1 = (ops.reshape(t, (1,)) if t.ndim == 0 else t for t in (x, index, src))
         return ops.reshape(scatter_add(x1, d, i1, s1), x.shape)
     _along_check(x, d, index, "scatter_add")
-    src = src.to(x.dtype) if src.dtype != x.dtype else src
+    same_dtype_source(x, src, "scatter_add")
     if src.shape != index.shape:
         src = src[tuple(slice(0, n) for n in index.shape)]
     flat_type = tensor_type(x.dtype.ir_type, (x.numel(),))

@@ -99,6 +99,35 @@ def numpy_compat(fn):
     return reduction
 
 
+def numpy_keywords(fn):
+    """`fn` also taking torch's numpy-style keyword spellings, `axis=` for `dim=` and
+    `keepdims=` for `keepdim=` (torch's argument parser accepts both everywhere). `fn`
+    itself when it has no `dim`, or already takes `axis`."""
+    try:
+        outer = inspect.signature(fn, follow_wrapped=False).parameters
+        params = inspect.signature(fn).parameters  # a wrapper's: what it wraps
+    except (TypeError, ValueError):
+        return fn
+    if "dim" not in params or "axis" in params or "axis" in outer or \
+            getattr(fn, "_numpy_keywords", False):
+        return fn
+    keep = "keepdim" in params and "keepdims" not in params
+
+    @functools.wraps(fn)
+    def accepting(*args, **kwargs):
+        if "axis" in kwargs:
+            if "dim" in kwargs:
+                raise ArgumentError(with_location(
+                    f"{fn.__name__}: axis= and dim= given together"))
+            kwargs["dim"] = kwargs.pop("axis")
+        if keep and "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+
+    accepting._numpy_keywords = True
+    return accepting
+
+
 # ---------------------------------------------------------------- no_grad
 
 
@@ -1162,9 +1191,9 @@ def var(x, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction
     corr = (1 if unbiased else 0) if correction is None else correction
     centered = sub(x, mean(x, dim=dims, keepdim=True))
     total = sum(mul(centered, centered), dim=dims, keepdim=keepdim)
-    if n - corr <= 0:  # torch divides an exact 0 (x - mean) by 0: NaN, whatever a backend's
-        return mul(total, float("nan"))  # rounding of the numerator (fma) would give
-    return div(total, n - corr)
+    if n <= 1 and n - corr <= 0:  # torch divides an exact 0 (x - mean) by 0: NaN, whatever
+        return mul(total, float("nan"))  # a backend's rounding of the numerator (fma) gives
+    return div(total, builtins.max(n - corr, 0))  # torch's divisor: inf past the sample size
 
 
 @method
@@ -1525,9 +1554,13 @@ def linspace(start, end, steps: int, *, dtype: Any = None) -> Tensor:
     linspace(5, 10, 3, dtype=int32) is [5, 7, 10]."""
     start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
     steps = int(_number(steps, "linspace", "steps"))
-    if steps < 0:
-        raise ArgumentError(with_location(f"linspace: steps must be >= 0, got {steps}"))
+    if steps < 0:  # torch: RuntimeError
+        raise like(ArgumentError, RuntimeError)(with_location(
+            f"linspace: number of steps must be non-negative, got {steps}"))
     dt = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float()
+    if dt == dtypes.bool_:  # torch has no bool kernel (NotImplementedError)
+        raise like(DTypeError, NotImplementedError)(with_location(
+            "linspace: not implemented for bool"))
     check_size((steps,), dtypes.float64, "linspace")
     if steps <= 1:
         return full((steps,), start, dtype=dt)

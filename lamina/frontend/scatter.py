@@ -18,7 +18,7 @@ from typing import Any
 from lamina import dtypes
 from lamina.dialects import hl
 from lamina.dialects.hl.base import tensor_type
-from lamina.errors import ArgumentError, DTypeError, ShapeError, with_location
+from lamina.errors import ArgumentError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import ops
 from lamina.frontend.indexing import getitem
 from lamina.frontend.movement import (
@@ -27,6 +27,7 @@ from lamina.frontend.movement import (
     _dim,
     _linear_index,
     _wrap_negative,
+    same_dtype_source,
 )
 from lamina.frontend.tensor import Tensor
 
@@ -136,10 +137,11 @@ def scatter(input: Any, dim: int, index: Any, src: Any = None, value: Any = None
         src = value
     if src is None:
         raise ArgumentError(with_location("scatter: needs src (a tensor) or value"))
+    same_dtype_source(_t(input), src, "scatter")
     if reduce is not None:
         kinds = {"add": "sum", "multiply": "prod"}
         if reduce not in kinds:
-            raise ArgumentError(with_location(
+            raise like(ArgumentError, RuntimeError)(with_location(
                 f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}"))
         x, d, positions, values = _along(input, dim, index, src, "scatter")
         return _reduce_flat(x, positions, values, kinds[reduce], True)
@@ -154,12 +156,13 @@ def scatter_reduce(input: Any, dim: int, index: Any, src: Any, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     """torch.scatter_reduce: src combined into `input` at index along dim with 'sum',
     'prod', 'mean', 'amax' or 'amin' (include_self: whether input's own value counts)."""
-    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
-        raise ArgumentError(with_location(
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):  # torch: RuntimeError
+        raise like(ArgumentError, RuntimeError)(with_location(
             f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got "
             f"{reduce!r}"))
     if not isinstance(src, Tensor) and not hasattr(src, "__array__"):
         raise ArgumentError(with_location("scatter_reduce: src must be a tensor"))
+    same_dtype_source(_t(input), _t(src), "scatter_reduce")
     x, d, positions, values = _along(input, dim, index, src, "scatter_reduce")
     return _reduce_flat(x, positions, values, reduce, include_self)
 

@@ -98,7 +98,8 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     x = _t(input)
     d1, d2 = O._dim(x, dim1, "diagonal"), O._dim(x, dim2, "diagonal")
     if d1 == d2:
-        raise DimError(with_location(f"diagonal: dim1 and dim2 are the same dim ({dim1})"))
+        raise like(DimError, RuntimeError)(with_location(  # torch: RuntimeError
+            f"diagonal: dim1 and dim2 are the same dim ({dim1})"))
     planes = movedim(x, (d1, d2), (-2, -1))
     rows, cols = planes.shape[-2:]
     n = _diagonal_length(rows, cols, offset)
@@ -119,7 +120,8 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     ndim = x.ndim + 1
     d1, d2 = (_out_dim(d, ndim) for d in (dim1, dim2))
     if d1 == d2:
-        raise DimError(with_location(f"diag_embed: dim1 and dim2 are the same dim ({dim1})"))
+        raise like(DimError, RuntimeError)(with_location(  # torch: RuntimeError
+            f"diag_embed: dim1 and dim2 are the same dim ({dim1})"))
     batch, length = x.shape[:-1], x.shape[-1]
     n = length + builtins.abs(offset)
     start = offset if offset >= 0 else -offset * n

@@ -187,6 +187,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise ShapeError(with_location(
             f"scaled_dot_product_attention: query {list(query.shape)}, key "
             f"{list(key.shape)} and value {list(value.shape)} do not fit"))
+    if enable_gqa:
+        key, value = _repeat_kv_heads(query, key), _repeat_kv_heads(query, value)
     n_q, n_k = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     if is_causal and attn_mask is None and dropout_p == 0.0 and n_q >= CAUSAL_MIN_QUERIES \
@@ -205,6 +207,22 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ value
+
+
+def _repeat_kv_heads(query: Tensor, kv: Tensor) -> Tensor:
+    """Grouped-query attention (`enable_gqa`): each key/value head serves
+    heads(query) / heads(kv) consecutive query heads (dim -3), as torch's
+    repeat_interleave of kv."""
+    if query.ndim < 3 or kv.ndim < 3 or kv.shape[-3] == query.shape[-3]:
+        return kv
+    hq, hkv = query.shape[-3], kv.shape[-3]
+    if hkv == 0 or hq % hkv:
+        raise like(ShapeError, RuntimeError)(with_location(
+            f"scaled_dot_product_attention: number of query heads ({hq}) must be divisible "
+            f"by the number of key/value heads ({hkv}) with enable_gqa=True"))
+    lead, (s, d) = tuple(kv.shape[:-3]), kv.shape[-2:]
+    grouped = O.broadcast_to(O.unsqueeze(kv, -3), (*lead, hkv, hq // hkv, s, d))
+    return O.reshape(grouped, (*lead, hq, s, d))
 
 
 # Causal attention over at least CAUSAL_MIN_QUERIES queries runs in blocks of
