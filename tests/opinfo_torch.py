@@ -154,7 +154,7 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     t = t.detach().resolve_conj().resolve_neg()
     if t.dtype == torch.bfloat16:
         t = t.float()
-    return t.numpy().copy()
+    return t.numpy(force=True).copy()  # force: a ZeroTensor gradient (torch >= 2.1)
 
 
 def flatten(out: Any) -> list[Any]:

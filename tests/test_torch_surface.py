@@ -436,3 +436,58 @@ def test_more_errors_are_torchs_class(call, exc):
         call(torch)
     with pytest.raises(exc):
         call(lm)
+
+
+# ---------------------------------------------------------------- found by the fuzz campaign
+
+TIES = np.array([[1.0, 1.0, 0.0], [np.nan, 2.0, np.nan], [0.0, 0.0, 0.0]], np.float32)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_min_along_a_dim_send_the_gradient_to_the_picked_index(op, keepdim):
+    """Ties and NaNs: torch's max(dim) backward scatters into its indices (amax would
+    share the gradient among ties, and NaN-poison the row)."""
+    grads = []
+    for m in (torch, lm):
+        x = m.tensor(TIES, requires_grad=True)
+        values, indices = getattr(x, op)(1, keepdim=keepdim)
+        assert not indices.requires_grad
+        (values * m.tensor([[1.0], [2.0], [3.0]] if keepdim else [1.0, 2.0, 3.0])).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+    jitted = lm.jit(lm.grad(lambda x: (getattr(x, op)(1, keepdim=keepdim)[0] ** 2).sum()))
+    t = torch.tensor(TIES, requires_grad=True)
+    (getattr(t, op)(1, keepdim=keepdim)[0] ** 2).sum().backward()
+    np.testing.assert_array_equal(jitted(lm.tensor(TIES)).numpy(), t.grad.numpy())
+
+
+def test_integer_results_never_require_grad():
+    x = lm.tensor(A, requires_grad=True)
+    for out in (x.argmax(1), x > 0, x.to(lm.int64), x.round().long(), lm.isnan(x)):
+        assert not out.requires_grad and out.is_leaf
+
+
+@pytest.mark.parametrize("shape, index, value, ok", [
+    ((4,), "mask", np.int64(3), True),          # masked_fill: converts
+    ((4,), "mask", np.array([3], np.int64), True),
+    ((), "mask0", np.int64(3), False),           # 0-d x: index_put
+    ((4,), "mask", np.array([3, 4], np.int64), False),
+    ((4,), "list", np.int64(3), False),
+    ((4,), "int", np.int64(3), True),            # basic indexing: copy_ converts
+    ((2, 3), "mixed", np.float64(3.0), False),
+])
+def test_setitem_of_another_dtype_follows_torch(shape, index, value, ok):
+    def run(m):
+        x = m.zeros(shape)
+        idx = {"mask": m.tensor([True, False, True, False]), "mask0": m.tensor(True),
+               "list": [0, 1], "int": 1, "mixed": (0, [0, 1])}[index]
+        x[idx] = m.tensor(value)
+        return x
+    if ok:
+        _compare(run(lm), run(torch))
+    else:
+        with pytest.raises(RuntimeError):
+            run(torch)
+        with pytest.raises(RuntimeError):
+            run(lm)

@@ -77,7 +77,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = No
         hi = M.narrow(x, d, 1, length - 1)
         lo = M.narrow(x, d, 0, length - 1)
         x = O.logical_xor(hi, lo) if x.dtype == dtypes.bool_ else O.sub(hi, lo)
-    return x
+    return x if x is not input else O.fresh(x)  # n = 0: a new tensor, as torch
 
 
 @method

@@ -278,7 +278,9 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     `x[index] = value`. With advanced indices, a position indexed more than once gets
     the last of its values (in the indices' row-major order), as torch's CPU does."""
     if isinstance(value, Tensor):
-        value = value.to(x.dtype) if value.dtype != x.dtype else value
+        if value.dtype != x.dtype:
+            _check_index_put_dtype(x, index, value)
+            value = value.to(x.dtype)
     elif np.ndim(value) == 0:
         value = ops.full((), np.asarray(value).item(), dtype=x.dtype)
     else:
@@ -309,6 +311,19 @@ def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
     mask = ops.emit(hl.PadOp, ops.full(region, True, dtype=dtypes.bool_), **pads, value=False)
     x1 = ops.reshape(x, plan.shape)
     return ops.reshape(ops.where(mask, placed, x1), x.shape)
+
+
+def _check_index_put_dtype(x: Tensor, index: Any, value: Tensor) -> None:
+    """torch converts a tensor value of another dtype for basic indexing (copy_) and for
+    one boolean mask filled with one value (masked_fill), but its index_put (every
+    other advanced index) requires the value's dtype to be x's: RuntimeError."""
+    if _is_mask(x, index) and value.numel() == 1 and x.ndim > 0:
+        return
+    plan = _plan(x, index)
+    if plan.advanced or plan.selected:
+        raise like(DTypeError, RuntimeError)(with_location(
+            f"setitem: index put requires the source and destination dtypes match, got "
+            f"{x.dtype.name} for the destination and {value.dtype.name} for the source"))
 
 
 def _is_mask(x: Tensor, index: Any) -> bool:

@@ -1281,7 +1281,7 @@ def max(x, dim=None, keepdim: bool = False):
         return maximum(x, dim)
     if dim is None:
         return amax(x)
-    return _ValuesIndices((amax(x, dim, keepdim), argmax(_bool_as_uint8(x), dim, keepdim)))
+    return _picked(x, argmax(_bool_as_uint8(x), dim, keepdim=True), dim, keepdim)
 
 
 @method
@@ -1291,7 +1291,20 @@ def min(x, dim=None, keepdim: bool = False):
         return minimum(x, dim)
     if dim is None:
         return amin(x)
-    return _ValuesIndices((amin(x, dim, keepdim), argmin(_bool_as_uint8(x), dim, keepdim)))
+    return _picked(x, argmin(_bool_as_uint8(x), dim, keepdim=True), dim, keepdim)
+
+
+def _picked(x: Any, index: Tensor, dim: int, keepdim: bool) -> _ValuesIndices:
+    """max/min along dim as torch: the values are the elements at the indices (a tie or a
+    NaN sends the whole gradient to the one index picked, where amax would share it)."""
+    from lamina.frontend.movement import gather
+
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    values = gather(x, dim, index) if x.ndim else fresh(x)
+    if keepdim or x.ndim == 0:
+        return _ValuesIndices((values, index))
+    d = _dim(x, dim, "max")
+    return _ValuesIndices((squeeze(values, d), squeeze(index, d)))
 
 
 def _bool_as_uint8(x: Any) -> Any:

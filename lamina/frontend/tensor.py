@@ -179,6 +179,8 @@ class Tensor:
         t._shape = tuple(int(d) for d in value.type.get_shape())
         t._state = Lazy(value, graph) if graph.kind == "eager" else Traced(value, graph)
         t._requires_grad = False
+        # as torch, integer and bool results never carry gradients (argmax, comparisons)
+        needs_grad = needs_grad and t._dtype.is_floating_point
         t._needs_grad = needs_grad
         t._grad = None
         t._is_leaf = not needs_grad  # as torch: a result no gradient flows through is a leaf

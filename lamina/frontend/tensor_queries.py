@@ -77,7 +77,9 @@ def _sum_to_size(self, *size):
     out = O.sum(self, tuple(range(lead)), keepdim=False) if lead else self
     dims = tuple(d for d, (s, n) in enumerate(zip(size, out.shape, strict=True))
                  if s == 1 and n != 1)
-    return O.sum(out, dims, keepdim=True) if dims else out
+    if dims:
+        return O.sum(out, dims, keepdim=True)
+    return out if out is not self else O.fresh(self)  # a new tensor, as torch
 
 
 def _fill_diagonal_(self, fill_value: Any, wrap: bool = False):
@@ -176,7 +178,7 @@ def install(Tensor: type) -> None:
         "is_neg": lambda self: False,
         "isreal": lambda self: O.ones(self.shape, dtype=dtypes.bool_),
         "conj": lambda self: self,
-        "conj_physical": lambda self: O.fresh(self),
+        "conj_physical": lambda self: self,
         "resolve_conj": lambda self: self,
         "resolve_neg": lambda self: self,
         "adjoint": lambda self: self.mT,
