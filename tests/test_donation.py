@@ -277,7 +277,7 @@ def test_old_value_read_after_the_update_in_the_same_kernel():
     p = lm.Tensor(a.copy())
 
     def f():
-        old = p.detach()
+        old = p.clone()  # a copy (detach() shares p's values, as torch's)
         p.copy_(p * 3.0)
         return old + 1.0, p * 2.0
 

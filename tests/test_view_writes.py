@@ -87,3 +87,68 @@ def test_parameter_init_through_a_view():
         lin.weight[0].fill_(0.0)
         lin.bias.view(-1)[1:].zero_()
     assert lin.weight.numpy()[0].tolist() == [0.0] * 3 and lin.bias.tolist()[1] == 0.0
+
+
+# ---------------------------------------------------------------- views read their base
+
+
+def _both(program):
+    return program(lm), program(torch)
+
+
+@pytest.mark.parametrize("program", [
+    lambda m: _after(m.zeros(4), lambda x: x[:2], lambda x: x.add_(1)),
+    lambda m: _after(m.zeros(2, 3), lambda x: x.t(), lambda x: x.__setitem__((0, 1), 5.0)),
+    lambda m: _after(m.zeros(2, 3), lambda x: x.t()[1], lambda x: x.mul_(2).add_(1)),
+    lambda m: _after(m.zeros(4), lambda x: x.detach(), lambda x: x.add_(1)),
+    lambda m: _after(m.arange(6.0).reshape(2, 3), lambda x: x.unbind(1)[2], lambda x: x.sub_(1)),
+    lambda m: _after(m.zeros(4), lambda x: x.narrow(0, 1, 2), lambda x: x.copy_(m.arange(4.0))),
+])
+def test_a_view_reads_its_base_after_an_in_place_update(program):
+    ours, theirs = _both(program)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def _after(base, view_of, update):
+    view = view_of(base)
+    update(base)
+    return np.asarray(view.tolist())
+
+
+def test_detach_shares_values_both_ways_as_torch():
+    w = lm.ones(3, requires_grad=True)
+    d = w.detach()
+    d.mul_(4)  # writes w
+    np.testing.assert_array_equal(w.detach().numpy(), [4, 4, 4])
+    assert w.requires_grad and not d.requires_grad
+    with lm.no_grad():
+        w.add_(1)
+    np.testing.assert_array_equal(d.numpy(), [5, 5, 5])
+
+
+def test_views_follow_updates_made_by_a_jitted_function():
+    y = lm.zeros(4)
+    tail = y[1:]
+
+    def step():
+        y.add_(5)
+        return tail.sum()  # read inside the trace, after the update
+
+    f = lm.jit(step)
+    assert float(f()) == 15 and tail.tolist() == [5, 5, 5]
+    assert float(f()) == 30 and tail.tolist() == [10, 10, 10]
+    bump = lm.jit(lambda: y.mul_(2))
+    bump()
+    assert tail.tolist() == [20, 20, 20]
+
+
+def test_a_view_of_a_tensor_requiring_grad_follows_with_its_gradient():
+    grads = []
+    for m in (lm, torch):
+        w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = w * 1
+        head = x[:2]
+        x.mul_(3)
+        (head * head).sum().backward()
+        grads.append(np.asarray(w.grad.tolist()))
+    np.testing.assert_allclose(grads[0], grads[1])

@@ -250,10 +250,12 @@ class Tensor:
     @property
     def state(self) -> State:
         """`Concrete`, `Lazy` or `Traced` (read-only; see the module docstring)."""
+        self._follow_base()
         return self._state
 
     @property
     def is_traced(self) -> bool:
+        self._follow_base()
         return isinstance(self._state, Traced)
 
     @property
@@ -300,6 +302,7 @@ class Tensor:
 
     def _ssa(self, graph: graphs.Graph) -> SSAValue:
         """This tensor's value inside `graph`, lifting it in if it lives elsewhere."""
+        self._follow_base()
         state = self._state
         if not isinstance(state, Concrete) and state.graph is graph:
             if not (isinstance(state, Lazy) and self._is_leaf and self._requires_grad):
@@ -327,16 +330,19 @@ class Tensor:
 
     def _lazy_value(self, graph: graphs.Graph) -> SSAValue | None:
         """Its value if it is a lazy op of the eager graph `graph`, else None."""
+        self._follow_base()
         state = self._state
         return state.value if isinstance(state, Lazy) and state.graph is graph else None
 
     def _known_array(self) -> np.ndarray | None:
         """The value if it is known without running anything (None: lazy or traced)."""
+        self._follow_base()
         state = self._state
         return None if isinstance(state, Traced) else state.array
 
     def _concrete(self) -> np.ndarray:
         """The value as a numpy array, realizing a lazy tensor (an error if traced)."""
+        self._follow_base()
         if isinstance(self._state, Traced) and self._state.graph.finished:
             raise TraceError(with_location(
                 "a tensor traced inside an lm.jit function was read after the trace ended "
@@ -364,6 +370,7 @@ class Tensor:
             guards.changed()  # a trace that read this tensor checks it again
             self._dtype = dtype
         self._state = Concrete(array)
+        self._version += 1
 
     def _materialize(self, array: np.ndarray) -> None:
         """An uninitialized parameter or buffer (nn's lazy modules) takes its first
@@ -372,6 +379,7 @@ class Tensor:
         self._shape = tuple(int(d) for d in array.shape)
         self._dtype = dtypes.from_numpy(array.dtype)
         self._state = Concrete(array)
+        self._version += 1
 
     def _set_realized(self, array: np.ndarray) -> None:
         """`lazy.realize` computed this lazy tensor: leaves and values no gradient flows
@@ -395,8 +403,10 @@ class Tensor:
             new = ops.broadcast_to(new, self._shape)
         if new.dtype != self._dtype:
             new = new.to(self._dtype)
+        self._follow_base()
         graph = graphs.current()
         value = new._ssa(graph)
+        self._version += 1
         if graph.kind == "eager":
             # lazy until realized (an optimizer realizes its step at once)
             self._took_gradient_history(new)
@@ -429,12 +439,15 @@ class Tensor:
     # ---- views: an in-place update of a view writes its base (torch's aliasing)
 
     _view_of: tuple[Tensor, Any] | None = None  # (base, the view's function of a base)
+    _version = 0  # bumped by every new value (in-place update, write-back, end of trace)
+    _view_version = 0  # the base's version this view's value was computed from
 
     def _link_view(self, base: Tensor, view_fn: Any) -> None:
         """`self` is `view_fn(base)`, a view in torch (a slice, transpose, reshape...):
         an in-place update of `self` also writes the elements of `base` it shows."""
         if self is not base:
             self._view_of = (base, view_fn)
+            self._view_version = base._version
 
     def _is_view(self) -> bool:
         return self._view_of is not None
@@ -452,7 +465,41 @@ class Tensor:
         flat = indexing.setitem(ops.reshape(base, (n,)), ops.reshape(where, (-1,)),
                                 ops.reshape(self, (-1,)))
         base._assign(ops.reshape(flat, base.shape))
+        self._view_version = base._version  # this view already holds its new value
         return self
+
+    def _follow_base(self) -> None:
+        """A view reads its base's current value (torch's aliasing): if the base was
+        updated since this view's value was computed, the view is computed again from
+        it. In a trace, a base updated by the trace gives the view a traced value that
+        the trace also returns (the view is recorded as updated); a base updated before
+        the trace is followed in the eager graph."""
+        view = self._view_of
+        if view is None:
+            return
+        base, view_fn = view
+        base._follow_base()
+        if self._view_version == base._version:
+            return
+        self._view_version = base._version
+        if isinstance(base._state, Traced):
+            graph = base._state.graph
+            new = view_fn(base)
+            state = self._state  # its value outside, which the trace's end restores
+            before = state.before if isinstance(state, Traced) else state
+            if before is not None:
+                graph.mutated[id(self)] = self
+            self._took_gradient_history(new)
+            self._state = Traced(new._ssa(graph), graph, before)
+        else:
+            with graphs.outside_traces():
+                new = view_fn(base)
+                graph = graphs.current()
+                value = new._ssa(graph)
+            self._took_gradient_history(new)
+            self._state = Lazy(value, graph)
+            graph.track(self)
+        self._version += 1
 
     def _took_gradient_history(self, new: Tensor) -> None:
         """An in-place update wrote a value gradients flow through (`y[i] = v`, v
@@ -475,6 +522,7 @@ class Tensor:
         state = self._state
         if isinstance(state, Traced) and state.before is not None:
             self._state = state.before
+            self._version += 1
 
     # ------------------------------------------------------------ conversion
 
@@ -546,9 +594,13 @@ class Tensor:
         return self._assign(ops.as_tensor(src, like=self))
 
     def detach(self) -> Tensor:
+        """The same values without gradient history, sharing them as torch's detach
+        does: an in-place update of either is seen by the other."""
         from lamina.frontend import ops
 
-        return ops.stop_gradient(self)
+        out = ops.stop_gradient(self)
+        out._link_view(self, ops.stop_gradient)
+        return out
 
     def detach_(self) -> Tensor:
         """Cut this tensor from its graph in place: it becomes a leaf that requires no
