@@ -152,3 +152,13 @@ def test_a_view_of_a_tensor_requiring_grad_follows_with_its_gradient():
         (head * head).sum().backward()
         grads.append(np.asarray(w.grad.tolist()))
     np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_in_place_through_a_view_of_an_empty_tensor():
+    for backend in (None, "c"):
+        def program():
+            t = lm.zeros((0, 5, 1), dtype=lm.float16)
+            t[..., 0].add_(3)
+            return t
+        out = program() if backend is None else lm.jit(program, backend=backend)()
+        assert out.shape == (0, 5, 1)

@@ -461,6 +461,8 @@ class Tensor:
 
         base, view_fn = self._view_of
         n = int(np.prod(base.shape, dtype=np.int64))
+        if n == 0:  # an empty base: nothing to write
+            return self
         where = view_fn(Tensor._wrap(np.arange(n, dtype=np.int64).reshape(base.shape)))
         flat = indexing.setitem(ops.reshape(base, (n,)), ops.reshape(where, (-1,)),
                                 ops.reshape(self, (-1,)))
