@@ -226,7 +226,7 @@ def test_dim_out_of_range_names_op_shape_and_line():
         t.transpose(0, 3)
     with pytest.raises(IndexError, match="unsqueeze: dim 4"):
         t.unsqueeze(4)
-    with pytest.raises(IndexError, match=r"amax: dim -3.*\[2, 3\]"):
+    with pytest.raises(IndexError, match=r"max: dim -3.*\[2, 3\]"):
         t.max(dim=-3)
 
 

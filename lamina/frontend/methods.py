@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DTypeError, with_location
-from lamina.frontend import ops, tensor_queries
+from lamina.errors import ArgumentError, DTypeError, ShapeError, like, with_location
+from lamina.frontend import ops, strides, tensor_queries
 
 __all__ = ["accept_numpy_keywords", "as_view_method", "install"]
 
@@ -137,9 +137,36 @@ def _basic_index(index: Any) -> bool:
                for item in items)
 
 
+def _restride(name: str, x, out, args: tuple, kwargs: dict) -> None:
+    """The results of a view op get torch's strides; `view` of a layout that has no such
+    view raises torch's RuntimeError."""
+    layout = x._layout()
+    for part in out if isinstance(out, tuple) else (out,):
+        new = strides.after(name, x.shape, layout, args, kwargs, part.shape)
+        if new is None and name in ("view", "view_as") and x._strides is not None:
+            raise like(ShapeError, RuntimeError)(with_location(
+                f"view: view size {list(part.shape)} is not compatible with input tensor's "
+                f"size {list(x.shape)} and stride {list(layout)} (at least one dimension "
+                f"spans across two contiguous subspaces). Use .reshape(...) instead."))
+        part._set_layout(new)
+
+
+def _restrided(name: str, fn):
+    def method(self, *args: Any, **kwargs: Any):
+        out = fn(self, *args, **kwargs)
+        _restride(name, self, out, args, kwargs)
+        return out
+
+    method.__name__ = getattr(fn, "__name__", name)
+    method.__doc__ = getattr(fn, "__doc__", None)
+    method.__wrapped__ = fn
+    return method
+
+
 def _viewing(name: str, fn):
     def method(self, *args: Any, **kwargs: Any):
         out = fn(self, *args, **kwargs)
+        _restride(name, self, out, args, kwargs)  # (raises for a view torch refuses)
         if name == "__getitem__" and not _basic_index(args[0]):
             return out
         if name in _VIEWS_OF_FRESH and self._is_view():
@@ -220,7 +247,8 @@ def install(Tensor: type) -> None:
                "long": lambda self: ops.to_dtype(self, dtypes.int64),
                "int": lambda self: ops.to_dtype(self, dtypes.int32),
                "bool": lambda self: ops.to_dtype(self, dtypes.bool_),
-               "contiguous": lambda self, memory_format=None: self, "cpu": lambda self: self,
+               "contiguous": lambda self, memory_format=None:
+                   self if self._strides is None else ops.fresh(self), "cpu": lambda self: self,
                "cuda": _cuda,
                "matmul": _matmul, "mm": _matmul, "bmm": _matmul, "to": _to,
                "swapaxes": ops.transpose, "swapdims": ops.transpose,
@@ -253,6 +281,8 @@ def install(Tensor: type) -> None:
                "masked_fill_": _masked_fill}
     for name, fn in inplace.items():
         setattr(Tensor, name, _inplace(fn))
+    for name in ("expand", "broadcast_to", "expand_as"):
+        setattr(Tensor, name, _restrided(name, getattr(Tensor, name)))
     tensor_queries.install(Tensor)
     for name in ("t", "transpose", "swapaxes", "swapdims", "squeeze", "unsqueeze"):
         setattr(Tensor, f"{name}_", lambda self, *args, _name=name: self._assign_reshaped(

@@ -1281,6 +1281,7 @@ def max(x, dim=None, keepdim: bool = False):
         return maximum(x, dim)
     if dim is None:
         return amax(x)
+    _dim(x if isinstance(x, Tensor) else Tensor._wrap(x), dim, "max")
     return _picked(x, argmax(_bool_as_uint8(x), dim, keepdim=True), dim, keepdim)
 
 
@@ -1291,6 +1292,7 @@ def min(x, dim=None, keepdim: bool = False):
         return minimum(x, dim)
     if dim is None:
         return amin(x)
+    _dim(x if isinstance(x, Tensor) else Tensor._wrap(x), dim, "min")
     return _picked(x, argmin(_bool_as_uint8(x), dim, keepdim=True), dim, keepdim)
 
 

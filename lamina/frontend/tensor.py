@@ -439,6 +439,8 @@ class Tensor:
     # ---- views: an in-place update of a view writes its base (torch's aliasing)
 
     _view_of: tuple[Tensor, Any] | None = None  # (base, the view's function of a base)
+    # torch's strides where a view op would leave them non-contiguous (frontend/strides.py)
+    _strides: tuple[int, ...] | None = None
     _version = 0  # bumped by every new value (in-place update, write-back, end of trace)
     _view_version = 0  # the base's version this view's value was computed from
 
@@ -448,6 +450,18 @@ class Tensor:
         if self is not base:
             self._view_of = (base, view_fn)
             self._view_version = base._version
+
+    def _layout(self) -> tuple[int, ...]:
+        """The strides torch would give this tensor (row-major unless a view op said)."""
+        from lamina.frontend import strides
+
+        return self._strides if self._strides is not None else strides.contiguous(self._shape)
+
+    def _set_layout(self, value: tuple[int, ...] | None) -> None:
+        from lamina.frontend import strides
+
+        contiguous = value is None or strides.is_contiguous(self._shape, value)
+        self._strides = None if contiguous else tuple(int(v) for v in value)
 
     def _is_view(self) -> bool:
         return self._view_of is not None

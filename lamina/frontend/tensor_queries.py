@@ -3,9 +3,8 @@
 few methods that only make sense on a tensor (`sum_to_size`, `fill_diagonal_`, the
 in-place samplers `random_`, `exponential_`, ...). Installed on `Tensor` by methods.py.
 
-lamina tensors are dense, contiguous and real as far as a program can tell (views are
-tracked as functions of their base, not as strides), so the answers are those of a
-contiguous CPU tensor."""
+lamina tensors are real CPU tensors; their strides are torch's (frontend/strides.py:
+the view ops that restride in torch leave the same bookkeeping here)."""
 
 from __future__ import annotations
 
@@ -22,11 +21,7 @@ __all__ = ["install"]
 
 
 def _stride(self, dim: int | None = None):
-    strides, step = [], 1
-    for n in reversed(self.shape):
-        strides.append(step)
-        step *= max(n, 1)
-    strides = tuple(reversed(strides))
+    strides = self._layout()
     if dim is None:
         return strides
     if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
@@ -169,7 +164,7 @@ def install(Tensor: type) -> None:
         "element_size": lambda self: self.dtype.itemsize,
         "stride": _stride,
         "storage_offset": lambda self: 0,
-        "is_contiguous": lambda self, memory_format=None: True,
+        "is_contiguous": lambda self, memory_format=None: self._strides is None,
         "get_device": lambda self: -1 if self.device.type == "cpu" else (self.device.index or 0),
         "is_inference": lambda self: False,
         "is_pinned": lambda self, device=None: False,
