@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 
+__all__ = ["command", "find_mpiexec", "main"]
+
 
 def find_mpiexec() -> str | None:
     """The mpiexec beside this Python (a venv with the mpich wheel), else on PATH."""

@@ -11,8 +11,8 @@ exactly as `lm.jit` would.
 from __future__ import annotations
 
 import contextlib
-import weakref
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 

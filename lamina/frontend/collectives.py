@@ -21,6 +21,11 @@ from lamina.frontend import movement, ops
 from lamina.frontend.tensor import Tensor
 from lamina.runtime import collectives
 
+__all__ = ["all_gather", "all_gather_into_tensor", "all_gather_tensor", "all_reduce",
+           "all_reduce_coalesced", "barrier", "broadcast", "broadcast_coalesced", "rank",
+           "reduce", "reduce_scatter", "reduce_scatter_tensor", "reduce_scatter_tensor_",
+           "world_size"]
+
 REDUCE_OPS = hl.collective.REDUCE_OPS
 
 

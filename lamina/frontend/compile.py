@@ -92,9 +92,10 @@ def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | No
 
 
 def _compile(module: ModuleOp, backend_name: str, name: str, warm_start: bool) -> backends.Program:
-    from lamina.runtime import plan_cache  # (the C runtime: not imported before a compile)
-
-    from lamina.runtime import collective_program
+    from lamina.runtime import (
+        collective_program,
+        plan_cache,  # (the C runtime: not imported before a compile)
+    )
 
     if collective_program.has_collectives(module):  # compute segments + collectives
         return collective_program.compile(module, backends.get(backend_name))

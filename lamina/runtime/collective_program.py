@@ -54,11 +54,12 @@ class SegmentedRun:
                  results: list[SSAValue]):
         self.name, self.args, self.steps, self.results = name, list(args), steps, results
         self.collectives = [s.describe() for s in steps if isinstance(s, CollectiveOp)]
+        shown = ", ".join(self.collectives[:6]) + (", ..." if len(self.collectives) > 6 else "")
+        self.what = f"program @{name} ({len(self.collectives)} collectives: {shown})"
 
     def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         group = collectives.current()
-        group.check_same(f"program @{self.name} with {len(self.collectives)} collectives",
-                         self.collectives)
+        group.check_same(self.what, self.collectives)
         env: dict[SSAValue, np.ndarray] = dict(zip(self.args, args, strict=True))
         for step in self.steps:
             if isinstance(step, CollectiveOp):

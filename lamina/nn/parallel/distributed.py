@@ -28,6 +28,8 @@ from lamina.frontend.ops import is_grad_enabled
 from lamina.nn.module import Module
 from lamina.runtime import collectives as runtime
 
+__all__ = ["DistributedDataParallel"]
+
 
 class DistributedDataParallel(Module):
     def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None,
