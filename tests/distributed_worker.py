@@ -10,6 +10,7 @@ whether every rank ended with the same parameters."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -23,6 +24,19 @@ import lamina.nn.functional as F
 from lamina.nn.parallel import DistributedDataParallel as DDP
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+
+
+class Plain:
+    """The training loop's model without DDP (one process, or ZeRO's own reduction)."""
+
+    def __init__(self, m):
+        self.module = m
+
+    def __call__(self, x):
+        return self.module(x)
+
+    def no_sync(self):
+        return contextlib.nullcontext()
 
 
 def make_model(kind: str):
@@ -93,7 +107,7 @@ def main() -> None:
     dist.init_process_group("mpi")
     rank, n = dist.get_rank(), dist.get_world_size()
     lm.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
-    model = DDP(make_model(a.model))
+    model = Plain(make_model(a.model)) if a.zero else DDP(make_model(a.model))
     opt = optimizer(a.model, model.module, a.zero)
     train(model, opt, a.model, a.mode, a.steps, rank, n, a.per_rank, a.accumulate)
     params = [p.numpy().copy() for p in model.module.parameters()]
@@ -102,23 +116,14 @@ def main() -> None:
     dist.all_reduce(low, op=dist.ReduceOp.MIN)
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     same = bool(np.array_equal(low.numpy(), high.numpy()))
+    state = [sum(t.numel() * t.dtype.itemsize for st in o.state.values() for t in st.values())
+             for o in (opt, optimizer(a.model, make_model(a.model), False))]
     dist.destroy_process_group()
     if rank != 0:
         return
     lm.manual_seed(0)
     ref = make_model(a.model)
     ref_opt = optimizer(a.model, ref, False)
-
-    class Plain:  # the same training loop, one process, no DDP
-        def __init__(self, m):
-            self.m = m
-
-        def __call__(self, x):
-            return self.m(x)
-
-        def no_sync(self):
-            import contextlib
-            return contextlib.nullcontext()
 
     train(Plain(ref), ref_opt, a.model, a.mode, a.steps, 0, 1, a.per_rank * n, a.accumulate)
     refs = [r.numpy() for r in ref.parameters()]
@@ -130,7 +135,9 @@ def main() -> None:
     worst = int(np.argmax(errors))
     print("RESULT " + json.dumps({"rel_err": whole, "worst_param": names[worst],
                                   "worst_param_rel_err": errors[worst],
-                                  "same_on_all_ranks": same, "world": n}), flush=True)
+                                  "same_on_all_ranks": same, "world": n,
+                                  "state_bytes": state[0], "state_bytes_unsharded": state[1]}),
+          flush=True)
 
 
 if __name__ == "__main__":
