@@ -81,6 +81,7 @@ def train(model, opt, kind, mode, steps, rank, n, per_rank, accumulate=False):
         x, y = batch(kind, s, per_rank * n)
         lo, hi = rank * per_rank, (rank + 1) * per_rank
         run(lm.tensor(x[lo:hi]), lm.tensor(y[lo:hi]))
+    return run
 
 
 def optimizer(kind, model, zero):
@@ -109,7 +110,14 @@ def main() -> None:
     lm.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
     model = Plain(make_model(a.model)) if a.zero else DDP(make_model(a.model))
     opt = optimizer(a.model, model.module, a.zero)
-    train(model, opt, a.model, a.mode, a.steps, rank, n, a.per_rank, a.accumulate)
+    run = train(model, opt, a.model, a.mode, a.steps, rank, n, a.per_rank, a.accumulate)
+    program = {}
+    if a.mode == "jit":  # the step is one program: how many all-reduces (after bucketing)
+        x, y = batch(a.model, 0, a.per_rank)
+        hl = run.lower(x, y).ir("hl")
+        program = {"all_reduces": hl.count("hl.all_reduce"),
+                   "reduce_scatters": hl.count("hl.reduce_scatter"),
+                   "all_gathers": hl.count("hl.all_gather")}
     params = [p.numpy().copy() for p in model.module.parameters()]
     flat = lm.tensor(np.concatenate([q.reshape(-1) for q in params]))
     low, high = flat.clone(), flat.clone()
@@ -136,7 +144,8 @@ def main() -> None:
     print("RESULT " + json.dumps({"rel_err": whole, "worst_param": names[worst],
                                   "worst_param_rel_err": errors[worst],
                                   "same_on_all_ranks": same, "world": n,
-                                  "state_bytes": state[0], "state_bytes_unsharded": state[1]}),
+                                  "state_bytes": state[0], "state_bytes_unsharded": state[1],
+                                  "program": program}),
           flush=True)
 
 

@@ -56,6 +56,8 @@ def test_ddp_mlp_two_ranks_equals_one_process(args):
     res = _result(_spawn(2, "distributed_worker.py", "--model", "mlp", "--steps", "3", *args))
     assert res["world"] == 2 and res["same_on_all_ranks"]
     assert res["rel_err"] <= 1e-5, res
+    if "jit" in args:  # one program per step; its 6 gradients all-reduced as one bucket
+        assert res["program"] == {"all_reduces": 1, "reduce_scatters": 0, "all_gathers": 0}
 
 
 @needs_mpiexec
@@ -72,10 +74,16 @@ def test_ddp_four_ranks_twenty_steps(model, mode):
 @needs_mpiexec
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["mlp", "gpt"])
-def test_zero1_equals_ddp(model):
-    res = _result(_spawn(2, "distributed_worker.py", "--model", model, "--mode", "eager",
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_zero1_equals_one_process(model, mode):
+    """ZeRO-1 gives the parameters of one process on the whole batch (which plain DDP
+    gives too, above), with the optimizer state split over the ranks."""
+    res = _result(_spawn(2, "distributed_worker.py", "--model", model, "--mode", mode,
                          "--steps", "5", "--zero", timeout=1800))
     assert res["same_on_all_ranks"] and res["rel_err"] <= 1e-5, res
+    assert res["state_bytes"] <= res["state_bytes_unsharded"] / 2 + 64, res
+    if mode == "jit":
+        assert res["program"] == {"all_reduces": 0, "reduce_scatters": 1, "all_gathers": 1}
 
 
 # ---------------------------------------------------------------- faults
