@@ -115,7 +115,8 @@ def main() -> None:
     if a.mode == "jit":  # the step is one program: how many all-reduces (after bucketing)
         x, y = batch(a.model, 0, a.per_rank)
         hl = run.lower(x, y).ir("hl")
-        program = {"all_reduces": hl.count("hl.all_reduce"),
+        buckets = {ln.split("bucket=")[1].split()[0] for ln in hl.splitlines() if "bucket=" in ln}
+        program = {"all_reduces": hl.count("hl.all_reduce"), "buckets": len(buckets),
                    "reduce_scatters": hl.count("hl.reduce_scatter"),
                    "all_gathers": hl.count("hl.all_gather")}
     params = [p.numpy().copy() for p in model.module.parameters()]

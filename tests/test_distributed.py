@@ -57,7 +57,8 @@ def test_ddp_mlp_two_ranks_equals_one_process(args):
     assert res["world"] == 2 and res["same_on_all_ranks"]
     assert res["rel_err"] <= 1e-5, res
     if "jit" in args:  # one program per step; its 6 gradients all-reduced as one bucket
-        assert res["program"] == {"all_reduces": 1, "reduce_scatters": 0, "all_gathers": 0}
+        assert res["program"] == {"all_reduces": 6, "buckets": 1, "reduce_scatters": 0,
+                                  "all_gathers": 0}
 
 
 @needs_mpiexec
@@ -83,7 +84,8 @@ def test_zero1_equals_one_process(model, mode):
     assert res["same_on_all_ranks"] and res["rel_err"] <= 1e-5, res
     assert res["state_bytes"] <= res["state_bytes_unsharded"] / 2 + 64, res
     if mode == "jit":
-        assert res["program"] == {"all_reduces": 0, "reduce_scatters": 1, "all_gathers": 1}
+        assert res["program"] == {"all_reduces": 0, "buckets": 0, "reduce_scatters": 1,
+                                  "all_gathers": 1}
 
 
 # ---------------------------------------------------------------- faults

@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region, SSAValue
 
 from lamina import knobs
-from lamina.dialects.hl.collective import CollectiveOp
+from lamina.dialects.hl.collective import AllReduceOp, CollectiveOp
 from lamina.runtime import backends, collectives
 
 if TYPE_CHECKING:
@@ -39,6 +39,26 @@ if TYPE_CHECKING:
 
 def has_collectives(module: ModuleOp) -> bool:
     return any(isinstance(op, CollectiveOp) for op in module.walk())
+
+
+class _Bucket:
+    """Adjacent all-reduces of one bucket (the bucket-all-reduce pass): one collective
+    over their buffers packed into one, the results views of it."""
+
+    def __init__(self, key: int, ops: list[AllReduceOp]):
+        self.key, self.ops = key, ops
+
+    def describe(self) -> str:
+        return f"bucket of {len(self.ops)} [" + ", ".join(o.describe() for o in self.ops) + "]"
+
+    def run(self, group: collectives.ProcessGroup, env: dict) -> None:
+        arrays = [env[o.operands[0]] for o in self.ops]
+        flat = np.concatenate([a.reshape(-1) for a in arrays])
+        out = group.run("all_reduce", flat, {"op": self.ops[0].prop("op")})
+        offset = 0
+        for o, a in zip(self.ops, arrays, strict=True):
+            env[o.results[0]] = out[offset:offset + a.size].reshape(a.shape)
+            offset += a.size
 
 
 class _Compute:
@@ -53,7 +73,7 @@ class SegmentedRun:
     def __init__(self, name: str, args: Sequence[SSAValue], steps: list,
                  results: list[SSAValue]):
         self.name, self.args, self.steps, self.results = name, list(args), steps, results
-        self.collectives = [s.describe() for s in steps if isinstance(s, CollectiveOp)]
+        self.collectives = [s.describe() for s in steps if isinstance(s, CollectiveOp | _Bucket)]
         shown = ", ".join(self.collectives[:6]) + (", ..." if len(self.collectives) > 6 else "")
         self.what = f"program @{name} ({len(self.collectives)} collectives: {shown})"
 
@@ -64,6 +84,8 @@ class SegmentedRun:
         for step in self.steps:
             if isinstance(step, CollectiveOp):
                 env[step.results[0]] = step.reference(env[step.operands[0]])
+            elif isinstance(step, _Bucket):
+                step.run(group, env)
             else:
                 outs = step.program([env[v] for v in step.inputs])
                 env.update(zip(step.outputs, outs, strict=True))
@@ -86,17 +108,26 @@ def compile(module: ModuleOp, backend: backends.Backend, dump: Dump | None = Non
     ops = [op for op in block.ops if op is not ret]
     runs: list = []  # lists of compute ops, or one collective op
     for op in ops:
-        if isinstance(op, CollectiveOp):
+        bucket = op.prop("bucket") if isinstance(op, AllReduceOp) else None
+        if bucket is not None and runs and isinstance(runs[-1], _Bucket) \
+                and runs[-1].key == bucket:
+            runs[-1].ops.append(op)
+        elif bucket is not None:
+            runs.append(_Bucket(bucket, [op]))
+        elif isinstance(op, CollectiveOp):
             runs.append(op)
         elif runs and isinstance(runs[-1], list):
             runs[-1].append(op)
         else:
             runs.append([op])
     position = {op: i for i, op in enumerate(ops)}
+    for i, part in enumerate(runs):  # (a bucket of one is a plain all-reduce)
+        if isinstance(part, _Bucket) and len(part.ops) == 1:
+            runs[i] = part.ops[0]
     steps: list = []
     sources, kernels = [], 0
     for part in runs:
-        if isinstance(part, CollectiveOp):
+        if isinstance(part, CollectiveOp | _Bucket):
             steps.append(part)
             continue
         segment = _segment(part, position, ret, backend, len(steps))
@@ -139,5 +170,11 @@ def _segment(part: list, position: dict, ret: func.ReturnOp, backend: backends.B
     block.add_op(func.ReturnOp(*[mapping[v] for v in outputs]))
     fn = func.FuncOp(f"segment{index}", ([v.type for v in inputs], [v.type for v in outputs]),
                      Region(block))
-    program = backend.compile(ModuleOp([fn]))
+    from lamina.passes.pipeline import Dump
+
+    module = ModuleOp([fn])
+    dump = Dump.for_program(f"segment{index}")
+    if dump is not None:
+        dump.write("input", str(module))
+    program = backend.compile(module, dump)
     return _Compute(program, inputs, outputs)

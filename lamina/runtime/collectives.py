@@ -39,6 +39,7 @@ import numpy as np
 from lamina import knobs
 from lamina.dialects.hl import collective
 from lamina.errors import ArgumentError, DistributedError, like, with_location
+from lamina.runtime import buffers
 
 _HALF = ("float16", "bfloat16")
 
@@ -178,23 +179,25 @@ class MpiGroup(ProcessGroup):
     def _run(self, kind, x, props):
         comm, n = self.comm, self.size
         if kind == "all_reduce":
-            out = np.empty_like(x)
+            out = buffers.empty(x.shape, x.dtype)  # pooled: pages already faulted in
             comm.Allreduce(x, out, self._ops[props["op"]])
             return _average(out, n) if props["op"] == "avg" else out
         if kind == "all_gather":
             dim = props["dim"]
-            out = np.empty((n, *x.shape), x.dtype)
+            out = buffers.empty((n, *x.shape), x.dtype)
             comm.Allgather(x, out)
             return out.reshape(n * x.shape[0], *x.shape[1:]) if dim == 0 \
                 else np.concatenate(list(out), axis=dim)
         if kind == "reduce_scatter":
             dim = props["dim"]
             blocks = np.ascontiguousarray(np.stack(np.split(x, n, axis=dim)))
-            out = np.empty(blocks.shape[1:], x.dtype)
+            out = buffers.empty(blocks.shape[1:], x.dtype)
             comm.Reduce_scatter_block(blocks, out, self._ops[props["op"]])
             return _average(out, n) if props["op"] == "avg" else out
         if kind == "broadcast":
-            out = x.copy() if self.rank == props["src"] else np.empty_like(x)
+            out = buffers.empty(x.shape, x.dtype)
+            if self.rank == props["src"]:
+                np.copyto(out, x)
             comm.Bcast(out, root=_root(props["src"], n))
             return out
         if kind == "reduce_to":

@@ -32,8 +32,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
-from xdsl.irdl import irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.dialects.builtin import IntegerAttr, TensorType
+from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, result_def, traits_def
 from xdsl.traits import Pure
 
 from lamina.dialects.hl.base import (
@@ -133,17 +133,23 @@ def _no_rule(op: CollectiveOp) -> GradientError:
 
 @irdl_op_definition
 class AllReduceOp(CollectiveOp):
-    """Elementwise reduction over ranks, result on every rank.
+    """Elementwise reduction over ranks, result on every rank. `bucket=k` (set by the
+    bucket-all-reduce pass on adjacent all-reduces): the runtime runs every all-reduce
+    of bucket k as one collective over their packed buffers.
     `%s = hl.all_reduce %g op="sum" : tensor<4x8xf32>`"""
 
     name = "hl.all_reduce"
     op = str_prop()
+    bucket = opt_prop_def(IntegerAttr)
     KIND: ClassVar = "all_reduce"
 
     @classmethod
     def infer(cls, types, props, result_type):
         (t,) = types
         _require_op(props)
+        bucket = props.get("bucket")
+        require(bucket is None or (isinstance(bucket, int) and bucket >= 0),
+                f"bucket must be an integer >= 0, got {bucket}")
         return t
 
     def vjp(self, ct, out, x):

@@ -13,5 +13,7 @@ func.func @collectives(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<8x8xf32>
   %3 = hl.broadcast %x src=1 : tensor<4x8xf32>
   // CHECK-NEXT: %4 = hl.reduce_to %x dst=0 op="max" : tensor<4x8xf32>
   %4 = hl.reduce_to %x dst=0 op="max" : tensor<4x8xf32>
+  // CHECK-NEXT: %5 = hl.all_reduce %x op="sum" bucket=3 : tensor<4x8xf32>
+  %5 = hl.all_reduce %x op="sum" bucket=3 : tensor<4x8xf32>
   func.return %0, %1, %2, %3, %4 : tensor<4x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
