@@ -21,7 +21,7 @@
 | `LAMINA_EAGER_STEP_JIT` | `0`: an eager `optimizer.step()` records its update op by op (as before) instead of running it as one cached jitted program | `1` |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
 | `LAMINA_DIST_TIMEOUT` | seconds a collective of `lamina.distributed` may wait for the other ranks before the job is aborted with a message naming the rank and the collective (`init_process_group(timeout=)` overrides) | `1800` |
-| `LAMINA_DIST_CHECK` | `0`: skip the check that every rank calls the same collectives (an 8-byte fingerprint exchange before each eager collective and each run of a compiled program that communicates) | `1` |
+| `LAMINA_DIST_CHECK` | the check that every rank calls the same collectives (a 16-byte fingerprint exchange): `1` before the first call of each distinct eager collective and the first run of each compiled program that communicates, `always` before every one, `0` never | `1` |
 | `LAMINA_BUCKET_MB` | size of the gradient all-reduce buckets the `bucket-all-reduce` pass forms in compiled programs, in MiB (`0`: no bucketing) | `25` |
 """
 
@@ -137,8 +137,9 @@ def dist_timeout() -> float:
     return _number("LAMINA_DIST_TIMEOUT", 1800.0)
 
 
-def dist_check() -> bool:
-    return get("LAMINA_DIST_CHECK", "1") != "0"
+def dist_check() -> str:
+    value = get("LAMINA_DIST_CHECK", "1") or "1"
+    return value if value in ("0", "always") else "1"
 
 
 def bucket_bytes() -> int:
