@@ -14,7 +14,11 @@ processes here), and one mechanism serves every backend and both engines (MPI on
 buffers, NCCL on CUDA buffers). Calling MPI from generated C would need the MPI
 headers and library at compile time and a second engine binding per backend.
 
-Before each run, the ranks compare one fingerprint of the program's list of
+Parameters update in place as in any jitted step: a segment keeps lm.jit's pair
+(output j is the new value of argument i, `lamina.donate`) when it computes output j,
+reads argument i and nothing after it reads argument i.
+
+Before the first run, the ranks compare one fingerprint of the program's list of
 collectives (`ProcessGroup.check_same`): ranks that traced different programs stop
 with an error naming each rank's program instead of exchanging mismatched buffers.
 """
@@ -26,12 +30,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, i64
 from xdsl.ir import Block, Region, SSAValue
 
 from lamina import knobs
 from lamina.dialects.hl.collective import AllReduceOp, CollectiveOp
 from lamina.runtime import backends, collectives
+
+DONATE = "lamina.donate"  # lm.jit's in-place pairs (lamina/passes/donate_buffers.py)
 
 if TYPE_CHECKING:
     from lamina.passes.pipeline import Dump
@@ -73,11 +79,18 @@ class SegmentedRun:
     def __init__(self, name: str, args: Sequence[SSAValue], steps: list,
                  results: list[SSAValue]):
         self.name, self.args, self.steps, self.results = name, list(args), steps, results
+        # {output j: input i} the segments update in place (lm.jit's `donate=True`)
+        self.donated: dict[int, int] = {}
+        for step in steps:
+            if isinstance(step, _Compute):
+                for k, m in getattr(step.program.run, "donated", {}).items():
+                    j, i = results.index(step.outputs[k]), self.args.index(step.inputs[m])
+                    self.donated[j] = i
         self.collectives = [s.describe() for s in steps if isinstance(s, CollectiveOp | _Bucket)]
         shown = ", ".join(self.collectives[:6]) + (", ..." if len(self.collectives) > 6 else "")
         self.what = f"program @{name} ({len(self.collectives)} collectives: {shown})"
 
-    def __call__(self, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, args: Sequence[np.ndarray], donate: bool = False) -> list[np.ndarray]:
         group = collectives.current()
         group.check_same(self.what, self.collectives)
         env: dict[SSAValue, np.ndarray] = dict(zip(self.args, args, strict=True))
@@ -87,7 +100,7 @@ class SegmentedRun:
             elif isinstance(step, _Bucket):
                 step.run(group, env)
             else:
-                outs = step.program([env[v] for v in step.inputs])
+                outs = step.program([env[v] for v in step.inputs], donate=donate)
                 env.update(zip(step.outputs, outs, strict=True))
         return [np.asarray(env[v]) for v in self.results]
 
@@ -103,6 +116,9 @@ def compile(module: ModuleOp, backend: backends.Backend, dump: Dump | None = Non
         levels["hl"] = str(work)
     fn = next(op for op in work.ops if isinstance(op, func.FuncOp))
     block = fn.body.block
+    pairs = fn.attributes.get(DONATE)
+    donate = {j: i for j, i in enumerate(pairs.get_values()) if i >= 0} \
+        if isinstance(pairs, DenseArrayBase) else {}
     ret = block.last_op
     assert isinstance(ret, func.ReturnOp)
     ops = [op for op in block.ops if op is not ret]
@@ -130,7 +146,7 @@ def compile(module: ModuleOp, backend: backends.Backend, dump: Dump | None = Non
         if isinstance(part, CollectiveOp | _Bucket):
             steps.append(part)
             continue
-        segment = _segment(part, position, ret, backend, len(steps))
+        segment = _segment(part, position, ret, backend, len(steps), donate)
         if segment is None:
             continue
         steps.append(segment)
@@ -146,8 +162,28 @@ def compile(module: ModuleOp, backend: backends.Backend, dump: Dump | None = Non
                             source="\n".join(sources) or None, kernel_count=kernels)
 
 
+def _segment_donations(outputs: list[SSAValue], inputs: list[SSAValue], ret: func.ReturnOp,
+                       donate: dict[int, int], position: dict, last: int) -> list[int]:
+    """lm.jit's in-place pairs (program output j is the new value of argument i) that
+    this segment can keep: it computes output j and reads argument i, and nothing
+    after it reads argument i (-1 for each output without a pair)."""
+    args = ret.parent_block().args
+    results = list(ret.operands)
+    pairs = []
+    for o in outputs:
+        found = -1
+        for j, r in enumerate(results):
+            i = donate.get(j)
+            if r is o and i is not None and args[i] in inputs and not any(
+                    u.operation is ret or position.get(u.operation, -1) > last
+                    for u in args[i].uses):
+                found = inputs.index(args[i])
+        pairs.append(found)
+    return pairs
+
+
 def _segment(part: list, position: dict, ret: func.ReturnOp, backend: backends.Backend,
-             index: int) -> _Compute | None:
+             index: int, donate: dict[int, int]) -> _Compute | None:
     inside = set(part)
     last = position[part[-1]]
     inputs: list[SSAValue] = []
@@ -170,6 +206,9 @@ def _segment(part: list, position: dict, ret: func.ReturnOp, backend: backends.B
     block.add_op(func.ReturnOp(*[mapping[v] for v in outputs]))
     fn = func.FuncOp(f"segment{index}", ([v.type for v in inputs], [v.type for v in outputs]),
                      Region(block))
+    pairs = _segment_donations(outputs, inputs, ret, donate, position, last)
+    if any(i >= 0 for i in pairs):
+        fn.attributes[DONATE] = DenseArrayBase.from_list(i64, pairs)
     from lamina.passes.pipeline import Dump
 
     module = ModuleOp([fn])
