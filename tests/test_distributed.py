@@ -43,6 +43,7 @@ def _result(proc) -> dict:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, proc.stdout + proc.stderr
+    print(lines[0])  # (pytest -rP shows the figures)
     return json.loads(lines[0][len("RESULT "):])
 
 
