@@ -89,6 +89,22 @@ def test_zero1_equals_one_process(model, mode):
                                   "all_gathers": 1}
 
 
+@needs_mpiexec
+@pytest.mark.parametrize("n, backends", [
+    (2, ("interp", "c")),
+    pytest.param(4, ("interp", "c", "triton"), marks=pytest.mark.slow),
+], ids=["2-ranks", "4-ranks"])
+def test_gradients_through_collectives_are_of_the_summed_loss(n, backends):
+    """lm.grad through all_reduce, all_gather, reduce_scatter and broadcast, on each
+    rank, equals the gradient of the sum of every rank's loss (numpy, from every
+    rank's weights): the gradient rules' SPMD convention, numerically."""
+    proc = _spawn(n, "distributed_grads.py", *backends, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for r in range(n):
+        for b in backends:
+            assert f"OK {r} {b}" in proc.stdout, proc.stdout + proc.stderr
+
+
 # ---------------------------------------------------------------- faults
 
 
