@@ -1,4 +1,6 @@
 // RUN: lamina-opt %s -p autodiff,canonicalize,cse | filecheck %s
+// (here, not in autodiff/: tests/test_autodiff.py runs every function there by finite
+// differences in one process, and collectives need ranks: tests/distributed_grads.py)
 
 // all_reduce sum transposes to all_reduce sum of the cotangent; all_gather to
 // reduce_scatter (sum); broadcast to reduce_to its source.
