@@ -54,6 +54,12 @@ class GradientError(LaminaError, TypeError, RuntimeError):
     tensor gradients do not flow through (torch: RuntimeError)."""
 
 
+class DistributedError(LaminaError, RuntimeError):
+    """A collective failed: ranks disagree on the program (shapes, order of collectives),
+    a rank stopped answering within the timeout, or the process group is missing or
+    misconfigured (torch: RuntimeError / DistBackendError)."""
+
+
 _LIKE: dict[tuple[type, type], type] = {}
 
 

@@ -20,6 +20,9 @@
 | `LAMINA_LOG_RECOMPILES` | `1`: log every retrace of an `lm.jit` function, with the guard that failed (`lamina/frontend/guards.py`) | unset |
 | `LAMINA_EAGER_STEP_JIT` | `0`: an eager `optimizer.step()` records its update op by op (as before) instead of running it as one cached jitted program | `1` |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
+| `LAMINA_DIST_TIMEOUT` | seconds a collective of `lamina.distributed` may wait for the other ranks before the job is aborted with a message naming the rank and the collective (`init_process_group(timeout=)` overrides) | `1800` |
+| `LAMINA_DIST_CHECK` | the check that every rank calls the same collectives (a 16-byte fingerprint exchange): `1` before the first call of each distinct eager collective and the first run of each compiled program that communicates, `always` before every one, `0` never | `1` |
+| `LAMINA_BUCKET_MB` | size of the gradient all-reduce buckets the `bucket-all-reduce` pass forms in compiled programs, in MiB (`0`: no bucketing) | `25` |
 """
 
 from __future__ import annotations
@@ -128,3 +131,16 @@ def program_cache_size() -> int:
 
 def recompile_limit() -> int:
     return int(_number("LAMINA_RECOMPILE_LIMIT", 8))
+
+
+def dist_timeout() -> float:
+    return _number("LAMINA_DIST_TIMEOUT", 1800.0)
+
+
+def dist_check() -> str:
+    value = get("LAMINA_DIST_CHECK", "1") or "1"
+    return value if value in ("0", "always") else "1"
+
+
+def bucket_bytes() -> int:
+    return int(_number("LAMINA_BUCKET_MB", 25.0) * 2**20)

@@ -16,6 +16,16 @@ from typing import Any
 
 import numpy as np
 
+# The ONE reviewed list of hl ops without op-table or gradient-table rows: collectives
+# need a process group of several ranks, which an in-process row cannot have. Their
+# shape rules, printing and gradient rules are lit tests (tests/filecheck/hl/
+# roundtrip-collective.mlir, collective-invalid.mlir, distributed/autodiff-collective.mlir); their
+# semantics and gradients run in tests/test_distributed.py (2 and 4 ranks, DDP and ZeRO-1
+# training equal to one process); they never reach lower-hl-to-loop (the runtime runs
+# them between compiled segments: lamina/runtime/collective_program.py).
+NEEDS_RANKS = frozenset({"hl.all_reduce", "hl.all_gather", "hl.reduce_scatter", "hl.broadcast",
+                         "hl.reduce_to"})
+
 
 @dataclass
 class OpCase:

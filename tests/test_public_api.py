@@ -18,8 +18,10 @@ import pytest
 import lamina
 
 NAMESPACES = ["lamina", "lamina.linalg", "lamina.nn", "lamina.nn.functional", "lamina.optim", "lamina.onnx",
-              "lamina.optim.lr_scheduler", "lamina.utils", "lamina.utils.data"]
-PACKAGES = ["lamina.frontend", "lamina.nn", "lamina.optim", "lamina.onnx", "lamina.utils"]
+              "lamina.optim.lr_scheduler", "lamina.utils", "lamina.utils.data",
+              "lamina.distributed", "lamina.nn.parallel"]
+PACKAGES = ["lamina.frontend", "lamina.nn", "lamina.optim", "lamina.onnx", "lamina.utils",
+            "lamina.distributed"]
 # names of helpers that leaked before (or could): none of them is lamina's API
 NOT_API = {"np", "numpy", "builtins", "hl", "emit", "Any", "Sequence", "Callable", "Scalar",
            "TensorLike", "tensor_type", "with_location", "graphs", "annotations", "importlib",

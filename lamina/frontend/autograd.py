@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -330,6 +331,7 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
     if graph.kind == "eager":
         grad_array = np.broadcast_to(np.asarray(gradient, dtype=loss.dtype.np_dtype), loss.shape)
         _eager_backward(graph, {loss.state.value: grad_array})
+        _backward_ended()
         return
     leaves = [(arg, owner) for arg, owner in graph.leaf_owners.items() if owner.accumulates_grad]
     with graphs.push(graph) if graphs.current() is not graph else contextlib.nullcontext():
@@ -341,6 +343,30 @@ def backward(loss: Tensor, gradient: Any = None) -> None:
             if owner._grad_hooks:
                 g = run_grad_hooks(owner._grad_hooks, g)
             owner.grad = g if owner.grad is None else F.add(owner.grad, g)
+        _backward_ended()
+
+
+_BACKWARD_END: list = []  # weak references to callbacks (on_backward_end)
+
+
+def on_backward_end(callback: Callable[[], Any]) -> Callable[[], None]:
+    """Call `callback()` after every `backward()` has accumulated its gradients, eagerly
+    and in a trace (where it runs while the backward is traced, so what it records joins
+    the program): DistributedDataParallel's gradient all-reduce. The callback is held
+    weakly (a bound method dies with its object); the returned function removes it."""
+    ref = weakref.WeakMethod(callback) if hasattr(callback, "__self__") \
+        else weakref.ref(callback)
+    _BACKWARD_END.append(ref)
+    return lambda: _BACKWARD_END.remove(ref) if ref in _BACKWARD_END else None
+
+
+def _backward_ended() -> None:
+    for ref in list(_BACKWARD_END):
+        callback = ref()
+        if callback is None:
+            _BACKWARD_END.remove(ref)
+        else:
+            callback()
 
 
 def grad_of(outputs: Sequence[Tensor], inputs: Sequence[Tensor],

@@ -92,8 +92,13 @@ def compile_module(module: ModuleOp, backend: str | None = None, key: tuple | No
 
 
 def _compile(module: ModuleOp, backend_name: str, name: str, warm_start: bool) -> backends.Program:
-    from lamina.runtime import plan_cache  # (the C runtime: not imported before a compile)
+    from lamina.runtime import (
+        collective_program,
+        plan_cache,  # (the C runtime: not imported before a compile)
+    )
 
+    if collective_program.has_collectives(module):  # compute segments + collectives
+        return collective_program.compile(module, backends.get(backend_name))
     traced = str(module) if warm_start else None
     if traced is not None and (found := plan_cache.lookup(traced, backend_name)):
         return found

@@ -48,6 +48,8 @@ PASSES: tuple[PassInfo, ...] = (
              "hl -> hl: transpose(a @ b) as transpose(b) @ transpose(a)"),
     PassInfo("split-reductions", "lamina.passes.split_reductions:SplitReductionsPass",
              "hl -> hl: a large full reduction as two stages (the first one parallel)"),
+    PassInfo("bucket-all-reduce", "lamina.passes.bucket_all_reduce:BucketAllReducePass",
+             "hl -> hl: neighbouring small all-reduces as one all-reduce of a flat bucket"),
     PassInfo("lower-hl-to-loop", "lamina.passes.lower_hl_to_loop.pass_:LowerHlToLoopPass",
              "hl -> loop: bufferize and fuse into loop.kernel / loop.matmul"),
     PassInfo("donate-buffers", "lamina.passes.donate_buffers:DonateBuffersPass",

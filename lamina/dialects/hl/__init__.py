@@ -8,6 +8,7 @@ from xdsl.ir import Dialect
 
 from lamina.dialects.hl import elementwise, reduce, shape  # noqa: F401  (register ops)
 from lamina.dialects.hl.base import HlOp, HlTypeError
+from lamina.dialects.hl.collective import *  # noqa: F403
 from lamina.dialects.hl.contract import *  # noqa: F403
 from lamina.dialects.hl.elementwise import *  # noqa: F403
 from lamina.dialects.hl.indexing import *  # noqa: F403

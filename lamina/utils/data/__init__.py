@@ -11,6 +11,7 @@ from lamina.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from lamina.utils.data.distributed import DistributedSampler
 from lamina.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -21,6 +22,6 @@ from lamina.utils.data.sampler import (
 )
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
-           "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
+           "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
            "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "WorkerInfo",
            "default_collate", "default_convert", "get_worker_info", "random_split"]

@@ -1,0 +1,5 @@
+"""`lamina.nn.parallel`: DistributedDataParallel."""
+
+from lamina.nn.parallel.distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
