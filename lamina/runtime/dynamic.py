@@ -1,0 +1,207 @@
+"""Programs compiled once for every size of one symbolic dim (docs/dynamic_shapes.md).
+
+A dynamic program is traced and lowered twice, with the symbolic dim `s` at two probe
+sizes (`PROBES`: large primes, different residues modulo 2^k, 3 and 5). Every level
+below the trace is a function of the sizes it was given; where the two lowerings
+agree token for token except for integers, each integer that differs is a polynomial
+in `s` with small integer coefficients (a loop bound `s`, a stride `64*s`, an
+allocation `10*s*s`). `generalize` reads that polynomial off the first probe (its
+balanced base-P digits) and checks it on the second; the C source is then the one
+program with `lm_dyn_s` in those places, read at run time. Anything else that differs
+(a decision the passes took differently, a constant computed from the size, a
+structure) makes the pair fail to generalize, with the reason, and the caller compiles
+for the static shape instead: a wrong answer is never the fallback.
+
+What the probes cannot see is a decision that is the same at both probe sizes but
+different at a smaller one (`min(s, 64)`, a check elided because an index is known
+below `s`): the frontend requires symbolic dims >= 2 (size-1 dims stay static, as
+torch's 0/1 specialization), and docs/dynamic_shapes.md lists the decisions the
+passes take on sizes and why each generalizes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lamina.errors import ShapeError, with_location
+
+PROBES = (65537, 65551)
+SYMBOL = "lm_dyn_s"  # the C global holding the symbolic size of the current call
+MAX_DEGREE = 3
+
+
+class NotGeneric(Exception):
+    """The two probe lowerings do not generalize; the message says where."""
+
+
+# ---------------------------------------------------------------- polynomials
+
+
+@dataclass(frozen=True)
+class Poly:
+    """c0 + c1*s + c2*s^2 + ...: a size as a function of the symbolic dim."""
+
+    coeffs: tuple[int, ...]
+
+    def __call__(self, s: int) -> int:
+        return sum(c * s**i for i, c in enumerate(self.coeffs))
+
+    def c_text(self, sym: str = SYMBOL) -> str:
+        terms = []
+        for i, c in enumerate(self.coeffs):
+            if c == 0:
+                continue
+            mono = "*".join([sym] * i)
+            terms.append(str(c) if not mono else mono if c == 1 else f"{c}*{mono}")
+        return "(" + (" + ".join(terms) or "0") + ")"
+
+    def __str__(self) -> str:
+        return self.c_text("s")[1:-1]
+
+
+def decode(v0: int, v1: int, probes: Sequence[int] = PROBES) -> Poly:
+    """The polynomial p with small coefficients and p(probes[0]) = v0, p(probes[1]) = v1."""
+    p, digits, rest = probes[0], [], v0
+    while rest:
+        d = rest % p
+        if d > p // 2:
+            d -= p
+        digits.append(d)
+        rest = (rest - d) // p
+        if len(digits) > MAX_DEGREE + 1:
+            raise NotGeneric(f"{v0} is no polynomial of degree <= {MAX_DEGREE} in the size")
+    poly = Poly(tuple(digits))
+    if poly(probes[1]) != v1:
+        raise NotGeneric(f"{v0} at size {probes[0]} and {v1} at {probes[1]} are no "
+                         "polynomial of the size")
+    return poly
+
+
+# ---------------------------------------------------------------- C sources
+
+_TOKEN = re.compile(r"""
+    "(?:\\.|[^"\\])*" | '(?:\\.|[^'\\])*'         # string and char literals
+  | 0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][+-]?\d+[fFlL]?  # hex floats
+  | 0[xX][0-9a-fA-F]+[uUlL]*                     # hex integers
+  | \d+\.\d*(?:[eE][+-]?\d+)?[fFlL]? | \d+[eE][+-]?\d+[fFlL]?  # decimal floats
+  | \d+[uUlL]*                                   # decimal integers
+  | [A-Za-z_]\w*
+  | \s+ | .""", re.VERBOSE | re.DOTALL)
+_INT = re.compile(r"(\d+)([uUlL]*)")
+
+
+def _tokens(source: str) -> list[str]:
+    return _TOKEN.findall(source)
+
+
+def generalize_c(sources: Sequence[str]) -> tuple[str, int]:
+    """The C source for every size from the two probes' sources, and how many integers
+    became polynomials of the size. Raises NotGeneric naming the first difference."""
+    a, b = _tokens(sources[0]), _tokens(sources[1])
+    if len(a) != len(b):
+        raise NotGeneric("the two probe sizes gave programs of different structure")
+    out, changed = [], 0
+    for ta, tb in zip(a, b, strict=True):
+        if ta == tb:
+            out.append(ta)
+            continue
+        ma, mb = _INT.fullmatch(ta), _INT.fullmatch(tb)
+        if not (ma and mb):
+            raise NotGeneric(f"the generated C differs in {ta[:40]!r} / {tb[:40]!r}")
+        poly = decode(int(ma.group(1)), int(mb.group(1)))
+        out.append(f"((int64_t){poly.c_text()})")
+        changed += 1
+    # declared before the kernels (in the text every compile unit includes), defined
+    # once in the main unit; hidden: kernels in other units read it without the GOT
+    text = "".join(out)
+    kernel, main = "/* lamina-unit: kernel */", "/* lamina-unit: main */"
+    decl = f'extern int64_t {SYMBOL} __attribute__((visibility("hidden")));\n'
+    define = (f"int64_t {SYMBOL};\n"
+              f"void lamina_set_size(int64_t s) {{ {SYMBOL} = s; }}\n")
+    at = text.find(kernel)
+    at = at if at >= 0 else text.find(main)
+    text = text[:at] + decl + text[at:]
+    at = text.find(main)
+    at = text.find("\n", at) + 1 if at >= 0 else len(text)
+    return text[:at] + define + text[at:], changed
+
+
+# ---------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class DimSpec:
+    """A buffer's shape: an int per static dim, a Poly per dim that follows the size."""
+
+    dims: tuple[int | Poly, ...]
+
+    def at(self, s: int) -> tuple[int, ...]:
+        return tuple(d(s) if isinstance(d, Poly) else d for d in self.dims)
+
+
+def generalize_shapes(shapes0: Sequence[tuple[int, ...]],
+                      shapes1: Sequence[tuple[int, ...]]) -> list[DimSpec]:
+    specs = []
+    for s0, s1 in zip(shapes0, shapes1, strict=True):
+        if len(s0) != len(s1):
+            raise NotGeneric("a program buffer changed rank between the probe sizes")
+        specs.append(DimSpec(tuple(a if a == b else decode(a, b) for a, b in
+                                   zip(s0, s1, strict=True))))
+    return specs
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a call's symbolic size is read: dim `dim` of program input `input`; every
+    other bound dim must agree, and static dims must match the trace."""
+
+    input: int
+    dim: int
+
+
+def bind_size(name: str, arrays: Sequence[np.ndarray], inputs: Sequence[DimSpec],
+              bindings: Sequence[Binding]) -> int:
+    """The symbolic size of this call; a ShapeError (torch's RuntimeError) naming the
+    program, the arguments and the user's line when the shapes do not fit."""
+    first = bindings[0]
+    s = int(np.shape(arrays[first.input])[first.dim])
+    for i, spec in enumerate(inputs):
+        shape = tuple(np.shape(arrays[i]))
+        want = spec.at(s)
+        if shape != want:
+            raise ShapeError(with_location(
+                f"dynamic program @{name}: argument {i} has shape {shape}, but the "
+                f"symbolic size s = {s} (dim {first.dim} of argument {first.input}) "
+                f"makes it {want}: the sizes of the dims traced as one symbol must match"))
+    return s
+
+
+class SizedEntry:
+    """A compiled dynamic C program: sets the size, then runs the per-size Runner
+    (concrete buffer specs, made once per size). Calls are serialized: the size is a
+    global of the library."""
+
+    def __init__(self, set_size, make_runner, name: str, inputs: list[DimSpec],
+                 bindings: list[Binding], donated: dict[int, int]):
+        self.set_size = set_size
+        self.make_runner = make_runner
+        self.name, self.inputs, self.bindings = name, inputs, bindings
+        self.donated = donated
+        self._runners: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, args: Sequence, donate: bool = False) -> list[np.ndarray]:
+        s = bind_size(self.name, args, self.inputs, self.bindings)
+        runner = self._runners.get(s)
+        if runner is None:
+            runner = self._runners[s] = self.make_runner(s)
+            if len(self._runners) > 64:
+                self._runners.pop(next(iter(self._runners)))
+        with self._lock:
+            self.set_size(s)
+            return runner(args, donate=donate)  # type: ignore[operator]
