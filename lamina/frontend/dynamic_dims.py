@@ -156,6 +156,7 @@ class Symbolic:
     entry: Any  # jit._Entry
     dims: Dims
     static: list[tuple[int | None, ...] | None]
+    guards: list  # lamina.frontend.sizes.Guard: what the trace asked of the size
 
     def refuses(self, shapes: list) -> str:
         """'' when the program runs this call, else why not."""
@@ -166,15 +167,42 @@ class Symbolic:
             if a is not None and (b is None or len(a) != len(b) or any(
                     x is not None and x != y for x, y in zip(a, b, strict=True))):
                 return f"arg {i} has shape {b}; the symbolic program has {_text(a)}"
+        i, d = self.dims[0]
+        size = shapes[i][d]
+        for g in self.guards:
+            if not g.holds(size):
+                return f"s = {size} fails the guard {g} (the trace asked it of the size)"
         return ""
 
     @classmethod
-    def of(cls, entry: Any, dims: Dims, shapes: list) -> Symbolic:
+    def of(cls, entry: Any, dims: Dims, shapes: list, guards: list) -> Symbolic:
         sym = set(dims)
         static = [None if sh is None else tuple(None if (i, d) in sym else n
                                                  for d, n in enumerate(sh))
                   for i, sh in enumerate(shapes)]
-        return cls(entry, dims, static)
+        return cls(entry, dims, static, guards)
+
+
+def slice_guards(m0: Any, m1: Any) -> list:
+    """A slice with a static bound on a symbolic dim (`x[:10]`: the frontend clamped
+    10 to the probe size) is valid only where the size reaches the bound: a guard."""
+    from lamina.dialects.hl.indexing import SliceOp
+    from lamina.frontend.sizes import Guard
+    from lamina.runtime.dynamic import Poly, decode
+
+    guards = []
+    for a, b in zip(m0.walk(), m1.walk(), strict=True):
+        if not isinstance(a, SliceOp):
+            continue
+        dims0, dims1 = a.input.type.get_shape(), b.input.type.get_shape()
+        for d, (n0, n1) in enumerate(zip(dims0, dims1, strict=True)):
+            stop = a.prop("stop")[d]
+            if n0 != n1 and stop == b.prop("stop")[d]:
+                poly = decode(n0, n1)
+                g = Guard(Poly((poly.coeffs[0] - stop, *poly.coeffs[1:])), ">=", True)
+                if g not in guards:
+                    guards.append(g)
+    return guards
 
 
 def _text(shape: tuple) -> str:

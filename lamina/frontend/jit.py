@@ -37,6 +37,7 @@ from lamina.errors import ArgumentError, LaminaError, with_location
 from lamina.frontend import dynamic_dims, pytree
 from lamina.frontend import graph as graphs
 from lamina.frontend.compile import LRU, Recompiles, static_key
+from lamina.frontend.sizes import Sizes
 from lamina.frontend.tensor import Tensor
 from lamina.frontend.trace import Trace, as_array, trace_flat
 from lamina.runtime import backends
@@ -85,6 +86,7 @@ class Jitted:
         # per rank signature: the shapes of its first compile, and its symbolic program
         self._first: dict[tuple, tuple[list, _Entry]] = {}
         self._symbolic: dict[tuple, dynamic_dims.Symbolic] = {}
+        self._not_symbolic: dict[tuple, str] = {}  # rank signature -> why it failed
         self.compile_log: list[str] = []  # why each program was compiled (as torch's explain)
         self.stats = {"static": 0, "symbolic": 0}  # programs compiled, by kind
         # both bounded (LAMINA_PROGRAM_CACHE): a dropped entry's library is unloaded
@@ -161,6 +163,8 @@ class Jitted:
             if not refused:
                 return found.entry
             self._log(f"the symbolic program does not fit: {refused}")
+        if rank in self._not_symbolic:
+            return None
         dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic)
         first = self._first.get(rank)
         if not dims and first is not None and found is None:
@@ -178,31 +182,50 @@ class Jitted:
         from lamina.runtime.dynamic import NotGeneric
 
         try:
-            entry = self._compile_symbolic(dims, leaves, treedef, backend,
-                                           first[1] if first is not None else None)
+            entry, guards = self._compile_symbolic(dims, leaves, treedef, backend,
+                                                   first[1] if first is not None else None)
         except NotGeneric as err:
+            self._not_symbolic[rank] = str(err)
             self._log(f"symbolic compile of {_describe_dims(dims)} failed, static shapes "
                       f"instead: {err}")
             return None
-        self._symbolic[rank] = dynamic_dims.Symbolic.of(entry, dims, shapes)
+        found = self._symbolic[rank] = dynamic_dims.Symbolic.of(entry, dims, shapes, guards)
         self.stats["symbolic"] += 1
-        self._log(f"compiled once with {_describe_dims(dims)} symbolic: {why}")
+        self._log(f"compiled once with {_describe_dims(dims)} symbolic: {why}"
+                  + (f"; guards: {', '.join(map(str, guards))}" if guards else ""))
+        refused = found.refuses(shapes)
+        if refused:
+            self._log(f"the symbolic program does not fit this call: {refused}")
+            return None
         return entry
 
     def _compile_symbolic(self, dims, leaves, treedef, backend: str,
-                          first: _Entry | None) -> _Entry:
+                          first: _Entry | None) -> tuple[_Entry, list]:
         from lamina.frontend.compile import _LOCK
         from lamina.runtime import dynamic
 
         compiler = getattr(backends.get(backend), "compile_sized", None)
         if compiler is None:
             raise dynamic.NotGeneric(f"the {backend} backend compiles per shape")
-        traces = []
+        traces, records = [], []
         for size in dynamic.PROBES:
             probe = dynamic_dims.probe_leaves(leaves, dims, size)
             pargs, pkwargs = pytree.unflatten(treedef, probe)
-            traces.append(trace_flat(self.fn, pargs, pkwargs, probe, treedef))
+            records.append(Sizes(size))
+            try:
+                traces.append(trace_flat(self.fn, pargs, pkwargs, probe, treedef, records[-1]))
+            except dynamic.NotGeneric:
+                raise
+            except Exception as err:  # the static trace of this call will say it properly
+                raise dynamic.NotGeneric(f"tracing at the probe size failed: "
+                                         f"{type(err).__name__}: {str(err)[:200]}") from None
         t0, t1 = traces
+        for record in records:
+            if record.failure:
+                raise dynamic.NotGeneric(record.failure)
+        if records[0].guards != records[1].guards:
+            raise dynamic.NotGeneric("the two probe sizes asked different questions of the "
+                                     "size")
         ops = dynamic_dims.structure(t0.module)
         if ops != dynamic_dims.structure(t1.module) or (
                 first is not None and ops != dynamic_dims.structure(first.trace.module)):
@@ -210,11 +233,12 @@ class Jitted:
                                      "branches on it, or an op decides by it)")
         if t0.inputs != t1.inputs or [id(t) for t in t0.captured] != [id(t) for t in t1.captured]:
             raise dynamic.NotGeneric("the traced program's inputs depend on the size")
+        guards = records[0].guards + dynamic_dims.slice_guards(t0.module, t1.module)
         bindings = [dynamic.Binding(t0.inputs.index(i), d) for i, d in dims]
         with _LOCK:
             program = compiler([t0.module, t1.module], bindings)
         donated = sorted(getattr(program.run, "donated", {}).values())
-        return _Entry(program=program, trace=t0, donated=donated)
+        return _Entry(program=program, trace=t0, donated=donated), guards
 
     def _run(self, entry: _Entry, leaves: list[Any] | tuple, ready: bool = False) -> Any:
         """`ready`: the leaves are exactly the program's arrays (the fast path)."""

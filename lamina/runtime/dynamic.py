@@ -28,9 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lamina.dialects import check
 from lamina.errors import ShapeError, with_location
 
 PROBES = (65537, 65551)
+assert min(PROBES) >= check.MAY_BE_SYMBOLIC  # checks against them stay in the program
 SYMBOL = "lm_dyn_s"  # the C global holding the symbolic size of the current call
 MAX_DEGREE = 3
 
@@ -64,18 +66,24 @@ class Poly:
         return self.c_text("s")[1:-1]
 
 
+def decode_one(v: int, probe: int) -> Poly:
+    """The polynomial with coefficients below probe/2 whose value at `probe` is `v`
+    (its balanced base-`probe` digits)."""
+    digits, rest = [], v
+    while rest:
+        d = rest % probe
+        if d > probe // 2:
+            d -= probe
+        digits.append(d)
+        rest = (rest - d) // probe
+        if len(digits) > MAX_DEGREE + 1:
+            raise NotGeneric(f"{v} is no polynomial of degree <= {MAX_DEGREE} in the size")
+    return Poly(tuple(digits))
+
+
 def decode(v0: int, v1: int, probes: Sequence[int] = PROBES) -> Poly:
     """The polynomial p with small coefficients and p(probes[0]) = v0, p(probes[1]) = v1."""
-    p, digits, rest = probes[0], [], v0
-    while rest:
-        d = rest % p
-        if d > p // 2:
-            d -= p
-        digits.append(d)
-        rest = (rest - d) // p
-        if len(digits) > MAX_DEGREE + 1:
-            raise NotGeneric(f"{v0} is no polynomial of degree <= {MAX_DEGREE} in the size")
-    poly = Poly(tuple(digits))
+    poly = decode_one(v0, probes[0])
     if poly(probes[1]) != v1:
         raise NotGeneric(f"{v0} at size {probes[0]} and {v1} at {probes[1]} are no "
                          "polynomial of the size")
@@ -93,6 +101,9 @@ _TOKEN = re.compile(r"""
   | [A-Za-z_]\w*
   | \s+ | .""", re.VERBOSE | re.DOTALL)
 _INT = re.compile(r"(\d+)([uUlL]*)")
+
+
+_LITERAL_MACROS = ("INT64_C", "UINT64_C", "INT32_C", "UINT32_C")
 
 
 def _tokens(source: str) -> list[str]:
@@ -114,6 +125,9 @@ def generalize_c(sources: Sequence[str]) -> tuple[str, int]:
         if not (ma and mb):
             raise NotGeneric(f"the generated C differs in {ta[:40]!r} / {tb[:40]!r}")
         poly = decode(int(ma.group(1)), int(mb.group(1)))
+        solid = [k for k in range(len(out) - 1, -1, -1) if not out[k].isspace()][:2]
+        if len(solid) == 2 and out[solid[0]] == "(" and out[solid[1]] in _LITERAL_MACROS:
+            out[solid[1]] = ""  # INT64_C(x) pastes a suffix onto x: an expression is none
         out.append(f"((int64_t){poly.c_text()})")
         changed += 1
     # declared before the kernels (in the text every compile unit includes), defined
