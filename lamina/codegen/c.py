@@ -506,10 +506,38 @@ def _kernel_pragmas(op: cpu.KernelOp) -> tuple[str | None, str | None]:
     if threads:
         clauses = (" simd" if simd and threads == n else "") + \
             (f" collapse({threads})" if threads > 1 else "")
-        outer = f"#pragma omp parallel for{clauses} schedule(static)"
+        outer = f"#pragma omp parallel for{clauses} schedule(static)" + _omp_if(op)
     if simd and threads < n:
         inner = "#pragma omp simd"
     return outer, inner
+
+
+# the work below which `lower-loop-to-cpu` keeps a kernel on one thread
+_OMP_MIN_WORK = 1 << 15
+
+
+def _omp_if(op: cpu.KernelOp) -> str:
+    """` if(work >= min)` for a kernel whose bounds may stand for a symbolic dim (a
+    dynamic program, `lamina.runtime.dynamic`): `lower-loop-to-cpu` chose threads for
+    the probe size, the program decides per call. Static sizes: decided already."""
+    bounds = [b for o in op.walk() if isinstance(o, cpu.KernelOp | cpu.ForOp | cpu.ReduceOp)
+              for b in o.space]
+    if not bounds or max(bounds) < check.MAY_BE_SYMBOLIC:
+        return ""
+    space = "*".join(f"(int64_t){b}" for b in op.space)
+    return f" if({space}*({_work_text(op.body.block)}) >= {_OMP_MIN_WORK})"
+
+
+def _work_text(block: Block) -> str:
+    """Rough count of scalar steps of one execution of `block`, as a C expression (the
+    estimate `lower-loop-to-cpu` decides threads by)."""
+    plain, terms = 0, []
+    for o in block.ops:
+        if isinstance(o, cpu.ForOp | cpu.ReduceOp):
+            terms.append("*".join(str(b) for b in o.space) + f"*({_work_text(o.body.block)})")
+        else:
+            plain += 1
+    return " + ".join([str(plain), *terms])
 
 
 def _aliased_params(main: func.FuncOp, kernel: cpu.KernelOp) -> set[int]:

@@ -206,16 +206,23 @@ class SizedEntry:
         self.make_runner = make_runner
         self.name, self.inputs, self.bindings = name, inputs, bindings
         self.donated = donated
-        self._runners: dict[int, object] = {}
+        self._runners: dict[int, tuple] = {}  # size -> (Runner, input shapes)
         self._lock = threading.Lock()
 
     def __call__(self, args: Sequence, donate: bool = False) -> list[np.ndarray]:
-        s = bind_size(self.name, args, self.inputs, self.bindings)
-        runner = self._runners.get(s)
-        if runner is None:
-            runner = self._runners[s] = self.make_runner(s)
-            if len(self._runners) > 64:
+        first = self.bindings[0]
+        s = int(np.shape(args[first.input])[first.dim])
+        found = self._runners.get(s)
+        if found is None:
+            bind_size(self.name, args, self.inputs, self.bindings)  # raises on a mismatch
+            found = (self.make_runner(s), [spec.at(s) for spec in self.inputs])
+            if len(self._runners) >= 64:
                 self._runners.pop(next(iter(self._runners)))
+            self._runners[s] = found
+        runner, shapes = found
+        for a, shape in zip(args, shapes, strict=True):
+            if (a.shape if type(a) is np.ndarray else np.shape(a)) != shape:
+                bind_size(self.name, args, self.inputs, self.bindings)
         with self._lock:
             self.set_size(s)
             return runner(args, donate=donate)  # type: ignore[operator]
