@@ -103,6 +103,36 @@ _TOKEN = re.compile(r"""
 _INT = re.compile(r"(\d+)([uUlL]*)")
 
 
+_HEX_FLOAT = re.compile(r"(0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][+-]?\d+)([fF]?)")
+
+
+def _float_of_size(ta: str, tb: str) -> str:
+    """A float constant computed from the size: `n` itself (`float(s)`) or `c / s`
+    (a mean's 1/s), recognized when both probes reproduce it bit for bit; the C
+    computes it the way Python did (in double, then rounded to the literal's type)."""
+    ma, mb = _HEX_FLOAT.fullmatch(ta), _HEX_FLOAT.fullmatch(tb)
+    if not (ma and mb and ma.group(2) == mb.group(2)):
+        raise NotGeneric(f"the generated C differs in {ta[:40]!r} / {tb[:40]!r}")
+    single = bool(ma.group(2))
+    ctype = "float" if single else "double"
+    a, b = float.fromhex(ma.group(1)), float.fromhex(mb.group(1))
+
+    def rounded(x: float) -> float:
+        return float(np.float32(x)) if single else x
+
+    if a.is_integer() and b.is_integer():
+        poly = decode(int(a), int(b))
+        if all(rounded(float(poly(p))) == v for p, v in zip(PROBES, (a, b), strict=True)):
+            return f"(({ctype}){poly.c_text()})"
+    for kind in (1, 2):  # c / s, c / s^2
+        c = round(a * PROBES[0] ** kind)
+        if c and all(rounded(c / p ** kind) == v for p, v in zip(PROBES, (a, b), strict=True)):
+            denominator = "*".join(["(double)" + SYMBOL] * kind)
+            return f"(({ctype})((double){c} / ({denominator})))"
+    raise NotGeneric(f"a float constant depends on the size in a way not recognized: "
+                     f"{a!r} at {PROBES[0]}, {b!r} at {PROBES[1]}")
+
+
 _LITERAL_MACROS = ("INT64_C", "UINT64_C", "INT32_C", "UINT32_C")
 
 
@@ -123,7 +153,9 @@ def generalize_c(sources: Sequence[str]) -> tuple[str, int]:
             continue
         ma, mb = _INT.fullmatch(ta), _INT.fullmatch(tb)
         if not (ma and mb):
-            raise NotGeneric(f"the generated C differs in {ta[:40]!r} / {tb[:40]!r}")
+            out.append(_float_of_size(ta, tb))
+            changed += 1
+            continue
         poly = decode(int(ma.group(1)), int(mb.group(1)))
         solid = [k for k in range(len(out) - 1, -1, -1) if not out[k].isspace()][:2]
         if len(solid) == 2 and out[solid[0]] == "(" and out[solid[1]] in _LITERAL_MACROS:
