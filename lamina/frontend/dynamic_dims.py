@@ -28,6 +28,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.errors import ArgumentError, DimError, with_location
 from lamina.frontend.tensor import Tensor
+from lamina.runtime.dynamic import MAX_SIZE
 
 __all__ = ["mark_dynamic"]
 
@@ -123,8 +124,11 @@ def admissible(dims: Dims, shapes: list) -> str:
     sizes = {shapes[i][d] for i, d in dims}
     if len(sizes) != 1:
         return f"the dims of one symbol have sizes {sorted(sizes)}"
-    if sizes.pop() < 2:
+    size = sizes.pop()
+    if size < 2:
         return "size 1 (and 0) stay static: a symbolic dim is >= 2"
+    if size > MAX_SIZE:
+        return f"sizes above {MAX_SIZE} compile for their shape (the probes are larger)"
     return ""
 
 

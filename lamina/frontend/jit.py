@@ -163,6 +163,7 @@ class Jitted:
             if not refused:
                 return found.entry
             self._log(f"the symbolic program does not fit: {refused}")
+            return None  # one symbolic program per rank signature: this call is static
         if rank in self._not_symbolic:
             return None
         dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic)

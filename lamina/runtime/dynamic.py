@@ -31,8 +31,12 @@ import numpy as np
 from lamina.dialects import check
 from lamina.errors import ShapeError, with_location
 
-PROBES = (65537, 65551)
-assert min(PROBES) >= check.MAY_BE_SYMBOLIC  # checks against them stay in the program
+# Far apart (P1 > 2 * P0): a size computed without being a polynomial of s (a block
+# count s // k, a clamp min(s, k)) differs between them unless it is the same for
+# every s below P0 -- and a symbolic program serves sizes below P0 only (MAX_SIZE).
+PROBES = (65537, 140191)
+MAX_SIZE = check.MAY_BE_SYMBOLIC - 1  # larger sizes run programs compiled for them
+assert min(PROBES) > check.MAY_BE_SYMBOLIC and PROBES[1] > 2 * PROBES[0]
 SYMBOL = "lm_dyn_s"  # the C global holding the symbolic size of the current call
 MAX_DEGREE = 3
 
