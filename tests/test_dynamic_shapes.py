@@ -42,17 +42,18 @@ def test_an_mlp_training_step_compiles_once_for_every_batch_size():
     m_st, step_st = _mlp_step()
     dyn, static = lm.jit(step_dyn, backend="c"), lm.jit(step_st, backend="c", dynamic=False)
     rng = np.random.default_rng(0)
-    for b in (8, 9, 1, 37):
+    for b in (1, 8, 9, 37):  # a first call at size 1 (broadcasts simplified) is no model
         x = rng.standard_normal((b, 16)).astype(np.float32)
         y = rng.integers(0, 5, (b,))
         np.testing.assert_allclose(dyn(x, y).item(), static(x, y).item(), rtol=1e-6)
         for p, q in zip(m_dyn.parameters(), m_st.parameters(), strict=True):
             np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5,
                                        atol=1e-7)
-    assert dyn.stats == {"static": 2, "symbolic": 1}  # batch 8, the symbolic one, batch 1
+    assert dyn.stats == {"static": 1, "symbolic": 1}  # batch 1, then the symbolic one
     assert static.stats == {"static": 4, "symbolic": 0}
     assert "compiled once with arg 0 dim 0, arg 1 dim 0 symbolic" in dyn.compile_log[0]
-    assert "size 1 (and 0) stay static" in dyn.compile_log[1]
+    dyn(np.ones((1, 16), np.float32), np.zeros(1, np.int64))  # cached static program
+    assert dyn.stats == {"static": 1, "symbolic": 1}
 
 
 def test_inference_matches_torch_at_every_size_including_1():

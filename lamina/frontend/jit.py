@@ -183,8 +183,11 @@ class Jitted:
         from lamina.runtime.dynamic import NotGeneric
 
         try:
+            # the first static trace must match the probes' op sequence when its sizes
+            # could have been the symbol's (a size-1 trace simplifies broadcasts)
+            same = first is not None and not dynamic_dims.admissible(dims, first[0])
             entry, guards = self._compile_symbolic(dims, leaves, treedef, backend,
-                                                   first[1] if first is not None else None)
+                                                   first[1] if same else None)
         except NotGeneric as err:
             self._not_symbolic[rank] = str(err)
             self._log(f"symbolic compile of {_describe_dims(dims)} failed, static shapes "
