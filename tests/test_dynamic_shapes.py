@@ -178,3 +178,20 @@ def test_generalize_refuses_what_is_no_polynomial():
     src, n = dynamic.generalize_c([f"for (i = 0; i < {p0}; i += {3 * p0 + 1}) x;",
                                    f"for (i = 0; i < {p1}; i += {3 * p1 + 1}) x;"])
     assert n == 2 and "i < ((int64_t)(lm_dyn_s))" in src and "(1 + 3*lm_dyn_s)" in src
+
+
+def test_the_interpreter_runs_one_symbolic_program_too():
+    """interp: the pipeline runs once; each size instantiates the hl (a mean's 1/(5s)
+    included) and interprets it, with the static program's values."""
+    m_dyn, step_dyn = _mlp_step()
+    m_st, step_st = _mlp_step()
+    dyn = lm.jit(step_dyn, backend="interp")
+    static = lm.jit(step_st, backend="interp", dynamic=False)
+    rng = np.random.default_rng(3)
+    for b in (2, 9, 30):
+        x = rng.standard_normal((b, 16)).astype(np.float32)
+        y = rng.integers(0, 5, (b,))
+        assert dyn(x, y).item() == static(x, y).item()
+    for p, q in zip(m_dyn.parameters(), m_st.parameters(), strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    assert dyn.stats == {"static": 1, "symbolic": 1}

@@ -128,6 +128,9 @@ def _float_of_size(ta: str, tb: str) -> str:
         poly = decode(int(a), int(b))
         if all(rounded(float(poly(p))) == v for p, v in zip(PROBES, (a, b), strict=True)):
             return f"(({ctype}){poly.c_text()})"
+    inverse = _inverse_poly(a, b, rounded)
+    if inverse is not None:  # 1 / (5*s): a mean over s and a static dim
+        return f"(({ctype})(1.0 / (double){inverse.c_text()}))"
     for kind in (1, 2):  # c / s, c / s^2
         c = round(a * PROBES[0] ** kind)
         if c and all(rounded(c / p ** kind) == v for p, v in zip(PROBES, (a, b), strict=True)):
@@ -135,6 +138,18 @@ def _float_of_size(ta: str, tb: str) -> str:
             return f"(({ctype})((double){c} / ({denominator})))"
     raise NotGeneric(f"a float constant depends on the size in a way not recognized: "
                      f"{a!r} at {PROBES[0]}, {b!r} at {PROBES[1]}")
+
+
+def _inverse_poly(a: float, b: float, rounded) -> Poly | None:
+    """p with 1 / p(probe) reproducing both values bit for bit, else None."""
+    if not (a and b) or abs(1 / a) > 2**62 or abs(1 / b) > 2**62:
+        return None
+    try:
+        poly = decode(round(1 / a), round(1 / b))
+    except NotGeneric:
+        return None
+    ok = all(rounded(1.0 / poly(p)) == v for p, v in zip(PROBES, (a, b), strict=True))
+    return poly if ok and len(poly.coeffs) > 1 else None
 
 
 _LITERAL_MACROS = ("INT64_C", "UINT64_C", "INT32_C", "UINT32_C")
@@ -262,3 +277,113 @@ class SizedEntry:
         with self._lock:
             self.set_size(s)
             return runner(args, donate=donate)  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------- hl programs (interp)
+
+
+def _attr_template(a, b):
+    """How an attribute follows the size: a function s -> attribute, from the two probes."""
+    from xdsl.dialects.builtin import (
+        DenseArrayBase,
+        FloatAttr,
+        FunctionType,
+        IntegerAttr,
+        TensorType,
+    )
+
+    if isinstance(a, TensorType) and isinstance(b, TensorType) and \
+            a.element_type == b.element_type:
+        (spec,) = generalize_shapes([a.get_shape()], [b.get_shape()])
+        return lambda s: TensorType(a.element_type, list(spec.at(s)))
+    if isinstance(a, DenseArrayBase) and isinstance(b, DenseArrayBase) and \
+            a.elt_type == b.elt_type:
+        (spec,) = generalize_shapes([tuple(a.get_values())], [tuple(b.get_values())])
+        return lambda s: DenseArrayBase.from_list(a.elt_type, list(spec.at(s)))
+    if isinstance(a, IntegerAttr) and isinstance(b, IntegerAttr) and a.type == b.type:
+        poly = decode(a.value.data, b.value.data)
+        return lambda s: IntegerAttr(poly(s), a.type)
+    if isinstance(a, FloatAttr) and isinstance(b, FloatAttr) and a.type == b.type:
+        va, vb = a.value.data, b.value.data
+        if va.is_integer() and vb.is_integer():
+            poly = decode(int(va), int(vb))
+            return lambda s: FloatAttr(float(poly(s)), a.type)
+        for kind in (1, 2):  # c / s, c / s^2 (as the frontend computed them, in double)
+            c = round(va * PROBES[0] ** kind)
+            if c and c / PROBES[0] ** kind == va and c / PROBES[1] ** kind == vb:
+                return lambda s, c=c, kind=kind: FloatAttr(c / s ** kind, a.type)
+        for rounded in (lambda x: x, lambda x: float(np.float32(x))):  # f64 or f32 math
+            inverse = _inverse_poly(va, vb, rounded)
+            if inverse is not None:
+                return lambda s, r=rounded, p=inverse: FloatAttr(r(1.0 / p(s)), a.type)
+    if isinstance(a, FunctionType) and isinstance(b, FunctionType):
+        ins = [_attr_template(x, y) for x, y in zip(a.inputs.data, b.inputs.data, strict=True)]
+        outs = [_attr_template(x, y) for x, y in zip(a.outputs.data, b.outputs.data,
+                                                      strict=True)]
+        return lambda s: FunctionType.from_lists([f(s) for f in ins], [f(s) for f in outs])
+    raise NotGeneric(f"an attribute depends on the size in a way not recognized: {a} / {b}")
+
+
+class HlTemplate:
+    """An hl program at every size, from its two probe lowerings: the first probe's
+    module, and where its attributes and types follow the size. `at(s)` is the
+    program at size s (a copy with those rewritten)."""
+
+    def __init__(self, m0, m1):
+        ops0, ops1 = list(m0.walk()), list(m1.walk())
+        if [o.name for o in ops0] != [o.name for o in ops1]:
+            raise NotGeneric("the two probe sizes gave programs of different structure")
+        self.base = m0
+        self.sites: list[tuple] = []
+        for k, (a, b) in enumerate(zip(ops0, ops1, strict=True)):
+            for name, attr in a.properties.items():
+                if b.properties.get(name) != attr:
+                    self.sites.append((k, "prop", name,
+                                       _attr_template(attr, b.properties.get(name))))
+            for i, (ra, rb) in enumerate(zip(a.results, b.results, strict=True)):
+                if ra.type != rb.type:
+                    self.sites.append((k, "result", i, _attr_template(ra.type, rb.type)))
+            args0 = [x for r in a.regions for blk in r.blocks for x in blk.args]
+            args1 = [x for r in b.regions for blk in r.blocks for x in blk.args]
+            for i, (xa, xb) in enumerate(zip(args0, args1, strict=True)):
+                if xa.type != xb.type:
+                    self.sites.append((k, "arg", i, _attr_template(xa.type, xb.type)))
+
+    def at(self, s: int):
+        from xdsl.rewriter import Rewriter
+
+        module = self.base.clone()
+        ops = list(module.walk())
+        for k, kind, key, make in self.sites:
+            op = ops[k]
+            if kind == "prop":
+                op.properties[key] = make(s)
+            elif kind == "result":
+                Rewriter.replace_value_with_new_type(op.results[key], make(s))
+            else:
+                args = [x for r in op.regions for blk in r.blocks for x in blk.args]
+                Rewriter.replace_value_with_new_type(args[key], make(s))
+        return module
+
+
+class SizedInterp:
+    """A symbolic hl program run by the numpy interpreter: instantiated once per size
+    (the pipeline ran once), then interpreted."""
+
+    def __init__(self, template: HlTemplate, name: str, inputs: list[DimSpec],
+                 bindings: list[Binding]):
+        self.template, self.name = template, name
+        self.inputs, self.bindings = inputs, bindings
+        self._at: dict[int, object] = {}
+
+    def __call__(self, args: Sequence) -> list[np.ndarray]:
+        from lamina.runtime import interp
+
+        s = bind_size(self.name, args, self.inputs, self.bindings)
+        fn = self._at.get(s)
+        if fn is None:
+            fn = interp.find_function(self.template.at(s))
+            if len(self._at) >= 64:
+                self._at.pop(next(iter(self._at)))
+            self._at[s] = fn
+        return interp.run_function(fn, args)  # type: ignore[arg-type]
