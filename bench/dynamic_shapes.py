@@ -161,7 +161,7 @@ def total(step, calls, to_torch: bool) -> float:
     for x, y in calls:
         if to_torch:
             x, y = torch.from_numpy(x), torch.from_numpy(y)
-        float(step(x, y))
+        float(step(x, y).detach() if to_torch else step(x, y))
     return time.perf_counter() - start
 
 
@@ -206,6 +206,10 @@ def run_workload(name, make_lamina, make_torch, inputs, sizes, samples, args) ->
         import torch._dynamo
 
         print(f"| torch eager | - | {total(make_torch(False), calls, True):.2f} |")
+    if not (args.no_torch or args.no_compile):
+        import torch
+        import torch._dynamo
+
         torch._dynamo.reset()
         counter = torch._dynamo.utils.counters
         counter.clear()
@@ -226,6 +230,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     parser.add_argument("--only", choices=["mlp", "transformer"])
     args = parser.parse_args()
     if args.threads:

@@ -131,7 +131,7 @@ def test_a_dim_that_becomes_1_broadcasts_as_torch_does():
 def test_the_program_asserts_its_shapes_at_run_time():
     jf = lm.jit(lambda x, y: x * y, backend="c", dynamic=True)
     jf(np.ones((4, 3), np.float32), np.ones((4, 3), np.float32))
-    (sym,) = jf._symbolic.values()
+    ((sym,),) = jf._symbolic.values()
     with pytest.raises(ShapeError, match=r"(?s)argument 1 has shape \(5, 3\).*s = 4.*"
                                          r"test_dynamic_shapes\.py"):
         sym.entry.program([np.ones((4, 3), np.float32), np.ones((5, 3), np.float32)])
@@ -195,3 +195,19 @@ def test_the_interpreter_runs_one_symbolic_program_too():
     for p, q in zip(m_dyn.parameters(), m_st.parameters(), strict=True):
         np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     assert dyn.stats == {"static": 1, "symbolic": 1}
+
+
+def test_train_and_eval_modes_each_get_a_symbolic_program():
+    """A guard on Python state (dropout's mode) that fails does not pin the sizes:
+    each mode compiles one symbolic program, and switching back reuses the first."""
+    lm.manual_seed(4)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    f = lm.jit(lambda x: model(x), backend="c")
+    for mode in ("train", "eval", "train", "eval"):
+        getattr(model, mode)()
+        for b in (3, 4, 6):
+            out = f(np.ones((b, 4), np.float32)).numpy()
+            assert out.shape == (b, 2)
+            if mode == "eval":
+                np.testing.assert_allclose(out, model(lm.ones(b, 4)).numpy(), rtol=1e-6)
+    assert f.stats["symbolic"] == 2

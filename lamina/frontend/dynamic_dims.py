@@ -111,6 +111,8 @@ def changed(before: list, now: list) -> tuple[Dims, str]:
         for d, (x, y) in enumerate(zip(a or (), b or (), strict=True)):
             if x != y:
                 pairs.setdefault((x, y), []).append((i, d))
+    if not pairs:
+        return (), ""
     if len(pairs) != 1:
         return (), f"{len(pairs)} sizes changed independently: {sorted(pairs)} (one symbol only)"
     (old, new), dims = next(iter(pairs.items()))

@@ -85,7 +85,9 @@ class Jitted:
         self.dynamic = dynamic
         # per rank signature: the shapes of its first compile, and its symbolic program
         self._first: dict[tuple, tuple[list, _Entry]] = {}
-        self._symbolic: dict[tuple, dynamic_dims.Symbolic] = {}
+        # per rank signature, its symbolic programs (one per state of the guards on
+        # Python state: a module in train and in eval mode)
+        self._symbolic: dict[tuple, list[dynamic_dims.Symbolic]] = {}
         self._not_symbolic: dict[tuple, str] = {}  # rank signature -> why it failed
         self.compile_log: list[str] = []  # why each program was compiled (as torch's explain)
         self.stats = {"static": 0, "symbolic": 0}  # programs compiled, by kind
@@ -157,8 +159,9 @@ class Jitted:
             return None
         rank = dynamic_dims.rank_key(key)
         shapes = dynamic_dims.shapes_of(leaves)
-        found = self._symbolic.get(rank)
-        if found is not None and found.entry.trace.guards_hold():
+        programs = self._symbolic.setdefault(rank, [])
+        found = next((p for p in programs if p.entry.trace.guards_hold()), None)
+        if found is not None:
             refused = found.refuses(shapes)
             if not refused:
                 return found.entry
@@ -168,7 +171,7 @@ class Jitted:
             return None
         dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic)
         first = self._first.get(rank)
-        if not dims and first is not None and found is None:
+        if not dims and first is not None:
             dims, why = dynamic_dims.changed(first[0], shapes)
             if dims:
                 why = "sizes changed (" + why + ")"
@@ -185,7 +188,8 @@ class Jitted:
         try:
             # the first static trace must match the probes' op sequence when its sizes
             # could have been the symbol's (a size-1 trace simplifies broadcasts)
-            same = first is not None and not dynamic_dims.admissible(dims, first[0])
+            same = first is not None and not dynamic_dims.admissible(dims, first[0]) \
+                and first[1].trace.guards_hold()
             entry, guards = self._compile_symbolic(dims, leaves, treedef, backend,
                                                    first[1] if same else None)
         except NotGeneric as err:
@@ -193,7 +197,9 @@ class Jitted:
             self._log(f"symbolic compile of {_describe_dims(dims)} failed, static shapes "
                       f"instead: {err}")
             return None
-        found = self._symbolic[rank] = dynamic_dims.Symbolic.of(entry, dims, shapes, guards)
+        found = dynamic_dims.Symbolic.of(entry, dims, shapes, guards)
+        programs.insert(0, found)
+        del programs[8:]
         self.stats["symbolic"] += 1
         self._log(f"compiled once with {_describe_dims(dims)} symbolic: {why}"
                   + (f"; guards: {', '.join(map(str, guards))}" if guards else ""))
