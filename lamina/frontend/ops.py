@@ -419,12 +419,14 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
         raise ShapeError(with_location(
             f"expand: cannot expand {list(x.shape)} to {list(_shape_arg(shape))} (a negative "
             "size; -1 keeps the size of an existing dim, and new leading dims have none)"))
-    return _broadcast(x, shape) if x.shape != shape else fresh(x)
+    return _broadcast(x, shape) if x.ndim != len(shape) or x.shape != shape else fresh(x)
 
 
 def _broadcast(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     """broadcast_to for the ops here: `x` itself when it has the shape already."""
-    if x.shape == shape:
+    # (ranks first: a tuple == compares items before lengths, and a symbolic size
+    # compared with a static one becomes a guard, lamina.frontend.sizes)
+    if x.ndim == len(shape) and x.shape == shape:
         return x
     if len(shape) < x.ndim:
         raise ShapeError(with_location(f"expand: cannot expand {list(x.shape)} to {list(shape)}"))
