@@ -211,3 +211,14 @@ def test_train_and_eval_modes_each_get_a_symbolic_program():
             if mode == "eval":
                 np.testing.assert_allclose(out, model(lm.ones(b, 4)).numpy(), rtol=1e-6)
     assert f.stats["symbolic"] == 2
+
+
+def test_a_second_symbol_gets_its_own_program():
+    """dynamic=True makes the batch symbolic; when the sequence length then changes,
+    that dim gets a symbolic program of its own (one symbol per program)."""
+    jf = lm.jit(lambda x: F.softmax(x, dim=1) * x.shape[1], backend="c", dynamic=True)
+    for b, t in ((4, 3), (5, 3), (4, 7), (4, 9), (6, 3)):
+        x = np.random.default_rng(b * t).standard_normal((b, t)).astype(np.float32)
+        want = torch.softmax(torch.from_numpy(x), dim=1).numpy() * t
+        np.testing.assert_allclose(jf(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    assert jf.stats == {"static": 0, "symbolic": 2}

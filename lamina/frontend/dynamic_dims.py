@@ -164,6 +164,12 @@ class Symbolic:
     static: list[tuple[int | None, ...] | None]
     guards: list  # lamina.frontend.sizes.Guard: what the trace asked of the size
 
+    def static_fits(self, shapes: list) -> bool:
+        """Whether the dims this program keeps static have their traced sizes."""
+        return all(a is None or (b is not None and len(a) == len(b) and all(
+            x is None or x == y for x, y in zip(a, b, strict=True)))
+            for a, b in zip(self.static, shapes, strict=True))
+
     def refuses(self, shapes: list) -> str:
         """'' when the program runs this call, else why not."""
         reason = admissible(self.dims, shapes)

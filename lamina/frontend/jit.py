@@ -160,16 +160,19 @@ class Jitted:
         rank = dynamic_dims.rank_key(key)
         shapes = dynamic_dims.shapes_of(leaves)
         programs = self._symbolic.setdefault(rank, [])
-        found = next((p for p in programs if p.entry.trace.guards_hold()), None)
-        if found is not None:
+        live = [p for p in programs if p.entry.trace.guards_hold()]
+        for found in live:
             refused = found.refuses(shapes)
             if not refused:
                 return found.entry
-            self._log(f"the symbolic program does not fit: {refused}")
-            return None  # one symbolic program per rank signature: this call is static
+            self._log(f"a symbolic program does not fit: {refused}")
+            if found.static_fits(shapes) or len(live) >= 4:
+                return None  # its symbol's guards refused the size: static shapes
+        # (a dim its program keeps static changed: another symbol, another program)
         if rank in self._not_symbolic:
             return None
-        dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic)
+        dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic) if not live \
+            else ((), "")
         first = self._first.get(rank)
         if not dims and first is not None:
             dims, why = dynamic_dims.changed(first[0], shapes)
@@ -199,6 +202,7 @@ class Jitted:
             return None
         found = dynamic_dims.Symbolic.of(entry, dims, shapes, guards)
         programs.insert(0, found)
+        self._first.setdefault(rank, (shapes, entry))
         del programs[8:]
         self.stats["symbolic"] += 1
         self._log(f"compiled once with {_describe_dims(dims)} symbolic: {why}"
