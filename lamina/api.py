@@ -53,6 +53,7 @@ from lamina.frontend import selection as _selection
 from lamina.frontend import sorting as _sorting
 from lamina.frontend.arrange import *  # noqa: F403
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
+from lamina.frontend.dynamic_dims import mark_dynamic
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
 from lamina.frontend.lazy import realize
@@ -104,7 +105,7 @@ __all__ = [
     "GradientError",
     "Jitted", "LaminaError", "Lowered", "OutOfMemoryError", "ShapeError", "Tensor", "TraceError",
     "backward", "bfloat16", "bool", "device", "custom_vjp", "double", "float", "float16", "float32",
-    "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long",
+    "float64", "grad", "half", "int8", "int16", "int32", "int64", "jit", "jvp", "long", "mark_dynamic",
     "load", "nn", "optim", "realize", "save", "uint8", "uint16", "uint32", "uint64", "utils",
     "value_and_grad", "compile",
     "vjp",

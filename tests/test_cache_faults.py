@@ -585,7 +585,7 @@ def test_recompile_warning_names_the_changed_shape(monkeypatch):
     def scale(x):
         return x * 2.0
 
-    f = lm.jit(scale, backend="interp")
+    f = lm.jit(scale, backend="interp", dynamic=False)  # (by default: one symbolic program)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for n in range(1, 7):

@@ -463,8 +463,19 @@ def _emit_kernel(em: CEmitter, op: cpu.KernelOp, aliased: set[int]) -> None:
     with em.out.block(head):
         if not op.space:
             em.emit_block(op.body.block)
-        with em.loop_nest(op.space, op.ivs, pragma, inner, statements):
-            pass
+        threshold = _omp_if(op) if op.threaded_dims else ""
+        if threshold:  # threads per call: the nest twice, no OpenMP call when serial
+            with em.out.block(f"if ({threshold})"):
+                with em.loop_nest(op.space, op.ivs, pragma, inner, statements):
+                    pass
+            serial = "#pragma omp simd" if op.simd is not None and \
+                op.threaded_dims == len(op.space) else None
+            with em.out.block("else"):
+                with em.loop_nest(op.space, op.ivs, serial, inner, statements):
+                    pass
+        else:
+            with em.loop_nest(op.space, op.ivs, pragma, inner, statements):
+                pass
     em.out.line()
 
 
@@ -510,6 +521,34 @@ def _kernel_pragmas(op: cpu.KernelOp) -> tuple[str | None, str | None]:
     if simd and threads < n:
         inner = "#pragma omp simd"
     return outer, inner
+
+
+# the work below which `lower-loop-to-cpu` keeps a kernel on one thread
+_OMP_MIN_WORK = 1 << 15
+
+
+def _omp_if(op: cpu.KernelOp) -> str:
+    """`work >= min` for a kernel whose bounds may stand for a symbolic dim (a dynamic
+    program, `lamina.runtime.dynamic`): `lower-loop-to-cpu` chose threads for the probe
+    size, the program decides per call. Static sizes: decided already ('')."""
+    bounds = [b for o in op.walk() if isinstance(o, cpu.KernelOp | cpu.ForOp | cpu.ReduceOp)
+              for b in o.space]
+    if not bounds or max(bounds) < check.MAY_BE_SYMBOLIC:
+        return ""
+    space = "*".join(f"(int64_t){b}" for b in op.space)
+    return f"{space}*({_work_text(op.body.block)}) >= {_OMP_MIN_WORK}"
+
+
+def _work_text(block: Block) -> str:
+    """Rough count of scalar steps of one execution of `block`, as a C expression (the
+    estimate `lower-loop-to-cpu` decides threads by)."""
+    plain, terms = 0, []
+    for o in block.ops:
+        if isinstance(o, cpu.ForOp | cpu.ReduceOp):
+            terms.append("*".join(str(b) for b in o.space) + f"*({_work_text(o.body.block)})")
+        else:
+            plain += 1
+    return " + ".join([str(plain), *terms])
 
 
 def _aliased_params(main: func.FuncOp, kernel: cpu.KernelOp) -> set[int]:

@@ -26,6 +26,11 @@ from xdsl.ir import Attribute, Dialect, Operation, SSAValue
 from xdsl.irdl import AnyAttr, IRDLOperation, irdl_op_definition, operand_def, prop_def, result_def
 from xdsl.utils.exceptions import VerifyException
 
+# A size this large may be the probe value of a symbolic dim (lm.jit's dynamic shapes,
+# `lamina.runtime.dynamic.PROBES`): a check or clamp against it is never elided by
+# range analysis, since the range it was compared with need not fit smaller sizes.
+MAY_BE_SYMBOLIC = 1 << 16
+
 
 @irdl_op_definition
 class IndexOp(IRDLOperation):

@@ -43,7 +43,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from lamina.errors import user_location
 
 __all__ = ["CustomRule", "Graph", "current", "eager_graph", "keep_snapshots", "live_tensors",
-           "new_segment", "outside_traces", "push", "tracing"]
+           "new_segment", "outside_traces", "probing", "push", "tracing"]
 
 if TYPE_CHECKING:
     from lamina.frontend.tensor import Tensor
@@ -85,6 +85,7 @@ class Graph:
     # (values, callback(cotangent arrays or None) -> replacements or None): module hooks
     group_hooks: list[tuple[list[SSAValue], Any]] = field(default_factory=list)
     finished: bool = False
+    sizes: Any = None  # a probe trace's record of symbolic sizes (lamina.frontend.sizes)
     n_ops: int = 0  # ops appended (len(block.ops) walks the whole block)
     checked_at: int = -1  # n_ops at the last check whether it is referenced (eager graphs)
     swept_at: int = 0  # n_ops at the last sweep of dead ops, and the ops it kept
@@ -283,6 +284,12 @@ def _referenced(graph: Graph) -> bool:
 
 def tracing() -> bool:
     return bool(_THREAD.stack)
+
+
+def probing() -> bool:
+    """Whether a probe trace of a symbolic program runs (sizes are stand-ins: a tensor
+    "too big for memory" is only the probe size; `lamina.frontend.sizes`)."""
+    return bool(_THREAD.stack) and _THREAD.stack[-1].sizes is not None
 
 
 class outside_traces:

@@ -34,9 +34,10 @@ from xdsl.dialects.builtin import ModuleOp
 
 from lamina import dtypes, knobs
 from lamina.errors import ArgumentError, LaminaError, with_location
+from lamina.frontend import dynamic_dims, pytree
 from lamina.frontend import graph as graphs
-from lamina.frontend import pytree
 from lamina.frontend.compile import LRU, Recompiles, static_key
+from lamina.frontend.sizes import Sizes
 from lamina.frontend.tensor import Tensor
 from lamina.frontend.trace import Trace, as_array, trace_flat
 from lamina.runtime import backends
@@ -78,9 +79,18 @@ class _Entry:
 class Jitted:
     """A function compiled on first call for each signature (see module docstring)."""
 
-    def __init__(self, fn: Callable, backend: str | None = None):
+    def __init__(self, fn: Callable, backend: str | None = None, dynamic: bool | None = None):
         self.fn = fn
         self.backend = backend
+        self.dynamic = dynamic
+        # per rank signature: the shapes of its first compile, and its symbolic program
+        self._first: dict[tuple, tuple[list, _Entry]] = {}
+        # per rank signature, its symbolic programs (one per state of the guards on
+        # Python state: a module in train and in eval mode)
+        self._symbolic: dict[tuple, list[dynamic_dims.Symbolic]] = {}
+        self._not_symbolic: dict[tuple, str] = {}  # rank signature -> why it failed
+        self.compile_log: list[str] = []  # why each program was compiled (as torch's explain)
+        self.stats = {"static": 0, "symbolic": 0}  # programs compiled, by kind
         # both bounded (LAMINA_PROGRAM_CACHE): a dropped entry's library is unloaded
         self._cache: dict[tuple, _Entry] = LRU()
         # calls whose arguments are all plain ndarrays skip flattening and signatures:
@@ -120,10 +130,129 @@ class Jitted:
                 return entry
             if entry is not None:
                 _log_retrace(self.fn, entry.trace)
-            self._recompiles.note(args, kwargs)
-            entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
+            entry = self._symbolic_entry(key, args, kwargs, leaves, treedef, backend)
+            if entry is None:
+                self._recompiles.note(args, kwargs)
+                entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
+                self.stats["static"] += 1
+                first = self._first.setdefault(dynamic_dims.rank_key(key),
+                                               (dynamic_dims.shapes_of(leaves), entry))
+                if first[1] is not entry and len(self.compile_log) < 1000:
+                    self._log("static program for the new shapes")
             self._cache[key] = entry
             return entry
+
+    # ------------------------------------------------------------ symbolic dims
+
+    def _log(self, message: str) -> None:
+        self.compile_log.append(message)
+        if knobs.log_recompiles():
+            code = getattr(self.fn, "__code__", None)
+            where = f" ({code.co_filename}:{code.co_firstlineno})" if code is not None else ""
+            print(f"[lamina recompile] {getattr(self.fn, '__qualname__', self.fn)!s}{where}: "
+                  f"{message}", file=sys.stderr)
+
+    def _symbolic_entry(self, key, args, kwargs, leaves, treedef, backend) -> _Entry | None:
+        """The program with symbolic dims for this call (found or compiled now), or
+        None (and the reason logged) when this call compiles for its static shapes."""
+        if self.dynamic is False:
+            return None
+        rank = dynamic_dims.rank_key(key)
+        shapes = dynamic_dims.shapes_of(leaves)
+        programs = self._symbolic.setdefault(rank, [])
+        live = [p for p in programs if p.entry.trace.guards_hold()]
+        for found in live:
+            refused = found.refuses(shapes)
+            if not refused:
+                return found.entry
+            self._log(f"a symbolic program does not fit: {refused}")
+            if found.static_fits(shapes) or len(live) >= 4:
+                return None  # its symbol's guards refused the size: static shapes
+        # (a dim its program keeps static changed: another symbol, another program)
+        if rank in self._not_symbolic:
+            return None
+        dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic) if not live \
+            else ((), "")
+        first = self._first.get(rank)
+        if not dims and first is not None:
+            dims, why = dynamic_dims.changed(first[0], shapes)
+            if dims:
+                why = "sizes changed (" + why + ")"
+        if not dims:
+            if why:
+                self._log(f"no symbolic dim: {why}")
+            return None
+        reason = dynamic_dims.admissible(dims, shapes)
+        if reason:
+            self._log(f"static shapes for this call: {reason}")
+            return None
+        from lamina.runtime.dynamic import NotGeneric
+
+        try:
+            # the first static trace must match the probes' op sequence when its sizes
+            # could have been the symbol's (a size-1 trace simplifies broadcasts)
+            same = first is not None and not dynamic_dims.admissible(dims, first[0]) \
+                and first[1].trace.guards_hold()
+            entry, guards = self._compile_symbolic(dims, leaves, treedef, backend,
+                                                   first[1] if same else None)
+        except NotGeneric as err:
+            self._not_symbolic[rank] = str(err)
+            self._log(f"symbolic compile of {_describe_dims(dims)} failed, static shapes "
+                      f"instead: {err}")
+            return None
+        found = dynamic_dims.Symbolic.of(entry, dims, shapes, guards)
+        programs.insert(0, found)
+        self._first.setdefault(rank, (shapes, entry))
+        del programs[8:]
+        self.stats["symbolic"] += 1
+        self._log(f"compiled once with {_describe_dims(dims)} symbolic: {why}"
+                  + (f"; guards: {', '.join(map(str, guards))}" if guards else ""))
+        refused = found.refuses(shapes)
+        if refused:
+            self._log(f"the symbolic program does not fit this call: {refused}")
+            return None
+        return entry
+
+    def _compile_symbolic(self, dims, leaves, treedef, backend: str,
+                          first: _Entry | None) -> tuple[_Entry, list]:
+        from lamina.frontend.compile import _LOCK
+        from lamina.runtime import dynamic
+
+        compiler = getattr(backends.get(backend), "compile_sized", None)
+        if compiler is None:
+            raise dynamic.NotGeneric(f"the {backend} backend compiles per shape")
+        traces, records = [], []
+        for size in dynamic.PROBES:
+            probe = dynamic_dims.probe_leaves(leaves, dims, size)
+            pargs, pkwargs = pytree.unflatten(treedef, probe)
+            records.append(Sizes(size))
+            try:
+                traces.append(trace_flat(self.fn, pargs, pkwargs, probe, treedef, records[-1]))
+            except dynamic.NotGeneric:
+                raise
+            except Exception as err:  # the static trace of this call will say it properly
+                raise dynamic.NotGeneric(f"tracing at the probe size failed: "
+                                         f"{type(err).__name__}: {str(err)[:200]}") from None
+        t0, t1 = traces
+        for record in records:
+            if record.failure:
+                raise dynamic.NotGeneric(record.failure)
+        if records[0].guards != records[1].guards:
+            raise dynamic.NotGeneric("the two probe sizes asked different questions of the "
+                                     "size")
+        ops = dynamic_dims.structure(t0.module)
+        if ops != dynamic_dims.structure(t1.module) or (
+                first is not None and ops != dynamic_dims.structure(first.trace.module)):
+            raise dynamic.NotGeneric("the traced program depends on the size (the function "
+                                     "branches on it, or an op decides by it)")
+        if t0.inputs != t1.inputs or [id(t) for t in t0.captured] != [id(t) for t in t1.captured]:
+            raise dynamic.NotGeneric("the traced program's inputs depend on the size")
+        guards = records[0].guards + dynamic_dims.slice_guards(t0.module, t1.module)
+        bindings = [dynamic.Binding(t0.inputs.index(i), d) for i, d in dims]
+        with _LOCK:
+            program = compiler([t0.module, t1.module], bindings)
+        donated = sorted(getattr(program.run, "donated", {}).values())
+        return _Entry(program=program, trace=t0, donated=donated), guards
 
     def _run(self, entry: _Entry, leaves: list[Any] | tuple, ready: bool = False) -> Any:
         """`ready`: the leaves are exactly the program's arrays (the fast path)."""
@@ -193,6 +322,10 @@ def _log_retrace(fn: Callable, trace: Trace) -> None:
               f"{trace.guard_failure()}", file=sys.stderr)
 
 
+def _describe_dims(dims) -> str:
+    return ", ".join(f"arg {i} dim {d}" for i, d in dims)
+
+
 def _fast_key(backend: str, args: tuple) -> tuple | None:
     """The cache key of a call whose arguments are all plain ndarrays, else None."""
     key: list = [backend]
@@ -203,10 +336,16 @@ def _fast_key(backend: str, args: tuple) -> tuple | None:
     return tuple(key)
 
 
-def jit(fn: Callable | None = None, *, backend: str | None = None) -> Any:
-    """`@lm.jit`, `lm.jit(fn)`, `lm.jit(fn, backend=...)`, `@lm.jit(backend=...)`."""
+def jit(fn: Callable | None = None, *, backend: str | None = None,
+        dynamic: bool | None = None) -> Any:
+    """`@lm.jit`, `lm.jit(fn)`, `lm.jit(fn, backend=...)`, `@lm.jit(backend=...)`.
+
+    `dynamic` (as torch.compile's): None compiles a second time with the dims that
+    changed symbolic, True makes the batch dim symbolic from the first call, False
+    compiles every shape (`lamina.frontend.dynamic_dims`)."""
     if fn is None:
-        return lambda f: Jitted(f, backend)
+        return lambda f: Jitted(f, backend, dynamic)
     if isinstance(fn, Jitted):
-        return fn if backend in (None, fn.backend) else Jitted(fn.fn, backend)
-    return Jitted(fn, backend)
+        return fn if backend in (None, fn.backend) and dynamic in (None, fn.dynamic) \
+            else Jitted(fn.fn, backend or fn.backend, dynamic)
+    return Jitted(fn, backend, dynamic)

@@ -395,6 +395,8 @@ def check_size(shape: tuple[int, ...], dt: dtypes.DType, op: str) -> None:
     numpy a MemoryError deep inside; lamina says the size and the limit first)."""
     nbytes = math.prod(shape) * dt.np_dtype.itemsize  # Python ints: no overflow
     limit = memory_limit()
+    if nbytes > limit and graphs.probing():
+        return
     if nbytes > limit:
         raise OutOfMemoryError(with_location(
             f"{op}: a tensor of shape {list(shape)} and dtype {dt.name} needs "
@@ -456,12 +458,14 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
         raise ShapeError(with_location(
             f"expand: cannot expand {list(x.shape)} to {list(_shape_arg(shape))} (a negative "
             "size; -1 keeps the size of an existing dim, and new leading dims have none)"))
-    return _broadcast(x, shape) if x.shape != shape else fresh(x)
+    return _broadcast(x, shape) if x.ndim != len(shape) or x.shape != shape else fresh(x)
 
 
 def _broadcast(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     """broadcast_to for the ops here: `x` itself when it has the shape already."""
-    if x.shape == shape:
+    # (ranks first: a tuple == compares items before lengths, and a symbolic size
+    # compared with a static one becomes a guard, lamina.frontend.sizes)
+    if x.ndim == len(shape) and x.shape == shape:
         return x
     if len(shape) < x.ndim:
         raise ShapeError(with_location(f"expand: cannot expand {list(x.shape)} to {list(shape)}"))

@@ -177,6 +177,8 @@ class Tensor:
         assert isinstance(value.type, TensorType)
         t._dtype = dtypes.from_ir(value.type.get_element_type())
         t._shape = tuple(int(d) for d in value.type.get_shape())
+        if graph.sizes is not None:  # a probe trace of a symbolic program: guarded sizes
+            t._shape = graph.sizes.wrap(t._shape)
         t._state = Lazy(value, graph) if graph.kind == "eager" else Traced(value, graph)
         t._requires_grad = False
         # as torch, integer and bool results never carry gradients (argmax, comparisons)

@@ -116,35 +116,34 @@ _TRACING = threading.RLock()
 
 
 def trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
-               treedef: pytree.TreeDef) -> Trace:
-    """`trace` given the arguments already flattened (`lm.jit` has them)."""
+               treedef: pytree.TreeDef, sizes: Any = None) -> Trace:
+    """`trace` given the arguments already flattened (`lm.jit` has them). `sizes`: the
+    record of a probe trace of a symbolic program (`lamina.frontend.sizes`)."""
     check_arguments(fn, args, kwargs)
     with _TRACING:
-        return _trace_flat(fn, args, kwargs, leaves, treedef)
+        return _trace_flat(fn, args, kwargs, leaves, treedef, sizes)
 
 
 def _trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
-                treedef: pytree.TreeDef) -> Trace:
-    graph = graphs.Graph("jit")
+                treedef: pytree.TreeDef, sizes: Any = None) -> Trace:
+    graph = graphs.Graph("jit", sizes=sizes)
     names = _arg_names(fn, len(args)) if len(leaves) == len(args) else {}
-    with graphs.push(graph):
-        inputs, traced_leaves = _bind_inputs(graph, leaves, names)
-        call_args, call_kwargs = pytree.unflatten(treedef, traced_leaves)
-        out_leaves, out_def = pytree.flatten(fn(*call_args, **call_kwargs))
-        values, outputs = [], []
-        for leaf in out_leaves:
-            if isinstance(leaf, Tensor):
-                outputs.append(("out", len(values)))
-                values.append(leaf._ssa(graph))
-            else:
-                outputs.append(("static", leaf))
-        data_writebacks, donate = _data_writebacks(graph, values)
-        grad_writebacks = _grad_writebacks(graph, values)
-    # the trace is over: tensors from outside go back to their state before it
-    for tensor in graph.mutated.values():
-        tensor._end_trace()
-    for tensor, original in graph.grad_original.values():
-        tensor._reset_grad(original)
+    try:
+        with graphs.push(graph):
+            inputs, traced_leaves = _bind_inputs(graph, leaves, names)
+            call_args, call_kwargs = pytree.unflatten(treedef, traced_leaves)
+            out_leaves, out_def = pytree.flatten(fn(*call_args, **call_kwargs))
+            values, outputs = [], []
+            for leaf in out_leaves:
+                if isinstance(leaf, Tensor):
+                    outputs.append(("out", len(values)))
+                    values.append(leaf._ssa(graph))
+                else:
+                    outputs.append(("static", leaf))
+            data_writebacks, donate = _data_writebacks(graph, values)
+            grad_writebacks = _grad_writebacks(graph, values)
+    finally:
+        _restore(graph)
     guards = collect_guards(fn)  # the Python state as the traced function left it
     name = str(getattr(fn, "__name__", ""))
     module = graph.to_module(values, name=name if name.isidentifier() else "main")
@@ -160,6 +159,14 @@ def _trace_flat(fn: Callable, args: tuple, kwargs: dict, leaves: list[Any],
     return Trace(module=module, inputs=inputs, captured=captured, out_def=out_def,
                  outputs=outputs, data_writebacks=data_writebacks,
                  grad_writebacks=grad_writebacks, guards=guards)
+
+
+def _restore(graph: graphs.Graph) -> None:
+    """The trace is over (or failed): tensors from outside go back to their state before it."""
+    for tensor in graph.mutated.values():
+        tensor._end_trace()
+    for tensor, original in graph.grad_original.values():
+        tensor._reset_grad(original)
 
 
 def _bind_inputs(graph: graphs.Graph, leaves: list[Any],

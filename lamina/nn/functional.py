@@ -21,6 +21,7 @@ from lamina.frontend import ops as O
 from lamina.frontend.indexing import one_hot, pad  # noqa: F401  (re-exported)
 from lamina.frontend.linalg import avg_pool2d, conv2d, max_pool2d  # noqa: F401  (re-exported)
 from lamina.frontend.math_extra import log_softmax, softmax, vector_norm  # noqa: F401  (re-exported)
+from lamina.frontend.sizes import symbolic as _symbolic
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
@@ -191,8 +192,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         key, value = _repeat_kv_heads(query, key), _repeat_kv_heads(query, value)
     n_q, n_k = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    if is_causal and attn_mask is None and dropout_p == 0.0 and n_q >= CAUSAL_MIN_QUERIES \
-            and n_k > 0:
+    if is_causal and attn_mask is None and dropout_p == 0.0 and not _symbolic(n_q) \
+            and n_q >= CAUSAL_MIN_QUERIES and n_k > 0:
         return _causal_attention_in_blocks(query, key, value, scale)
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:

@@ -40,6 +40,8 @@ PASSES: tuple[PassInfo, ...] = (
              "hl -> hl: add @f_vjp(primals, cotangents) for every func marked {autodiff}"),
     PassInfo("strip-stop-gradient", "lamina.passes.strip_stop_gradient:StripStopGradientPass",
              "hl -> hl: replace hl.stop_gradient by its operand (after autodiff)"),
+    PassInfo("instantiate-dims", "lamina.passes.instantiate_dims:InstantiateDimsPass",
+             "hl -> hl: every dynamic dim `?` becomes size (a probe of a symbolic program)"),
     PassInfo("conv-to-gemm", "lamina.passes.conv_to_gemm:ConvToGemmPass",
              "hl -> hl: large f32/f64 hl.conv as im2col gathers + hl.matmul (BLAS)"),
     PassInfo("fold-batch-matmul", "lamina.passes.matmul_folds:FoldBatchMatmulPass",

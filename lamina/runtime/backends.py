@@ -105,6 +105,24 @@ class InterpBackend(Backend):
         from lamina.passes.pipeline import run_pipeline
         from lamina.runtime import interp
 
+        module = module.clone()  # the trace's module stays as traced (Trace.module)
         levels = run_pipeline(module, self.pipeline, dump)
         fn = interp.find_function(module)
         return Program("interp", lambda args: interp.run_function(fn, args), levels=levels)
+
+    def compile_sized(self, modules: Sequence[ModuleOp], bindings: Sequence,
+                      dump: Dump | None = None) -> Program:
+        """One program for every size of a symbolic dim (`lamina.runtime.dynamic`): the
+        pipeline runs on the two probe modules once; each size instantiates the hl."""
+        from lamina.passes.pipeline import run_pipeline
+        from lamina.runtime import dynamic, interp
+
+        works = [m.clone() for m in modules]
+        levels = run_pipeline(works[0], self.pipeline, dump)
+        run_pipeline(works[1], self.pipeline, None)
+        template = dynamic.HlTemplate(works[0], works[1])
+        fns = [interp.find_function(w) for w in works]
+        inputs = dynamic.generalize_shapes(*[[t.get_shape() for t in f.function_type.inputs.data]
+                                             for f in fns])
+        run = dynamic.SizedInterp(template, fns[0].sym_name.data, inputs, list(bindings))
+        return Program("interp", run, levels=levels)

@@ -191,3 +191,55 @@ class CBackend(backends.Backend):
         runner = Runner(entry, inputs, outputs, name, donation_map(_main(work)), sites(work))
         return backends.Program("c", runner, levels=levels, source=source,
                                 kernel_count=_kernel_count(work))
+
+    def compile_sized(self, modules: Sequence[ModuleOp], bindings: Sequence,
+                      dump: Dump | None = None) -> backends.Program:
+        """One program for every size of a symbolic dim, from the hl modules traced at
+        the two probe sizes (`lamina.runtime.dynamic`); raises `dynamic.NotGeneric`
+        (with the reason) when their lowerings do not generalize."""
+        from lamina.codegen.c import ENTRY, emit_c
+        from lamina.dialects.check import sites
+        from lamina.passes.donate_buffers import donation_map
+        from lamina.passes.pipeline import run_pipeline
+        from lamina.runtime import cache, dynamic
+
+        works, sources, levels = [], [], {}
+        for module in modules:
+            work = module.clone()
+            found = run_pipeline(work, self.pipeline, None if works else dump)
+            levels = levels or found
+            works.append(work)
+            sources.append(emit_c(work))
+        source, _ = dynamic.generalize_c(sources)
+        fns = [_main(m) for m in modules]
+        ins = dynamic.generalize_shapes(*[[t.get_shape() for t in f.function_type.inputs.data]
+                                          for f in fns])
+        outs = dynamic.generalize_shapes(*[[t.get_shape() for t in f.function_type.outputs.data]
+                                           for f in fns])
+        donated = [donation_map(_main(w)) for w in works]
+        faults = [[s.replace(str(p), "s") for s in sites(w)]
+                  for w, p in zip(works, dynamic.PROBES, strict=True)]
+        if donated[0] != donated[1] or faults[0] != faults[1]:
+            raise dynamic.NotGeneric("buffer donation or index checks differ between sizes")
+        if dump is not None:
+            dump.write("source", source, ".c")
+        lib = cache.load(source)
+        blas.bind(lib)
+        entry = lib[ENTRY]
+        entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+        entry.restype = None
+        set_size = lib["lamina_set_size"]
+        set_size.argtypes = [ctypes.c_int64]
+        set_size.restype = None
+        name = fns[0].sym_name.data
+        in_dtypes = [s.dtype for s in _specs(fns[0].function_type.inputs.data)]
+        out_dtypes = [s.dtype for s in _specs(fns[0].function_type.outputs.data)]
+
+        def make_runner(s: int) -> Runner:
+            return Runner(entry, [BufferSpec(d.at(s), t) for d, t in zip(ins, in_dtypes, strict=True)],
+                          [BufferSpec(d.at(s), t) for d, t in zip(outs, out_dtypes, strict=True)],
+                          name, donated[0], faults[0])
+
+        run = dynamic.SizedEntry(set_size, make_runner, name, ins, list(bindings), donated[0])
+        return backends.Program("c", run, levels=levels, source=source,
+                                kernel_count=_kernel_count(works[0]))

@@ -31,6 +31,7 @@ from lamina import dtypes
 from lamina.dialects import loop
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import HlOp
+from lamina.errors import CompileError
 from lamina.passes.levels import expect_level
 from lamina.passes.lower_hl_to_loop import plan as planning
 from lamina.passes.lower_hl_to_loop.gemm_outputs import written_in_place
@@ -267,4 +268,11 @@ class LowerHlToLoopPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         expect_level(op, "hl", self.name)
+        from lamina.passes.instantiate_dims import is_dynamic
+
+        if is_dynamic(op):
+            raise CompileError(
+                "lower-hl-to-loop: the program has dynamic dims (`?`); the levels below "
+                "hl take static sizes: run instantiate-dims{size=N} first (lm.jit lowers "
+                "a symbolic program at two probe sizes, docs/dynamic_shapes.md)")
         lower_module(op, self.gemm_views)

@@ -41,7 +41,7 @@ def clamp(kb: KernelBuilder, i: SSAValue, lo: int, hi: int) -> SSAValue:
     im2col gather's `oh + kh` index: the clamp kept the load from vectorizing, 0.53 ms
     for the bench CNN's weight-gradient columns)."""
     known = value_range(i)
-    if known is not None and lo <= known[0] and known[1] <= hi:
+    if known is not None and lo <= known[0] and known[1] <= hi < check.MAY_BE_SYMBOLIC:
         return i
     i = kb.op(arith.MaxSIOp(i, kb.index(lo)))
     return kb.op(arith.MinSIOp(i, kb.index(hi)))
@@ -52,7 +52,7 @@ def checked(kb: KernelBuilder, i: SSAValue, op: Operation, axis: int, size: int)
     clamped (`check.index`): out of range, the program raises IndexOutOfRangeError
     naming `op` and the user's line; `i` itself where its range is known to fit."""
     known = value_range(i)
-    if known is not None and 0 <= known[0] and known[1] < size:
+    if known is not None and 0 <= known[0] and known[1] < size < check.MAY_BE_SYMBOLIC:
         return i
     at = op.attributes.get(ix.LOCATION_ATTR)
     where = f", traced at {at.data}" if at is not None else ""  # type: ignore[attr-defined]
