@@ -40,10 +40,11 @@ def _wants_grad(args: tuple, kwargs: dict, params: Any = ()) -> bool:
 class OptimizedModule(Module):
     """What `lm.compile(module)` returns (torch's class name)."""
 
-    def __init__(self, mod: Module, backend: str | None = None) -> None:
+    def __init__(self, mod: Module, backend: str | None = None,
+                 dynamic: bool | None = None) -> None:
         super().__init__()
         self._orig_mod = mod
-        object.__setattr__(self, "_jitted", jit(mod, backend=backend))
+        object.__setattr__(self, "_jitted", jit(mod, backend=backend, dynamic=dynamic))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if _wants_grad(args, kwargs, self._orig_mod.parameters()):
@@ -60,8 +61,8 @@ class OptimizedModule(Module):
             return getattr(orig, name)
 
 
-def _compiled_function(fn: Callable, backend: str | None) -> Callable:
-    jitted = jit(fn, backend=backend)
+def _compiled_function(fn: Callable, backend: str | None, dynamic: bool | None) -> Callable:
+    jitted = jit(fn, backend=backend, dynamic=dynamic)
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -80,8 +81,9 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
             backend: str | Callable = "inductor", mode: str | None = None,
             options: dict | None = None, disable: bool = False) -> Any:
     """torch.compile's signature. `backend` may name a lamina backend ("c", "triton",
-    "interp"); torch's backend names and `mode`/`options` select lamina's default. As a
-    decorator: `@lm.compile` or `@lm.compile(mode="max-autotune")`."""
+    "interp"); torch's backend names and `mode`/`options` select lamina's default;
+    `dynamic` is lm.jit's (and torch's). As a decorator: `@lm.compile` or
+    `@lm.compile(mode="max-autotune")`."""
     if model is None:
         return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                                  mode=mode, options=options, disable=disable)
@@ -89,5 +91,5 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
         return model
     ours = None if callable(backend) or backend in _TORCH_BACKENDS else backend
     if isinstance(model, Module):
-        return OptimizedModule(model, ours)
-    return _compiled_function(model, ours)
+        return OptimizedModule(model, ours, dynamic)
+    return _compiled_function(model, ours, dynamic)
