@@ -23,8 +23,8 @@ from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
-    "CONVERTERS", "Node", "STATIC_INPUTS", "UnsupportedOnnxError", "axis_of", "converter", "ints",
-    "static", "tensor",
+    "CONVERTERS", "MAX_OPSET", "MIN_OPSET", "Node", "STATIC_INPUTS", "UnsupportedOnnxError",
+    "axis_of", "check_opset", "converter", "ints", "static", "tensor",
 ]
 
 Value = Tensor | np.ndarray
@@ -39,6 +39,10 @@ class UnsupportedOnnxError(LaminaError, NotImplementedError):
 class Node:
     proto: onnx.NodeProto
     opset: int
+    # the values visible to the node by name, and the importing `OnnxFunction`: what the
+    # control-flow converters (If, Loop, Scan) need to run their subgraphs
+    scope: dict[str, Any] | None = None
+    function: Any = None
 
     @property
     def op_type(self) -> str:
@@ -64,6 +68,21 @@ class Node:
         return UnsupportedOnnxError(
             f"unsupported ONNX op {self.op_type} (opset {self.opset}){detail} "
             f"in node '{self.proto.name or self.proto.output[0]}'")
+
+
+# The default-domain opsets lamina imports: the attribute forms of opsets 7-12 (Split,
+# Slice, Squeeze/Unsqueeze, reductions, Pad, Clip, Upsample, Resize-10) are converted;
+# opset 1-6 forms (Cast's string `to`, BatchNormalization's `spatial`/`is_test`,
+# attributes that were since removed) are not, so such models are refused at load.
+MIN_OPSET, MAX_OPSET = 7, 23
+
+
+def check_opset(opset: int) -> None:
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise UnsupportedOnnxError(
+            f"ONNX opset {opset} is not supported: lamina imports default-domain opsets "
+            f"{MIN_OPSET}-{MAX_OPSET} (convert the model, e.g. with "
+            "onnx.version_converter.convert_version)")
 
 
 CONVERTERS: dict[str, Converter] = {}
