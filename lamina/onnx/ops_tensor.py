@@ -352,3 +352,18 @@ def _weighted_taps(x: Tensor, axis: int, taps: np.ndarray, weights: np.ndarray) 
             term = ops.mul(term, ops.constant(w.astype(x.dtype.np_dtype).reshape(view)))
         out = term if out is None else ops.add(out, term)
     return out if out is not None else ops.mul(prims.take_static(x, taps[:, 0], axis), 0.0)
+
+
+@converter("Trilu", static=(1,))
+def trilu(n: Node, x, k=None):
+    """The upper (upper=1) or lower triangle of the last two dims, from diagonal k."""
+    k = 0 if k is None else int(static(k, n, "k").reshape(-1)[0])
+    upper = bool(n.attr("upper", 1))
+    rows, cols = x.shape[-2], x.shape[-1]
+    keep = np.triu(np.ones((rows, cols), dtype=bool), k) if upper else \
+        np.tril(np.ones((rows, cols), dtype=bool), k)
+    if isinstance(x, np.ndarray):
+        return np.where(keep, x, np.zeros((), x.dtype))
+    x = tensor(x)
+    zero = False if x.dtype == dtypes.bool_ else 0
+    return ops.where(ops.constant(keep), x, zero)
