@@ -7,7 +7,9 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-test
 JOBS ?= 2
 
-.PHONY: demo test test-fast test-slow lit bench lint clean venv
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: demo test test-fast test-slow lit bench bench-models lint clean venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +35,17 @@ test-slow: $(STAMP)
 lit: $(STAMP)
 	$(VENV)/bin/lit -sv tests/filecheck
 
-bench: $(STAMP)
+# torchvision's wheel pins a torch of its own: --no-deps keeps the torch above
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install -q -e '.[bench]'
+	$(PIP) install -q --no-deps torchvision==0.28.0
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(PY) -m bench
+
+bench-models: $(BENCH_STAMP)
+	$(PY) -m bench --suite models
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
