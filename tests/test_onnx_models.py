@@ -364,10 +364,17 @@ def test_scan_with_axes_and_reversed_output():
 # ---------------------------------------------------------------- opsets
 
 
-def test_opset_outside_the_range_is_refused_at_load():
-    model = _single("Relu", {"x": _rand(3)}, opset=6)
-    with pytest.raises(lo.UnsupportedOnnxError, match=r"opset 6 .*7-23"):
+def test_ops_defined_differently_before_opset_7_are_refused_at_load():
+    model = _single("Add", {"a": _rand(3), "b": _rand(3)}, opset=6)
+    with pytest.raises(lo.UnsupportedOnnxError, match=r"Add at opset 6 .*opset 7 and later"):
         lo.load(model, backend="interp")
+    model = _single("Add", {"a": _rand(3), "b": _rand(3)}, opset=30)
+    with pytest.raises(lo.UnsupportedOnnxError, match=r"opset 30 is not supported"):
+        lo.load(model, backend="interp")
+
+
+def test_ops_unchanged_since_opset_1_import_at_opset_1():
+    _compare(_single("Not", {"x": _rand(3, 4) > 0}, opset=1), {"x": _rand(3, 4) > 0})
 
 
 # ---------------------------------------------------------------- exported models

@@ -83,7 +83,7 @@ class OnnxFunction:
         self.weights = weights
         self.graph = model.graph
         self.opset = opset_of(model)
-        check_opset(self.opset)
+        check_opset(self.opset, self.graph)
         self.initializers = {t.name: to_lamina_array(numpy_helper.to_array(t))
                              for t in self.graph.initializer}
         self.inputs = [i for i in self.graph.input if i.name not in self.initializers]

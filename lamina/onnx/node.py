@@ -70,19 +70,38 @@ class Node:
             f"in node '{self.proto.name or self.proto.output[0]}'")
 
 
-# The default-domain opsets lamina imports: the attribute forms of opsets 7-12 (Split,
-# Slice, Squeeze/Unsqueeze, reductions, Pad, Clip, Upsample, Resize-10) are converted;
-# opset 1-6 forms (Cast's string `to`, BatchNormalization's `spatial`/`is_test`,
-# attributes that were since removed) are not, so such models are refused at load.
-MIN_OPSET, MAX_OPSET = 7, 23
+# The default-domain opsets lamina imports: up to the installed onnx package's latest.
+# Ops are converted in their definitions of opset 7 and later (the attribute forms of
+# opsets 7-12 that later became inputs included: Split, Slice, Squeeze/Unsqueeze,
+# reductions, Pad, Clip, Upsample, Resize-10). A node whose op was defined differently
+# before opset 7 (the legacy `broadcast`/`axis` attributes of binary ops, Reshape's
+# `shape` attribute, BatchNormalization's `spatial`, Cast's string `to`, ...) is refused
+# at load; ops unchanged since opset 1 (Not, Shape, ...) import at any opset.
+MIN_OPSET, MAX_OPSET = 7, onnx.defs.onnx_opset_version()
 
 
-def check_opset(opset: int) -> None:
-    if not MIN_OPSET <= opset <= MAX_OPSET:
+def check_opset(opset: int, graph: onnx.GraphProto | None = None) -> None:
+    """Refuse a model whose opset, or whose nodes' op definitions, lamina does not import."""
+    if not 1 <= opset <= MAX_OPSET:
         raise UnsupportedOnnxError(
-            f"ONNX opset {opset} is not supported: lamina imports default-domain opsets "
-            f"{MIN_OPSET}-{MAX_OPSET} (convert the model, e.g. with "
-            "onnx.version_converter.convert_version)")
+            f"ONNX opset {opset} is not supported: lamina imports default-domain opsets up to "
+            f"{MAX_OPSET}")
+    if opset >= MIN_OPSET or graph is None:
+        return
+    for proto in graph.node:
+        if proto.domain not in ("", "ai.onnx"):
+            continue
+        try:
+            old = onnx.defs.get_schema(proto.op_type, opset).since_version
+            modern = onnx.defs.get_schema(proto.op_type, MIN_OPSET).since_version
+        except onnx.defs.SchemaError:
+            continue  # unknown ops are named by the converter lookup
+        if old != modern:
+            raise UnsupportedOnnxError(
+                f"ONNX op {proto.op_type} at opset {opset} (its definition of opset {old}) is "
+                f"not supported in node '{proto.name or proto.output[0]}': lamina imports op "
+                f"definitions of opset {MIN_OPSET} and later (convert the model, e.g. with "
+                "onnx.version_converter.convert_version)")
 
 
 CONVERTERS: dict[str, Converter] = {}
