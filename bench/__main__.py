@@ -102,15 +102,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-warm-start", action="store_true")
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX column")
     parser.add_argument("--suite", choices=["default", "models"], default="default",
-                        help="models: the real-model suite (bench/realmodels.py)")
-    args, rest = parser.parse_known_args(argv)
-    if args.suite == "models":
-        from bench import realmodels
+                        help="models: the real-model suite (bench/realmodels.py, its own "
+                             "options: python -m bench.realmodels --help)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(argv):
+        if arg in ("--suite=models", "--suite") and (arg != "--suite" or argv[i + 1:i + 2]
+                                                      == ["models"]):
+            from bench import realmodels
 
-        realmodels.main(list(args.names) + rest)
-        return
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+            del argv[i:i + (1 if "=" in arg else 2)]
+            realmodels.main(argv)
+            return
+    args = parser.parse_args(argv)
     os.environ.setdefault("LAMINA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "lamina-bench"))
     names = args.names or list(workloads.ALL)
     machine = limits.measure()
