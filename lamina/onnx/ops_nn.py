@@ -218,6 +218,8 @@ def attention(n: Node, q, k, v, mask=None, past_k=None, past_v=None, *rest):
     past/present keys and values."""
     if n.attr("qk_matmul_output_mode", 0) or n.n_outputs > 3:
         raise n.unsupported("the qk_matmul output")
+    if any(r is not None for r in rest):
+        raise n.unsupported("the nonpad_kv_seqlen input")
     q, k, v = tensor(q), tensor(k), tensor(v)
     three_d = q.ndim == 3
     if three_d:
