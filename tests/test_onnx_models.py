@@ -337,15 +337,29 @@ def test_loop_with_a_static_trip_count_and_scan_outputs():
     _compare(model, {"x": _rand(3, 4), "a0": _rand(3, 4, seed=1)})
 
 
-def test_loop_with_a_computed_trip_count_is_refused():
+def _negating_loop(trip_nodes):
     body = helper.make_graph([helper.make_node("Identity", ["cin"], ["cout"]),
                               helper.make_node("Neg", ["v"], ["v2"])], "body",
                              [_vi("i", I64, []), _vi("cin", BOOL, []), _vi("v", F32, [3])],
                              [_vi("cout", BOOL, []), _vi("v2", F32, [3])])
-    nodes = [helper.make_node("Loop", ["m", "", "x"], ["y"], body=body)]
-    model = _model(nodes, [_vi("x", F32, [3]), _vi("m", I64, [])], [_vi("y", F32, [3])])
+    nodes = trip_nodes + [helper.make_node("Loop", ["m", "", "x"], ["y"], body=body)]
+    inputs = [_vi("x", F32, [3])] + ([] if trip_nodes else [_vi("m", I64, [])])
+    return _model(nodes, inputs, [_vi("y", F32, [3])])
+
+
+def test_loop_trip_count_from_a_graph_input_is_specialized():
+    model = _negating_loop([])
+    fn = lo.load(model, backend="interp")
+    x = _rand(3)
+    for m in (2, 3):
+        np.testing.assert_array_equal(fn.run([x, np.array(m)])[0], x * (-1) ** m)
+
+
+def test_loop_with_a_computed_trip_count_is_refused():
+    model = _negating_loop([helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0),
+                            helper.make_node("Cast", ["s"], ["m"], to=I64)])
     with pytest.raises(lo.UnsupportedOnnxError, match="trip count"):
-        lo.load(model, backend="interp").run([_rand(3), np.array(2)])
+        lo.load(model, backend="interp").run([_rand(3)])
 
 
 def test_scan_with_axes_and_reversed_output():

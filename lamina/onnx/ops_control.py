@@ -97,7 +97,8 @@ def _stack(items: list[Any], axis: int) -> Any:
     return movement.stack([tensor(v) for v in items], axis)
 
 
-@converter("Loop")
+# a trip count or condition fed by a graph input: the program is specialized on its value
+@converter("Loop", static=(0, 1))
 def loop(n: Node, trip=None, cond=None, *carried):
     body = n.attr("body")
     if trip is not None and isinstance(trip, Tensor):
