@@ -18,6 +18,7 @@ $(VENV)/bin/python:
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q --no-deps torchvision==0.28.0  # its wheel pins a torch of its own
 	touch $@
 
 venv: $(STAMP)
@@ -35,10 +36,8 @@ test-slow: $(STAMP)
 lit: $(STAMP)
 	$(VENV)/bin/lit -sv tests/filecheck
 
-# torchvision's wheel pins a torch of its own: --no-deps keeps the torch above
 $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -q -e '.[bench]'
-	$(PIP) install -q --no-deps torchvision==0.28.0
 	touch $@
 
 bench: $(BENCH_STAMP)

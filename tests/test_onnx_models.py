@@ -7,14 +7,13 @@ by torch and compared with onnxruntime (relative error <= 1e-4; the large ones s
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from onnx import TensorProto, helper
 from onnx import numpy_helper as nh
 
 import lamina.onnx as lo
-
-ort = pytest.importorskip("onnxruntime")
 
 F32, I64, BOOL = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 
