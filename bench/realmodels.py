@@ -100,6 +100,8 @@ def _measure(contenders: dict, ref, tol: float, result: dict, rounds: int | None
     contender per round. The peers are measured among themselves first, so that a row whose
     lamina compile runs past the timeout still reports them; then everything again,
     lamina included, interleaved."""
+    if os.environ.get("BENCH_NO_COMPILE"):
+        contenders = {k: v for k, v in contenders.items() if k != "torch.compile"}
     rounds = rounds or int(os.environ.get("BENCH_ROUNDS", "5"))
     fns: dict[str, Callable] = {}
     peers = [w for w in contenders if w != "lamina"]
@@ -390,8 +392,10 @@ ROWS["lstm_train"] = ("LSTM LM training step (2x512, vocab 10k, 35x20)", _lstm_t
 # ---------------------------------------------------------------- driver
 
 
-def _run_row(key: str, timeout: float, rounds: int) -> dict:
+def _run_row(key: str, timeout: float, rounds: int, no_compile: bool = False) -> dict:
     env = dict(os.environ, BENCH_ROUNDS=str(rounds), PYTHONWARNINGS="ignore")
+    if no_compile:
+        env["BENCH_NO_COMPILE"] = "1"
     env.setdefault("LAMINA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "lamina-bench-models"))
     cmd = [sys.executable, "-m", "bench.realmodels", "--row", key]
     t0 = time.perf_counter()
@@ -459,6 +463,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per row")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip torch.compile (its first call can take minutes on a "
+                             "loaded machine and eat the row's timeout)")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(f"{k}: {v[0]}" for k, v in ROWS.items()))
@@ -472,7 +479,7 @@ def main(argv: list[str] | None = None) -> None:
     names = args.names or list(ROWS)
     done = []
     for key in names:
-        result = _run_row(key, args.timeout, args.rounds)
+        result = _run_row(key, args.timeout, args.rounds, args.no_compile)
         done.append((ROWS[key][0], result))
         print(format_table(done[-1:]).splitlines()[-1], flush=True)
     print()
