@@ -7,7 +7,9 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-test
 JOBS ?= 2
 
-.PHONY: demo test test-fast test-slow lit bench lint clean venv
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: demo test test-fast test-slow lit bench bench-models lint clean venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +18,7 @@ $(VENV)/bin/python:
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q --no-deps torchvision==0.28.0  # its wheel pins a torch of its own
 	touch $@
 
 venv: $(STAMP)
@@ -33,8 +36,15 @@ test-slow: $(STAMP)
 lit: $(STAMP)
 	$(VENV)/bin/lit -sv tests/filecheck
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install -q -e '.[bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(PY) -m bench
+
+bench-models: $(BENCH_STAMP)
+	$(PY) -m bench --suite models
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

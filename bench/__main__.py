@@ -1,5 +1,5 @@
-"""`python -m bench` (or `make bench`): lamina against numpy, torch eager and
-torch.compile on the CPU workloads, measured side by side in one run.
+"""`python -m bench` (or `make bench`): lamina against numpy, torch eager,
+torch.compile and JAX (`jax.jit`) on the CPU workloads, measured side by side in one run.
 
 Every contender is checked against a float64 reference before it is timed;
 rounds are interleaved (one call of each contender per round) so that machine
@@ -11,6 +11,7 @@ are measured for lamina in subprocesses.
     python -m bench                 # all workloads
     python -m bench softmax sum     # some
     python -m bench --rounds 5
+    python -m bench --suite models  # real models (bench/realmodels.py)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 
 import numpy as np
 
-from bench import limits, workloads
+from bench import jax_versions, limits, workloads
 
 
 def _check(name: str, who: str, out, ref, rtol: float) -> None:
@@ -41,7 +42,8 @@ def _time(fn, args) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def run_workload(w: workloads.Workload, rounds: int, with_compile: bool) -> dict:
+def run_workload(w: workloads.Workload, rounds: int, with_compile: bool, key: str = "",
+                 with_jax: bool = True) -> dict:
     import torch
 
     ref = w.reference(*w.inputs)
@@ -64,6 +66,10 @@ def run_workload(w: workloads.Workload, rounds: int, with_compile: bool) -> dict
         compiled = torch.compile(w.torch)
         _check(w.name, "torch.compile", compiled(*t_inputs), ref, w.rtol)
         contenders["torch.compile"] = (compiled, t_inputs)
+    jax_fn = jax_versions.build(key, w) if with_jax else None
+    if jax_fn is not None:
+        _check(w.name, "jax", jax_fn(*w.inputs), ref, w.rtol)
+        contenders["jax"] = (jax_fn, w.inputs)
     times: dict[str, list[float]] = {k: [] for k in contenders}
     for _ in range(rounds):
         for who, (fn, args) in contenders.items():
@@ -94,6 +100,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     parser.add_argument("--no-warm-start", action="store_true")
+    parser.add_argument("--no-jax", action="store_true", help="skip the JAX column")
+    parser.add_argument("--suite", choices=["default", "models"], default="default",
+                        help="models: the real-model suite (bench/realmodels.py, its own "
+                             "options: python -m bench.realmodels --help)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(argv):
+        if arg in ("--suite=models", "--suite") and (arg != "--suite" or argv[i + 1:i + 2]
+                                                      == ["models"]):
+            from bench import realmodels
+
+            del argv[i:i + (1 if "=" in arg else 2)]
+            realmodels.main(argv)
+            return
     args = parser.parse_args(argv)
     os.environ.setdefault("LAMINA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "lamina-bench"))
     names = args.names or list(workloads.ALL)
@@ -101,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {machine.describe()}\n")
     rows = []
     for name in names:
-        result = run_workload(workloads.ALL[name](), args.rounds, not args.no_compile)
+        result = run_workload(workloads.ALL[name](), args.rounds, not args.no_compile, name,
+                              not args.no_jax)
         result["warm_ms"] = None if args.no_warm_start else warm_start_ms(name)
         rows.append(result)
         print(format_row(result, machine), flush=True)
@@ -124,10 +144,11 @@ def format_row(result: dict, machine: limits.Machine) -> str:
 
 
 def format_table(rows: list[dict], machine: limits.Machine) -> str:
-    peers = ["numpy", "torch", "torch.compile"]
-    head = ("| workload | lamina ms | numpy ms | torch ms | torch.compile ms | lamina / best peer "
-            "| lamina vs limit | cold compile ms | warm start ms |")
-    lines = [head, "|" + "---|" * 9]
+    peers = ["numpy", "torch", "torch.compile", "jax"]
+    head = ("| workload | lamina ms | numpy ms | torch ms | torch.compile ms | jax ms "
+            "| lamina / best peer | lamina / jax | lamina vs limit | cold compile ms "
+            "| warm start ms |")
+    lines = [head, "|" + "---|" * 11]
     ratios = []
     for r in rows:
         med = r["median"]
@@ -136,8 +157,10 @@ def format_table(rows: list[dict], machine: limits.Machine) -> str:
         ratios.append(ratio)
         cells = [f"{med[p]:.2f}" if p in med else "–" for p in peers]
         warm = f"{r['warm_ms']:.0f}" if r.get("warm_ms") is not None else "–"
+        vs_jax = f"{med['lamina'] / med['jax']:.2f}" if "jax" in med else "–"
         lines.append(f"| {r['name']} | {med['lamina']:.2f} | " + " | ".join(cells)
-                     + f" | {ratio:.2f} | {_fraction(r, machine)} | {r['cold_ms']:.0f} | {warm} |")
+                     + f" | {ratio:.2f} | {vs_jax} | {_fraction(r, machine)} "
+                     f"| {r['cold_ms']:.0f} | {warm} |")
     geo = float(np.exp(np.mean(np.log(ratios)))) if ratios else float("nan")
     lines.append(f"\ngeomean lamina / best peer: {geo:.2f}")
     return "\n".join(lines)

@@ -15,6 +15,24 @@ def _weights(rng, *shape, fan_in):
     return rng.uniform(-bound, bound, shape).astype(np.float32)
 
 
+_MLP_SIZES = [(784, 512), (512, 512), (512, 10)]
+
+
+def _mlp_data():
+    rng = np.random.default_rng(0)
+    params = []
+    for fi, fo in _MLP_SIZES:
+        params += [_weights(rng, fo, fi, fan_in=fi), _weights(rng, fo, fan_in=fi)]
+    x = rng.standard_normal((256, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 256)
+    return params, x, y
+
+
+def mlp_params() -> list[np.ndarray]:
+    """The MLP step's initial weights and biases (what every contender starts from)."""
+    return _mlp_data()[0]
+
+
 def mlp_train_step() -> Workload:
     """B 256, 784-512-512-10, cross entropy, SGD with momentum: one step's loss."""
     import torch
@@ -22,13 +40,8 @@ def mlp_train_step() -> Workload:
     import lamina as lm
     import lamina.nn as nn
 
-    rng = np.random.default_rng(0)
-    sizes = [(784, 512), (512, 512), (512, 10)]
-    params = []
-    for fi, fo in sizes:
-        params += [_weights(rng, fo, fi, fan_in=fi), _weights(rng, fo, fan_in=fi)]
-    x = rng.standard_normal((256, 784), dtype=np.float32)
-    y = rng.integers(0, 10, 256)
+    sizes = _MLP_SIZES
+    params, x, y = _mlp_data()
 
     def lam():
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
@@ -82,6 +95,20 @@ def mlp_train_step() -> Workload:
                     torch_step, reference, flops=flops, bound="compute", rtol=5e-2)
 
 
+def _cnn_data():
+    rng = np.random.default_rng(0)
+    w1, b1 = _weights(rng, 8, 1, 3, 3, fan_in=9), _weights(rng, 8, fan_in=9)
+    w2, b2 = _weights(rng, 16, 8, 3, 3, fan_in=72), _weights(rng, 16, fan_in=72)
+    w3, b3 = _weights(rng, 10, 16 * 7 * 7, fan_in=784), _weights(rng, 10, fan_in=784)
+    x = rng.standard_normal((32, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 32)
+    return [w1, b1, w2, b2, w3, b3], x, y
+
+
+def cnn_weights() -> list[np.ndarray]:
+    return _cnn_data()[0]
+
+
 def cnn_fwd_bwd() -> Workload:
     """B 32, 1x28x28, conv3x3(8) relu pool conv3x3(16) relu pool linear(10): loss + grads."""
     import torch
@@ -89,13 +116,7 @@ def cnn_fwd_bwd() -> Workload:
     import lamina as lm
     import lamina.nn.functional as F
 
-    rng = np.random.default_rng(0)
-    w1, b1 = _weights(rng, 8, 1, 3, 3, fan_in=9), _weights(rng, 8, fan_in=9)
-    w2, b2 = _weights(rng, 16, 8, 3, 3, fan_in=72), _weights(rng, 16, fan_in=72)
-    w3, b3 = _weights(rng, 10, 16 * 7 * 7, fan_in=784), _weights(rng, 10, fan_in=784)
-    x = rng.standard_normal((32, 1, 28, 28), dtype=np.float32)
-    y = rng.integers(0, 10, 32)
-    weights = [w1, b1, w2, b2, w3, b3]
+    weights, x, y = _cnn_data()
 
     def forward(F, conv, pool, x, y, w1, b1, w2, b2, w3, b3):
         h = pool(F.relu(conv(x, w1, b1, padding=1)), 2)
@@ -128,6 +149,17 @@ def cnn_fwd_bwd() -> Workload:
                     flops=flops, bound="compute", rtol=1e-3)
 
 
+def _attention_data():
+    rng = np.random.default_rng(0)
+    d = 256
+    x = rng.standard_normal((8, 256, d), dtype=np.float32)
+    return x, _weights(rng, 3 * d, d, fan_in=d), _weights(rng, d, d, fan_in=d)
+
+
+def attention_weights() -> list[np.ndarray]:
+    return list(_attention_data()[1:])
+
+
 def attention_block() -> Workload:
     """B 8, S 256, D 256, 4 heads: x + out_proj(softmax(QK^T/sqrt(d)) V), causal."""
     import torch
@@ -135,11 +167,8 @@ def attention_block() -> Workload:
     import lamina as lm
     import lamina.nn.functional as F
 
-    rng = np.random.default_rng(0)
     b, s, d, h = 8, 256, 256, 4
-    x = rng.standard_normal((b, s, d), dtype=np.float32)
-    w_qkv = _weights(rng, 3 * d, d, fan_in=d)
-    w_out = _weights(rng, d, d, fan_in=d)
+    x, w_qkv, w_out = _attention_data()
 
     def block(F, x, w_qkv, w_out, sdpa):
         qkv = F.linear(x, w_qkv)

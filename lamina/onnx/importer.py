@@ -27,8 +27,15 @@ from onnx import numpy_helper
 from lamina.errors import LaminaError
 from lamina.frontend.jit import jit
 from lamina.frontend.tensor import Tensor
-from lamina.onnx import ops, ops_nn, ops_shape  # noqa: F401  (registers the converters)
-from lamina.onnx.node import CONVERTERS, STATIC_INPUTS, Node, UnsupportedOnnxError, tensor
+from lamina.onnx import ops, ops_control, ops_nn, ops_rnn, ops_shape, ops_tensor  # noqa: F401
+from lamina.onnx.node import (
+    CONVERTERS,
+    STATIC_INPUTS,
+    Node,
+    UnsupportedOnnxError,
+    check_opset,
+    tensor,
+)
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
 
 __all__ = ["OnnxFunction", "StaticArray", "load", "opset_of"]
@@ -76,6 +83,7 @@ class OnnxFunction:
         self.weights = weights
         self.graph = model.graph
         self.opset = opset_of(model)
+        check_opset(self.opset, self.graph)
         self.initializers = {t.name: to_lamina_array(numpy_helper.to_array(t))
                              for t in self.graph.initializer}
         self.inputs = [i for i in self.graph.input if i.name not in self.initializers]
@@ -146,7 +154,7 @@ class OnnxFunction:
         for name, a in zip(self.input_names, args, strict=True):
             env[name] = a.array if isinstance(a, StaticArray) else a
         for proto in self.graph.node:
-            node = Node(proto, self.opset)
+            node = Node(proto, self.opset, env, self)
             inputs = [env[i] if i else None for i in proto.input]
             outs = self._convert(node, inputs)
             outs = outs if isinstance(outs, tuple | list) else (outs,)

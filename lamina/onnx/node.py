@@ -23,8 +23,8 @@ from lamina.frontend import ops
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
-    "CONVERTERS", "Node", "STATIC_INPUTS", "UnsupportedOnnxError", "axis_of", "converter", "ints",
-    "static", "tensor",
+    "CONVERTERS", "MAX_OPSET", "MIN_OPSET", "Node", "STATIC_INPUTS", "UnsupportedOnnxError",
+    "axis_of", "check_opset", "converter", "ints", "static", "tensor",
 ]
 
 Value = Tensor | np.ndarray
@@ -39,6 +39,10 @@ class UnsupportedOnnxError(LaminaError, NotImplementedError):
 class Node:
     proto: onnx.NodeProto
     opset: int
+    # the values visible to the node by name, and the importing `OnnxFunction`: what the
+    # control-flow converters (If, Loop, Scan) need to run their subgraphs
+    scope: dict[str, Any] | None = None
+    function: Any = None
 
     @property
     def op_type(self) -> str:
@@ -64,6 +68,40 @@ class Node:
         return UnsupportedOnnxError(
             f"unsupported ONNX op {self.op_type} (opset {self.opset}){detail} "
             f"in node '{self.proto.name or self.proto.output[0]}'")
+
+
+# The default-domain opsets lamina imports: up to the installed onnx package's latest.
+# Ops are converted in their definitions of opset 7 and later (the attribute forms of
+# opsets 7-12 that later became inputs included: Split, Slice, Squeeze/Unsqueeze,
+# reductions, Pad, Clip, Upsample, Resize-10). A node whose op was defined differently
+# before opset 7 (the legacy `broadcast`/`axis` attributes of binary ops, Reshape's
+# `shape` attribute, BatchNormalization's `spatial`, Cast's string `to`, ...) is refused
+# at load; ops unchanged since opset 1 (Not, Shape, ...) import at any opset.
+MIN_OPSET, MAX_OPSET = 7, onnx.defs.onnx_opset_version()
+
+
+def check_opset(opset: int, graph: onnx.GraphProto | None = None) -> None:
+    """Refuse a model whose opset, or whose nodes' op definitions, lamina does not import."""
+    if not 1 <= opset <= MAX_OPSET:
+        raise UnsupportedOnnxError(
+            f"ONNX opset {opset} is not supported: lamina imports default-domain opsets up to "
+            f"{MAX_OPSET}")
+    if opset >= MIN_OPSET or graph is None:
+        return
+    for proto in graph.node:
+        if proto.domain not in ("", "ai.onnx"):
+            continue
+        try:
+            old = onnx.defs.get_schema(proto.op_type, opset).since_version
+            modern = onnx.defs.get_schema(proto.op_type, MIN_OPSET).since_version
+        except onnx.defs.SchemaError:
+            continue  # unknown ops are named by the converter lookup
+        if old != modern:
+            raise UnsupportedOnnxError(
+                f"ONNX op {proto.op_type} at opset {opset} (its definition of opset {old}) is "
+                f"not supported in node '{proto.name or proto.output[0]}': lamina imports op "
+                f"definitions of opset {MIN_OPSET} and later (convert the model, e.g. with "
+                "onnx.version_converter.convert_version)")
 
 
 CONVERTERS: dict[str, Converter] = {}

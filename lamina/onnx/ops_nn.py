@@ -206,3 +206,59 @@ def pool(n: Node, x):
         per = ((taps >= first) & (taps < end)).sum(axis=1).astype(np.float64)
         counts = np.multiply.outer(counts, per)
     return ops.div(total, ops.constant(counts.astype(x.dtype.np_dtype)))
+
+
+# ---------------------------------------------------------------- attention (opset 23)
+
+
+@converter("Attention")
+def attention(n: Node, q, k, v, mask=None, past_k=None, past_v=None, *rest):
+    """ONNX Attention-23: 3-D ([B, S, heads*D], with q/kv_num_heads) or 4-D ([B, heads, S,
+    D]) inputs, grouped KV heads, bool or additive masks, is_causal, scale, softcap,
+    past/present keys and values."""
+    if n.attr("qk_matmul_output_mode", 0) or n.n_outputs > 3:
+        raise n.unsupported("the qk_matmul output")
+    if any(r is not None for r in rest):
+        raise n.unsupported("the nonpad_kv_seqlen input")
+    q, k, v = tensor(q), tensor(k), tensor(v)
+    three_d = q.ndim == 3
+    if three_d:
+        hq, hkv = int(n.attr("q_num_heads")), int(n.attr("kv_num_heads"))
+        b = q.shape[0]
+        q = q.reshape((b, q.shape[1], hq, q.shape[2] // hq)).permute(0, 2, 1, 3)
+        k = k.reshape((b, k.shape[1], hkv, k.shape[2] // hkv)).permute(0, 2, 1, 3)
+        v = v.reshape((b, v.shape[1], hkv, v.shape[2] // hkv)).permute(0, 2, 1, 3)
+    if past_k is not None:
+        k = prims.cat([tensor(past_k), k], 2)
+        v = prims.cat([tensor(past_v), v], 2)
+    past = 0 if past_k is None else tensor(past_k).shape[2]
+    present_k, present_v = k, v
+    hq, hkv = q.shape[1], k.shape[1]
+    if hq != hkv:  # grouped-query attention: each KV head serves hq / hkv query heads
+        rep = hq // hkv
+        k = ops.broadcast_to(k.reshape((k.shape[0], hkv, 1) + tuple(k.shape[2:])),
+                             (k.shape[0], hkv, rep) + tuple(k.shape[2:]))
+        k = k.reshape((k.shape[0], hq) + tuple(k.shape[3:]))
+        v = ops.broadcast_to(v.reshape((v.shape[0], hkv, 1) + tuple(v.shape[2:])),
+                             (v.shape[0], hkv, rep) + tuple(v.shape[2:]))
+        v = v.reshape((v.shape[0], hq) + tuple(v.shape[3:]))
+    scale = n.attr("scale")
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = ops.mul(prims.matmul(q, k.permute(0, 1, 3, 2)), scale)
+    softcap = n.attr("softcap", 0.0)
+    if softcap:
+        scores = ops.mul(ops.tanh(ops.div(scores, softcap)), softcap)
+    sq, skv = scores.shape[-2], scores.shape[-1]
+    if mask is not None:
+        m = tensor(mask)
+        if m.dtype == dtypes.bool_:
+            scores = ops.where(m, scores, float("-inf"))
+        else:
+            scores = ops.add(scores, m.to(scores.dtype))
+    if n.attr("is_causal", 0):  # query i sees the past and the new keys up to i
+        allowed = np.tril(np.ones((sq, skv), dtype=bool), k=past)
+        scores = ops.where(ops.constant(allowed), scores, float("-inf"))
+    y = prims.matmul(_softmax(scores, scores.ndim - 1, False), v)
+    if three_d:
+        y = y.permute(0, 2, 1, 3).reshape((y.shape[0], y.shape[2], y.shape[1] * y.shape[3]))
+    return (y, present_k, present_v)[: n.n_outputs]

@@ -88,10 +88,14 @@ def concat(n: Node, *xs):
 
 
 @converter("Slice", static=(1, 2, 3, 4))
-def slice_(n: Node, x, starts, ends, axes=None, steps=None):
+def slice_(n: Node, x, starts=None, ends=None, axes=None, steps=None):
     x = tensor(x)
-    starts, ends = ints(starts, n, "starts"), ints(ends, n, "ends")
-    axes = ints(axes, n, "axes") or list(range(len(starts)))
+    if n.opset < 10:  # Slice-1: starts, ends, axes are attributes; no steps
+        starts, ends, axes = n.attr("starts"), n.attr("ends"), n.attr("axes")
+    else:
+        starts, ends, axes = (ints(starts, n, "starts"), ints(ends, n, "ends"),
+                              ints(axes, n, "axes"))
+    axes = list(axes) if axes else list(range(len(starts)))
     steps = ints(steps, n, "steps") or [1] * len(starts)
     for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
         x = prims.slice_axis(x, axis_of(axis, x.ndim), start, end, step)
