@@ -41,6 +41,7 @@ GEOMETRIES = [  # x shape, w shape, conv kwargs
     ((3, 2, 11), (4, 2, 3), dict(stride=2, padding=2)),
     ((1, 2, 4, 5, 4), (2, 2, 2, 3, 2), dict(padding=1, dilation=(1, 1, 2))),
 ]
+DEPTHWISE = ((2, 6, 7, 9), (6, 1, 3, 5), dict(padding=(1, 2), dilation=(2, 1), groups=6))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -101,10 +102,12 @@ def test_large_conv_lowers_to_a_matmul_small_one_keeps_the_loop():
         assert sum(isinstance(op, loop.MatmulOp) for op in module.walk()) == matmuls
 
 
-@pytest.mark.parametrize("xs,ws,kw", GEOMETRIES[:4], ids=[str(g[0]) for g in GEOMETRIES[:4]])
+@pytest.mark.parametrize("xs,ws,kw", [*GEOMETRIES[:4], DEPTHWISE],
+                         ids=[str(g[0]) for g in [*GEOMETRIES[:4], DEPTHWISE]])
 def test_compiled_im2col_matches_torch(monkeypatch, xs, ws, kw):
     """Through the C backend (the columns' index math, the matmul reading them in their
-    own 7-d shape, the transposed columns of the weight gradient) against torch."""
+    own 7-d shape, the transposed columns of the weight gradient; a depthwise conv's
+    shifted multiply-adds, strided and dilated) against torch."""
     import torch
     import torch.nn.functional as TF
 
@@ -154,3 +157,15 @@ def test_columns_cut_into_bands_of_output_rows(monkeypatch, xs, ws, kw):
     pipeline.run(lowered, "hl-simplify,hl-to-loop")
     for g, r in zip(loop_interp.run(lowered, [x, w]), want, strict=True):
         np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4 * np.abs(r).max())
+
+
+def test_depthwise_conv_is_shifted_multiply_adds():
+    """A depthwise conv (forward and its input gradient) becomes slices of the padded
+    input times per-channel taps, no conv and no matmul left for them."""
+    xs, ws, kw = DEPTHWISE
+    module = _trace(lambda a, b: lm.conv2d(a, b, **kw), lm.tensor(np.ones(xs, np.float32)),
+                    lm.tensor(np.ones(ws, np.float32)))
+    for fn in _funcs(module):
+        conv_gemm.convs_to_matmuls(fn)
+    assert _convs(module) == 0
+    assert not any(isinstance(op, contract.MatmulOp) for op in module.walk())

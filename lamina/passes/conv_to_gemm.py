@@ -52,6 +52,7 @@ MIN_OUT_CHANNELS = 8
 # output rows, one columns buffer and GEMM each (16 MiB of f32; resnet18's 7x7 stem and
 # 56x56x64 3x3 convs are 1.8 M per sample), so the buffer stays bounded at any size
 COLUMN_BUDGET = 1 << 22
+MAX_DEPTHWISE_TAPS = 49  # kernel offsets of a depthwise conv written as shifted adds
 _DTYPES = ("f32", "f64")  # the element types whose matmul runs through BLAS
 
 
@@ -143,13 +144,14 @@ def _lower(b: Builder, op: contract.ConvOp) -> Value:
     # kernel dim: the longer one makes the longer contiguous rows (weight gradients
     # have a large "kernel" -- the output gradient -- and a 3x3 "output")
     transposed = k[-1] > out[-1]
-    lhs = b.wrap(w).reshape((1, g, og, cg * kt)).broadcast_to((n, g, og, cg * kt))
     bands = _bands(op)
-    parts = []
+    parts, lhs = [], None
     for band in bands:
         cols = _columns(b, op, transposed, band if len(bands) > 1 else None)
         if transposed:
             cols = cols.permute(0, 1, 3, 2)
+        if lhs is None:
+            lhs = b.wrap(w).reshape((1, g, og, cg * kt)).broadcast_to((n, g, og, cg * kt))
         y = b.emit(contract.MatmulOp, lhs, cols)  # [N, g, O/g, P]: already NCHW
         parts.append(y.reshape((n, o, band[1] - band[0], *out[1:])))
     if len(parts) == 1:
@@ -198,12 +200,52 @@ def _lower_shifted(b: Builder, op: contract.ConvOp) -> Value:
     return total
 
 
+def _depthwise(op: contract.ConvOp) -> bool:
+    """One input and one output channel per group (mobilenet's 3x3 convs, and their
+    input gradients), a few kernel offsets: a sum of weighted shifted slices."""
+    x, w = op.operands
+    o, cg, *k = shape_of(w.type)
+    c = shape_of(x.type)[1]
+    return (str(element_of(x.type)) in _DTYPES and cg == 1 and o == c == op.prop("groups")
+            and c > 1 and math.prod(k) <= MAX_DEPTHWISE_TAPS)
+
+
+def _lower_depthwise(b: Builder, op: contract.ConvOp) -> Value:
+    """y[n, c, p] = sum_k w[c, 0, k] * xpad[n, c, p*s + k*d]: one elementwise kernel
+    over the output (its innermost dim vectorized) reading the K strided slices of the
+    padded input -- where the direct loop nest reduces over the window innermost."""
+    x, w = op.operands
+    nd, stride, lo, hi, dil, idil = _geometry(op)
+    n, c = shape_of(x.type)[:2]
+    k = shape_of(w.type)[2:]
+    out = shape_of(op.results[0].type)[2:]
+    xp = b.emit(indexing.PadOp, x, low=(0, 0, *lo), high=(0, 0, *hi),
+                interior=(0, 0, *(d - 1 for d in idil)), value=0.0)
+    taps = b.wrap(w).reshape((c, math.prod(k)))
+    total = None
+    for i, ks in enumerate(itertools.product(*map(range, k))):
+        start = tuple(j * d for j, d in zip(ks, dil, strict=True))
+        stop = tuple(a + (m - 1) * s + 1 for a, m, s in zip(start, out, stride, strict=True))
+        window = b.emit(indexing.SliceOp, xp, start=(0, 0, *start), stop=(n, c, *stop),
+                        step=(1, 1, *stride))
+        tap = b.emit(indexing.SliceOp, taps, start=(0, i), stop=(c, i + 1), step=(1, 1))
+        term = window * tap.reshape((1, c, *[1] * nd)).broadcast_to((n, c, *out))
+        total = term if total is None else total + term
+    assert total is not None
+    return total
+
+
 def convs_to_matmuls(fn: func.FuncOp) -> None:
-    """Rewrite every floating-point `hl.conv` large enough to gain from a GEMM."""
+    """Rewrite every floating-point `hl.conv` large enough to gain from a GEMM, and
+    every depthwise one into shifted multiply-adds."""
     for conv in [op for op in fn.body.block.ops if isinstance(op, contract.ConvOp)]:
-        if not _pays(conv):
+        if _depthwise(conv):
+            lower = _lower_depthwise
+        elif _pays(conv):
+            lower = _lower_shifted if _shift_adds(conv) else _lower
+        else:
             continue
-        result = (_lower_shifted if _shift_adds(conv) else _lower)(Builder.before(conv), conv)
+        result = lower(Builder.before(conv), conv)
         conv.results[0].replace_all_uses_with(result.ssa)
         conv.detach()
         conv.erase()
