@@ -7,7 +7,7 @@ import pytest
 
 import lamina as lm
 from lamina.dialects import loop
-from lamina.dialects.hl import contract
+from lamina.dialects.hl import contract, indexing
 from lamina.passes import conv_to_gemm as conv_gemm
 from lamina.passes import pipeline
 from lamina.passes.pipeline import run_pipeline
@@ -40,6 +40,7 @@ GEOMETRIES = [  # x shape, w shape, conv kwargs
     ((1, 2, 8, 8), (3, 2, 7, 7), {}),
     ((3, 2, 11), (4, 2, 3), dict(stride=2, padding=2)),
     ((1, 2, 4, 5, 4), (2, 2, 2, 3, 2), dict(padding=1, dilation=(1, 1, 2))),
+    ((2, 8, 5, 7), (16, 4, 1, 1), dict(groups=2)),
 ]
 DEPTHWISE = ((2, 6, 7, 9), (6, 1, 3, 5), dict(padding=(1, 2), dilation=(2, 1), groups=6))
 
@@ -169,3 +170,15 @@ def test_depthwise_conv_is_shifted_multiply_adds():
         conv_gemm.convs_to_matmuls(fn)
     assert _convs(module) == 0
     assert not any(isinstance(op, contract.MatmulOp) for op in module.walk())
+
+
+def test_pointwise_conv_multiplies_the_input_as_it_lies():
+    """A 1x1 stride-1 conv is one matmul of the weights by the input itself: no
+    columns (no gather, no pad) are built."""
+    module = _trace(lambda a, b: lm.conv2d(a, b), lm.tensor(np.ones((2, 32, 9, 9), np.float32)),
+                    lm.tensor(np.ones((64, 32, 1, 1), np.float32)))
+    for fn in _funcs(module):
+        conv_gemm.convs_to_matmuls(fn)
+    ops = [type(op) for op in module.walk()]
+    assert contract.MatmulOp in ops and contract.ConvOp not in ops
+    assert indexing.GatherOp not in ops and indexing.PadOp not in ops

@@ -133,6 +133,14 @@ def _columns(b: Builder, op: contract.ConvOp, transposed: bool,
     return t.permute(0, 1, 2, *ks, *os_).reshape((n, g, cg * kt, p))
 
 
+def _pointwise(op: contract.ConvOp) -> bool:
+    """A 1x1 conv with stride 1 and no padding or dilation of its input: a GEMM of the
+    weights by the input as it lies (`[N, g, C/g, P]`)."""
+    _, stride, lo, hi, _, idil = _geometry(op)
+    k = shape_of(op.operands[1].type)[2:]
+    return all(v == 1 for v in (*k, *stride, *idil)) and not any((*lo, *hi))
+
+
 def _lower(b: Builder, op: contract.ConvOp) -> Value:
     x, w = op.operands
     n, c, *spatial = shape_of(x.type)
@@ -144,10 +152,13 @@ def _lower(b: Builder, op: contract.ConvOp) -> Value:
     # kernel dim: the longer one makes the longer contiguous rows (weight gradients
     # have a large "kernel" -- the output gradient -- and a 3x3 "output")
     transposed = k[-1] > out[-1]
-    bands = _bands(op)
+    bands = [(0, out[0])] if _pointwise(op) else _bands(op)
     parts, lhs = [], None
     for band in bands:
-        cols = _columns(b, op, transposed, band if len(bands) > 1 else None)
+        if _pointwise(op):  # the input is its own columns matrix: no copy
+            cols = b.wrap(x).reshape((n, g, cg, math.prod(out)))
+        else:
+            cols = _columns(b, op, transposed, band if len(bands) > 1 else None)
         if transposed:
             cols = cols.permute(0, 1, 3, 2)
         if lhs is None:
