@@ -41,6 +41,7 @@ from lamina.dialects.hl import contract, indexing
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import element_of, shape_of, tensor_type
 from lamina.dialects.hl.builder import Builder, Value
+from lamina.passes import shifted_windows
 
 # The gather costs ~ N*C*K*P element copies, the direct loop N*O*C*K*P multiply-adds:
 # with fewer than 8 output channels per group the direct loop (with its window lanes)
@@ -52,7 +53,6 @@ MIN_OUT_CHANNELS = 8
 # output rows, one columns buffer and GEMM each (16 MiB of f32; resnet18's 7x7 stem and
 # 56x56x64 3x3 convs are 1.8 M per sample), so the buffer stays bounded at any size
 COLUMN_BUDGET = 1 << 22
-MAX_DEPTHWISE_TAPS = 49  # kernel offsets of a depthwise conv written as shifted adds
 _DTYPES = ("f32", "f64")  # the element types whose matmul runs through BLAS
 
 
@@ -211,47 +211,12 @@ def _lower_shifted(b: Builder, op: contract.ConvOp) -> Value:
     return total
 
 
-def _depthwise(op: contract.ConvOp) -> bool:
-    """One input and one output channel per group (mobilenet's 3x3 convs, and their
-    input gradients), a few kernel offsets: a sum of weighted shifted slices."""
-    x, w = op.operands
-    o, cg, *k = shape_of(w.type)
-    c = shape_of(x.type)[1]
-    return (str(element_of(x.type)) in _DTYPES and cg == 1 and o == c == op.prop("groups")
-            and c > 1 and math.prod(k) <= MAX_DEPTHWISE_TAPS)
-
-
-def _lower_depthwise(b: Builder, op: contract.ConvOp) -> Value:
-    """y[n, c, p] = sum_k w[c, 0, k] * xpad[n, c, p*s + k*d]: one elementwise kernel
-    over the output (its innermost dim vectorized) reading the K strided slices of the
-    padded input -- where the direct loop nest reduces over the window innermost."""
-    x, w = op.operands
-    nd, stride, lo, hi, dil, idil = _geometry(op)
-    n, c = shape_of(x.type)[:2]
-    k = shape_of(w.type)[2:]
-    out = shape_of(op.results[0].type)[2:]
-    xp = b.emit(indexing.PadOp, x, low=(0, 0, *lo), high=(0, 0, *hi),
-                interior=(0, 0, *(d - 1 for d in idil)), value=0.0)
-    taps = b.wrap(w).reshape((c, math.prod(k)))
-    total = None
-    for i, ks in enumerate(itertools.product(*map(range, k))):
-        start = tuple(j * d for j, d in zip(ks, dil, strict=True))
-        stop = tuple(a + (m - 1) * s + 1 for a, m, s in zip(start, out, stride, strict=True))
-        window = b.emit(indexing.SliceOp, xp, start=(0, 0, *start), stop=(n, c, *stop),
-                        step=(1, 1, *stride))
-        tap = b.emit(indexing.SliceOp, taps, start=(0, i), stop=(c, i + 1), step=(1, 1))
-        term = window * tap.reshape((1, c, *[1] * nd)).broadcast_to((n, c, *out))
-        total = term if total is None else total + term
-    assert total is not None
-    return total
-
-
 def convs_to_matmuls(fn: func.FuncOp) -> None:
     """Rewrite every floating-point `hl.conv` large enough to gain from a GEMM, and
     every depthwise one into shifted multiply-adds."""
     for conv in [op for op in fn.body.block.ops if isinstance(op, contract.ConvOp)]:
-        if _depthwise(conv):
-            lower = _lower_depthwise
+        if shifted_windows.depthwise(conv):
+            lower = shifted_windows.lower_depthwise
         elif _pays(conv):
             lower = _lower_shifted if _shift_adds(conv) else _lower
         else:
@@ -265,7 +230,8 @@ def convs_to_matmuls(fn: func.FuncOp) -> None:
 @dataclass(frozen=True)
 class ConvToGemmPass(ModulePass):
     """hl -> hl: every f32/f64 `hl.conv` large enough to gain from a GEMM as im2col
-    gathers (or shifted adds) + `hl.matmul`."""
+    gathers (or shifted adds) + `hl.matmul`; depthwise convs as weighted strided
+    slices (`shifted_windows`)."""
 
     name = "conv-to-gemm"
 
