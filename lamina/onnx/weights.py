@@ -52,7 +52,11 @@ def fold_batch_norms(nodes: list[onnx.NodeProto], arrays: dict[str, np.ndarray],
     """`nodes` with each inference BatchNormalization that follows a Conv with constant
     weights (and whose statistics are constants) folded into that Conv:
     `w' = w * s`, `b' = (b - mean) * s + beta` with `s = gamma / sqrt(var + eps)`,
-    computed in float64. The folded weights are added to `arrays` under fresh names."""
+    computed in float64. The folded weights are added to `arrays` under fresh names
+    (and the outputs of Identity nodes of initializers, under their names)."""
+    for node in nodes:  # exporters share equal parameters through Identity nodes
+        if node.op_type == "Identity" and node.input[0] in arrays:
+            arrays.setdefault(node.output[0], arrays[node.input[0]])
     users: dict[str, int] = {}
     for node in nodes:
         for name in node.input:
