@@ -60,11 +60,12 @@ def lower_depthwise(b: Builder, op: contract.ConvOp) -> Value:
                 interior=(0, 0, *(d - 1 for d in idil)), value=0.0)
     taps = b.wrap(w).reshape((c, math.prod(k)))
     stride, dil = (1, 1, *op.prop("stride")), (1, 1, *op.prop("dilation"))
-    total = None
+    terms = []
     for i, ks in enumerate(itertools.product(*map(range, k))):
         part = _slices(b, xp, [n, c, *out], (0, 0, *ks), stride, dil)
         tap = b.emit(indexing.SliceOp, taps, start=(0, i), stop=(c, i + 1), step=(1, 1))
-        term = part * tap.reshape((1, c, *[1] * nd)).broadcast_to((n, c, *out))
-        total = term if total is None else total + term
-    assert total is not None
-    return total
+        terms.append(part * tap.reshape((1, c, *[1] * nd)).broadcast_to((n, c, *out)))
+    while len(terms) > 1:  # a balanced tree: shallow expressions for the fusion planner
+        pairs = [terms[j] + terms[j + 1] for j in range(0, len(terms) - 1, 2)]
+        terms = pairs + terms[len(terms) - len(terms) % 2:]
+    return terms[0]
