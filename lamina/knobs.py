@@ -12,7 +12,7 @@
 | `LAMINA_VERIFY` | `1`: verify the IR after every pass (always on in tests) | unset |
 | `LAMINA_BLAS` | f32/f64 matmuls on the C backend: `0` = lamina's own kernel, a path = that BLAS library | numpy's bundled OpenBLAS |
 | `LAMINA_POOL_MB` | size cap of the C backend's output buffer pool in MiB (`0` turns it off) | `1024` |
-| `LAMINA_PROFILE` | `1`: the C backend times every kernel and BLAS call of each program and prints a table to stderr at exit | unset |
+| `LAMINA_PROFILE` | `1`: the C backend times every kernel and BLAS call of each program and prints a table to stderr at exit (GEMMs, a conv layer's included, with their GFLOP/s) | unset |
 | `LAMINA_CC_TIMEOUT` | seconds one C compiler run (a translation unit, the link, a `--version` probe) may take before it and its children are killed and a `CompileError` names it | `300` |
 | `LAMINA_CACHE_MB` | size cap of the compile cache directory in MiB; past it the least recently used entries are deleted (`0`: no cap) | `1024` |
 | `LAMINA_PROGRAM_CACHE` | compiled programs each in-memory cache keeps (each jitted function's signatures, eager mode's programs); the least recently used are dropped and their libraries unloaded once nothing uses them | `64` |

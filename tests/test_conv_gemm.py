@@ -7,7 +7,7 @@ import pytest
 
 import lamina as lm
 from lamina.dialects import loop
-from lamina.dialects.hl import contract
+from lamina.dialects.hl import contract, indexing
 from lamina.passes import conv_to_gemm as conv_gemm
 from lamina.passes import pipeline
 from lamina.passes.pipeline import run_pipeline
@@ -40,7 +40,9 @@ GEOMETRIES = [  # x shape, w shape, conv kwargs
     ((1, 2, 8, 8), (3, 2, 7, 7), {}),
     ((3, 2, 11), (4, 2, 3), dict(stride=2, padding=2)),
     ((1, 2, 4, 5, 4), (2, 2, 2, 3, 2), dict(padding=1, dilation=(1, 1, 2))),
+    ((2, 8, 5, 7), (16, 4, 1, 1), dict(groups=2)),
 ]
+DEPTHWISE = ((2, 6, 7, 9), (6, 1, 3, 5), dict(padding=(1, 2), dilation=(2, 1), groups=6))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -101,10 +103,12 @@ def test_large_conv_lowers_to_a_matmul_small_one_keeps_the_loop():
         assert sum(isinstance(op, loop.MatmulOp) for op in module.walk()) == matmuls
 
 
-@pytest.mark.parametrize("xs,ws,kw", GEOMETRIES[:4], ids=[str(g[0]) for g in GEOMETRIES[:4]])
+@pytest.mark.parametrize("xs,ws,kw", [*GEOMETRIES[:4], DEPTHWISE],
+                         ids=[str(g[0]) for g in [*GEOMETRIES[:4], DEPTHWISE]])
 def test_compiled_im2col_matches_torch(monkeypatch, xs, ws, kw):
     """Through the C backend (the columns' index math, the matmul reading them in their
-    own 7-d shape, the transposed columns of the weight gradient) against torch."""
+    own 7-d shape, the transposed columns of the weight gradient; a depthwise conv's
+    shifted multiply-adds, strided and dilated) against torch."""
     import torch
     import torch.nn.functional as TF
 
@@ -127,3 +131,54 @@ def test_compiled_im2col_matches_torch(monkeypatch, xs, ws, kw):
     got = lm.jit(f)(lm.tensor(x), lm.tensor(w), lm.tensor(ct))
     for g, want in zip(got, (ty.detach(), tx.grad, tw.grad), strict=True):
         np.testing.assert_allclose(np.asarray(g), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("xs,ws,kw", [GEOMETRIES[0], GEOMETRIES[3], GEOMETRIES[4]],
+                         ids=["3x3", "7x7", "1d"])
+def test_columns_cut_into_bands_of_output_rows(monkeypatch, xs, ws, kw):
+    """Columns over `COLUMN_BUDGET` are built and multiplied a band of output rows at a
+    time: same results (forward and gradients), several matmuls, one concat."""
+    monkeypatch.setattr(conv_gemm, "MIN_MACS", 0)
+    monkeypatch.setattr(conv_gemm, "MIN_OUT_CHANNELS", 1)
+    monkeypatch.setattr(conv_gemm, "COLUMN_BUDGET", 100)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+    conv = {3: lm.conv1d, 4: lm.conv2d}[len(xs)]
+
+    def f(a, b):
+        y = conv(a, b, **kw)
+        return y, lm.grad(lambda a, b: (conv(a, b, **kw) ** 2).sum(), argnums=(0, 1))(a, b)
+
+    module = _trace(f, lm.tensor(x), lm.tensor(w))
+    want = interp.run_module(module, [x, w])
+    for fn in _funcs(module):
+        conv_gemm.convs_to_matmuls(fn)
+    assert sum(isinstance(op, contract.MatmulOp) for op in module.walk()) > 3
+    lowered = module.clone()
+    pipeline.run(lowered, "hl-simplify,hl-to-loop")
+    for g, r in zip(loop_interp.run(lowered, [x, w]), want, strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4 * np.abs(r).max())
+
+
+def test_depthwise_conv_is_shifted_multiply_adds():
+    """A depthwise conv (forward and its input gradient) becomes slices of the padded
+    input times per-channel taps, no conv and no matmul left for them."""
+    xs, ws, kw = DEPTHWISE
+    module = _trace(lambda a, b: lm.conv2d(a, b, **kw), lm.tensor(np.ones(xs, np.float32)),
+                    lm.tensor(np.ones(ws, np.float32)))
+    for fn in _funcs(module):
+        conv_gemm.convs_to_matmuls(fn)
+    assert _convs(module) == 0
+    assert not any(isinstance(op, contract.MatmulOp) for op in module.walk())
+
+
+def test_pointwise_conv_multiplies_the_input_as_it_lies():
+    """A 1x1 stride-1 conv is one matmul of the weights by the input itself: no
+    columns (no gather, no pad) are built."""
+    module = _trace(lambda a, b: lm.conv2d(a, b), lm.tensor(np.ones((2, 32, 9, 9), np.float32)),
+                    lm.tensor(np.ones((64, 32, 1, 1), np.float32)))
+    for fn in _funcs(module):
+        conv_gemm.convs_to_matmuls(fn)
+    ops = [type(op) for op in module.walk()]
+    assert contract.MatmulOp in ops and contract.ConvOp not in ops
+    assert indexing.GatherOp not in ops and indexing.PadOp not in ops

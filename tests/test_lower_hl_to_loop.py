@@ -331,7 +331,8 @@ def test_reshape_maps_dim_groups_without_needless_division(src, dst, divisions):
 
 
 def test_profile_knob_times_every_kernel(tmp_path):
-    """LAMINA_PROFILE=1: the C program reports each kernel's time at exit."""
+    """LAMINA_PROFILE=1: the C program reports each kernel's time at exit, and each
+    GEMM's (a conv layer's) GFLOP/s."""
     import os
     import subprocess
     import sys
@@ -346,6 +347,8 @@ def test_profile_knob_times_every_kernel(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "lamina profile: 3 calls" in run.stderr, run.stderr
     assert "gemm b,m,n,k=1x8x8x8" in run.stderr and "lm_k" in run.stderr, run.stderr
+    gemm = next(line for line in run.stderr.splitlines() if "gemm b,m,n,k=1x8x8x8" in line)
+    assert gemm.endswith("GFLOP/s"), gemm  # the GEMM's rate: 2*8*8*8 flops per call
 
 
 def _checks(module) -> int:

@@ -198,7 +198,8 @@ def test_shape_errors_name_the_onnx_node():
 
 
 def test_shape_subgraph_folds_and_initializers_are_constants():
-    """Shape -> Gather -> Concat -> Reshape folds at import time; weights are constants."""
+    """Shape -> Gather -> Concat -> Reshape folds at import time; with
+    weights="constants" weights are constants, by default (buffers) program inputs."""
     w = _rand(4, 6)
     nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]),
              helper.make_node("Shape", ["h"], ["s"]),
@@ -212,10 +213,12 @@ def test_shape_subgraph_folds_and_initializers_are_constants():
     model = _model(nodes, [_vi("x", F32, [5, 4])], [_vi("y", F32, [5, 3, 2])], inits)
     x = _rand(5, 4)
     _check(model, {"x": x})
-    fn = lo.load(model, backend="interp")
+    fn = lo.load(model, backend="interp", weights="constants")
     ir = fn.ir("hl")
     assert "hl.constant" in ir and "hl.gather" not in ir and "hl.concat" not in ir
     assert "func.func @main(%x: tensor<5x4xf32>)" in ir
+    ir = lo.load(model, backend="interp").ir("hl")
+    assert "hl.constant" not in ir and "func.func @main(%x: tensor<5x4xf32>, %0: tensor<4x6xf32>)" in ir
     (y,) = fn(x)
     assert isinstance(y, lm.Tensor) and y.shape == (5, 3, 2)
 

@@ -96,6 +96,7 @@ class CEmitter:
         self.gemms: dict[str, tuple[str, str, str, str]] = {}
         self.kernels: dict[cpu.KernelOp, str] = {}
         self.profiled: list[str] = []  # label of each timed statement (LAMINA_PROFILE)
+        self.profiled_flops: list[int] = []  # its floating-point operations (GEMMs), or 0
         self.prototypes: list[str] = []  # one per kernel function, for the entry's unit
         self.fault_sites: list[str] = []  # check.sites of the module: `lm_fault` slots
         self.live: dict[SSAValue, None] = {}  # the entry's pool buffers not yet freed
@@ -138,6 +139,7 @@ class CEmitter:
                 continue
             slot = len(self.profiled)
             self.profiled.append(label)
+            self.profiled_flops.append(_profile_flops(op))
             with self.out.block(""):
                 self.out.line("const double lm_t0 = lm_prof_now();")
                 self.emit_op(op)
@@ -595,7 +597,7 @@ def emit_c(module: ModuleOp, entry: str | None = None) -> str:
     gemms = [c_kernels.define_gemm(name, s, acc, load, store)
              for name, (s, acc, load, store) in em.gemms.items()]
     parts = [prelude(), c_kernels.SOURCE, _KERNEL_LINKAGE, body.text(), UNIT_MAIN,
-             "\n".join(gemms), constants.text(), _profile_support(em.profiled),
+             "\n".join(gemms), constants.text(), _profile_support(em.profiled, em.profiled_flops),
              "\n".join(em.prototypes), em.out.text()]
     return "\n".join(p for p in parts if p)
 
@@ -625,17 +627,27 @@ def _profile_label(em: CEmitter, op: Operation) -> str | None:
     return None
 
 
-def _profile_support(labels: list[str]) -> str:
-    """Timers and the exit-time report of a profiled program (empty when not profiling)."""
+def _profile_flops(op: Operation) -> int:
+    """A GEMM's multiply-adds, twice (a conv's GEMM: the conv layer's); 0 otherwise."""
+    if isinstance(op, cpu.GemmOp):
+        return 2 * math.prod(op.dim(d) for d in cpu.GemmOp.DIMS)
+    return 0
+
+
+def _profile_support(labels: list[str], flops: list[int]) -> str:
+    """Timers and the exit-time report of a profiled program (empty when not profiling):
+    per statement its time per call, share, and GFLOP/s where it counts flops."""
     if not labels:
         return ""
     names = ", ".join(json.dumps(label) for label in labels)
+    counts = ", ".join(f"{f}.0" for f in flops)
     n = len(labels)
     return f"""#include <stdio.h>
 #include <time.h>
 static double lm_prof_total[{n}];
 static long lm_prof_calls[{n}];
 static const char *lm_prof_names[{n}] = {{{names}}};
+static const double lm_prof_flops[{n}] = {{{counts}}};
 static double lm_prof_now(void) {{
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -651,8 +663,13 @@ __attribute__((destructor)) static void lm_prof_report(void) {{
   if (lm_prof_calls[0] == 0) return;
   fprintf(stderr, "lamina profile: %ld calls, %.3f ms per call in timed statements\\n",
           lm_prof_calls[0], 1e3 * all / lm_prof_calls[0]);
-  for (int i = 0; i < {n}; i++)
-    fprintf(stderr, "  %8.3f ms %5.1f%%  %s\\n", 1e3 * lm_prof_total[i] / lm_prof_calls[i],
-            100.0 * lm_prof_total[i] / (all > 0 ? all : 1), lm_prof_names[i]);
+  for (int i = 0; i < {n}; i++) {{
+    double each = lm_prof_total[i] / lm_prof_calls[i];
+    char rate[32] = "";
+    if (lm_prof_flops[i] > 0 && each > 0)
+      snprintf(rate, sizeof rate, "  %7.1f GFLOP/s", 1e-9 * lm_prof_flops[i] / each);
+    fprintf(stderr, "  %8.3f ms %5.1f%%  %s%s\\n", 1e3 * each,
+            100.0 * lm_prof_total[i] / (all > 0 ? all : 1), lm_prof_names[i], rate);
+  }}
 }}
 """

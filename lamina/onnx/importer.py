@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
-from lamina.errors import LaminaError
+from lamina.errors import ArgumentError, LaminaError
 from lamina.frontend.jit import jit
 from lamina.frontend.tensor import Tensor
 from lamina.onnx import ops, ops_control, ops_nn, ops_rnn, ops_shape, ops_tensor  # noqa: F401
@@ -37,6 +37,7 @@ from lamina.onnx.node import (
     tensor,
 )
 from lamina.onnx.types import lamina_dtype, numpy_dtype, to_lamina_array
+from lamina.onnx.weights import BUFFER_MIN_ELEMENTS, fold_batch_norms, initializer_array
 
 __all__ = ["OnnxFunction", "StaticArray", "load", "opset_of"]
 
@@ -46,6 +47,7 @@ _FOLDABLE = {"Gather", "Concat", "Unsqueeze", "Squeeze", "Slice", "Cast", "Add",
              "Div", "Equal", "Where", "Identity", "Range", "Reshape", "ReduceProd", "Max",
              "Min", "Neg", "Abs", "Mod"}
 _FOLD_LIMIT = 1024
+_WEIGHT_MODES = ("buffers", "inputs", "constants")
 
 
 class StaticArray:
@@ -73,29 +75,43 @@ class OnnxFunction:
     """An imported ONNX model. Call it with arrays in `graph.input` order (initializers
     excluded); it returns a tuple of `lm.Tensor`s in `graph.output` order.
     `.run(arrays)` returns numpy arrays of the element types the model declares;
-    `.lower(*arrays)` / `.ir(level, *arrays)` show the compiled program."""
+    `.lower(*arrays)` / `.ir(level, *arrays)` show the compiled program.
+
+    `weights` (see `lamina.onnx.weights`): "buffers" (the default) passes every float
+    initializer of more than `BUFFER_MIN_ELEMENTS` elements to the compiled program as
+    a buffer and bakes the small ones in; "inputs" passes every float initializer;
+    "constants" bakes them all into the program (compile time grows with the
+    parameter count). Inference BatchNormalizations after a Conv are folded into it."""
 
     def __init__(self, model: onnx.ModelProto, backend: str | None = None,
-                 weights: str = "constants"):
-        if weights not in ("constants", "inputs"):
-            raise LaminaError(f"weights must be 'constants' or 'inputs', got {weights!r}")
+                 weights: str = "buffers", base_dir: str | None = None):
+        if weights not in _WEIGHT_MODES:
+            raise ArgumentError(f"weights must be one of {', '.join(map(repr, _WEIGHT_MODES))}, "
+                              f"got {weights!r}")
         self.model = model
         self.weights = weights
         self.graph = model.graph
         self.opset = opset_of(model)
         check_opset(self.opset, self.graph)
-        self.initializers = {t.name: to_lamina_array(numpy_helper.to_array(t))
+        self.initializers = {t.name: initializer_array(t, base_dir)
                              for t in self.graph.initializer}
         self.inputs = [i for i in self.graph.input if i.name not in self.initializers]
         self.input_names = [i.name for i in self.inputs]
         self.output_names = [o.name for o in self.graph.output]
         self.output_types = _output_types(model)
-        self.static_inputs = _static_input_names(self.graph, set(self.input_names))
-        # weights="inputs": float initializers are passed to the program on each call (the
-        # program stays small); integer ones stay static arrays, as shape arithmetic needs
-        self._weight_tensors = {name: Tensor._wrap(a) for name, a in self.initializers.items()
-                                if weights == "inputs" and a.dtype.kind == "f"}
-        for node in self.graph.node:  # fail at load time, naming the first unsupported op
+        self.nodes = fold_batch_norms(list(self.graph.node), self.initializers,
+                                      set(self.output_names))
+        self.static_inputs = _static_input_names(self.nodes, set(self.input_names))
+        # float initializers passed to the program on each call (the program stays small
+        # and independent of their values); integer ones and those a converter needs
+        # at import time (a Resize's scales) stay static arrays
+        static = _static_input_names(self.nodes, set(self.initializers))
+        least = {"inputs": 0, "buffers": BUFFER_MIN_ELEMENTS + 1}.get(weights)
+        self._weight_tensors = {
+            name: Tensor._wrap(a) for name, a in self.initializers.items()
+            if least is not None and a.dtype.kind == "f" and a.size >= least
+            and name not in static}
+        for node in self.nodes:  # fail at load time, naming the first unsupported op
             if node.domain not in ("", "ai.onnx") or node.op_type not in CONVERTERS:
                 raise Node(node, self.opset).unsupported()
 
@@ -149,11 +165,10 @@ class OnnxFunction:
 
     def _body(self, *args: Any) -> tuple:
         env: dict[str, Any] = dict(self.initializers)
-        if self.weights == "inputs":  # program inputs fed from these arrays on every call
-            env.update({name: self._weight_tensors[name] for name in self._weight_tensors})
+        env.update(self._weight_tensors)  # program inputs fed from these arrays on every call
         for name, a in zip(self.input_names, args, strict=True):
             env[name] = a.array if isinstance(a, StaticArray) else a
-        for proto in self.graph.node:
+        for proto in self.nodes:
             node = Node(proto, self.opset, env, self)
             inputs = [env[i] if i else None for i in proto.input]
             outs = self._convert(node, inputs)
@@ -199,9 +214,9 @@ def _signature(names: list[str]) -> inspect.Signature:
     return inspect.Signature(params)
 
 
-def _static_input_names(graph: onnx.GraphProto, inputs: set[str]) -> set[str]:
+def _static_input_names(nodes: Sequence[onnx.NodeProto], inputs: set[str]) -> set[str]:
     names = set()
-    for node in graph.node:
+    for node in nodes:
         for i in STATIC_INPUTS.get(node.op_type, ()):
             if i < len(node.input) and node.input[i] in inputs:
                 names.add(node.input[i])
@@ -235,17 +250,22 @@ def _fold(node: Node, inputs: list[Any]) -> list[np.ndarray]:
     return [to_lamina_array(np.asarray(r)) for r in ReferenceEvaluator(model).run(None, feeds)]
 
 
-def load(model: str | bytes | onnx.ModelProto, backend: str | None = None,
-         weights: str = "constants") -> OnnxFunction:
+def load(model: str | os.PathLike | bytes | onnx.ModelProto, backend: str | None = None,
+         weights: str = "buffers") -> OnnxFunction:
     """Import an ONNX model (a path, serialized bytes or a `ModelProto`).
 
     `backend` picks the lamina backend (default: lamina's default). `weights`:
-    "constants" bakes initializers into the program as `hl.constant`s; "inputs"
-    passes floating-point initializers as program inputs instead (smaller IR)."""
+    "buffers" (default) passes float initializers of more than
+    `lamina.onnx.weights.BUFFER_MIN_ELEMENTS` elements to the compiled program as
+    buffers (memory-mapped from a model's external data file) and bakes the small ones
+    in; "inputs" passes all float initializers; "constants" bakes every initializer
+    into the program as `hl.constant`s (slow to compile for large models)."""
+    base_dir = None
     if isinstance(model, bytes):
         model = onnx.load_from_string(model)
     elif not isinstance(model, onnx.ModelProto):
-        model = onnx.load(model)
-    return OnnxFunction(model, backend=backend, weights=weights)
+        base_dir = os.path.dirname(os.path.abspath(model))
+        model = onnx.load(model, load_external_data=False)
+    return OnnxFunction(model, backend=backend, weights=weights, base_dir=base_dir)
 
 

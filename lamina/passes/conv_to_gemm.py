@@ -41,6 +41,7 @@ from lamina.dialects.hl import contract, indexing
 from lamina.dialects.hl import shape as sh
 from lamina.dialects.hl.base import element_of, shape_of, tensor_type
 from lamina.dialects.hl.builder import Builder, Value
+from lamina.passes import shifted_windows
 
 # The gather costs ~ N*C*K*P element copies, the direct loop N*O*C*K*P multiply-adds:
 # with fewer than 8 output channels per group the direct loop (with its window lanes)
@@ -48,7 +49,10 @@ from lamina.dialects.hl.builder import Builder, Value
 # already win 3x), and tiny convs gain nothing.
 MIN_MACS = 1 << 15
 MIN_OUT_CHANNELS = 8
-MAX_COLUMNS = 1 << 20  # im2col elements per sample (C * K * P): bounds its buffer
+# im2col elements (N * C * K * P) of one GEMM: a conv with more is cut into bands of
+# output rows, one columns buffer and GEMM each (16 MiB of f32; resnet18's 7x7 stem and
+# 56x56x64 3x3 convs are 1.8 M per sample), so the buffer stays bounded at any size
+COLUMN_BUDGET = 1 << 22
 _DTYPES = ("f32", "f64")  # the element types whose matmul runs through BLAS
 
 
@@ -68,26 +72,42 @@ def _pays(op: contract.ConvOp) -> bool:
     n, o, *out = shape_of(op.results[0].type)
     _, cg, *k = shape_of(w.type)
     macs = n * o * math.prod(out) * cg * math.prod(k)
-    c = shape_of(x.type)[1]
-    return (macs >= MIN_MACS and o // op.prop("groups") >= MIN_OUT_CHANNELS
-            and c * math.prod(k) * math.prod(out) <= MAX_COLUMNS)
+    return macs >= MIN_MACS and o // op.prop("groups") >= MIN_OUT_CHANNELS
 
 
-def _window_positions(b: Builder, k: int, out: int, stride: int, dil: int) -> Value:
-    """`[k, out]` i64: padded coordinate `o * stride + j * dil` of kernel offset j at
-    output position o -- iota arithmetic the loop lowering fuses into the gather as
-    index math (no table in memory)."""
+def _window_positions(b: Builder, k: int, out: int, stride: int, dil: int,
+                      first: int = 0) -> Value:
+    """`[k, out]` i64: padded coordinate `(first + o) * stride + j * dil` of kernel
+    offset j at output position o -- iota arithmetic the loop lowering fuses into the
+    gather as index math (no table in memory)."""
     def scaled(dim: int, factor: int) -> Value:
         i = b.emit(sh.IotaOp, dim=dim, result_type=tensor_type(i64, [k, out]))
         return i if factor == 1 else i * factor
 
-    return scaled(0, dil) + scaled(1, stride)
+    positions = scaled(0, dil) + scaled(1, stride)
+    return positions + first * stride if first else positions
 
 
-def _columns(b: Builder, op: contract.ConvOp, transposed: bool) -> Value:
+def _bands(op: contract.ConvOp) -> list[tuple[int, int]]:
+    """The output rows (first spatial dim) of each GEMM: all of them, or bands whose
+    columns fit `COLUMN_BUDGET`."""
+    x, w = op.operands
+    n, c = shape_of(x.type)[:2]
+    k = shape_of(w.type)[2:]
+    out = shape_of(op.results[0].type)[2:]
+    per_row = n * c * math.prod(k) * math.prod(out[1:])
+    rows = max(1, min(out[0], COLUMN_BUDGET // max(per_row, 1)))
+    count = -(-out[0] // rows)
+    rows = -(-out[0] // count)  # even bands
+    return [(a, min(a + rows, out[0])) for a in range(0, out[0], rows)]
+
+
+def _columns(b: Builder, op: contract.ConvOp, transposed: bool,
+             band: tuple[int, int] | None = None) -> Value:
     """The im2col matrices of `op`'s input: `[N, g, C/g * K, P]` (rows: channel in
     group, kernel offset; columns: output position), or `[N, g, P, C/g * K]` when
-    `transposed`. Built as pad + one gather per spatial dim with iota-computed indices,
+    `transposed`; with `band`, only for those output rows of the first spatial dim.
+    Built as pad + one gather per spatial dim with iota-computed indices,
     so that every element is `x[n, c, o*s + j*d - lo, ...]` (bounds checks for the
     padding) -- affine index math that gcc vectorizes along the innermost dim."""
     x, w = op.operands
@@ -95,12 +115,15 @@ def _columns(b: Builder, op: contract.ConvOp, transposed: bool) -> Value:
     n, c = shape_of(x.type)[:2]
     _, cg, *k = shape_of(w.type)
     g = op.prop("groups")
-    out = shape_of(op.results[0].type)[2:]
+    out = list(shape_of(op.results[0].type)[2:])
+    first = 0
+    if band is not None:
+        first, out[0] = band[0], band[1] - band[0]
     t = b.emit(indexing.PadOp, x, low=(0, 0, *lo), high=(0, 0, *hi),
                interior=(0, 0, *(d - 1 for d in idil)), value=0.0)
     for i in range(nd):  # [N, C, K0, O0, ..., K(i-1), O(i-1), S(i), ...]
-        t = b.emit(indexing.GatherOp, t, _window_positions(b, k[i], out[i], stride[i], dil[i]),
-                   axis=2 + 2 * i)
+        t = b.emit(indexing.GatherOp, t, _window_positions(
+            b, k[i], out[i], stride[i], dil[i], first if i == 0 else 0), axis=2 + 2 * i)
     t = t.reshape((n, g, cg, *(m for pair in zip(k, out, strict=True) for m in pair)))
     ks = [3 + 2 * i for i in range(nd)]
     os_ = [4 + 2 * i for i in range(nd)]
@@ -108,6 +131,14 @@ def _columns(b: Builder, op: contract.ConvOp, transposed: bool) -> Value:
     if transposed:
         return t.permute(0, 1, *os_, 2, *ks).reshape((n, g, p, cg * kt))
     return t.permute(0, 1, 2, *ks, *os_).reshape((n, g, cg * kt, p))
+
+
+def _pointwise(op: contract.ConvOp) -> bool:
+    """A 1x1 conv with stride 1 and no padding or dilation of its input: a GEMM of the
+    weights by the input as it lies (`[N, g, C/g, P]`)."""
+    _, stride, lo, hi, _, idil = _geometry(op)
+    k = shape_of(op.operands[1].type)[2:]
+    return all(v == 1 for v in (*k, *stride, *idil)) and not any((*lo, *hi))
 
 
 def _lower(b: Builder, op: contract.ConvOp) -> Value:
@@ -121,12 +152,22 @@ def _lower(b: Builder, op: contract.ConvOp) -> Value:
     # kernel dim: the longer one makes the longer contiguous rows (weight gradients
     # have a large "kernel" -- the output gradient -- and a 3x3 "output")
     transposed = k[-1] > out[-1]
-    cols = _columns(b, op, transposed)
-    if transposed:
-        cols = cols.permute(0, 1, 3, 2)
-    lhs = b.wrap(w).reshape((1, g, og, cg * kt)).broadcast_to((n, g, og, cg * kt))
-    y = b.emit(contract.MatmulOp, lhs, cols)  # [N, g, O/g, P]: already NCHW
-    return y.reshape((n, o, *out))
+    bands = [(0, out[0])] if _pointwise(op) else _bands(op)
+    parts, lhs = [], None
+    for band in bands:
+        if _pointwise(op):  # the input is its own columns matrix: no copy
+            cols = b.wrap(x).reshape((n, g, cg, math.prod(out)))
+        else:
+            cols = _columns(b, op, transposed, band if len(bands) > 1 else None)
+        if transposed:
+            cols = cols.permute(0, 1, 3, 2)
+        if lhs is None:
+            lhs = b.wrap(w).reshape((1, g, og, cg * kt)).broadcast_to((n, g, og, cg * kt))
+        y = b.emit(contract.MatmulOp, lhs, cols)  # [N, g, O/g, P]: already NCHW
+        parts.append(y.reshape((n, o, band[1] - band[0], *out[1:])))
+    if len(parts) == 1:
+        return parts[0]
+    return b.emit(indexing.ConcatOp, *parts, dim=2)
 
 
 def _shift_adds(op: contract.ConvOp) -> bool:
@@ -171,11 +212,16 @@ def _lower_shifted(b: Builder, op: contract.ConvOp) -> Value:
 
 
 def convs_to_matmuls(fn: func.FuncOp) -> None:
-    """Rewrite every floating-point `hl.conv` large enough to gain from a GEMM."""
+    """Rewrite every floating-point `hl.conv` large enough to gain from a GEMM, and
+    every depthwise one into shifted multiply-adds."""
     for conv in [op for op in fn.body.block.ops if isinstance(op, contract.ConvOp)]:
-        if not _pays(conv):
+        if shifted_windows.depthwise(conv):
+            lower = shifted_windows.lower_depthwise
+        elif _pays(conv):
+            lower = _lower_shifted if _shift_adds(conv) else _lower
+        else:
             continue
-        result = (_lower_shifted if _shift_adds(conv) else _lower)(Builder.before(conv), conv)
+        result = lower(Builder.before(conv), conv)
         conv.results[0].replace_all_uses_with(result.ssa)
         conv.detach()
         conv.erase()
@@ -184,7 +230,8 @@ def convs_to_matmuls(fn: func.FuncOp) -> None:
 @dataclass(frozen=True)
 class ConvToGemmPass(ModulePass):
     """hl -> hl: every f32/f64 `hl.conv` large enough to gain from a GEMM as im2col
-    gathers (or shifted adds) + `hl.matmul`."""
+    gathers (or shifted adds) + `hl.matmul`; depthwise convs as weighted strided
+    slices (`shifted_windows`)."""
 
     name = "conv-to-gemm"
 

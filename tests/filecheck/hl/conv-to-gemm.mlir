@@ -86,3 +86,20 @@ func.func @tiny(%x: tensor<1x8x10xf32>, %w: tensor<16x8x3xf32>) -> tensor<1x16x8
   %y = hl.conv %x, %w stride=[1] padding=[0, 0] dilation=[1] groups=1 : (tensor<1x8x10xf32>, tensor<16x8x3xf32>) -> tensor<1x16x8xf32>
   func.return %y : tensor<1x16x8xf32>
 }
+
+// -----
+
+// Depthwise (one channel per group): the weighted sum of the K strided slices of the
+// padded input, one elementwise kernel after fusion.
+// CHECK-LABEL: func.func @depthwise
+// CHECK-NOT:     hl.conv
+// CHECK:         %[[PAD:.*]] = hl.pad %x low=[0, 0, 1] high=[0, 0, 1]
+// CHECK:         hl.slice %[[PAD]] start=[0, 0, 0] stop=[2, 6, 31] step=[1, 1, 2]
+// CHECK:         hl.slice %[[PAD]] start=[0, 0, 1] stop=[2, 6, 32] step=[1, 1, 2]
+// CHECK:         hl.slice %[[PAD]] start=[0, 0, 2] stop=[2, 6, 33] step=[1, 1, 2]
+// CHECK:         %y = hl.add
+// CHECK-NEXT:    func.return %y : tensor<2x6x16xf32>
+func.func @depthwise(%x: tensor<2x6x32xf32>, %w: tensor<6x1x3xf32>) -> tensor<2x6x16xf32> {
+  %y = hl.conv %x, %w stride=[2] padding=[1, 1] dilation=[1] groups=6 : (tensor<2x6x32xf32>, tensor<6x1x3xf32>) -> tensor<2x6x16xf32>
+  func.return %y : tensor<2x6x16xf32>
+}
