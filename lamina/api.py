@@ -37,15 +37,18 @@ from lamina.errors import (
     TraceError,
 )
 from lamina.frontend import indexing, linalg, math_extra, ops, random, sampling, shape_extra
+from lamina.frontend import linalg_decomp as _linalg_decomp
 from lamina.frontend import scan as _scan
 from lamina.frontend import scatter as _scatter
 from lamina.frontend import selection as _selection
 from lamina.frontend import sorting as _sorting
+from lamina.frontend import special as _special
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
 from lamina.frontend.lazy import realize
 from lamina.frontend.linalg import *  # noqa: F403
+from lamina.frontend.linalg_decomp import *  # noqa: F403
 from lamina.frontend.math_extra import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
@@ -55,6 +58,7 @@ from lamina.frontend.scatter import *  # noqa: F403
 from lamina.frontend.selection import *  # noqa: F403
 from lamina.frontend.shape_extra import *  # noqa: F403
 from lamina.frontend.sorting import *  # noqa: F403
+from lamina.frontend.special import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
 from lamina.serialization import load, save
@@ -75,5 +79,6 @@ __all__ = [
     "vjp",
     *ops.__all__, *linalg.__all__, *indexing.__all__, *random.__all__,
     *math_extra.__all__, *shape_extra.__all__, *sampling.__all__, *_scan.__all__,
-    *_sorting.__all__, *_scatter.__all__, *_selection.__all__,
+    *_sorting.__all__, *_scatter.__all__, *_selection.__all__, *_linalg_decomp.__all__,
+    *_special.__all__,
 ]

@@ -182,7 +182,13 @@ def install(Tensor: type) -> None:
     Tensor.__getitem__ = _getitem
     Tensor.__setitem__ = _setitem
 
-    from lamina.frontend import math_extra, sampling, shape_extra  # noqa: F401  (their methods)
+    from lamina.frontend import (  # noqa: F401  (their methods)
+        linalg_decomp,
+        math_extra,
+        sampling,
+        shape_extra,
+        special,
+    )
 
     for name, fn in ops.METHODS.items():  # functions marked @method (ops.py, *_extra.py)
         setattr(Tensor, name, fn)
