@@ -12,11 +12,11 @@ from lamina.frontend import math_extra, shape_extra
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
-    "LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh",
+    "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
     "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex",
     "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
     "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
-    "svdvals", "vander", "vecdot", "vector_norm",
+    "solve_ex", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]
 
 det = D.linalg_det
@@ -44,6 +44,10 @@ lu_solve = D.linalg_lu_solve
 multi_dot = D.linalg_multi_dot
 vander = D.linalg_vander
 householder_product = D.linalg_householder_product
+solve_ex = D.linalg_solve_ex
+cond = D.linalg_cond
+tensorinv = D.linalg_tensorinv
+tensorsolve = D.linalg_tensorsolve
 
 
 def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,

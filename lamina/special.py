@@ -12,8 +12,8 @@ from lamina.frontend.tensor import Tensor
 __all__ = [
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
     "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
-    "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
-    "softmax", "xlog1py", "xlogy",
+    "logsumexp", "modified_bessel_i0", "modified_bessel_i1", "multigammaln", "ndtr", "ndtri",
+    "polygamma", "psi", "round", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy",
 ]
 
 digamma = psi = S.digamma
@@ -26,6 +26,9 @@ i0 = S.i0
 i0e = S.i0e
 i1 = S.i1
 i1e = S.i1e
+modified_bessel_i0 = S.i0
+modified_bessel_i1 = S.i1
+spherical_bessel_j0 = S.spherical_bessel_j0
 entr = S.entr
 ndtr = S.ndtr
 ndtri = S.ndtri

@@ -60,6 +60,7 @@ LstsqResult = _return_type("lstsq", ["solution", "residuals", "rank", "singular_
 LUFactorResult = _return_type("lu_factor", ["LU", "pivots"])
 LUFactorExResult = _return_type("lu_factor_ex", ["LU", "pivots", "info"])
 LUResult = _return_type("lu", ["P", "L", "U"])
+SolveExResult = _return_type("solve_ex", ["result", "info"])
 TriangularSolveResult = _return_type("triangular_solve", ["solution", "cloned_coefficient"])
 
 
@@ -292,14 +293,18 @@ def _vector_rhs(A: Tensor, B: Tensor) -> bool:
 
 
 def linalg_solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
-    A, B = _matrix(A, "linalg.solve"), _t(B)
+    A = _matrix(A, "linalg.solve")
+    return _solve_unchecked(A, _t(B), left, check=True)
+
+
+def _solve_unchecked(A: Tensor, B: Tensor, left: bool, check: bool = False) -> Tensor:
     dt = O.result_dtype(A, B)
     A, B = A.to(dt), B.to(dt)
     vector = _vector_rhs(A, B)
     if not left:
         if vector:
-            return linalg_solve(_mT(A), B)
-        return _mT(linalg_solve(_mT(A), _mT(B)))
+            return _solve_unchecked(_mT(A), B, True, check)
+        return _mT(_solve_unchecked(_mT(A), _mT(B), True, check))
     B2 = O.unsqueeze(B, -1) if vector else B
     if B2.ndim < 2 or B2.shape[-2] != A.shape[-1]:
         raise ShapeError(with_location(
@@ -307,7 +312,7 @@ def linalg_solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
             f"({A.shape[-2]}x{A.shape[-1]} and {B2.shape[-2] if B2.ndim > 1 else B2.shape[-1]}"
             f"x{B2.shape[-1]})"))
     LU, _, perm, info = _lu(A)
-    if _eager(A):
+    if check and _eager(A):
         _raise_info(info, "linalg.solve", _solve_message)
     X = _lu_solve(LU, perm, B2)
     return O.squeeze(X, -1) if vector else X
@@ -435,7 +440,9 @@ def linalg_cholesky(A: Any, *, upper: bool = False) -> Tensor:
     L, info = linalg_cholesky_ex(A, upper=upper)
     if _eager(A):
         _raise_info(info, "linalg.cholesky", _pd_message)
-    return L
+        return L
+    # traced: no error possible; a matrix that is not positive definite gives NaN
+    return O.where(O.unsqueeze(O.unsqueeze(O.gt(info, 0), -1), -1), math.nan, L)
 
 
 # ---------------------------------------------------------------- QR
@@ -816,41 +823,54 @@ _PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796
            129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
            40840800., 960960., 16380., 182., 1.)
 _THETA13 = 5.371920351148152
-_MAX_SQUARINGS = 40
+def _pade13(X: Tensor) -> Tensor:
+    """The [13/13] Pade approximant of exp(X): (V - U)^-1 (V + U) with U the odd and V
+    the even part of its numerator."""
+    mm = _products.matmul
+    eye = _eye(X.shape[-1], X)
+    X2 = mm(X, X)
+    X4 = mm(X2, X2)
+    X6 = mm(X4, X2)
+
+    def poly(coefs: Sequence[float], powers: Sequence[Tensor]) -> Tensor:
+        total = O.mul(coefs[0], powers[0])
+        for c, p in zip(coefs[1:], powers[1:], strict=True):
+            total = O.add(total, O.mul(c, p))
+        return total
+
+    b = _PADE13
+    U = mm(X, O.add(mm(X6, poly(b[13:8:-2], (X6, X4, X2))), poly(b[7:0:-2], (X6, X4, X2, eye))))
+    V = O.add(mm(X6, poly(b[12:7:-2], (X6, X4, X2))), poly(b[6::-2], (X6, X4, X2, eye)))
+    return _solve_unchecked(O.sub(V, U), O.add(V, U), True)
+_JIT_SQUARINGS = 20
+_EAGER_SQUARINGS = 64
 
 
 def linalg_matrix_exp(A: Any) -> Tensor:
-    """Scaling and squaring with the [13/13] Pade approximant (Higham 2005): A is scaled
+    """Scaling and squaring with the [13/13] Pade approximant (Higham 2005), in float64
+    for float32 input too (the squarings amplify float32 rounding 2^s-fold): A is scaled
     by 2^-s with s = ceil(log2(|A|_1 / theta_13)), and the result squared s times. s is
     a tensor (per batch element): eagerly the number of squarings is its maximum;
-    under lm.jit up to 40 masked squarings are unrolled (norms up to 2^40 * theta)."""
+    under lm.jit 20 masked squarings are unrolled. A matrix that needs more (a 1-norm
+    above 2^20 * theta_13 ~ 5.6e6 under lm.jit, 2^64 * theta_13 eagerly) gives NaN,
+    never a wrong number."""
     A = _matrix(A, "linalg.matrix_exp")
+    if A.dtype != dtypes.float64:
+        return linalg_matrix_exp(A.to(dtypes.float64)).to(A.dtype)
     n = A.shape[-1]
     if n == 0:
         return A
     norm1 = O.amax(O.sum(O.abs(A), -2), -1)
-    s = O.clamp(O.ceil(O.log2(O.div(norm1, _THETA13))), 0, _MAX_SQUARINGS)
+    s = O.clamp(O.ceil(O.log2(O.div(norm1, _THETA13))), 0, _EAGER_SQUARINGS + 1)
     s = O.where(O.ne(s, s), 0.0, s)  # NaN norm: no squarings, NaN result
     X = O.mul(A, O.unsqueeze(O.unsqueeze(O.exp2(O.neg(s)), -1), -1))
-    b = _PADE13
-    eye = _eye(n, X)
-    X2 = _products.matmul(X, X)
-    X4 = _products.matmul(X2, X2)
-    X6 = _products.matmul(X4, X2)
-    u1 = O.add(O.add(O.mul(b[13], X6), O.mul(b[11], X4)), O.mul(b[9], X2))
-    u2 = O.add(O.add(O.add(O.mul(b[7], X6), O.mul(b[5], X4)), O.mul(b[3], X2)),
-               O.mul(b[1], eye))
-    U = _products.matmul(X, O.add(_products.matmul(X6, u1), u2))
-    v1 = O.add(O.add(O.mul(b[12], X6), O.mul(b[10], X4)), O.mul(b[8], X2))
-    v2 = O.add(O.add(O.add(O.mul(b[6], X6), O.mul(b[4], X4)), O.mul(b[2], X2)),
-               O.mul(b[0], eye))
-    V = O.add(_products.matmul(X6, v1), v2)
-    R = linalg_solve(O.sub(V, U), O.add(V, U))
-    steps = int(np.max(s.numpy(), initial=0)) if _eager(A) else _MAX_SQUARINGS
+    R = _pade13(X)
+    steps = (min(int(np.max(s.numpy(), initial=0)), _EAGER_SQUARINGS) if _eager(A)
+             else _JIT_SQUARINGS)
     for i in range(steps):
         more = O.unsqueeze(O.unsqueeze(O.gt(s, i), -1), -1)
         R = O.where(more, _products.matmul(R, R), R)
-    return R
+    return O.where(O.unsqueeze(O.unsqueeze(O.gt(s, steps), -1), -1), math.nan, R)
 
 
 def linalg_multi_dot(tensors: Sequence[Any]) -> Tensor:
@@ -1024,3 +1044,66 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
 @method
 def lu_solve(input, LU_data, LU_pivots):
     return linalg_lu_solve(LU_data, LU_pivots, input)
+
+
+# ---------------------------------------------------------------- more of torch.linalg
+
+
+def linalg_solve_ex(A: Any, B: Any, *, left: bool = True, check_errors: bool = False) -> Any:
+    """solve with the factorization's info instead of an error (check_errors=False)."""
+    A = _matrix(A, "linalg.solve_ex")
+    _, _, _, info = _lu(A)
+    if check_errors and _eager(A):
+        _raise_info(info, "linalg.solve_ex", _solve_message)
+    return SolveExResult(_solve_unchecked(A, _t(B), left), info)
+
+
+def linalg_cond(A: Any, p: Any = None) -> Tensor:
+    """The condition number: S_max / S_min for p None, 2 (and -2: the inverse ratio);
+    norm(A, p) * norm(inv(A), p) for 'fro', 'nuc', inf, -inf, 1, -1 (inf for a singular
+    matrix, as torch's)."""
+    from lamina.frontend.math_extra import matrix_norm
+
+    A = _matrix(A, "linalg.cond", square=False)
+    if p in (None, 2, -2):
+        S = linalg_svdvals(A)
+        big, small = S[..., 0], S[..., -1]
+        return O.div(big, small) if p != -2 else O.div(small, big)
+    if A.shape[-1] != A.shape[-2]:
+        raise ShapeError(with_location(
+            f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+            f"{A.shape[-2]} by {A.shape[-1]} matrices"))
+    inverse, info = linalg_inv_ex(A)
+    value = O.mul(matrix_norm(A, p), matrix_norm(inverse, p))
+    return O.where(O.gt(info, 0), math.inf, value)
+
+
+def linalg_tensorinv(A: Any, ind: int = 2) -> Tensor:
+    A = _t(A)
+    if ind <= 0:
+        raise ArgumentError(with_location(
+            f"Expected a strictly positive integer for 'ind', but got {ind}"))
+    rows = int(np.prod(A.shape[:ind]))
+    cols = int(np.prod(A.shape[ind:]))
+    if rows != cols:
+        raise ShapeError(with_location(
+            "Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+            f"prod(self.shape[:ind]), but got {cols} != {rows}"))
+    inverse = linalg_inv(O.reshape(A, (rows, cols)))
+    return O.reshape(inverse, (*A.shape[ind:], *A.shape[:ind]))
+
+
+def linalg_tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
+    A, B = _t(A), _t(B)
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        rest = [d for d in range(A.ndim) if d not in dims]
+        A = O.permute(A, (*rest, *dims))
+    out_shape = A.shape[B.ndim:]
+    n = int(np.prod(out_shape))
+    if B.numel() != n:
+        raise ShapeError(with_location(
+            "Expected self to satisfy the requirement prod(result_shape) == other.numel(), "
+            f"but got {n} != {B.numel()}"))
+    X = linalg_solve(O.reshape(A, (B.numel(), n)), O.reshape(B, (B.numel(),)))
+    return O.reshape(X, out_shape)

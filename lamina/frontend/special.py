@@ -533,6 +533,15 @@ def logit(input, eps: float | None = None):
     return O.log(O.div(x, O.sub(1.0, x)))
 
 
+def spherical_bessel_j0(input):
+    """sin(x) / x (1 at 0, 0 at +-inf)."""
+    x = _float(input, "special.spherical_bessel_j0")
+    zero = O.eq(x, 0)
+    safe = _where_safe(zero, x, 1.0)
+    out = O.where(zero, 1.0, O.div(O.sin(safe), safe))
+    return O.where(O.eq(O.abs(x), math.inf), 0.0, out)
+
+
 def sinc(input):
     from lamina.frontend.math_extra import sinc as _sinc
 
