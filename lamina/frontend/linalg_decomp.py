@@ -187,7 +187,7 @@ def _lu(A: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         in_col = O.logical_and(O.unsqueeze(below, -1), O.eq(cols, k))
         A = O.where(in_col, O.unsqueeze(lcol, -1), A)
     if not pivots:
-        return A, O.zeros((*batch, 0), dtype=dtypes.int32), perm, O.zeros(batch,
+        return O.zeros_like(A), O.zeros((*batch, 0), dtype=dtypes.int32), perm, O.zeros(batch,
                                                                           dtype=dtypes.int32)
     piv = O.add(movement.stack(pivots, -1), 1).to(dtypes.int32)
     return A, piv, perm, info.to(dtypes.int32)
@@ -272,7 +272,7 @@ def linalg_inv_ex(A: Any, *, check_errors: bool = False) -> Any:
     LU, _, perm, info = _lu(A) if A.shape[-1] else (A, None, None, O.zeros(A.shape[:-2],
                                                                           dtype=dtypes.int32))
     if A.shape[-1] == 0:
-        return InvExResult(A, info)
+        return InvExResult(O.zeros_like(A), info)
     if check_errors and _eager(A):
         _raise_info(info, "linalg.inv_ex", _singular_message)
     return InvExResult(_lu_solve(LU, perm, _eye(A.shape[-1], A)), info)
@@ -592,7 +592,7 @@ def _eigh_op():
 def linalg_eigh(A: Any, UPLO: str = "L") -> Any:
     A = _matrix(A, "linalg.eigh")
     if A.shape[-1] == 0:
-        return EighResult(O.zeros(A.shape[:-1], dtype=A.dtype), A)
+        return EighResult(O.zeros(A.shape[:-1], dtype=A.dtype), O.zeros_like(A))
     w, V = _eigh_op()(_same_value(_symmetric(A, UPLO), A))
     return EighResult(w, V)
 
@@ -859,7 +859,7 @@ def linalg_matrix_exp(A: Any) -> Tensor:
         return linalg_matrix_exp(A.to(dtypes.float64)).to(A.dtype)
     n = A.shape[-1]
     if n == 0:
-        return A
+        return O.zeros_like(A)
     norm1 = O.amax(O.sum(O.abs(A), -2), -1)
     s = O.clamp(O.ceil(O.log2(O.div(norm1, _THETA13))), 0, _EAGER_SQUARINGS + 1)
     s = O.where(O.ne(s, s), 0.0, s)  # NaN norm: no squarings, NaN result
@@ -918,13 +918,11 @@ def linalg_multi_dot(tensors: Sequence[Any]) -> Tensor:
 def linalg_vander(x: Any, *, N: int | None = None) -> Tensor:
     """Increasing powers of x along a new last dim: (..., n) -> (..., n, N)."""
     x = _t(x)
-    if x.ndim == 0:
-        raise ShapeError(with_location("linalg.vander: x must have at least 1 dimension"))
+    if x.ndim == 0:  # (as torch: a 0-d x is one point)
+        x = O.reshape(x, (1,))
     N = x.shape[-1] if N is None else N
     if N <= 1:
-        if N < 1:
-            raise ArgumentError(with_location("linalg.vander: N must be greater than 1."))
-        return O.ones((*x.shape, 1), dtype=x.dtype)
+        raise ArgumentError(with_location("linalg.vander: N must be greater than 1."))
     xs = O.unsqueeze(x, -1)
     powers = [O.ones_like(xs), xs]
     for _ in range(N - 2):
