@@ -60,16 +60,22 @@ class Config:
 # gradients: each is a C compile), and a handful of ops on Triton's interpreter.
 TRITON_FAST = frozenset({"add", "mul", "exp", "sum", "amax", "softmax", "matmul",
                          "nn.functional.relu", "where", "__getitem__", "cat", "gather"})
-# Ops whose programs are thousands of ops (Jacobi sweeps unrolled at trace time: eigh,
-# svd and all built on them; matrix_exp's masked squarings): a minute or more to compile
-# each on a loaded 2-core machine. The fast sweep leaves them to the full one
-# (tests/test_linalg_decomp.py covers them in `make test`).
+# The decompositions of lamina/frontend/linalg_decomp.py: programs unrolled at trace time
+# (hundreds of ops for LU/QR/Cholesky with their gradients, thousands for the Jacobi sweeps
+# of eigh and svd and all built on them), 15 s to several minutes to compile each on a
+# loaded 2-core machine. The fast sweep leaves them to the full one (`make test-slow`);
+# tests/test_linalg_decomp.py covers each algorithm in `make test`.
 HEAVY = frozenset({
+    "cholesky", "cholesky_inverse", "cholesky_solve", "lu_solve", "qr", "triangular_solve",
+    "logdet", "linalg.det", "linalg.cholesky", "linalg.cholesky_ex",
+    "linalg.householder_product", "linalg.qr", "linalg.slogdet", "linalg.lu_factor",
+    "linalg.lu_factor_ex", "linalg.lu", "linalg.lu_solve", "linalg.inv", "linalg.inv_ex",
+    "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular", "linalg.tensorinv",
+    "linalg.tensorsolve", "linalg.matrix_power",
     "svd", "linalg.svd", "linalg.svdvals", "pinverse", "linalg.pinv", "linalg.pinv.singular",
     "linalg.pinv.hermitian", "linalg.matrix_rank", "linalg.matrix_rank.hermitian",
     "linalg.lstsq", "linalg.lstsq.grad_oriented", "linalg.eigh", "linalg.eigvalsh",
-    "linalg.cond", "norm.nuc", "linalg.matrix_norm", "linalg.norm",
-    "linalg.norm.subgradients_at_zero", "matrix_exp"})
+    "linalg.cond", "norm.nuc", "matrix_exp"})
 FAST = Config("fast", ("float32",), harness.PATHS, 2, False, ("c",), TRITON_FAST, 1,
               c_max_samples=1, heavy_ops=HEAVY)
 # `make test-slow`: every tested dtype, up to 24 samples of each (spread over all of them)
