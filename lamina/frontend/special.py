@@ -535,7 +535,7 @@ def spherical_bessel_j0(input):
     """sin(x) / x (1 at 0, 0 at +-inf)."""
     x = _float(input, "special.spherical_bessel_j0")
     zero = O.eq(x, 0)
-    safe = _where_safe(zero, x, 1.0)
+    safe = _where_safe(O.logical_not(zero), x, 1.0)
     out = O.where(zero, 1.0, O.div(O.sin(safe), safe))
     return O.where(O.eq(O.abs(x), math.inf), 0.0, out)
 
