@@ -183,14 +183,14 @@ def test_svd_reconstructs_and_old_spelling():
 
 @pytest.mark.slow
 def test_ill_conditioned_accuracy():
-    """One-sided Jacobi keeps small singular values to high relative accuracy (eigh of
-    A^T A would lose them): singular values 1 .. 1e-12."""
+    """One-sided Jacobi keeps small singular values to eps * |A| (~1e-16 absolute; eigh
+    of A^T A would lose them to ~1e-8): singular values 1 .. 1e-12."""
     U, _ = np.linalg.qr(randn(6, 6))
     V, _ = np.linalg.qr(randn(6, 6))
     s = np.logspace(0, -12, 6)
     A = (U * s) @ V.T
     got = lm.linalg.svdvals(lm.tensor(A)).numpy()
-    np.testing.assert_allclose(got, s, rtol=1e-6)
+    np.testing.assert_allclose(got, s, rtol=1e-6, atol=1e-15)
     w = lm.linalg.eigvalsh(lm.tensor((U * s) @ U.T)).numpy()
     np.testing.assert_allclose(np.sort(w), np.sort(s), rtol=1e-3, atol=1e-15)
 
