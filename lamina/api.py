@@ -47,10 +47,12 @@ from lamina.frontend import (
     shape_extra,
     spellings,
 )
+from lamina.frontend import linalg_decomp as _linalg_decomp
 from lamina.frontend import scan as _scan
 from lamina.frontend import scatter as _scatter
 from lamina.frontend import selection as _selection
 from lamina.frontend import sorting as _sorting
+from lamina.frontend import special as _special
 from lamina.frontend.arrange import *  # noqa: F403
 from lamina.frontend.autograd import backward, custom_vjp, grad, jvp, value_and_grad, vjp
 from lamina.frontend.dynamic_dims import mark_dynamic
@@ -58,6 +60,7 @@ from lamina.frontend.indexing import *  # noqa: F403
 from lamina.frontend.jit import Jitted, Lowered, jit
 from lamina.frontend.lazy import realize
 from lamina.frontend.linalg import *  # noqa: F403
+from lamina.frontend.linalg_decomp import *  # noqa: F403
 from lamina.frontend.math_extra import *  # noqa: F403
 from lamina.frontend.ops import *  # noqa: F403
 from lamina.frontend.random import *  # noqa: F403
@@ -67,6 +70,7 @@ from lamina.frontend.scatter import *  # noqa: F403
 from lamina.frontend.selection import *  # noqa: F403
 from lamina.frontend.shape_extra import *  # noqa: F403
 from lamina.frontend.sorting import *  # noqa: F403
+from lamina.frontend.special import *  # noqa: F403
 from lamina.frontend.spellings import *  # noqa: F403
 from lamina.frontend.tensor import Device as device
 from lamina.frontend.tensor import Tensor
@@ -113,4 +117,5 @@ __all__ = [
     *math_extra.__all__, *shape_extra.__all__, *sampling.__all__, *_scan.__all__,
     *_sorting.__all__, *_scatter.__all__, *_selection.__all__, *spellings.__all__,
     *arrange.__all__, *_FUNCTIONAL_AT_TOP,
+    *_linalg_decomp.__all__, *_special.__all__,
 ]

@@ -41,6 +41,11 @@ class OutOfMemoryError(LaminaError, RuntimeError, MemoryError):
     allocator; also a MemoryError, as numpy's)."""
 
 
+class LinAlgError(LaminaError, RuntimeError):
+    """A singular or non-positive-definite matrix that a decomposition or solve cannot
+    handle (torch: torch.linalg.LinAlgError, a RuntimeError)."""
+
+
 class TraceError(LaminaError, RuntimeError):
     """Something a traced program cannot do (a Python `if` on a traced tensor, say)."""
 

@@ -166,6 +166,9 @@ OVERRIDES: dict[str, Callable[[], tuple[str, Call] | None]] = {
                                                                                     **kw)),
     "normal.in_place": _meth("normal_"),  # (torch's op: Tensor.normal_ on the input itself)
     "uniform": _meth("uniform_"),
+    # torch's OpInfo calls polygamma(x, n) for torch.polygamma(n, x)
+    "polygamma": _fn("polygamma", lambda fn: lambda x, n, **kw: fn(n, x, **kw)),
+    "special.polygamma": _fn("special.polygamma", lambda fn: lambda x, n, **kw: fn(n, x, **kw)),
     # names lamina spells differently
     "__rdiv__": _meth("__rtruediv__"),
 }

@@ -53,14 +53,31 @@ class Config:
     triton_max_samples: int | None = None
     ops: frozenset[str] | None = None  # restrict to these op keys / names
     c_max_samples: int | None = None  # C compiles each sample: the fast sweep runs one
+    heavy_ops: frozenset[str] = frozenset()  # not in this sweep unless named with --op
 
 
 # `make test`: float32, the first two samples of each op on eager, the first on C (with
 # gradients: each is a C compile), and a handful of ops on Triton's interpreter.
 TRITON_FAST = frozenset({"add", "mul", "exp", "sum", "amax", "softmax", "matmul",
                          "nn.functional.relu", "where", "__getitem__", "cat", "gather"})
+# The decompositions of lamina/frontend/linalg_decomp.py: programs unrolled at trace time
+# (hundreds of ops for LU/QR/Cholesky with their gradients, thousands for the Jacobi sweeps
+# of eigh and svd and all built on them), 15 s to several minutes to compile each on a
+# loaded 2-core machine. The fast sweep leaves them to the full one (`make test-slow`);
+# tests/test_linalg_decomp.py covers each algorithm in `make test`.
+HEAVY = frozenset({
+    "cholesky", "cholesky_inverse", "cholesky_solve", "lu_solve", "qr", "triangular_solve",
+    "logdet", "linalg.det", "linalg.cholesky", "linalg.cholesky_ex",
+    "linalg.householder_product", "linalg.qr", "linalg.slogdet", "linalg.lu_factor",
+    "linalg.lu_factor_ex", "linalg.lu", "linalg.lu_solve", "linalg.inv", "linalg.inv_ex",
+    "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular", "linalg.tensorinv",
+    "linalg.tensorsolve", "linalg.matrix_power",
+    "svd", "linalg.svd", "linalg.svdvals", "pinverse", "linalg.pinv", "linalg.pinv.singular",
+    "linalg.pinv.hermitian", "linalg.matrix_rank", "linalg.matrix_rank.hermitian",
+    "linalg.lstsq", "linalg.lstsq.grad_oriented", "linalg.eigh", "linalg.eigvalsh",
+    "linalg.cond", "norm.nuc", "matrix_exp"})
 FAST = Config("fast", ("float32",), harness.PATHS, 2, False, ("c",), TRITON_FAST, 1,
-              c_max_samples=1)
+              c_max_samples=1, heavy_ops=HEAVY)
 # `make test-slow`: every tested dtype, up to 24 samples of each (spread over all of them)
 # on eager and C, the first two of those on Triton's interpreter (its kernels run element
 # by element in Python: one 3-d transposed convolution takes a minute), gradients everywhere.
@@ -114,7 +131,9 @@ def paths_for(key: str, index_rank: int, cfg: Config) -> tuple[str, ...]:
 
 
 def selected(op, cfg: Config) -> bool:
-    return cfg.ops is None or op_key(op) in cfg.ops or op.name in cfg.ops
+    if cfg.ops is None:
+        return op_key(op) not in cfg.heavy_ops
+    return op_key(op) in cfg.ops or op.name in cfg.ops
 
 
 def check_op_dtype(op, target, fam: str, dtype: torch.dtype,

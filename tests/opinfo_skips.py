@@ -107,6 +107,17 @@ SKIPS: list[Skip] = [
          "torch's CPU kernels accumulate, is within 2e-7 of it: a reference question",
          "issue 14 targets", "gradient of input 0", dtype="float32", stage="grad",
          when=indices(0, 1), when_text="samples 0,1"),
+    # torch's trigamma reflects with an unreduced sin(pi x): near the poles its float32
+    # values are off by up to 2e-5 relative (against mpmath on the same float32 inputs);
+    # lamina reduces x exactly first and is within 2e-7 (tests/test_special.py). torch's
+    # polygamma OpInfo variants (and torch.special's) all draw samples with n = 1 and 2.
+    *[Skip(op, "wrong", "wrong answer: the reference: torch's float32 trigamma is 2e-5 off "
+           "near the poles (its sin(pi x) is not reduced), lamina's is within 2e-7 of mpmath",
+           "issue 14 (linalg + special)", dtype="float32",
+           when=lambda s, i: s.args and s.args[0] == 1, when_text="samples with n = 1")
+      for op in ("polygamma.polygamma_n_0", "polygamma.polygamma_n_1",
+                 "polygamma.polygamma_n_2", "polygamma.polygamma_n_3",
+                 "polygamma.polygamma_n_4", "special.polygamma.special_polygamma_n_0")],
     Skip("bfloat16", "wrong", "wrong answer: the gradient of x.bfloat16() on Triton rounds the "
          "cotangent to a neighbouring bfloat16 (-1.2109375; torch -1.21875)", "issue 14 targets",
          "gradient of input 0", dtype="float32", path="triton", stage="grad"),

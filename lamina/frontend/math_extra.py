@@ -505,8 +505,8 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype: An
 
 def matrix_norm(A, ord: Any = "fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype: Any = None):
-    """torch.linalg.matrix_norm for ord 'fro', 1, -1, inf, -inf ('nuc', 2 and -2 need
-    singular values, which lamina does not compute yet)."""
+    """torch.linalg.matrix_norm: ord 'fro', 1, -1, inf, -inf, and through the singular
+    values (`linalg.svdvals`) 'nuc', 2 and -2."""
     A = _t(A)
     if dtype is not None:
         A = A.to(dtype)
@@ -517,9 +517,15 @@ def matrix_norm(A, ord: Any = "fro", dim=(-2, -1), keepdim: bool = False, *,
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        raise like(ArgumentError, NotImplementedError)(with_location(
-            f"linalg.matrix_norm: ord {ord!r} needs singular values (an SVD), which lamina "
-            "does not have; 'fro', 1, -1, inf and -inf are supported"))
+        from lamina.frontend.linalg_decomp import linalg_svdvals
+        from lamina.frontend.shape_extra import movedim
+
+        S = linalg_svdvals(movedim(A, (d0, d1), (-2, -1)))
+        out = O.sum(S, -1) if ord == "nuc" else (O.amax if ord == 2 else O.amin)(S, -1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                out = O.unsqueeze(out, d)
+        return out
     if ord not in (1, -1, math.inf, -math.inf):
         raise ArgumentError(with_location(f"linalg.matrix_norm: unknown ord {ord!r}"))
     if not A.dtype.is_floating_point:

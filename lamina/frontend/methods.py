@@ -222,9 +222,11 @@ def install(Tensor: type) -> None:
 
     from lamina.frontend import (  # noqa: F401  (their methods)
         arrange,
+        linalg_decomp,
         math_extra,
         sampling,
         shape_extra,
+        special,
         spellings,
     )
 
