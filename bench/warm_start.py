@@ -13,7 +13,9 @@ Rows:
   lookup, run). The workload's own set-up (its inputs, torch, which the workload
   module imports for its peers) is timed separately and left out.
 
-Also says which heavy modules a warm process imported (xdsl, ml_dtypes, triton).
+Also says which heavy modules (xdsl, ml_dtypes, triton) lamina's import or the first
+call loaded (not those the set-up's torch import loaded). Wall times on a shared
+machine vary with its load: compare rows of one run.
 """
 
 from __future__ import annotations
@@ -34,15 +36,18 @@ import numpy as np
 import lamina as lm
 lm.jit
 t1 = time.perf_counter()
+heavy = ("xdsl", "ml_dtypes", "triton")
+seen = {{m for m in heavy if m in sys.modules}}
 from bench import workloads
 w = workloads.ALL[{key!r}]()
 f = w.lamina()
 t2 = time.perf_counter()
+before = {{m for m in heavy if m in sys.modules}}
 np.asarray(f(*w.inputs))
 t3 = time.perf_counter()
+seen |= {{m for m in heavy if m in sys.modules}} - before  # (torch's own imports left out)
 print(json.dumps({{"import": t1 - t0, "setup": t2 - t1, "call": t3 - t2,
-                  "xdsl": "xdsl" in sys.modules, "ml_dtypes": "ml_dtypes" in sys.modules,
-                  "triton": "triton" in sys.modules}}))
+                  "modules": sorted(seen)}}))
 """
 
 EAGER = "import lamina as lm; print((lm.ones(3) + 1).sum())"
@@ -69,7 +74,7 @@ def workload_row(key: str, env: dict, runs: int, base_ms: float) -> dict:
     med = {k: statistics.median(s[k] for s in samples) * 1e3
            for k in ("import", "setup", "call")}
     return {"key": key, **med, "total": base_ms + med["import"] + med["call"],
-            "modules": [m for m in ("xdsl", "ml_dtypes", "triton") if samples[-1][m]]}
+            "modules": samples[-1]["modules"]}
 
 
 def main(argv: list[str] | None = None) -> None:
