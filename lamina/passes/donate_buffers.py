@@ -94,13 +94,22 @@ def _enclosing_ivs(op: Operation, kernel: loop.KernelOp) -> list[SSAValue]:
     return ivs
 
 
-def _elementwise_update(kernel: loop.KernelOp, out: SSAValue, inp: SSAValue) -> bool:
+def _users_in(values: set[SSAValue], kernel: loop.KernelOp) -> list[Operation]:
+    """The ops inside `kernel` (or it) that read one of `values`, from the use lists:
+    a fused update kernel holds many parameters' updates, and walking it once per
+    pair was quadratic in the model's depth."""
+    return list(dict.fromkeys(u.operation for v in values for u in v.uses
+                              if kernel.is_ancestor(u.operation)))
+
+
+def _elementwise_update(kernel: loop.KernelOp, out: SSAValue, inp: SSAValue,
+                        uses: _Uses) -> bool:
     """`kernel` stores `out` once per element and reads `inp` only at that element,
     before the store."""
-    stores = [op for op in kernel.walk() if isinstance(op, loop.StoreOp) and op.buf == out]
     out_aliases = _aliases(out)
-    if len(stores) != 1 or any(v in out_aliases for op in kernel.walk() if op not in stores
-                               for v in op.operands):
+    out_users = _users_in(out_aliases, kernel)
+    stores = [op for op in out_users if isinstance(op, loop.StoreOp) and op.buf == out]
+    if len(stores) != 1 or any(op is not stores[0] for op in out_users):
         # also no load of the output in its kernel: once it is the input's buffer, CSE
         # could merge that load with an earlier load of the old value
         return False
@@ -111,11 +120,8 @@ def _elementwise_update(kernel: loop.KernelOp, out: SSAValue, inp: SSAValue) -> 
         return False  # some iterations would write the same element
     block = store.parent_block()
     assert block is not None
-    position = {op: n for n, op in enumerate(block.ops)}
-    in_aliases = _aliases(inp)
-    for op in kernel.walk():
-        if not any(v in in_aliases for v in op.operands):
-            continue
+    position = uses.positions(block)
+    for op in _users_in(_aliases(inp), kernel):
         if not (isinstance(op, loop.LoadOp) and op.buf == inp and tuple(op.indices) == index):
             return False
         top = block.find_ancestor_op_in_block(op)
@@ -136,6 +142,7 @@ class _Uses:
         self.touch: dict[SSAValue, list[int]] = defaultdict(list)  # non-view ops reading it
         self.writes: dict[SSAValue, list[int]] = defaultdict(list)  # ops storing into it
         self.last_check = -1  # the last op that checks indices at run time
+        self._positions: dict[Block, dict[Operation, int]] = {}
         for n, op in enumerate(ops):
             read: set[SSAValue] = set()
             for o in op.walk():
@@ -149,6 +156,13 @@ class _Uses:
             if not isinstance(op, loop.ViewOp):
                 for v in read:
                     self.touch[v].append(n)
+
+    def positions(self, block: Block) -> dict[Operation, int]:
+        """op -> its place in `block` (the pass moves no op: computed once per block)."""
+        found = self._positions.get(block)
+        if found is None:
+            found = self._positions[block] = {op: n for n, op in enumerate(block.ops)}
+        return found
 
     def first_touch(self, values: set[SSAValue]) -> int | None:
         found = [self.touch[v][0] for v in values if self.touch.get(v)]
@@ -166,7 +180,7 @@ def _safe(ops: list[Operation], uses: _Uses, out: SSAValue, inp: SSAValue) -> bo
     if uses.last_check >= first:
         return False  # a fault found there or later would raise after the write
     kernel = ops[first]
-    if not isinstance(kernel, loop.KernelOp) or not _elementwise_update(kernel, out, inp):
+    if not isinstance(kernel, loop.KernelOp) or not _elementwise_update(kernel, out, inp, uses):
         return False
     # the output is written once (later ops may read it: it is the input's buffer now)
     if uses.touched_after(out_aliases, first, uses.writes):
