@@ -58,3 +58,46 @@ def test_assembly_formats_parse_on_first_use(tmp_path):
             "m = Parser(context(), text).parse_module()\n"
             "print(str(m) == str(Parser(context(), str(m)).parse_module()), 'hl.exp %x' in str(m))")
     assert _python(code, str(tmp_path)) == ["True True"]
+
+
+def test_the_api_import_freezes_its_objects_unless_told_not_to(tmp_path):
+    code = "import gc, lamina as lm; lm.jit; print(gc.get_freeze_count() > 10000)"
+    assert _python(code, str(tmp_path)) == ["True"]
+    env = {**os.environ, "PYTHONPATH": ROOT, "LAMINA_GC_FREEZE": "0"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_a_compile_pauses_the_collector_and_restores_its_state(tmp_path, monkeypatch):
+    import gc
+
+    monkeypatch.setenv("LAMINA_CACHE_DIR", str(tmp_path))  # no plan on disk: compiles
+
+    from lamina.frontend import compile as compile_mod
+
+    seen = []
+    real = compile_mod.backends.get
+
+    class Spy:
+        def __init__(self, backend):
+            self.backend = backend
+
+        def compile(self, module, dump):
+            seen.append(gc.isenabled())
+            return self.backend.compile(module, dump)
+
+    import numpy as np
+
+    import lamina as lm
+
+    compile_mod.backends.get = lambda name: Spy(real(name))
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            lm.jit(lambda x, k=enabled: x * (2.0 if k else 3.0) + 1)(np.ones(2, np.float32))
+            assert gc.isenabled() is enabled
+    finally:
+        compile_mod.backends.get = real
+        gc.enable()
+    assert seen == [False, False]
