@@ -144,9 +144,10 @@ def gpt_step(layers: int):
 
 
 def torch_gpt_cold_compile(layers: int) -> float:
-    """CPU seconds (its compile workers included) of torch.compile's first call of the
-    same training step, minus an eager step: a fresh Dynamo and Inductor (no FX-graph
-    or kernel cache)."""
+    """CPU seconds of torch.compile's first call of the same training step, minus an
+    eager step: a fresh Dynamo and Inductor (no FX-graph or kernel cache), compiling in
+    this process (`compile_threads=1`, as lamina's compile: one thread, its cc
+    children counted)."""
     import torch
     import torch.nn as tnn
     import torch.nn.functional as tF
@@ -201,6 +202,7 @@ def torch_gpt_cold_compile(layers: int) -> float:
     import torch._inductor.config as inductor_config
 
     torch._dynamo.reset()
+    inductor_config.compile_threads = 1  # in this process: its CPU time is counted
     inductor_config.fx_graph_cache = False
     inductor_config.autotune_local_cache = False
     compiled = torch.compile(step)
