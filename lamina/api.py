@@ -7,7 +7,9 @@ loads the frontend, the runtime or Triton.
 
 from __future__ import annotations
 
-from lamina import autograd, nn, optim, utils  # noqa: F401
+import gc as _gc
+
+from lamina import autograd, knobs, nn, optim, utils  # noqa: F401
 from lamina import frontend as _frontend  # noqa: F401  (installs the Tensor methods)
 from lamina.dtypes import (
     DType,
@@ -119,3 +121,11 @@ __all__ = [
     *arrange.__all__, *_FUNCTIONAL_AT_TOP,
     *_linalg_decomp.__all__, *_special.__all__,
 ]
+
+# Start-up: this import made ~55,000 objects that live as long as the process (xDSL's
+# and lamina's dialects, op tables, the API). The collector's first full pass over them
+# fell in a new process's first result (~30-90 ms); frozen, no pass ever walks them.
+# (Objects the program made before importing lamina are frozen too: cycles among them,
+# if they become garbage, stay. LAMINA_GC_FREEZE=0 turns this off.)
+if knobs.gc_freeze():
+    _gc.freeze()

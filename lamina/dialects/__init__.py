@@ -36,6 +36,27 @@ def all_dialects() -> list[Dialect]:
             HL, LOOP, CPU, Tile, CHECK]
 
 
+# lamina's own dialects: name -> (module, attribute), for contexts that load a dialect
+# only when IR names it (`lamina-opt --help` and a loop-level lit test never import hl)
+OWN_DIALECTS = {
+    "hl": ("lamina.dialects.hl", "HL"),
+    "loop": ("lamina.dialects.loop", "LOOP"),
+    "cpu": ("lamina.dialects.cpu", "CPU"),
+    "tile": ("lamina.dialects.tile", "Tile"),
+    "check": ("lamina.dialects.check", "CHECK"),
+}
+
+
+def register_own_dialects(ctx: Context) -> None:
+    """Register lamina's dialects in `ctx` without importing them: xDSL loads one the
+    first time IR names it. A name the context already knows is left as it is."""
+    from importlib import import_module
+
+    for name, (module, attr) in OWN_DIALECTS.items():
+        if name not in ctx.registered_dialect_names:
+            ctx.register_dialect(name, lambda m=module, a=attr: getattr(import_module(m), a))
+
+
 def context() -> Context:
     """A context that parses and verifies IR of every lamina level."""
     ctx = Context()

@@ -18,6 +18,7 @@ that waited finds the other's program in the cache."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import threading
 import warnings
@@ -108,10 +109,28 @@ def _compile(module: ModuleOp, backend_name: str, name: str, warm_start: bool) -
     dump = Dump.for_program(name)
     if dump is not None:
         dump.write("input", str(module))
-    program = backends.get(backend_name).compile(module, dump)
+    with _gc_paused():
+        program = backends.get(backend_name).compile(module, dump)
     if traced is not None:
         plan_cache.store(traced, backend_name, program)
     return program
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic collector off while a program compiles. The pipeline builds and
+    drops IR objects by the hundred thousand; each full collection walks every live
+    one, and their number grows with the program: a 6-layer GPT step spent 8 of its
+    42 s in the collector (2 layers: 1.2 of 10). The cycles a compile drops (xDSL ops
+    point to their parents) are collected after it, as usual. Compiles are serialized
+    (`_LOCK`); a collector the caller turned off stays off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # ---------------------------------------------------------------- recompiles

@@ -112,7 +112,9 @@ def run_slice(graph: graphs.Graph, outputs: Sequence[SSAValue]) -> list[np.ndarr
     key = ("eager", structural_key(ops, args, outputs, graph.signatures))
     program = cached(key)
     if program is None:
-        program = compile_module(extract(ops, args, outputs), key=key, name="eager")
+        # warm_start: a new process finds the slice's plan on disk (no pass pipeline)
+        program = compile_module(extract(ops, args, outputs), key=key, name="eager",
+                                 warm_start=True)
     return program([graph.captured[a.index] for a in args])
 
 

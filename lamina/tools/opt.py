@@ -2,7 +2,7 @@
 passes and named pipelines, print the IR or the generated source.
 
 Built on xDSL's `xDSLOptMain`: every upstream dialect and pass is available, plus
-lamina's dialects (`lamina.dialects.all_dialects()`) and the passes and pipelines of
+lamina's dialects (`lamina.dialects.OWN_DIALECTS`, each loaded when the input names it) and the passes and pipelines of
 `lamina.passes.registry`, the names `lm.jit` runs (`-p c-pipeline` prints the IR the
 C backend compiles; `-p 'c-pipeline{until=loop}'` stops after the loop-level stage).
 
@@ -74,11 +74,9 @@ class LaminaOptMain(xDSLOptMain):
 
     def register_all_dialects(self) -> None:
         super().register_all_dialects()
-        from lamina.dialects import all_dialects
+        from lamina.dialects import register_own_dialects
 
-        for dialect in all_dialects():
-            if dialect.name not in self.ctx.registered_dialect_names:
-                self.ctx.load_dialect(dialect)
+        register_own_dialects(self.ctx)  # loaded when the input names them
 
     def register_all_passes(self) -> None:
         super().register_all_passes()
