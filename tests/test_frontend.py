@@ -288,7 +288,7 @@ def test_python_scalars_are_static_and_tensors_accepted():
 def test_retrace_on_new_shapes_and_dtypes():
     traces = []
 
-    @lm.jit(backend="interp")
+    @lm.jit(backend="interp", dynamic=False)  # every shape its own trace
     def f(x):
         traces.append(x.shape)
         return (x * 2).sum(dim=0)

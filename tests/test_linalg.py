@@ -422,8 +422,8 @@ def test_einsum_errors():
             words=("einsum", "2 operand specs for 1 operands"))
     _raises(ArgumentError, lambda a: lm.einsum("ijk->i", a), randn(2, 3),
             words=("einsum", "'ijk'", "[2, 3]"))
-    _raises(ArgumentError, lambda a: lm.einsum("ii->i", a), randn(3, 3),
-            words=("einsum", "repeated"))
+    _raises(ShapeError, lambda a: lm.einsum("ii->i", a), randn(3, 4),
+            words=("einsum", "'i'", "repeated", "3 and 4"))
     _raises(ShapeError, lambda a, b: lm.einsum("ij,jk->ik", a, b), randn(2, 3), randn(4, 5),
             words=("einsum", "'j'", "3 and 4"))
 
