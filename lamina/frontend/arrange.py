@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from lamina import dtypes
-from lamina.errors import ArgumentError, DimError, DTypeError, ShapeError, like, with_location
+from lamina.errors import ArgumentError, DTypeError, ShapeError, like, with_location
 from lamina.frontend import linalg as L
 from lamina.frontend import math_extra as X
 from lamina.frontend import movement as M
 from lamina.frontend import ops as O
 from lamina.frontend import scan, shape_extra
 from lamina.frontend.ops import method
+from lamina.frontend.spellings import _dim, _keep_shape, _t
 from lamina.frontend.tensor import Tensor
 
 __all__ = [
@@ -32,24 +33,6 @@ __all__ = [
     "diagonal_scatter", "renorm", "trapezoid", "trapz", "cumulative_trapezoid",
     "unravel_index", "dist", "inner", "vdot", "ger", "cov", "corrcoef", "chain_matmul",
 ]
-
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else O.tensor(x)
-
-
-def _dim(x: Tensor, dim: int, op: str) -> int:
-    rank = builtins.max(x.ndim, 1)
-    if not -rank <= dim < rank:
-        raise DimError(with_location(
-            f"{op}: dim {dim} is out of range for a tensor of shape {list(x.shape)} "
-            f"(expected a dim in [{-rank}, {rank - 1}])"))
-    return dim % rank
-
-
-
-def _keep_shape(shape: Sequence[int], d: int) -> tuple[int, ...]:
-    return tuple(1 if i == d else n for i, n in enumerate(shape))
 
 
 # ---------------------------------------------------------------- differences and products
