@@ -491,3 +491,13 @@ def test_setitem_of_another_dtype_follows_torch(shape, index, value, ok):
             run(torch)
         with pytest.raises(RuntimeError):
             run(lm)
+
+
+def test_product_and_sampling_methods():
+    a, b = V, W
+    _compare(lm.tensor(a).dot(lm.tensor(b)), torch.tensor(a).dot(torch.tensor(b)))
+    _compare(lm.tensor(A).mv(lm.tensor(A[0])), torch.tensor(A).mv(torch.tensor(A[0])))
+    _compare(lm.tensor(a).outer(lm.tensor(b)), torch.tensor(a).outer(torch.tensor(b)))
+    assert lm.zeros(5).bernoulli().tolist() == [0.0] * 5
+    assert lm.zeros(5).bernoulli(1.0).tolist() == [1.0] * 5
+    assert lm.full((5,), 1.0).bernoulli().tolist() == [1.0] * 5

@@ -109,6 +109,21 @@ def _matmul(a, b):
     return linalg.matmul(a, b)
 
 
+def _products():
+    from lamina.frontend import linalg
+
+    return linalg
+
+
+def _bernoulli(self, p: Any = None, *, generator: Any = None):
+    """`t.bernoulli()` draws with probabilities t; `t.bernoulli(p)` with probability p,
+    in t's shape and dtype (torch's two overloads)."""
+    from lamina.frontend import random
+
+    probs = self if p is None else ops.full(self.shape, p, dtype=self.dtype)
+    return random.bernoulli(probs, generator=generator)
+
+
 def _getitem(self, index):
     from lamina.frontend import indexing
 
@@ -258,6 +273,10 @@ def install(Tensor: type) -> None:
                "arccosh": ops.acosh, "arctanh": ops.atanh,
                "bitwise_and": ops.bitwise_and, "bitwise_or": ops.bitwise_or,
                "bitwise_xor": ops.bitwise_xor, "ndimension": lambda self: self.ndim,
+               "dot": lambda self, other: _products().dot(self, other),
+               "mv": lambda self, vec: _products().mv(self, vec),
+               "outer": lambda self, vec2: _products().outer(self, vec2),
+               "bernoulli": _bernoulli,
                "byte": lambda self: ops.to_dtype(self, dtypes.uint8),
                "char": lambda self: ops.to_dtype(self, dtypes.int8),
                "short": lambda self: ops.to_dtype(self, dtypes.int16)}
