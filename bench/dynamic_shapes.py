@@ -17,6 +17,10 @@ interleaved round by round (medians and the best round).
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("LAMINA_AUTO_DYNAMIC", "1")  # the dynamic=None rows measure torch's policy
+
 import argparse
 import statistics
 import time

@@ -20,6 +20,7 @@
 | `LAMINA_LOG_RECOMPILES` | `1`: log every retrace of an `lm.jit` function, with the guard that failed (`lamina/frontend/guards.py`) | unset |
 | `LAMINA_EAGER_STEP_JIT` | `0`: an eager `optimizer.step()` records its update op by op (as before) instead of running it as one cached jitted program | `1` |
 | `LAMINA_GC_FREEZE` | `0`: leave the objects `import lamina` made in the cyclic collector's sight (by default the API's import ends with `gc.freeze()`: they live as long as the process, and the first full collection over them cost ~30-90 ms of a new process's first result) | `1` |
+| `LAMINA_AUTO_DYNAMIC` | `1`: a jitted function called a second time with other sizes compiles once with the changed dims symbolic (torch's default policy); off by default because the probe traces run the function at a size of 65537+ and an op that builds size-dependent constants (a `tril` mask of T x T, ...) materializes them at that size (`docs/dynamic_shapes.md`). `lm.jit(dynamic=True)` and `lm.mark_dynamic` opt in per function | unset |
 | `LAMINA_DONATE` | `0`: a jitted step writes the tensors it updates in place into fresh arrays instead of their own (`lamina/passes/donate_buffers.py`) | `1` |
 | `LAMINA_DIST_TIMEOUT` | seconds a collective of `lamina.distributed` may wait for the other ranks before the job is aborted with a message naming the rank and the collective (`init_process_group(timeout=)` overrides) | `1800` |
 | `LAMINA_DIST_CHECK` | the check that every rank calls the same collectives (a 16-byte fingerprint exchange): `1` before the first call of each distinct eager collective and the first run of each compiled program that communicates, `always` before every one, `0` never | `1` |
@@ -97,6 +98,10 @@ def profile() -> bool:
 
 def log_recompiles() -> bool:
     return get("LAMINA_LOG_RECOMPILES") == "1"
+
+
+def auto_dynamic() -> bool:
+    return get("LAMINA_AUTO_DYNAMIC") == "1"
 
 
 def donate() -> bool:

@@ -19,6 +19,22 @@ pytestmark = pytest.mark.skipif("c" not in backends.available(),
                                 reason="symbolic programs are compiled by the C backend")
 
 
+@pytest.fixture(autouse=True)
+def _auto_dynamic(monkeypatch):
+    """These tests exercise torch's default policy (LAMINA_AUTO_DYNAMIC=1; off by
+    default: see lamina/knobs.py)."""
+    monkeypatch.setenv("LAMINA_AUTO_DYNAMIC", "1")
+
+
+def test_default_compiles_each_shape_without_the_knob(monkeypatch):
+    monkeypatch.delenv("LAMINA_AUTO_DYNAMIC")
+    jf = lm.jit(lambda x: (x * 2).sum(0), backend="c")
+    for n in (3, 5, 7):
+        np.testing.assert_array_equal(jf(np.ones((n, 2), np.float32)).numpy(), [2.0 * n] * 2)
+    assert jf.stats["symbolic"] == 0
+
+
+
 def _mlp_step(seed: int = 0):
     lm.manual_seed(seed)
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 5))

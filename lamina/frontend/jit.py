@@ -174,7 +174,9 @@ class Jitted:
         dims, why = dynamic_dims.requested(leaves, shapes, self.dynamic) if not live \
             else ((), "")
         first = self._first.get(rank)
-        if not dims and first is not None:
+        if not dims and first is not None and (self.dynamic or knobs.auto_dynamic()):
+            # (torch's default policy only on request: the probe traces can materialize
+            # size-dependent constants at the probe size, see knobs.auto_dynamic)
             dims, why = dynamic_dims.changed(first[0], shapes)
             if dims:
                 why = "sizes changed (" + why + ")"
@@ -340,9 +342,11 @@ def jit(fn: Callable | None = None, *, backend: str | None = None,
         dynamic: bool | None = None) -> Any:
     """`@lm.jit`, `lm.jit(fn)`, `lm.jit(fn, backend=...)`, `@lm.jit(backend=...)`.
 
-    `dynamic` (as torch.compile's): None compiles a second time with the dims that
-    changed symbolic, True makes the batch dim symbolic from the first call, False
-    compiles every shape (`lamina.frontend.dynamic_dims`)."""
+    `dynamic` (as torch.compile's): True makes the batch dim symbolic from the first
+    call (and a dim that changes later, once), False compiles every shape; None
+    compiles every shape unless `lm.mark_dynamic` marked a dim, or LAMINA_AUTO_DYNAMIC=1
+    asks for torch's default policy (a second call with other sizes compiles once with
+    those dims symbolic). `lamina.frontend.dynamic_dims`, docs/dynamic_shapes.md."""
     if fn is None:
         return lambda f: Jitted(f, backend, dynamic)
     if isinstance(fn, Jitted):
