@@ -501,3 +501,30 @@ def test_product_and_sampling_methods():
     assert lm.zeros(5).bernoulli().tolist() == [0.0] * 5
     assert lm.zeros(5).bernoulli(1.0).tolist() == [1.0] * 5
     assert lm.full((5,), 1.0).bernoulli().tolist() == [1.0] * 5
+
+
+@pytest.mark.parametrize("dtype, value", [("uint8", -1.5), ("uint8", 255.9), ("int8", 128),
+                                          ("int32", 2**31), ("bool", 5), ("float16", 1e6),
+                                          ("uint8", float("nan")), ("uint8", 255),
+                                          ("int8", -128.7), ("float16", float("inf"))])
+def test_masked_fill_checks_the_value_fits_as_torch(dtype, value):
+    """Fuzz seed 90096: torch refuses a fill value outside the dtype's range."""
+    def run(m):
+        return m.zeros(2, dtype=getattr(m, dtype)).masked_fill(m.tensor([True, False]), value)
+    try:
+        theirs = run(torch)
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            run(lm)
+    else:
+        _compare(run(lm), theirs)
+
+
+@pytest.mark.parametrize("backend", ["c", "triton", "interp"])
+def test_round_keeps_the_sign_of_zero(backend):
+    """Fuzz seed 90039: Triton's fallback rint rounded -0.365 to +0.0."""
+    x = np.array([-0.365, 0.4, -0.5, 2.5, -1.6, -0.0], np.float64)
+    with np.errstate(divide="ignore"):
+        expected = 1.0 / torch.round(torch.tensor(x)).numpy()
+    got = lm.jit(lambda a: lm.round(a).reciprocal(), backend=backend)(lm.tensor(x))
+    np.testing.assert_array_equal(got.numpy(), expected)

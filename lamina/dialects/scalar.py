@@ -260,7 +260,8 @@ _RINT = TritonHelper("return libdevice.rint(a)", """\
 f = tl.floor(a)
 d = a - f
 even = (f - 2.0 * tl.floor(f * 0.5)) == 0
-return tl.where((d > 0.5) | ((d == 0.5) & ~even), f + 1.0, f)""")
+r = tl.where((d > 0.5) | ((d == 0.5) & ~even), f + 1.0, f)
+return tl.where(a < 0, -tl.abs(r), r)  # a negative number rounds to -0.0, as rint""")
 
 _SQRT = TritonHelper("""\
 if a.dtype == tl.float32:

@@ -347,8 +347,27 @@ def _masked_fill(self: Any, mask: Any, value: Any) -> Any:
     if isinstance(value, ops.Tensor):
         fill = value.to(self.dtype) if value.dtype != self.dtype else value
     else:
+        _check_fits(value, self.dtype, "masked_fill")
         fill = ops.full((), value, dtype=self.dtype)
     return ops.where(mask, fill, self)
+
+
+def _check_fits(value: Any, dt: dtypes.DType, op: str) -> None:
+    """torch's checked conversion of a fill value: one outside the dtype's range (or NaN
+    into an integer) is a RuntimeError, where a plain conversion would wrap."""
+    if dt == dtypes.bool_ or isinstance(value, bool):
+        return
+    v = float(value)
+    if dt.is_floating_point:
+        info = np.finfo(dt.np_dtype) if dt.name != "bfloat16" else None
+        if info is None or np.isnan(v) or np.isinf(v) or -float(info.max) <= v <= float(info.max):
+            return
+    else:
+        info = np.iinfo(dt.np_dtype)
+        if not np.isnan(v) and int(info.min) <= v <= int(info.max):
+            return
+    raise like(DTypeError, RuntimeError)(with_location(
+        f"{op}: value {value!r} cannot be converted to type {dt.name} without overflow"))
 
 
 def accept_numpy_keywords(Tensor: type) -> None:
