@@ -260,3 +260,18 @@ def test_damaged_warm_start_plan_falls_back_to_compiling(private_cache):
     for plan in plans:
         plan.write_text(plan.read_text()[: len(plan.read_text()) // 2])  # truncated JSON
     np.testing.assert_allclose(np.asarray(lm.jit(affine, backend="c")(x)), x * 3 + 1)
+
+
+def test_a_custom_gradient_op_without_gradients_does_not_pin_the_eager_graph():
+    """A custom_vjp call no gradient can flow through (svdvals of a plain tensor) keeps
+    no rule: its residuals would keep the eager graph and every later op alive."""
+    float(lm.linalg.matrix_norm(lm.tensor(np.random.rand(3, 4).astype(np.float32)), "nuc"))
+    w = lm.tensor(np.zeros((256, 256), np.float32))
+
+    def step():
+        nonlocal w
+        w = w * 0.5 + 1.0
+        w.numpy()
+
+    growth = _flat(step, calls=300)
+    assert growth < SLACK, f"RSS grew by {growth / 2**20:.1f} MiB"

@@ -236,6 +236,10 @@ class custom_vjp:
         if self.fwd is None or self.bwd is None:
             return self.fn(*args)
         inputs = [a if isinstance(a, Tensor) else F.as_tensor(a) for a in args]
+        if not (F.is_grad_enabled() and any(x.needs_grad for x in inputs)):
+            # no gradient can flow back through this call: no rule (its residuals would
+            # otherwise keep the eager graph, and every op after, alive)
+            return self.fn(*args)
         out, residuals = self.fwd(*inputs)
         # a trace, or the eager graph (so eager .backward() sees it) — the one current
         # after fwd ran: the eager graph may have been replaced by a fresh one meanwhile
