@@ -528,3 +528,18 @@ def test_round_keeps_the_sign_of_zero(backend):
         expected = 1.0 / torch.round(torch.tensor(x)).numpy()
     got = lm.jit(lambda a: lm.round(a).reciprocal(), backend=backend)(lm.tensor(x))
     np.testing.assert_array_equal(got.numpy(), expected)
+
+
+@pytest.mark.parametrize("value, index", [(5.0, [0]), (True, 0), (2, [0, 0])])
+def test_index_select_of_a_0d_tensor(value, index):
+    """Fuzz seed 91114: a 0-d tensor counts as one element (a 0-d index as a 1-element
+    one), and the result is 0-d for a 1-element index, as torch."""
+    def run(m):
+        return m.tensor(value).index_select(0, m.tensor(index))
+    try:
+        theirs = run(torch)
+    except (RuntimeError, IndexError) as err:
+        with pytest.raises(type(err)):
+            run(lm)
+    else:
+        _compare(run(lm), theirs)

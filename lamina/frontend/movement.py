@@ -223,6 +223,9 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
         raise like(ShapeError, IndexError)(with_location(
             f"index_select: index must be 1-D, got shape {list(index.shape)}"))
     _check_static_index(index, x.shape[d] if x.ndim else 1, d, x, "index_select", low=0)
+    index = ops.reshape(index, (index.numel(),)) if index.ndim == 0 else index
+    if x.ndim == 0:  # torch treats a 0-d tensor as one element, and gives a 0-d result
+        return ops.reshape(ops.emit(hl.GatherOp, ops.reshape(x, (1,)), index, axis=0), ())
     return ops.emit(hl.GatherOp, x, index, axis=d)
 
 
