@@ -135,9 +135,12 @@ class Jitted:
                 self._recompiles.note(args, kwargs)
                 entry = self._compile(args, kwargs, leaves, treedef, backend, warm_start=True)
                 self.stats["static"] += 1
+                # the first program of a rank signature is kept for the symbolic policy
+                # to compare with; otherwise only its shapes (the LRU bounds the rest)
+                keep = entry if (self.dynamic or knobs.auto_dynamic()) else None
                 first = self._first.setdefault(dynamic_dims.rank_key(key),
-                                               (dynamic_dims.shapes_of(leaves), entry))
-                if first[1] is not entry and len(self.compile_log) < 1000:
+                                               (dynamic_dims.shapes_of(leaves), keep))
+                if first[0] != dynamic_dims.shapes_of(leaves) and len(self.compile_log) < 1000:
                     self._log("static program for the new shapes")
             self._cache[key] = entry
             return entry
@@ -193,8 +196,8 @@ class Jitted:
         try:
             # the first static trace must match the probes' op sequence when its sizes
             # could have been the symbol's (a size-1 trace simplifies broadcasts)
-            same = first is not None and not dynamic_dims.admissible(dims, first[0]) \
-                and first[1].trace.guards_hold()
+            same = first is not None and first[1] is not None \
+                and not dynamic_dims.admissible(dims, first[0]) and first[1].trace.guards_hold()
             entry, guards = self._compile_symbolic(dims, leaves, treedef, backend,
                                                    first[1] if same else None)
         except NotGeneric as err:
