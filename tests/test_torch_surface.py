@@ -543,3 +543,15 @@ def test_index_select_of_a_0d_tensor(value, index):
             run(lm)
     else:
         _compare(run(lm), theirs)
+
+
+def test_pow_exponent_gradient_at_a_zero_base_times_an_infinite_cotangent():
+    """Fuzz seed 90923: torch multiplies the cotangent by the (zeroed) factor at 0^b,
+    b >= 0, so an infinite cotangent gives NaN there."""
+    x = np.array([[0.039, -0.209, -0.758, 0.0]], np.float32)
+    grads = []
+    for m in (torch, lm):
+        t = m.tensor(x, requires_grad=True)
+        m.log2(0 ** t).sum().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])

@@ -201,8 +201,10 @@ class PowOp(BinaryOp):
         # and b >= 0
         select = ct.builder.select
         da = select(b == 0.0, 0.0, ct * b * a ** (b - 1.0))
-        db = ct * out * a.log()
-        db = select(a == 0.0, select(b >= 0.0, 0.0, db), db)
+        # (the cotangent multiplies the selected factor, as torch: an infinite one
+        # makes NaN at 0^b, b >= 0)
+        log_term = out * a.log()
+        db = ct * select(a == 0.0, select(b >= 0.0, 0.0, log_term), log_term)
         return (da, db)
 
     def scalar(self, s, a, b):
