@@ -296,12 +296,6 @@ def install(Tensor: type) -> None:
     Tensor.T = property(lambda self: ops.permute(self, *reversed(range(self.ndim))))
     Tensor.mT = property(lambda self: ops.transpose(self, -2, -1))
 
-    inplace = {"add_": ops.add, "sub_": ops.sub, "mul_": ops.mul, "div_": ops.div,
-               "clamp_": ops.clamp, "pow_": ops.pow, "neg_": ops.neg, "exp_": ops.exp,
-               "sqrt_": ops.sqrt, "relu_": ops.relu,
-               "masked_fill_": _masked_fill}
-    for name, fn in inplace.items():
-        setattr(Tensor, name, _inplace(fn))
     for name in ("expand", "broadcast_to", "expand_as"):
         setattr(Tensor, name, _restrided(name, getattr(Tensor, name)))
     tensor_queries.install(Tensor)
@@ -326,6 +320,7 @@ def install(Tensor: type) -> None:
 # kept; a result of a higher kind refused). The shape-changing ones (t_, squeeze_, ...)
 # are installed next to it.
 _INPLACE_OF = (
+    "add", "sub", "mul", "div", "clamp", "pow", "neg", "exp", "sqrt", "relu", "masked_fill",
     "abs", "absolute", "acos", "arccos", "acosh", "arccosh", "asin", "arcsin", "asinh",
     "arcsinh", "atan", "arctan", "atan2", "arctan2", "atanh", "arctanh", "addbmm", "addmm",
     "addmv", "addr", "baddbmm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
